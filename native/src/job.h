@@ -1,0 +1,110 @@
+// Batch-shaped asynchronous jobs (conventions §3–§5).
+//
+// A Job is one call from JS: the spec is copied into plain C++ members on the JS thread, then Run()
+// executes on the job's own std::thread (never in the libuv pool), with whatever fixed worker threads
+// the job itself starts. Progress counters are atomics; ordered facts are queued with Emit(); both are
+// delivered to the JS onProgress callback coalesced to at most one call per kProgressIntervalMs, in
+// order, through one ThreadSafeFunction. The promise settles only after Run() has returned and every
+// worker thread, buffer and descriptor the job owned is released (RAII in Run's scope), so a cancelled
+// job leaves nothing behind.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "errors.h"
+
+namespace ds {
+
+constexpr int kProgressIntervalMs = 200;  // ≤ 5 callbacks a second: enough for a live rate/ETA display
+
+using CancelFlag = std::shared_ptr<std::atomic<bool>>;
+
+// JS class CancelToken: `new CancelToken()`, `.cancel()`, `.cancelled`. The TypeScript layer wires an
+// AbortSignal to it. Shared with running jobs by shared_ptr, so it may outlive or predecease them.
+class CancelToken : public Napi::ObjectWrap<CancelToken> {
+ public:
+  static void Init(Napi::Env env, Napi::Object exports);
+  static CancelFlag FromValue(Napi::Env env, Napi::Value v, const char* what);  // undefined → fresh flag
+  explicit CancelToken(const Napi::CallbackInfo& info);
+  CancelFlag flag() const { return flag_; }
+
+ private:
+  Napi::Value Cancel(const Napi::CallbackInfo& info);
+  Napi::Value GetCancelled(const Napi::CallbackInfo& info);
+  CancelFlag flag_;
+};
+
+class Job {
+ public:
+  using EventBuilder = std::function<Napi::Value(Napi::Env)>;
+  virtual ~Job() = default;
+
+  // JS thread: starts `job` and returns its promise. onProgress may be undefined.
+  // The callback receives (progress: {bytesDone, bytesTotal, bytesOut, itemsDone, itemsTotal, elapsedMs}, events: any[]).
+  static Napi::Value Launch(Napi::Env env, std::unique_ptr<Job> job, Napi::Value onProgress, CancelFlag cancel);
+
+  // Environment teardown: requests cancellation of every live job (their threads then end).
+  static void CancelAll();
+
+  // Any thread: true once cancellation was requested (JS token or environment teardown).
+  bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+  // Any thread: throws Failure{ERR_CANCELLED} if cancelled.
+  void checkCancelled() const;
+
+ protected:
+  // Job thread (and the job's own workers). Throws ds::Failure on error.
+  virtual void Run() = 0;
+  // JS thread, after Run() returned normally.
+  virtual Napi::Value Result(Napi::Env env) = 0;
+
+  // Any thread: progress counters.
+  void setTotals(uint64_t bytesTotal, uint64_t itemsTotal) {
+    bytesTotal_ = bytesTotal;
+    itemsTotal_ = itemsTotal;
+  }
+  void addTotals(uint64_t bytes, uint64_t items) {
+    bytesTotal_ += bytes;
+    itemsTotal_ += items;
+  }
+  void advance(uint64_t bytesDone, uint64_t itemsDone = 0, uint64_t bytesOut = 0);
+  // Any thread: queue an ordered fact; built into a JS value on the JS thread. Callers that need a
+  // global order must call Emit in that order (e.g. from an ordered writer stage).
+  void emit(EventBuilder ev);
+  // Any thread: deliver progress if the interval elapsed (or always, when force).
+  void flush(bool force = false);
+
+ private:
+  struct Batch;
+  static void CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* batch);
+  void ThreadMain();
+
+  CancelFlag cancel_;
+  std::thread thread_;
+  Napi::ThreadSafeFunction tsfn_;
+  Napi::Promise::Deferred deferred_{nullptr};
+  bool hasCallback_ = false;
+
+  std::atomic<uint64_t> bytesDone_{0}, bytesTotal_{0}, bytesOut_{0}, itemsDone_{0}, itemsTotal_{0};
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::atomic<int64_t> lastFlushMs_{-1000000};
+  std::mutex eventsMu_;  // guards events_ and the order of batches entering the queue
+  std::vector<EventBuilder> events_;
+
+  bool failed_ = false;
+  NativeError error_;
+  friend struct JobRegistry;
+};
+
+// Throws a TypeError naming `what` unless v is a function or undefined.
+Napi::Value OptionalFunction(Napi::Env env, Napi::Value v, const char* what);
+
+}  // namespace ds

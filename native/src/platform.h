@@ -1,0 +1,69 @@
+// The one interface between the data plane and the operating system (conventions §7).
+// Implemented in posix/platform_posix.cc and win32/platform_win32.cc; nothing else includes OS headers.
+// All functions are safe to call from any thread; failures throw ds::Failure.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ds::platform {
+
+enum class Kind { File, BlockDevice };
+
+struct OpenOptions {
+  bool write = false;
+  bool create = false;      // create a regular file if missing (never for devices)
+  bool truncate = false;    // truncate an existing regular file to 0 first
+  bool direct = true;       // O_DIRECT / FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH
+  bool exclusive = false;   // Linux: O_EXCL on block devices + flock(LOCK_EX|LOCK_NB); Windows: share mode 0
+};
+
+struct Geometry {
+  Kind kind = Kind::File;
+  uint32_t logicalSectorSize = 512;   // bytes; required alignment of offsets/lengths/buffers under direct I/O
+  uint32_t physicalSectorSize = 4096; // bytes; preferred alignment
+  uint64_t size = 0;                  // bytes: device capacity or current file length
+  std::string serial;                 // hardware serial, empty when the OS has none (files, loop devices)
+  std::string model;                  // empty when unknown
+};
+
+// An open file or device. Positional I/O only, so one File may be shared by many threads.
+class File {
+ public:
+  virtual ~File() = default;  // closes; releases any lock taken at open
+  virtual const std::string& path() const = 0;
+  virtual bool direct() const = 0;
+  virtual Geometry geometry() = 0;
+  // Reads up to len bytes at off; returns bytes read (short only at end of file).
+  virtual size_t pread(void* buf, size_t len, uint64_t off) = 0;
+  // Writes exactly len bytes at off (loops on short writes).
+  virtual void pwrite(const void* buf, size_t len, uint64_t off) = 0;
+  virtual void truncate(uint64_t len) = 0;     // regular files only
+  virtual void preallocate(uint64_t len) = 0;  // regular files only; reserves blocks, keeps length
+  virtual void sync() = 0;                     // fdatasync / FlushFileBuffers
+  // Regular files only: data extents as [offset, length) pairs, for reading sparse files without their holes.
+  virtual std::vector<std::pair<uint64_t, uint64_t>> dataExtents(uint64_t size) = 0;
+};
+
+std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts);
+
+// An advisory + exclusive claim on a target so two driveseed processes never write one target.
+// Linux: O_EXCL open of a block device (fails with EBUSY while mounted or claimed) plus flock.
+// Windows: FSCTL_LOCK_VOLUME + FSCTL_DISMOUNT_VOLUME on every volume of the disk.
+class Lock {
+ public:
+  virtual ~Lock() = default;  // releases
+};
+std::unique_ptr<Lock> AcquireLock(const std::string& path);
+
+// Portable name of an OS error number ("EBUSY", or on Windows "ERROR_ACCESS_DENIED").
+std::string ErrorName(int err);
+std::string ErrorText(int err);
+
+// Aligned memory for direct I/O. alignment is a power of two.
+void* AlignedAlloc(size_t size, size_t alignment);
+void AlignedFree(void* p);
+
+}  // namespace ds::platform

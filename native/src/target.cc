@@ -1,0 +1,5 @@
+// PLACEHOLDER: being written (see modules.h for the owner of this file).
+#include "modules.h"
+namespace ds {
+void InitTarget(Napi::Env env, Napi::Object exports) {}
+}  // namespace ds

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// The test command (README): builds what is missing, runs every test/**/*.test.ts file in its own
+// process (a crash in one file cannot hide the others), and prints the closing line
+// "N passed, N failed" that CI reads. Filter: node scripts/test.mjs <substring>...
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const filters = process.argv.slice(2);
+
+function step(cmd, argv) {
+  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.log(`build step failed: ${cmd} ${argv.join(' ')}`);
+    console.log('0 passed, 1 failed');
+    process.exit(1);
+  }
+}
+if (!existsSync(path.join(root, 'node_modules'))) step('npm', ['ci', '--no-audit', '--no-fund']);
+step(process.execPath, ['scripts/build-native.mjs', '--if-missing']);
+step(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = path.join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+const files = walk(path.join(root, 'test')).sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+
+let passed = 0, failed = 0, skipped = 0;
+const failures = [];
+for (const file of files) {
+  const rel = path.relative(root, file);
+  const t0 = Date.now();
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', file], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: '0', DRIVESEED_TEST: '1' },
+    timeout: 15 * 60 * 1000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const out = (r.stdout ?? '') + (r.stderr ?? '');
+  const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
+  const total = num('Total'), ok = num('Passed'), skip = num('Skipped') || 0;
+  let fileFailed;
+  if (Number.isNaN(total) || Number.isNaN(ok)) {
+    fileFailed = 1; // crashed before uvu printed its summary
+  } else {
+    fileFailed = total - ok - skip;
+    passed += ok;
+    skipped += skip;
+  }
+  if (r.status !== 0 && fileFailed === 0) fileFailed = 1;
+  failed += fileFailed;
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  console.log(`${fileFailed ? 'FAIL' : 'ok  '} ${rel} (${Number.isNaN(ok) ? 0 : ok} passed, ${fileFailed} failed, ${skip} skipped, ${secs}s)`);
+  // Skipped tests say why in their title; show those lines.
+  for (const line of out.split('\n')) if (/\bSKIP\b/.test(line)) console.log(`     ${line.trim()}`);
+  if (fileFailed) failures.push({ rel, out });
+}
+for (const f of failures) {
+  console.log(`\n---- ${f.rel} ----`);
+  console.log(f.out.split('\n').slice(-80).join('\n'));
+}
+console.log(`\n${passed} passed, ${failed} failed${skipped ? ` (${skipped} skipped)` : ''}`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,352 @@
+/**
+ * The native binding's contract (native/src/*). This is the only file that describes what the addon
+ * exports; src/native/io.ts and src/native/pipeline.ts wrap it in typed, validated APIs.
+ *
+ * Units: every size, offset and length is in bytes, as a JS number (safe up to 2^53, i.e. 8 PiB).
+ * Threads: synchronous functions run on the JS thread and are meant for small buffers (metadata,
+ * tests). Every `*Job` function copies its spec into C++ on the JS thread, runs on its own native
+ * thread(s) and returns a Promise; `onProgress` is called on the JS thread at most every 200 ms with
+ * counters and the ordered events produced since the last call. The promise settles only after every
+ * native thread, aligned buffer and descriptor of the job has been released.
+ * Cancellation: pass a CancelToken; after `cancel()` the job stops at its next block boundary and
+ * rejects with code ERR_CANCELLED.
+ *
+ * Errors: argument errors throw TypeError synchronously with an exact message. Operational errors
+ * are Error objects with these properties (see NativeErrorShape):
+ *   code     errno name (EBUSY, ENOSPC, EACCES, EINVAL, ENOENT, …; on Windows ERROR_* names) or one of
+ *            ERR_CANCELLED   the job was cancelled
+ *            ERR_ALIGNMENT   offset/length/buffer not a multiple of the logical sector size
+ *            ERR_LOCKED      the target is locked by another driveseed process or mounted
+ *            ERR_AUTH        AES-GCM authentication failed (wrong key or tampered data)
+ *            ERR_CORRUPT     structure damaged (bad pack trailer, id mismatch, bad codec byte)
+ *            ERR_TOO_LARGE   decompressed size exceeds the stated maximum
+ *            ERR_CHANGED     a source file changed size while being read
+ *            ERR_INTERNAL    a bug; please report
+ *   syscall, errno, path, offset  when known.
+ *
+ * Alignment (direct I/O): buffers are allocated natively and aligned to max(4096, physical sector
+ * size); offsets and I/O sizes must be multiples of the target's logical sector size. A file whose
+ * length is not a multiple of the sector size is written with a padded last write and then truncated
+ * to its exact length.
+ */
+
+export interface NativeErrorShape extends Error {
+  code: string;
+  syscall?: string;
+  errno?: number;
+  path?: string;
+  offset?: number;
+}
+
+export interface NativeProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  /** bytes written to the output (compressed/encrypted bytes for pack jobs) */
+  bytesOut: number;
+  itemsDone: number;
+  itemsTotal: number;
+  elapsedMs: number;
+}
+
+export type ProgressCallback<E> = (progress: NativeProgress, events: E[]) => void;
+
+export class CancelToken {
+  constructor();
+  cancel(): void;
+  readonly cancelled: boolean;
+}
+
+export interface Counters {
+  alignedBytes: number;
+  openTargets: number;
+  liveJobs: number;
+  heldLocks: number;
+}
+export function counters(): Counters;
+export const abiVersion: number;
+
+// ---- Targets and locks (native/src/target.cc, platform files) ------------------------------------
+
+export interface TargetInfo {
+  path: string;
+  kind: 'file' | 'blockDevice';
+  /** bytes; direct I/O offsets and lengths must be multiples of this */
+  logicalSectorSize: number;
+  physicalSectorSize: number;
+  /** device capacity, or current file length */
+  size: number;
+  /** hardware serial number; null for files and devices without one (loop devices, most VMs) */
+  serial: string | null;
+  model: string | null;
+  /** true when opened with O_DIRECT / FILE_FLAG_NO_BUFFERING */
+  direct: boolean;
+}
+
+export interface OpenTargetOptions {
+  write?: boolean;
+  create?: boolean;
+  truncate?: boolean;
+  /** default true */
+  direct?: boolean;
+  /** Linux: O_EXCL on block devices + flock; Windows: lock and dismount every volume of the disk */
+  exclusive?: boolean;
+  /** regular files: reserve this many bytes (fallocate / SetFileInformationByHandle) */
+  preallocate?: number;
+}
+
+/** An open file or device; closes on close(), on garbage collection and at environment teardown. */
+export class Target {
+  private constructor();
+  info(): TargetInfo;
+  close(): void;
+  readonly closed: boolean;
+}
+export function openTarget(path: string, options?: OpenTargetOptions): Target;
+
+/** An exclusive claim on a target (see OpenTargetOptions.exclusive). Throws ERR_LOCKED when held elsewhere. */
+export class TargetLock {
+  private constructor();
+  readonly path: string;
+  readonly held: boolean;
+  release(): void;
+}
+export function acquireLock(path: string): TargetLock;
+
+// ---- Direct I/O jobs (native/src/io_jobs.cc) ------------------------------------------------------
+
+export interface CopyFilesSpec {
+  items: Array<{ source: string; dest: string }>;
+  /** aligned writes in flight per job; default 4 */
+  queueDepth?: number;
+  /** bytes per I/O, multiple of 4096; default 4 MiB */
+  ioSize?: number;
+  /** MD5 block size, multiple of ioSize; default 4 MiB (Azure drive manifest) */
+  blockSize?: number;
+  /** O_DIRECT on dest (and source reads); default true */
+  direct?: boolean;
+  /** preallocate dest to the source size; default true */
+  preallocate?: boolean;
+  /** fdatasync each dest before reporting it done; default true */
+  sync?: boolean;
+}
+export interface CopyFilesEvent {
+  type: 'itemDone';
+  index: number;
+  bytes: number;
+  /** MD5 of every blockSize block of what was written, 16 bytes each, in order */
+  blockMd5: Buffer;
+}
+export interface CopyFilesResult {
+  bytes: number;
+  items: Array<{ bytes: number; blockMd5: Buffer }>;
+}
+export function copyFilesJob(
+  spec: CopyFilesSpec,
+  onProgress?: ProgressCallback<CopyFilesEvent>,
+  cancel?: CancelToken,
+): Promise<CopyFilesResult>;
+
+export interface HashFilesSpec {
+  /** files or devices; offset/length default to the whole file (devices: length required) */
+  items: Array<{ path: string; offset?: number; length?: number }>;
+  /** default 4 MiB */
+  blockSize?: number;
+  /** default true */
+  direct?: boolean;
+  /** reads in flight; default 4 */
+  queueDepth?: number;
+  /** hashing threads; default number of CPUs */
+  threads?: number;
+  /** also compute SHA-256 of each whole item; default false */
+  sha256?: boolean;
+}
+export interface HashFilesEvent {
+  type: 'itemDone';
+  index: number;
+  bytes: number;
+  blockMd5: Buffer;
+  sha256?: Buffer;
+}
+export interface HashFilesResult {
+  bytes: number;
+  items: Array<{ bytes: number; blockMd5: Buffer; sha256?: Buffer }>;
+}
+export function hashFilesJob(
+  spec: HashFilesSpec,
+  onProgress?: ProgressCallback<HashFilesEvent>,
+  cancel?: CancelToken,
+): Promise<HashFilesResult>;
+
+export interface WriteRawSpec {
+  /** file or block device */
+  target: string;
+  /** where the bytes come from: a file (read with direct I/O) or a generated pattern */
+  source: { path: string } | { pattern: 'zero' | 'random' };
+  /** byte offset on target, multiple of the logical sector size; default 0 */
+  offset?: number;
+  length: number;
+  queueDepth?: number;
+  ioSize?: number;
+  direct?: boolean;
+  sync?: boolean;
+}
+export function writeRawJob(
+  spec: WriteRawSpec,
+  onProgress?: ProgressCallback<never>,
+  cancel?: CancelToken,
+): Promise<{ bytes: number }>;
+
+// ---- One-shot functions on the JS thread (native/src/util_fns.cc) ---------------------------------
+
+export function md5(data: Uint8Array): Buffer;
+export function sha256(data: Uint8Array): Buffer;
+export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer;
+/** AES-256-GCM: returns ciphertext || 16-byte tag. key 32 bytes, nonce 12 bytes. */
+export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer;
+/** throws ERR_AUTH when the tag does not verify */
+export function aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer;
+export function zstdCompress(data: Uint8Array, level: number): Buffer;
+/** throws ERR_TOO_LARGE beyond maxSize, ERR_CORRUPT on bad input */
+export function zstdDecompress(data: Uint8Array, maxSize: number): Buffer;
+
+export interface ChunkerParams {
+  /** bytes; defaults 512 KiB / 1 MiB / 8 MiB; min < avg < max, avg a power of two */
+  min: number;
+  avg: number;
+  max: number;
+}
+/** Content-defined chunk lengths of data (FastCDC with normalised chunking), summing to data.length. */
+export function chunkLengths(data: Uint8Array, params: ChunkerParams): number[];
+
+export interface BlobKeys {
+  /** AES-256-GCM key, 32 bytes */
+  dataKey: Uint8Array;
+  /** HMAC-SHA-256 key for chunk ids, 32 bytes */
+  idKey: Uint8Array;
+}
+/**
+ * The chunk framing used inside packs (docs/format.md): id = HMAC-SHA-256(idKey, data);
+ * blob = nonce(12) || AES-256-GCM(dataKey, nonce, codec(1) || payload, aad = id) || tag(16),
+ * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space.
+ */
+export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { id: Buffer; blob: Buffer };
+/** Decrypts, decompresses and checks HMAC(idKey, data) == id. Throws ERR_AUTH / ERR_CORRUPT. */
+export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, maxSize: number): Buffer;
+
+// ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
+
+export interface PackJobSpec {
+  files: Array<{ path: string; size: number }>;
+  /** pack files are written as <packDir>/<name[0..2]>/<name>, name = hex SHA-256 of the pack */
+  packDir: string;
+  chunker: ChunkerParams;
+  /** zstd level, 1..19 */
+  level: number;
+  /** compression/encryption worker threads */
+  threads: number;
+  keys: BlobKeys;
+  /** sorted concatenation of 32-byte ids already stored; those chunks are not written again */
+  known: Buffer;
+  /** a pack is closed once it reaches this many bytes; default 64 MiB */
+  packSize?: number;
+  /** MD5 block size recorded per pack; default 4 MiB */
+  blockSize?: number;
+  /** files read concurrently (small files); default 4 */
+  readers?: number;
+  /** ranges of zeros this long or longer inside sparse files are recorded as holes; default 1 MiB */
+  holeMin?: number;
+}
+export interface PackFileEvent {
+  type: 'file';
+  index: number;
+  /** bytes of content read (excluding holes) */
+  size: number;
+  /** 32-byte chunk ids in order */
+  chunks: Buffer;
+  /** raw length of each chunk */
+  lengths: number[];
+  /** [offset, length] pairs of holes not stored; content is the chunks with holes inserted */
+  holes: Array<[number, number]>;
+  /** set when the file could not be read (it is then skipped) */
+  error?: { code: string; message: string; errno?: number; syscall?: string; path?: string };
+  /** set when the size or mtime changed while reading */
+  changed?: boolean;
+}
+export interface PackEntry {
+  id: Buffer;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+export interface PackDoneEvent {
+  type: 'pack';
+  name: string;
+  path: string;
+  size: number;
+  /** MD5 of every blockSize block of the pack file, 16 bytes each */
+  blockMd5: Buffer;
+  entries: PackEntry[];
+}
+export interface PackJobResult {
+  filesRead: number;
+  filesFailed: number;
+  bytesRead: number;
+  chunksNew: number;
+  chunksDuplicate: number;
+  bytesNew: number;
+  bytesStored: number;
+  packs: number;
+}
+export function packJob(
+  spec: PackJobSpec,
+  onProgress?: ProgressCallback<PackFileEvent | PackDoneEvent>,
+  cancel?: CancelToken,
+): Promise<PackJobResult>;
+
+// ---- Restore / verify pipeline (native/src/unpack_job.cc) -----------------------------------------
+
+export interface ChunkRef {
+  /** index into spec.packs */
+  pack: number;
+  offset: number;
+  length: number;
+  rawLength: number;
+  id: Buffer;
+}
+export interface RestoreJobSpec {
+  packs: string[];
+  files: Array<{ dest: string; size: number; holes?: Array<[number, number]>; chunks: ChunkRef[] }>;
+  keys: BlobKeys;
+  threads: number;
+}
+export interface RestoreFileEvent {
+  type: 'file';
+  index: number;
+  ok: boolean;
+  error?: { code: string; message: string; pack?: string; offset?: number };
+}
+export function restoreJob(
+  spec: RestoreJobSpec,
+  onProgress?: ProgressCallback<RestoreFileEvent>,
+  cancel?: CancelToken,
+): Promise<{ filesOk: number; filesFailed: number; bytes: number }>;
+
+export interface VerifyPacksSpec {
+  packs: Array<{ path: string; name: string; entries: Array<Omit<ChunkRef, 'pack'>> }>;
+  keys: BlobKeys;
+  threads: number;
+}
+export interface VerifyProblemEvent {
+  type: 'problem';
+  pack: string;
+  offset: number;
+  length: number;
+  id?: Buffer;
+  code: string;
+  message: string;
+}
+export function verifyPacksJob(
+  spec: VerifyPacksSpec,
+  onProgress?: ProgressCallback<VerifyProblemEvent>,
+  cancel?: CancelToken,
+): Promise<{ chunksOk: number; chunksBad: number; packsBad: number; bytes: number }>;
