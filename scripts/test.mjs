@@ -10,17 +10,15 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const filters = process.argv.slice(2);
 
-function step(cmd, argv) {
-  const r = spawnSync(cmd, argv, { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) {
-    console.log(`build step failed: ${cmd} ${argv.join(' ')}`);
-    console.log('0 passed, 1 failed');
-    process.exit(1);
-  }
+// Setup (packages, npm ci, native and TypeScript builds) happens first; a failure there is one failed test.
+try {
+  const { setup } = await import('./setup.mjs');
+  setup();
+} catch (err) {
+  console.log(`setup failed: ${err?.message ?? err}`);
+  console.log('0 passed, 1 failed');
+  process.exit(1);
 }
-if (!existsSync(path.join(root, 'node_modules'))) step('npm', ['ci', '--no-audit', '--no-fund']);
-step(process.execPath, ['scripts/build-native.mjs', '--if-missing']);
-step(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
 
 function walk(dir) {
   return readdirSync(dir).flatMap((n) => {
