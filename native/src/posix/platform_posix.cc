@@ -236,7 +236,7 @@ void FlockOrFail(int fd, const std::string& path) {
     ::close(fd);
     if (err == EWOULDBLOCK)
       Fail("ERR_LOCKED", "flock", err, path, -1,
-           path + " is locked by another driveseed process (flock held); wait for it to finish or stop it");
+           path + " is locked by another driveseed process or handle (flock held); wait for it to finish, or stop it, then retry");
     ThrowSys("flock", err, path);
   }
 }
