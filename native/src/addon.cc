@@ -27,7 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPack(env, exports);
   InitUnpack(env, exports);
   // Process exit / worker teardown: ask every running job to stop so its threads end promptly.
-  env.AddCleanupHook([]() { Job::CancelAll(); });
+  env.AddCleanupHook([env]() { Job::CancelAll(env); });
   return exports;
 }
 

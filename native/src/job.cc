@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "aligned.h"
+
 namespace ds {
 
 // ---- CancelToken ---------------------------------------------------------------------------------
@@ -15,8 +17,13 @@ void CancelToken::Init(Napi::Env env, Napi::Object exports) {
   exports.Set("CancelToken", ctor);
 }
 
+// Identifies CancelToken objects: a look-alike (or another native handle) is refused, never unwrapped.
+static constexpr napi_type_tag kCancelTokenTag = {0x3f0c9b7e51a24d68ULL, 0x9e1d4c27b08a6f53ULL};
+
 CancelToken::CancelToken(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {}
+    : Napi::ObjectWrap<CancelToken>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
+  info.This().As<Napi::Object>().TypeTag(&kCancelTokenTag);
+}
 
 Napi::Value CancelToken::Cancel(const Napi::CallbackInfo& info) {
   flag_->store(true);
@@ -31,9 +38,7 @@ CancelFlag CancelToken::FromValue(Napi::Env env, Napi::Value v, const char* what
   if (v.IsUndefined() || v.IsNull()) return std::make_shared<std::atomic<bool>>(false);
   if (!v.IsObject()) ThrowType(env, std::string("Expected a CancelToken for ") + what);
   Napi::Object o = v.As<Napi::Object>();
-  Napi::Value ctor = o.Get("constructor");
-  if (!ctor.IsFunction() || ctor.As<Napi::Function>().Get("name").ToString().Utf8Value() != "CancelToken")
-    ThrowType(env, std::string("Expected a CancelToken for ") + what);
+  if (!o.CheckTypeTag(&kCancelTokenTag)) ThrowType(env, std::string("Expected a CancelToken for ") + what);
   CancelToken* t = Napi::ObjectWrap<CancelToken>::Unwrap(o);
   return t->flag();
 }
@@ -107,14 +112,7 @@ void Job::flush(bool force) {
 
 void Job::CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* b) {
   std::unique_ptr<Batch> batch(b);
-  if (env == nullptr) {  // environment is going away
-    if (batch->final && job->thread_.joinable()) job->thread_.join();
-    if (batch->final) {
-      { std::lock_guard<std::mutex> lk(JobRegistry::Get().mu); JobRegistry::Get().live.erase(job); }
-      delete job;
-    }
-    return;
-  }
+  if (env == nullptr) return;  // environment teardown: CancelAll joins and deletes the job
   Napi::HandleScope scope(env);
   if (!batch->final) {
     Napi::Object p = Napi::Object::New(env);
@@ -142,6 +140,7 @@ void Job::CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* b) {
     std::lock_guard<std::mutex> lk(JobRegistry::Get().mu);
     JobRegistry::Get().live.erase(job);
   }
+  Counters::liveJobs--;
   Napi::Promise::Deferred d = job->deferred_;
   if (job->failed_) {
     d.Reject(ToJsError(env, job->error_).Value());
@@ -180,11 +179,16 @@ void Job::ThreadMain() {
   flush(true);  // last progress with any remaining ordered events
   auto* b = new Batch();
   b->final = true;
-  tsfn_.BlockingCall(b, [this](Napi::Env env, Napi::Function cb, Batch* bb) { CallJs(env, cb, this, bb); });
+  // After a successful call the JS thread owns (and deletes) this job: touch no member afterwards.
+  if (tsfn_.BlockingCall(b, [this](Napi::Env env, Napi::Function cb, Batch* bb) { CallJs(env, cb, this, bb); }) != napi_ok) {
+    // The environment closed the function first (teardown); CancelAll joins and deletes this job.
+    delete b;
+  }
 }
 
 Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value onProgress, CancelFlag cancel) {
   Job* job = owned.release();
+  job->env_ = env;
   job->cancel_ = std::move(cancel);
   job->deferred_ = Napi::Promise::Deferred::New(env);
   job->hasCallback_ = onProgress.IsFunction();
@@ -194,16 +198,36 @@ Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value o
     std::lock_guard<std::mutex> lk(JobRegistry::Get().mu);
     JobRegistry::Get().live.insert(job);
   }
+  Counters::liveJobs++;
   Napi::Promise promise = job->deferred_.Promise();
   job->thread_ = std::thread([job]() { job->ThreadMain(); });
   return promise;
 }
 
-// Environment teardown (process exit, worker termination): cancel every live job so its threads end.
-void Job::CancelAll() {
-  std::lock_guard<std::mutex> lk(JobRegistry::Get().mu);
-  for (Job* j : JobRegistry::Get().live)
-    if (j->cancel_) j->cancel_->store(true);
+// Environment teardown (process exit, worker termination), on that environment's JS thread: cancel
+// its live jobs, join their threads so none outlives the environment (or the unloaded addon), and
+// delete them. Once teardown has begun no batch is delivered to JS any more: the tsfns' own cleanup
+// hooks close them, and node-addon-api drops items drained with env == nullptr without calling
+// CallJs, so nothing else will delete these jobs. Jobs of other environments (workers) are left alone.
+void Job::CancelAll(napi_env env) {
+  std::vector<Job*> jobs;
+  {
+    std::lock_guard<std::mutex> lk(JobRegistry::Get().mu);
+    for (Job* j : JobRegistry::Get().live) {
+      if (j->env_ != env) continue;
+      if (j->cancel_) j->cancel_->store(true);
+      jobs.push_back(j);
+    }
+  }
+  for (Job* j : jobs) {
+    if (j->thread_.joinable()) j->thread_.join();  // jobs stop at their next cancellation check
+    {
+      std::lock_guard<std::mutex> lk(JobRegistry::Get().mu);
+      JobRegistry::Get().live.erase(j);
+    }
+    Counters::liveJobs--;
+    delete j;
+  }
 }
 
 }  // namespace ds

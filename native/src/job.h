@@ -52,8 +52,8 @@ class Job {
   // The callback receives (progress: {bytesDone, bytesTotal, bytesOut, itemsDone, itemsTotal, elapsedMs}, events: any[]).
   static Napi::Value Launch(Napi::Env env, std::unique_ptr<Job> job, Napi::Value onProgress, CancelFlag cancel);
 
-  // Environment teardown: requests cancellation of every live job (their threads then end).
-  static void CancelAll();
+  // Environment teardown, on env's JS thread: cancels env's live jobs, joins their threads, deletes them.
+  static void CancelAll(napi_env env);
 
   // Any thread: true once cancellation was requested (JS token or environment teardown).
   bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
@@ -87,6 +87,7 @@ class Job {
   static void CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* batch);
   void ThreadMain();
 
+  napi_env env_ = nullptr;
   CancelFlag cancel_;
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
