@@ -141,7 +141,7 @@ void Job::CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* b) {
     JobRegistry::Get().live.erase(job);
   }
   Counters::liveJobs--;
-  Napi::Promise::Deferred d = job->deferred_;
+  Napi::Promise::Deferred d = *job->deferred_;
   if (job->failed_) {
     d.Reject(ToJsError(env, job->error_).Value());
   } else {
@@ -190,7 +190,7 @@ Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value o
   Job* job = owned.release();
   job->env_ = env;
   job->cancel_ = std::move(cancel);
-  job->deferred_ = Napi::Promise::Deferred::New(env);
+  job->deferred_.emplace(Napi::Promise::Deferred::New(env));
   job->hasCallback_ = onProgress.IsFunction();
   Napi::Function cb = job->hasCallback_ ? onProgress.As<Napi::Function>() : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
   job->tsfn_ = Napi::ThreadSafeFunction::New(env, cb, "driveseed-job", 0, 1);
@@ -199,7 +199,7 @@ Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value o
     JobRegistry::Get().live.insert(job);
   }
   Counters::liveJobs++;
-  Napi::Promise promise = job->deferred_.Promise();
+  Napi::Promise promise = job->deferred_->Promise();
   job->thread_ = std::thread([job]() { job->ThreadMain(); });
   return promise;
 }

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -91,7 +92,8 @@ class Job {
   CancelFlag cancel_;
   std::thread thread_;
   Napi::ThreadSafeFunction tsfn_;
-  Napi::Promise::Deferred deferred_{nullptr};
+  // Set in Launch. Not a Deferred member: its constructor creates a promise and aborts with a null env.
+  std::optional<Napi::Promise::Deferred> deferred_;
   bool hasCallback_ = false;
 
   std::atomic<uint64_t> bytesDone_{0}, bytesTotal_{0}, bytesOut_{0}, itemsDone_{0}, itemsTotal_{0};
