@@ -13,6 +13,7 @@
  *     → run(options, ctx): the core operation; reports through ctx.reporter; returns a JSON-able result
  *     → renderText(result): the human summary (CLI text mode only)
  */
+import { type ExitCategory, usageError } from './errors';
 import type { Reporter } from './reporter';
 
 export interface Prompter {
@@ -94,6 +95,18 @@ export interface CommandSpec<Raw, Options, Result> {
   cook(raw: Raw, ctx: Pick<CommandContext, 'env'>): Options | Promise<Options>;
   run(options: Options, ctx: CommandContext): Promise<Result>;
   renderText?(result: Result): string;
+  /**
+   * For a result that completed with caveats: PARTIAL (some files skipped, see the warnings) or
+   * VERIFY_FAILED (a check found damage and the result lists it). The CLI prints the result and exits
+   * with that category's code; RPC returns the result unchanged (the caveat is in its fields).
+   * Undefined or 'OK' means success.
+   */
+  exitCategory?(result: Result): ExitCategory | undefined;
+  /**
+   * True only for a command whose result deliberately carries secrets (the BitLocker key list): the
+   * front ends then serialise Secret values with reveal() and skip the sanitizer for that result.
+   */
+  returnsSecrets?: boolean;
   /** the target paths this call will write, for conflict detection between concurrent RPC requests */
   claims?(options: Options): string[];
 }
@@ -120,4 +133,23 @@ export function isCommandSpec(value: unknown): value is CommandSpec<unknown, unk
   if (!value || typeof value !== 'object') return false;
   const v = value as Record<string, unknown>;
   return typeof v.name === 'string' && typeof v.rpcMethod === 'string' && typeof v.cook === 'function' && typeof v.run === 'function';
+}
+
+/**
+ * Asks through ctx.prompter, or — in --json and RPC modes, or without a terminal — fails with a
+ * usage error (code PROMPT_REQUIRED) that names the option that answers the question.
+ * `flag` is the CLI spelling ("--carrier"); `field` the camelCase param name ("carrier").
+ */
+export async function askOrFail(
+  ctx: Pick<CommandContext, 'prompter'>,
+  q: { question: string; flag: string; field: string; secret?: boolean },
+): Promise<string> {
+  if (!ctx.prompter) {
+    throw usageError(
+      'PROMPT_REQUIRED',
+      `driveseed would ask "${q.question}", but cannot prompt here (--json, RPC or no terminal); pass ${q.flag} (RPC param "${q.field}")`,
+      { field: q.field, flag: q.flag },
+    );
+  }
+  return q.secret ? ctx.prompter.askSecret(q.question) : ctx.prompter.ask(q.question);
 }

@@ -1,0 +1,53 @@
+/**
+ * The command-line syntax of Microsoft's AzureOfflineBackupDiskPrep, kept so that old runbooks work:
+ *
+ *   s:<staging> [p:<publishsettings>]        → prep --staging <staging> [--publish-settings <file>]
+ *   u: [s:<staging>] [p:<publishsettings>]   → ship [--staging <staging>] [--publish-settings <file>]
+ *
+ * Switch letters are case-insensitive; a value may itself contain ':' (s:D:\Staging). Other tokens
+ * (--json, --yes, …) pass through unchanged after the rewritten ones. Anything else is not legacy
+ * syntax and is returned untouched.
+ */
+import { usageError } from '../core/errors';
+
+const SWITCH = /^([sSpPuU]):(.*)$/s;
+
+/** Rewrites `args` (argv without node and script) when it starts with a legacy switch. */
+export function rewriteLegacyArgv(args: readonly string[]): string[] {
+  const first = args[0];
+  if (first === undefined || !SWITCH.test(first)) return [...args];
+  let command: 'prep' | 'ship' = 'prep';
+  let staging: string | undefined;
+  let publish: string | undefined;
+  const rest: string[] = [];
+  args.forEach((tok, i) => {
+    const m = SWITCH.exec(tok);
+    if (!m || tok.startsWith('-')) {
+      rest.push(tok);
+      return;
+    }
+    const key = m[1]!.toLowerCase();
+    const value = m[2]!;
+    if (key === 'u') {
+      if (i !== 0 || value !== '') {
+        throw usageError('LEGACY_SYNTAX', `Legacy switch "${tok}": u: takes no value and must come first (u: [s:<staging>] [p:<file>])`, { token: tok });
+      }
+      command = 'ship';
+    } else if (value === '') {
+      throw usageError('LEGACY_SYNTAX', `Legacy switch "${tok}" needs a value: ${key}:<${key === 's' ? 'staging directory' : 'publish settings file'}>`, { token: tok });
+    } else if (key === 's') {
+      if (staging !== undefined) throw usageError('LEGACY_SYNTAX', `Legacy switch s: given twice ("s:${staging}" and "${tok}"); give one staging location`, { token: tok });
+      staging = value;
+    } else {
+      if (publish !== undefined) throw usageError('LEGACY_SYNTAX', `Legacy switch p: given twice ("p:${publish}" and "${tok}"); give one publish settings file`, { token: tok });
+      publish = value;
+    }
+  });
+  if (command === 'prep' && staging === undefined) {
+    throw usageError('LEGACY_SYNTAX', 'Legacy syntax needs the staging location first: s:<staging> [p:<publishsettings file>]', {});
+  }
+  const out: string[] = [command];
+  if (staging !== undefined) out.push('--staging', staging);
+  if (publish !== undefined) out.push('--publish-settings', publish);
+  return out.concat(rest);
+}
