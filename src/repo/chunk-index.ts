@@ -1,0 +1,145 @@
+/**
+ * The in-memory chunk index: every chunk id of the repository with its pack and location, in
+ * compact sorted arrays (about 56 bytes per chunk: 32 id + 24 location; 1M chunks ≈ 56 MiB, i.e.
+ * roughly 1 TiB of unique data at the 1 MiB average chunk size).
+ */
+import type { IndexDoc } from './index-file';
+
+export interface PackRef {
+  name: string;
+  path: string;
+  size: number;
+}
+
+export interface ChunkLocation {
+  /** index into ChunkIndex.packs */
+  pack: number;
+  offset: number;
+  length: number;
+  rawLength: number;
+}
+
+/** Appends ids, sorts once; lookups by binary search. The first location of a duplicated id wins. */
+export class ChunkIndex {
+  readonly packs: PackRef[] = [];
+  readonly #packByName = new Map<string, number>();
+  #ids = Buffer.alloc(0);
+  #pack = new Uint32Array(0);
+  #offset = new Float64Array(0);
+  #length = new Float64Array(0);
+  #raw = new Uint32Array(0);
+  #n = 0;
+  #sorted = true;
+
+  get size(): number {
+    return this.#n;
+  }
+
+  /** Adds every pack and entry of an index document. */
+  addIndex(doc: IndexDoc): void {
+    for (const p of doc.packs) {
+      let pi = this.#packByName.get(p.name);
+      if (pi === undefined) {
+        pi = this.packs.length;
+        this.packs.push({ name: p.name, path: p.path, size: p.size });
+        this.#packByName.set(p.name, pi);
+      }
+      this.#reserve(this.#n + p.entries.length);
+      for (const [id, offset, length, rawLength] of p.entries) {
+        const i = this.#n++;
+        this.#ids.write(id, i * 32, 32, 'hex');
+        this.#pack[i] = pi;
+        this.#offset[i] = offset;
+        this.#length[i] = length;
+        this.#raw[i] = rawLength;
+      }
+      this.#sorted = false;
+    }
+  }
+
+  #reserve(n: number): void {
+    if (n <= this.#pack.length) return;
+    const cap = Math.max(n, Math.ceil(this.#pack.length * 1.5), 1024);
+    const ids = Buffer.alloc(cap * 32);
+    this.#ids.copy(ids, 0, 0, this.#n * 32);
+    this.#ids = ids;
+    const grow = <T extends Uint32Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a.subarray(0, this.#n));
+      return b;
+    };
+    this.#pack = grow(this.#pack, (c) => new Uint32Array(c));
+    this.#offset = grow(this.#offset, (c) => new Float64Array(c));
+    this.#length = grow(this.#length, (c) => new Float64Array(c));
+    this.#raw = grow(this.#raw, (c) => new Uint32Array(c));
+  }
+
+  // Entries [0, #sortedN) are sorted and unique; appended ones are sorted on their own and merged in,
+  // so a stage that adds a batch at a time pays O(n) per batch, not O(n log n).
+  #sortedN = 0;
+
+  #sort(): void {
+    if (this.#sorted) return;
+    const ids = this.#ids;
+    const s = this.#sortedN;
+    const n = this.#n;
+    const key = (i: number) => ids.readUIntBE(i * 32, 6);
+    const tail = Array.from({ length: n - s }, (_, i) => s + i);
+    const keys = new Float64Array(n);
+    for (let i = s; i < n; i++) keys[i] = key(i);
+    tail.sort((a, b) => keys[a]! - keys[b]! || ids.compare(ids, b * 32, b * 32 + 32, a * 32, a * 32 + 32) || a - b);
+    const nIds = Buffer.alloc(n * 32);
+    const nPack = new Uint32Array(n);
+    const nOff = new Float64Array(n);
+    const nLen = new Float64Array(n);
+    const nRaw = new Uint32Array(n);
+    let m = 0;
+    const take = (i: number) => {
+      if (m > 0 && ids.compare(nIds, (m - 1) * 32, m * 32, i * 32, i * 32 + 32) === 0) return; // duplicate id: first wins
+      ids.copy(nIds, m * 32, i * 32, i * 32 + 32);
+      nPack[m] = this.#pack[i]!;
+      nOff[m] = this.#offset[i]!;
+      nLen[m] = this.#length[i]!;
+      nRaw[m] = this.#raw[i]!;
+      m++;
+    };
+    let a = 0;
+    let b = 0;
+    while (a < s || b < tail.length) {
+      if (b >= tail.length) take(a++);
+      else if (a >= s) take(tail[b++]!);
+      else if (ids.compare(ids, tail[b]! * 32, tail[b]! * 32 + 32, a * 32, a * 32 + 32) <= 0) take(a++);
+      else take(tail[b++]!);
+    }
+    this.#ids = nIds;
+    this.#pack = nPack;
+    this.#offset = nOff;
+    this.#length = nLen;
+    this.#raw = nRaw;
+    this.#n = m;
+    this.#sortedN = m;
+    this.#sorted = true;
+  }
+
+  /** Location of a chunk, or undefined when the repository does not hold it. */
+  lookup(id: Uint8Array): ChunkLocation | undefined {
+    this.#sort();
+    const want = Buffer.from(id.buffer, id.byteOffset, id.length);
+    let lo = 0;
+    let hi = this.#n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.#ids.compare(want, 0, 32, mid * 32, mid * 32 + 32);
+      if (c === 0) return { pack: this.#pack[mid]!, offset: this.#offset[mid]!, length: this.#length[mid]!, rawLength: this.#raw[mid]! };
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  /** The sorted concatenation of all 32-byte ids (packJob's `known`). Shares memory with the index. */
+  knownBuffer(): Buffer {
+    this.#sort();
+    return this.#ids.subarray(0, this.#n * 32);
+  }
+}

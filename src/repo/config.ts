@@ -1,0 +1,123 @@
+/**
+ * The repository `config` file (docs/format.md §config): plain JSON with the format version, the
+ * repository id, the scrypt parameters and salt, the master keys sealed under the passphrase-derived
+ * key, and the chunking/pack parameters that every writer must use so deduplication works.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DriveseedError } from '../core/errors';
+import type { Secret } from '../core/secret';
+import { writeFileAtomic } from './atomic';
+import { DEFAULT_KDF, type KdfParams, RepoKeys, deriveKey, seal, unseal } from './crypto';
+import { corruptError, repoIoError } from './errors';
+import { CONFIG_FILE, FORMAT_VERSION, REPO_DEFAULTS } from './layout';
+import type { ChunkerParams } from '../native/binding';
+
+export interface RepoConfig {
+  format: 'driveseed-repository';
+  version: number;
+  /** 32 lowercase hex chars */
+  id: string;
+  created: string;
+  kdf: KdfParams;
+  /** base64 of seal(kek, dataKey || idKey, aad = "driveseed-keys-v1:" + id) */
+  keys: string;
+  chunker: ChunkerParams;
+  packSize: number;
+  blockSize: number;
+}
+
+function keysAad(id: string): string {
+  return `driveseed-keys-v1:${id}`;
+}
+
+/** Reads and validates `config` without the passphrase; undefined when the file does not exist. */
+export function readConfig(root: string): RepoConfig | undefined {
+  const file = path.join(root, CONFIG_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw repoIoError(err, 'read', file);
+  }
+  let c: RepoConfig;
+  try {
+    c = JSON.parse(text) as RepoConfig;
+  } catch {
+    throw corruptError(file, 'is not valid JSON');
+  }
+  if (c?.format !== 'driveseed-repository') throw corruptError(file, 'is not a driveseed repository config');
+  if (typeof c.version !== 'number' || c.version > FORMAT_VERSION) {
+    throw new DriveseedError(
+      'REPO_VERSION',
+      `${file} has repository format version ${String(c.version)}; this driveseed reads up to version ${FORMAT_VERSION}. Upgrade driveseed.`,
+      { category: 'FAILED', details: { path: file, version: c.version } },
+    );
+  }
+  const k = c.kdf;
+  const ok =
+    typeof c.id === 'string' &&
+    /^[0-9a-f]{32}$/.test(c.id) &&
+    k?.name === 'scrypt' &&
+    Number.isInteger(k.N) && k.N >= 2 && (k.N & (k.N - 1)) === 0 && k.N <= 2 ** 22 &&
+    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
+    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    typeof k.salt === 'string' &&
+    typeof c.keys === 'string' &&
+    Number.isInteger(c.chunker?.min) && Number.isInteger(c.chunker?.avg) && Number.isInteger(c.chunker?.max) &&
+    Number.isInteger(c.packSize) && Number.isInteger(c.blockSize);
+  if (!ok) throw corruptError(file, 'has missing or invalid fields');
+  return c;
+}
+
+/** Options for a new repository; tests may lower the KDF cost (the cost used is recorded in config). */
+export interface InitOptions {
+  kdf?: { N: number; r: number; p: number };
+}
+
+/** Creates `config` in an empty or new directory; refuses when one exists. */
+export async function createConfig(root: string, passphrase: Secret, options: InitOptions = {}): Promise<{ config: RepoConfig; keys: RepoKeys }> {
+  const file = path.join(root, CONFIG_FILE);
+  if (fs.existsSync(file)) {
+    throw new DriveseedError('REPO_EXISTS', `${root} already holds a driveseed repository; open it instead of creating one.`, {
+      category: 'USAGE',
+      details: { path: root },
+    });
+  }
+  const id = randomBytes(16).toString('hex');
+  const cost = options.kdf ?? DEFAULT_KDF;
+  const kdf: KdfParams = { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(32).toString('base64') };
+  const keys = RepoKeys.generate();
+  const kek = await deriveKey(passphrase, kdf);
+  const config: RepoConfig = {
+    format: 'driveseed-repository',
+    version: FORMAT_VERSION,
+    id,
+    created: new Date().toISOString(),
+    kdf,
+    keys: seal(kek, keys.raw(), keysAad(id)).toString('base64'),
+    chunker: { ...REPO_DEFAULTS.chunker },
+    packSize: REPO_DEFAULTS.packSize,
+    blockSize: REPO_DEFAULTS.blockSize,
+  };
+  kek.fill(0);
+  writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+  return { config, keys };
+}
+
+/** Unseals the master keys; WRONG_PASSPHRASE when the passphrase does not open them. */
+export async function unlockConfig(root: string, config: RepoConfig, passphrase: Secret): Promise<RepoKeys> {
+  const kek = await deriveKey(passphrase, config.kdf);
+  const raw = unseal(kek, Buffer.from(config.keys, 'base64'), keysAad(config.id));
+  kek.fill(0);
+  if (!raw || raw.length !== 64) {
+    throw new DriveseedError(
+      'WRONG_PASSPHRASE',
+      `The passphrase does not open the repository at ${root}. Give the passphrase used when it was first staged (--passphrase-file, DRIVESEED_PASSPHRASE or the prompt).`,
+      { category: 'FAILED', details: { staging: root, repository: config.id } },
+    );
+  }
+  return new RepoKeys(raw.subarray(0, 32), raw.subarray(32));
+}

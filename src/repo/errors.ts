@@ -1,0 +1,32 @@
+/**
+ * Errors of the repository layer. Every one is a DriveseedError with a stable code (docs/format.md,
+ * docs/exit-codes.md); messages name the file and the fix and never carry key material.
+ */
+import { DriveseedError } from '../core/errors';
+
+/** An I/O failure on the repository; ENOSPC becomes STAGING_FULL, which says the repository is still consistent. */
+export function repoIoError(err: unknown, action: string, file: string): DriveseedError {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  if (e instanceof DriveseedError) return e;
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    return new DriveseedError(
+      'STAGING_FULL',
+      `The staging disk is full (${e.code} while ${action} ${file}). What was staged so far is consistent: free space or choose a larger --staging location and run stage again; it resumes with the data already stored.`,
+      { category: 'FAILED', details: { path: file, errno: e.code }, cause: err },
+    );
+  }
+  return new DriveseedError(
+    'REPO_IO',
+    `Could not ${action} ${file}: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim(),
+    { category: 'FAILED', details: { path: file, errno: e?.code }, cause: err },
+  );
+}
+
+/** The repository is damaged or not a driveseed repository. */
+export function corruptError(file: string, problem: string, details: Record<string, unknown> = {}): DriveseedError {
+  return new DriveseedError(
+    'REPO_CORRUPT',
+    `${file}: ${problem}. Run \`driveseed check --staging <dir> --read-data\` for a full report.`,
+    { category: 'VERIFY_FAILED', details: { path: file, ...details } },
+  );
+}
