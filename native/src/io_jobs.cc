@@ -438,7 +438,7 @@ class HashFilesJob final : public Job {
         ThrowCode("EINVAL", "offset " + std::to_string(it.offset) + " is past the end of " + it.path + " (" +
                                 std::to_string(g.size) + " bytes)", it.path, static_cast<int64_t>(it.offset));
       const uint64_t length = it.hasLength ? it.length : g.size - it.offset;
-      if (src->direct() && it.offset % sector != 0)
+      if (src->direct() && length > 0 && it.offset % sector != 0)
         ThrowCode("ERR_ALIGNMENT", "offset " + std::to_string(it.offset) + " of " + it.path + " is not a multiple of its " +
                                        std::to_string(sector) + "-byte sector size, as direct reads need; align it or set direct: false",
                   it.path, static_cast<int64_t>(it.offset));

@@ -1,0 +1,388 @@
+// The native I/O half of the data plane: targets, locks, copyFiles / hashFiles / writeRaw jobs, and
+// their TypeScript wrappers (src/native/io.ts). Device tests are gated: their titles say why they skip.
+import { spawnSync } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { DataPlaneError } from '../src/native/errors';
+import { acquireLock, copyFiles, hashFiles, md5Hex, openTarget, writeRaw } from '../src/native/io';
+import { loadBinding } from '../src/native/load';
+import { attachLoop, gated, hasTool, isRoot, loopUnavailable, tmpDir } from './helpers';
+
+const b = loadBinding();
+const MiB = 1024 * 1024;
+const dir = tmpDir('driveseed-io-');
+
+function fsType(p: string): string {
+  const r = spawnSync('stat', ['-f', '-c', '%T', p], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : 'unknown';
+}
+const tmpIsExt4 = fsType(dir) === 'ext2/ext3'; // statfs reports ext4 as ext2/ext3 (same magic)
+const ext4Reason = tmpIsExt4 ? undefined : `needs the temp dir on ext4 for O_DIRECT (it is ${fsType(dir)})`;
+
+function typeError(fn: () => unknown, message: string): void {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, TypeError);
+    assert.is((err as Error).message, message);
+    return;
+  }
+  assert.unreachable(`expected TypeError: ${message}`);
+}
+
+async function rejects(p: Promise<unknown>, code: string): Promise<Error & { code: string }> {
+  try {
+    await p;
+  } catch (err) {
+    assert.is((err as { code?: string }).code, code, (err as Error).message);
+    return err as Error & { code: string };
+  }
+  assert.unreachable(`expected rejection with ${code}`);
+  throw new Error('unreachable');
+}
+
+function md5Blocks(data: Buffer, blockSize = 4 * MiB): string[] {
+  const out: string[] = [];
+  for (let o = 0; o < data.length; o += blockSize) out.push(crypto.createHash('md5').update(data.subarray(o, o + blockSize)).digest('hex').toUpperCase());
+  return out;
+}
+
+function randomFile(name: string, size: number): { file: string; data: Buffer } {
+  const file = path.join(dir, name);
+  const data = crypto.randomBytes(size);
+  fs.writeFileSync(file, data);
+  return { file, data };
+}
+
+function threadCount(): number {
+  return fs.readdirSync('/proc/self/task').length;
+}
+
+function zeroCounters(): void {
+  assert.equal(b.counters(), { alignedBytes: 0, openTargets: 0, liveJobs: 0, heldLocks: 0 });
+}
+
+// ---- binding contract ----------------------------------------------------------------------------
+
+test('openTarget: bad arguments give exact TypeErrors', () => {
+  const p = path.join(dir, 'contract.bin');
+  typeError(() => b.openTarget(1 as never), 'Expected a string for path');
+  typeError(() => b.openTarget('' as never), 'Expected a non-empty string for path');
+  typeError(() => b.openTarget(p, 1 as never), 'Expected an object for options');
+  typeError(() => b.openTarget(p, { write: 1 } as never), 'Expected a boolean for options.write');
+  typeError(() => b.openTarget(p, { direct: 'yes' } as never), 'Expected a boolean for options.direct');
+  typeError(() => b.openTarget(p, { write: true, preallocate: -1 }), 'Expected a non-negative integer for options.preallocate');
+  typeError(() => b.openTarget(p, { create: true }), 'Expected options.write to be true with options.create, options.truncate or options.preallocate');
+  typeError(() => b.acquireLock(undefined as never), 'Expected a string for path');
+  typeError(() => new (b.Target as unknown as new () => unknown)(), 'Target cannot be constructed directly; use openTarget(path, options)');
+  typeError(() => new (b.TargetLock as unknown as new () => unknown)(), 'TargetLock cannot be constructed directly; use acquireLock(path)');
+});
+
+test('wrong object types are refused, not unwrapped', () => {
+  const p = path.join(dir, 'types.bin');
+  fs.writeFileSync(p, '');
+  const t = b.openTarget(p, { direct: false });
+  const l = b.acquireLock(p);
+  try {
+    typeError(() => (b.Target.prototype.info as (this: unknown) => unknown).call(l), 'Expected a Target for this');
+    typeError(() => (b.Target.prototype.close as (this: unknown) => unknown).call({}), 'Expected a Target for this');
+    typeError(() => (b.TargetLock.prototype.release as (this: unknown) => unknown).call(t), 'Expected a TargetLock for this');
+    typeError(() => b.writeRawJob({ target: p, source: { pattern: 'zero' }, length: 0 }, undefined, l as never), 'Expected a CancelToken for cancel');
+    typeError(() => b.writeRawJob({ target: p, source: { pattern: 'zero' }, length: 0 }, undefined, { cancel() {} } as never), 'Expected a CancelToken for cancel');
+  } finally {
+    t.close();
+    l.release();
+  }
+  assert.ok(t.closed);
+  assert.not.ok(l.held);
+  zeroCounters();
+});
+
+test('jobs: bad specs give exact TypeErrors', () => {
+  typeError(() => b.copyFilesJob(1 as never), 'Expected an object for spec');
+  typeError(() => b.copyFilesJob({} as never), 'Expected an array for spec.items');
+  typeError(() => b.copyFilesJob({ items: [1] } as never), 'Expected an object for spec.items[0]');
+  typeError(() => b.copyFilesJob({ items: [{ source: 1, dest: 'x' }] } as never), 'Expected a non-empty string for spec.items[0].source');
+  typeError(() => b.copyFilesJob({ items: [], queueDepth: 0 }), 'Expected an integer from 1 to 64 for spec.queueDepth');
+  typeError(() => b.copyFilesJob({ items: [], ioSize: 5000 }), 'Expected a multiple of 4096 from 4096 to 67108864 for spec.ioSize');
+  typeError(() => b.copyFilesJob({ items: [], ioSize: MiB, blockSize: MiB + 4096 }), 'Expected a multiple of spec.ioSize (1048576) up to 268435456 for spec.blockSize');
+  typeError(() => b.copyFilesJob({ items: [] }, 5 as never), 'Expected a function or undefined for onProgress');
+  typeError(() => b.hashFilesJob({ items: [{ path: 'x', offset: -1 }] }), 'Expected a non-negative integer for spec.items[0].offset');
+  typeError(() => b.hashFilesJob({ items: [], threads: 65 }), 'Expected an integer from 1 to 64 for spec.threads');
+  typeError(() => b.writeRawJob({ target: 'x', source: 1 } as never), 'Expected an object with path or pattern for spec.source');
+  typeError(() => b.writeRawJob({ target: 'x', source: { pattern: 'ones' } } as never), "Expected 'zero' or 'random' for spec.source.pattern");
+  typeError(() => b.writeRawJob({ target: 'x', source: { pattern: 'zero' } } as never), 'Expected a non-negative integer for spec.length');
+});
+
+test('io.ts validates before native code runs', async () => {
+  typeError(() => openTarget('x', { exclusive: 'no' } as never), 'Expected a boolean for options.exclusive');
+  typeError(() => acquireLock(''), 'Expected a non-empty string for path');
+  let e: unknown;
+  await copyFiles([{ source: 'a', dest: '' }]).catch((err) => (e = err));
+  assert.instance(e, TypeError);
+  assert.is((e as Error).message, 'Expected a non-empty string for items[0].dest');
+  await writeRaw('t', { pattern: 'zero' }, 10, { queueDepth: 100 }).catch((err) => (e = err));
+  assert.is((e as Error).message, 'Expected an integer from 1 to 64 for options.queueDepth');
+  assert.equal(md5Hex(Buffer.alloc(32, 0xab)), ['ABABABABABABABABABABABABABABABAB', 'ABABABABABABABABABABABABABABABAB']);
+});
+
+test('native errors arrive as DataPlaneError with code, syscall, errno and path', () => {
+  const missing = path.join(dir, 'missing', 'nope.bin');
+  try {
+    openTarget(missing, { direct: false });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, DataPlaneError);
+    const e = err as DataPlaneError;
+    assert.is(e.code, 'ENOENT');
+    assert.is(e.syscall, 'open');
+    assert.is(e.errno, 2);
+    assert.is(e.path, missing);
+  }
+});
+
+// ---- files ---------------------------------------------------------------------------------------
+
+gated(test, 'O_DIRECT on an ext4 file: info, exact unaligned tail, content identical', ext4Reason, async () => {
+  const size = 3 * 4096 + 123;
+  const { file, data } = randomFile('tail-src.bin', size);
+  const dest = path.join(dir, 'tail-dst.bin');
+  const r = await copyFiles([{ source: file, dest }], { ioSize: 4096, blockSize: 4096 * 4 });
+  assert.is(fs.statSync(dest).size, size);
+  assert.ok(fs.readFileSync(dest).equals(data));
+  assert.equal(r.items[0].blockMd5Hex, md5Blocks(data, 4096 * 4));
+  const t = openTarget(dest);
+  try {
+    const info = t.info();
+    assert.is(info.kind, 'file');
+    assert.ok(info.direct);
+    assert.is(info.size, size);
+    assert.is(info.serial, null);
+    assert.ok(info.logicalSectorSize >= 512 && (info.logicalSectorSize & (info.logicalSectorSize - 1)) === 0);
+  } finally {
+    t.close();
+  }
+  zeroCounters();
+});
+
+gated(test, 'writeRaw into an ext4 file: unaligned tail keeps the bytes after it', ext4Reason, async () => {
+  const { file, data } = randomFile('raw-src.bin', 5 * 4096);
+  const target = path.join(dir, 'raw-dst.bin');
+  fs.writeFileSync(target, Buffer.alloc(8 * 4096, 0x5a));
+  const length = 3 * 4096 + 123;
+  const r = await writeRaw(target, { path: file }, length, { offset: 4096, ioSize: 8192 });
+  assert.is(r.bytes, length);
+  const out = fs.readFileSync(target);
+  assert.is(out.length, 8 * 4096);
+  assert.ok(out.subarray(4096, 4096 + length).equals(data.subarray(0, length)));
+  assert.ok(out.subarray(0, 4096).equals(Buffer.alloc(4096, 0x5a)));
+  assert.ok(out.subarray(4096 + length).equals(Buffer.alloc(out.length - 4096 - length, 0x5a)));
+});
+
+test('preallocate reserves blocks and keeps the length', () => {
+  const p = path.join(dir, 'prealloc.bin');
+  const t = openTarget(p, { write: true, create: true, truncate: true, direct: false, preallocate: 8 * MiB });
+  t.close();
+  const st = fs.statSync(p);
+  assert.is(st.size, 0);
+  assert.ok(st.blocks * 512 >= 8 * MiB, `allocated ${st.blocks * 512} bytes`);
+});
+
+test('copyFiles: content identical and blockMd5 per 4 MiB block', async () => {
+  const a = randomFile('copy-a.bin', 9 * MiB + 123);
+  const c = randomFile('copy-c.bin', 0);
+  const events: number[] = [];
+  const r = await copyFiles(
+    [
+      { source: a.file, dest: path.join(dir, 'copy-a.out') },
+      { source: c.file, dest: path.join(dir, 'copy-c.out') },
+    ],
+    { direct: tmpIsExt4, ioSize: MiB, onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)) },
+  );
+  assert.is(r.bytes, a.data.length);
+  assert.ok(fs.readFileSync(path.join(dir, 'copy-a.out')).equals(a.data));
+  assert.is(fs.statSync(path.join(dir, 'copy-c.out')).size, 0);
+  assert.equal(r.items[0].blockMd5Hex, md5Blocks(a.data));
+  assert.is(r.items[1].blockMd5.length, 0);
+  assert.equal(events, [0, 1]);
+  zeroCounters();
+});
+
+test('hashFiles: per-4 MiB MD5 and SHA-256 equal node:crypto, items in order', async () => {
+  const a = randomFile('hash-a.bin', 13 * MiB + 4097);
+  const sub = { offset: 8192, length: 5 * MiB + 7 };
+  const events: number[] = [];
+  const r = await hashFiles(
+    [{ path: a.file }, { path: a.file, ...sub }, { path: a.file, offset: a.data.length }],
+    { sha256: true, threads: 3, queueDepth: 2, direct: tmpIsExt4, onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)) },
+  );
+  assert.equal(r.items[0].blockMd5Hex, md5Blocks(a.data));
+  assert.ok(r.items[0].sha256!.equals(crypto.createHash('sha256').update(a.data).digest()));
+  const part = a.data.subarray(sub.offset, sub.offset + sub.length);
+  assert.equal(r.items[1].blockMd5Hex, md5Blocks(part));
+  assert.ok(r.items[1].sha256!.equals(crypto.createHash('sha256').update(part).digest()));
+  assert.is(r.items[2].bytes, 0);
+  assert.is(r.bytes, a.data.length + sub.length);
+  assert.equal(events, [0, 1, 2]);
+  zeroCounters();
+});
+
+test('a file that is shorter than asked fails with ERR_CHANGED', async () => {
+  const a = randomFile('short.bin', 10000);
+  await rejects(hashFiles([{ path: a.file, length: 20000 }], { direct: false }), 'ERR_CHANGED');
+  zeroCounters();
+});
+
+// ---- locks ---------------------------------------------------------------------------------------
+
+test('a second lock on a locked target fails with ERR_LOCKED, also from a second process', () => {
+  const p = path.join(dir, 'locked.bin');
+  fs.writeFileSync(p, 'x');
+  const l = acquireLock(p);
+  try {
+    assert.ok(l.held);
+    assert.is(l.path, p);
+    assert.is(b.counters().heldLocks, 1);
+    try {
+      acquireLock(p);
+      assert.unreachable();
+    } catch (err) {
+      assert.instance(err, DataPlaneError);
+      assert.is((err as DataPlaneError).code, 'ERR_LOCKED');
+      assert.match((err as Error).message, p);
+    }
+    const native = require.resolve(process.env.DRIVESEED_NATIVE ?? path.join(__dirname, '..', 'build', 'Release', 'driveseed.node'));
+    const child = spawnSync(
+      process.execPath,
+      ['-e', `try { require(${JSON.stringify(native)}).acquireLock(${JSON.stringify(p)}); console.log('acquired') } catch (e) { console.log(e.code) }`],
+      { encoding: 'utf8' },
+    );
+    assert.is(child.stdout.trim(), 'ERR_LOCKED', child.stderr);
+    assert.throws(() => b.openTarget(p, { direct: false, exclusive: true }), (e: { code?: string }) => e.code === 'ERR_LOCKED');
+  } finally {
+    l.release();
+  }
+  const again = acquireLock(p);
+  again.release();
+  zeroCounters();
+});
+
+// ---- cancellation --------------------------------------------------------------------------------
+
+test('cancellation mid-writeRaw: ERR_CANCELLED, counters and threads back to baseline', async () => {
+  await fs.promises.stat(dir); // starts libuv's pool before the baseline is taken
+  const baseline = threadCount();
+  const target = path.join(dir, 'cancel.bin');
+  const ac = new AbortController();
+  let progressCalls = 0;
+  await rejects(
+    writeRaw(target, { pattern: 'random' }, 64 * 1024 * MiB, {
+      ioSize: MiB,
+      direct: tmpIsExt4,
+      sync: false,
+      signal: ac.signal,
+      onProgress: () => {
+        progressCalls++;
+        ac.abort();
+      },
+    }),
+    'ERR_CANCELLED',
+  );
+  assert.ok(progressCalls >= 1);
+  zeroCounters();
+  assert.is(threadCount(), baseline);
+  fs.rmSync(target);
+});
+
+test('an already aborted signal cancels before any write', async () => {
+  const target = path.join(dir, 'cancel2.bin');
+  await rejects(writeRaw(target, { pattern: 'zero' }, 16 * MiB, { signal: AbortSignal.abort(), direct: false }), 'ERR_CANCELLED');
+  zeroCounters();
+});
+
+// ---- loop devices --------------------------------------------------------------------------------
+
+gated(test, 'loop device: geometry, O_DIRECT writeRaw and hashFiles', loopUnavailable(), async () => {
+  const loop = attachLoop(64 * MiB, { directIo: true });
+  try {
+    const t = openTarget(loop.dev, { write: true });
+    const info = t.info();
+    t.close();
+    assert.is(info.kind, 'blockDevice');
+    assert.is(info.size, 64 * MiB);
+    assert.is(info.logicalSectorSize, 512);
+    assert.is(info.serial, null);
+    assert.ok(info.direct);
+    const { file, data } = randomFile('loop-src.bin', 6 * MiB + 512);
+    await writeRaw(loop.dev, { path: file }, data.length, { offset: MiB, ioSize: MiB });
+    const h = await hashFiles([{ path: loop.dev, offset: MiB, length: data.length }]);
+    assert.equal(h.items[0].blockMd5Hex, md5Blocks(data));
+    await rejects(writeRaw(loop.dev, { pattern: 'zero' }, 64 * MiB, { offset: MiB }), 'ENOSPC');
+    await rejects(hashFiles([{ path: loop.dev }]), 'EINVAL');
+  } finally {
+    loop.detach();
+  }
+  zeroCounters();
+});
+
+gated(test, 'a 4096-byte-sector loop device rejects a 512-aligned write with ERR_ALIGNMENT', loopUnavailable(), async () => {
+  const loop = attachLoop(16 * MiB, { sectorSize: 4096, directIo: true });
+  try {
+    const t = openTarget(loop.dev);
+    assert.is(t.info().logicalSectorSize, 4096);
+    t.close();
+    const e = await rejects(writeRaw(loop.dev, { pattern: 'zero' }, 4096, { offset: 512 }), 'ERR_ALIGNMENT');
+    assert.match(e.message, '4096');
+    await rejects(hashFiles([{ path: loop.dev, offset: 512, length: 4096 }]), 'ERR_ALIGNMENT');
+  } finally {
+    loop.detach();
+  }
+  zeroCounters();
+});
+
+gated(test, 'exclusive open and lock of a loop device: second claim is ERR_LOCKED', loopUnavailable(), () => {
+  const loop = attachLoop(16 * MiB);
+  try {
+    const t = openTarget(loop.dev, { write: true, exclusive: true });
+    try {
+      assert.throws(() => acquireLock(loop.dev), (e: DataPlaneError) => e.code === 'ERR_LOCKED' && /busy|locked/.test(e.message));
+    } finally {
+      t.close();
+    }
+    acquireLock(loop.dev).release();
+  } finally {
+    loop.detach();
+  }
+  zeroCounters();
+});
+
+const mountReason = loopUnavailable() ?? (hasTool('mkfs.ext4') ? undefined : 'needs mkfs.ext4 (e2fsprogs)') ?? (isRoot ? undefined : 'needs root to mount');
+gated(test, 'a lock on a mounted ext4 loop device is refused with ERR_LOCKED', mountReason, () => {
+  const loop = attachLoop(32 * MiB);
+  const mnt = tmpDir('driveseed-mnt-');
+  let mounted = false;
+  try {
+    assert.is(spawnSync('mkfs.ext4', ['-q', '-F', loop.dev]).status, 0);
+    const m = spawnSync('mount', [loop.dev, mnt], { encoding: 'utf8' });
+    assert.is(m.status, 0, m.stderr);
+    mounted = true;
+    try {
+      acquireLock(loop.dev);
+      assert.unreachable('lock on a mounted device succeeded');
+    } catch (err) {
+      assert.is((err as DataPlaneError).code, 'ERR_LOCKED');
+      assert.match((err as Error).message, 'mounted');
+    }
+  } finally {
+    if (mounted) spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+    loop.detach();
+  }
+  zeroCounters();
+});
+
+test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test.run();
