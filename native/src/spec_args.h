@@ -1,0 +1,112 @@
+// Argument and spec readers for the pipeline functions (util_fns.cc, pack_job.cc, unpack_job.cc).
+// JS thread only. Each throws a TypeError whose message is exactly "Expected <what> for <name>", the
+// form the binding contract (src/native/binding.d.ts) and its tests rely on.
+#pragma once
+#include <napi.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "blob.h"
+#include "chunker.h"
+#include "errors.h"
+
+namespace ds::args {
+
+struct Bytes {
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+};
+
+inline bool IsUint8Array(Napi::Value v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_uint8_array;
+}
+
+// A Uint8Array (Buffer included). exact > 0 requires that length ("Expected a 32-byte Uint8Array for …").
+inline Bytes GetBytes(Napi::Env env, Napi::Value v, const std::string& name, size_t exact = 0) {
+  if (!IsUint8Array(v) || (exact && v.As<Napi::Uint8Array>().ByteLength() != exact))
+    ThrowType(env, exact ? "Expected a " + std::to_string(exact) + "-byte Uint8Array for " + name
+                         : "Expected a Uint8Array for " + name);
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  return Bytes{a.Data(), a.ByteLength()};
+}
+
+// An integer in [lo, hi] ("Expected an integer from 1 to 19 for level").
+inline int64_t GetInt(Napi::Env env, Napi::Value v, const std::string& name, int64_t lo, int64_t hi) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(lo) && d <= static_cast<double>(hi)))
+    ThrowType(env, "Expected an integer from " + std::to_string(lo) + " to " + std::to_string(hi) + " for " + name);
+  return static_cast<int64_t>(d);
+}
+
+inline int64_t GetOptInt(Napi::Env env, Napi::Object o, const char* key, const std::string& name, int64_t lo,
+                         int64_t hi, int64_t dflt) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined()) return dflt;
+  return GetInt(env, v, name, lo, hi);
+}
+
+constexpr int64_t kMaxSafe = 9007199254740991LL;  // 2^53 - 1: every byte count a JS number holds exactly
+
+inline Napi::Object GetObject(Napi::Env env, Napi::Value v, const std::string& name) {
+  if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray()) ThrowType(env, "Expected an object for " + name);
+  return v.As<Napi::Object>();
+}
+
+inline Napi::Array GetArray(Napi::Env env, Napi::Value v, const std::string& name) {
+  if (!v.IsArray()) ThrowType(env, "Expected an array for " + name);
+  return v.As<Napi::Array>();
+}
+
+inline std::string GetString(Napi::Env env, Napi::Value v, const std::string& name) {
+  if (!v.IsString()) ThrowType(env, "Expected a non-empty string for " + name);
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (s.empty() || s.find('\0') != std::string::npos) ThrowType(env, "Expected a non-empty string for " + name);
+  return s;
+}
+
+// {dataKey, idKey}: two 32-byte Uint8Arrays.
+inline blob::Keys GetKeys(Napi::Env env, Napi::Value v, const std::string& name) {
+  Napi::Object o = GetObject(env, v, name);
+  blob::Keys k;
+  Bytes d = GetBytes(env, o.Get("dataKey"), name + ".dataKey", sizeof k.data);
+  Bytes i = GetBytes(env, o.Get("idKey"), name + ".idKey", sizeof k.id);
+  std::memcpy(k.data, d.data, sizeof k.data);
+  std::memcpy(k.id, i.data, sizeof k.id);
+  return k;
+}
+
+// {min, avg, max}; the relation between them is checked too.
+inline ChunkerParams GetChunker(Napi::Env env, Napi::Value v, const std::string& name) {
+  Napi::Object o = GetObject(env, v, name);
+  ChunkerParams p;
+  p.min = GetInt(env, o.Get("min"), name + ".min", 64, 1 << 30);
+  p.avg = GetInt(env, o.Get("avg"), name + ".avg", 64, 1 << 30);
+  p.max = GetInt(env, o.Get("max"), name + ".max", 64, 1 << 30);
+  std::string why = CheckChunkerParams(p, name);
+  if (!why.empty()) ThrowType(env, why);
+  return p;
+}
+
+inline int GetLevel(Napi::Env env, Napi::Value v, const std::string& name) {
+  return static_cast<int>(GetInt(env, v, name, codec::kMinLevel, codec::kMaxLevel));
+}
+
+// Runs fn on the JS thread, turning a ds::Failure into a JS Error with its code (conventions §8).
+template <typename F>
+Napi::Value Guard(Napi::Env env, F&& fn) {
+  try {
+    return fn();
+  } catch (const Failure& f) {
+    throw ToJsError(env, f.error());
+  } catch (const std::bad_alloc&) {
+    NativeError e;
+    e.code = "ENOMEM";
+    e.message = "Out of memory in the native data plane";
+    throw ToJsError(env, e);
+  }
+}
+
+}  // namespace ds::args
