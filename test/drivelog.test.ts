@@ -1,0 +1,85 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { parseDriveLog, serializeDriveLog, toErrorLog, type DriveLog } from '../src/azure/drivelog';
+import { DriveseedError } from '../src/core/errors';
+
+const H = 'D41D8CD98F00B204E9800998ECF8427E';
+const verbose: DriveLog = {
+  driveId: '9WM35C2V',
+  status: 'CompletedWithErrors',
+  blobs: [
+    { status: 'Completed', blobPath: 'seed/a & b.pack', filePath: '\\a & b.pack', length: 5, lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT', importDisposition: { value: 'rename', status: 'Created' }, blocks: [{ offset: 0, length: 5, hash: H, status: 'Completed' }] },
+    {
+      status: 'CompletedWithErrors',
+      blobPath: 'seed/c.pack',
+      filePath: '\\c.pack',
+      length: 30,
+      blocks: [
+        { offset: 0, length: 10, hash: H, id: 'AAAAAA==', status: 'Uncommitted' },
+        { offset: 10, length: 10, hash: H, id: 'AQAAAA==', status: 'Corrupted' },
+        { offset: 20, length: 10, hash: H, id: 'AgAAAA==', status: 'Cancelled' },
+      ],
+    },
+    { status: 'FileNotFound', blobPath: 'seed/d.pack', filePath: '\\d.pack', length: 7 },
+  ],
+};
+
+test('serialize → parse round trip, with the documented element order', () => {
+  const xml = serializeDriveLog(verbose);
+  assert.ok(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="2014-11-01">\n  <DriveId>9WM35C2V</DriveId>'));
+  assert.match(xml, /<Blob Status="CompletedWithErrors">\s*<BlobPath>seed\/c\.pack<\/BlobPath>\s*<FilePath>\\c\.pack<\/FilePath>\s*<Length>30<\/Length>\s*<BlockList>/);
+  assert.match(xml, /<Block Offset="10" Length="10" Id="AQAAAA==" Hash="D41D8CD98F00B204E9800998ECF8427E" Status="Corrupted" \/>/);
+  assert.match(xml, /<\/Blob>\n  <Status>CompletedWithErrors<\/Status>\n<\/DriveLog>\n$/);
+  assert.equal(parseDriveLog(xml), verbose);
+});
+
+test('error log keeps only failed blobs and their failed blocks', () => {
+  const e = toErrorLog(verbose);
+  assert.equal(e.blobs.map((b) => b.blobPath), ['seed/c.pack', 'seed/d.pack']);
+  assert.equal(e.blobs[0]!.blocks!.map((k) => k.status), ['Uncommitted', 'Corrupted', 'Cancelled']);
+  assert.is(e.status, 'CompletedWithErrors');
+});
+
+test('parses the documented sample shape (service log with Id-less blocks)', () => {
+  const xml = `<?xml version="1.0" encoding="utf-8"?>
+<DriveLog Version="2014-11-01">
+  <DriveId>9WM35C2V</DriveId>
+  <Blob Status="CompletedWithErrors">
+    <BlobPath>pictures/wild/desert.jpg</BlobPath>
+    <FilePath>\\Users\\Me\\Pictures\\wild\\desert.jpg</FilePath>
+    <Length>98304</Length>
+    <ImportDisposition Status="Overwritten">overwrite</ImportDisposition>
+    <BlockList>
+      <Block Offset="0" Length="65536" Id="AAAAAA==" Hash="9C8AE96A25D2EC5DC3DE1D2C4E2DE0CD" Status="Corrupted"/>
+      <Block Offset="65536" Length="32768" Id="AQAAAA==" Hash="B8EEF14CD83DA1E1CF9A94AF2E0A3A5C" Status="Cancelled"/>
+    </BlockList>
+  </Blob>
+  <Status>CompletedWithErrors</Status>
+</DriveLog>`;
+  const log = parseDriveLog(xml);
+  assert.is(log.blobs[0]!.blocks![0]!.status, 'Corrupted');
+  assert.is(log.blobs[0]!.importDisposition!.status, 'Overwritten');
+});
+
+function refuses(xml: string, re: RegExp): void {
+  try {
+    parseDriveLog(xml);
+  } catch (e) {
+    assert.instance(e, DriveseedError);
+    assert.is((e as DriveseedError).code, 'DRIVELOG_INVALID');
+    assert.match((e as Error).message, re);
+    return;
+  }
+  assert.unreachable('accepted');
+}
+
+test('refuses unknown statuses, misplaced elements and wrong versions', () => {
+  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Status>Fine</Status></DriveLog>', /<Status> .*"Fine" is not one of/);
+  refuses('<DriveLog Version="2018-10-01"><DriveId>x</DriveId><Status>Completed</Status></DriveLog>', /Version "2018-10-01"/);
+  refuses('<DriveLog Version="2014-11-01"><Status>Completed</Status><DriveId>x</DriveId></DriveLog>', /<DriveId> must come first/);
+  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath></Blob><Status>Completed</Status></DriveLog>', /<Length> is missing/);
+  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath><Length>1</Length><BlockList><Block Offset="0" Length="1" Status="Good"/></BlockList></Blob><Status>Completed</Status></DriveLog>', /<Block> .*"Good"/);
+  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId>', /malformed XML/);
+});
+
+test.run();
