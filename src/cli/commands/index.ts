@@ -13,9 +13,10 @@
  * names and rpcMethods must be unique (checked at start-up, a duplicate throws).
  */
 import { type CommandSpec, isCommandSpec } from '../../core/command';
+import * as drives from './drives';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [version];
+const modules: Record<string, unknown>[] = [drives, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
