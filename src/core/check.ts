@@ -1,0 +1,287 @@
+/**
+ * `driveseed check`: an independent re-read of the repository that reports EVERY problem with its
+ * file, pack and offset, not just the first (conventions §10).
+ *
+ * Structure (always): config opens with the passphrase; every index and snapshot file hashes to
+ * its name and decrypts; each index's plain pack list matches it; every indexed pack exists with
+ * its recorded size, block-MD5 count and entries inside it; every snapshot's tree stream decodes
+ * and every file chunk and hard link in it resolves. Data (--read-data): every chunk of every pack
+ * decrypts and matches its id (verifyPacksJob), every pack's SHA-256 equals its name and every
+ * 4 MiB block matches the MD5 recorded for drive manifests (hashFilesJob).
+ * Garbage (temps, unreferenced packs) is listed but does not make a repository unhealthy.
+ */
+import * as path from 'node:path';
+import type { HashFilesEvent, VerifyProblemEvent } from '../native/binding';
+import { isCancelled } from '../native/errors';
+import { loadBinding } from '../native/load';
+import { runJob } from '../native/run-job';
+import { ChunkIndex } from '../repo/chunk-index';
+import { type IndexPack, listIndexIds, readIndex, readPackList } from '../repo/index-file';
+import { scanGarbage } from '../repo/garbage';
+import { Repository } from '../repo/repository';
+import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
+import { badName, readTree } from '../repo/tree';
+import type { CommandContext } from './command';
+import { DriveseedError, cancelledError } from './errors';
+import { type PassphraseSource, resolvePassphrase } from './passphrase';
+import { RateMeter } from './reporter';
+
+export interface CheckOptions {
+  staging: string;
+  passphrase: PassphraseSource;
+  readData: boolean;
+  threads: number;
+}
+
+export interface CheckProblem {
+  /** INDEX_DAMAGED, PACK_LIST_MISMATCH, PACK_MISSING, PACK_SIZE, ENTRY_OUT_OF_RANGE, SNAPSHOT_DAMAGED, TREE_DAMAGED, CHUNK_MISSING, BAD_NAME, HARDLINK_DANGLING, CHUNK_BAD, PACK_HASH, BLOCK_MD5 */
+  code: string;
+  message: string;
+  /** repository-relative file the problem is in */
+  file?: string;
+  pack?: string;
+  offset?: number;
+  length?: number;
+  chunk?: string;
+  snapshot?: string;
+  /** path inside the snapshot */
+  path?: string;
+}
+
+export interface CheckResult {
+  staging: string;
+  healthy: boolean;
+  readData: boolean;
+  /** the first 10,000 problems */
+  problems: CheckProblem[];
+  /** how many problems there are in all */
+  problemCount: number;
+  counts: { indexFiles: number; packs: number; chunks: number; snapshots: number; files: number; bytesRead: number };
+  garbage: { temps: string[]; unreferencedPacks: string[]; orphanPackLists: string[]; unknown: string[]; bytes: number };
+}
+
+/** Problems beyond this many are counted but not listed (the count is exact). */
+const MAX_LISTED = 10_000;
+
+export async function check(o: CheckOptions, ctx: CommandContext): Promise<CheckResult> {
+  const { reporter } = ctx;
+  const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
+  const repo = await Repository.open(o.staging, passphrase);
+  const problems: CheckProblem[] = [];
+  let problemCount = 0;
+  const report = (p: CheckProblem) => {
+    problemCount++;
+    if (problems.length < MAX_LISTED) problems.push(p);
+    reporter.warning(p.code, p.message, { ...p });
+  };
+  const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
+  try {
+    // ---- index files and the packs they list
+    const index = new ChunkIndex();
+    const packs = new Map<string, IndexPack>();
+    for (const id of listIndexIds(o.staging)) {
+      counts.indexFiles++;
+      let doc;
+      try {
+        doc = readIndex(o.staging, repo.keys, id);
+      } catch (err) {
+        report({ code: 'INDEX_DAMAGED', message: (err as Error).message, file: `index/${id}` });
+        continue;
+      }
+      index.addIndex(doc);
+      try {
+        const list = readPackList(o.staging, id);
+        const same =
+          list.packs.length === doc.packs.length &&
+          list.packs.every((p, i) => {
+            const q = doc.packs[i]!;
+            return p.name === q.name && p.path === q.path && p.size === q.size && p.blockMd5.join() === q.blockMd5.join();
+          });
+        if (!same) report({ code: 'PACK_LIST_MISMATCH', message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`, file: `index/${id}.packs.json` });
+      } catch (err) {
+        report({ code: 'PACK_LIST_MISMATCH', message: (err as Error).message, file: `index/${id}.packs.json` });
+      }
+      for (const p of doc.packs) if (!packs.has(p.name)) packs.set(p.name, p);
+    }
+    const garbage = scanGarbage(o.staging, new Set(packs.keys()));
+    for (const p of packs.values()) {
+      counts.packs++;
+      counts.chunks += p.entries.length;
+      const disk = garbage.packsOnDisk.get(p.name);
+      if (!disk) {
+        report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing`, file: p.path, pack: p.name });
+        continue;
+      }
+      if (disk.size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${disk.size} bytes, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(disk.size, p.size) });
+      const blocks = Math.ceil(p.size / p.blockSize);
+      if (p.blockMd5.length !== blocks) report({ code: 'PACK_LIST_MISMATCH', message: `Pack ${p.path} has ${p.blockMd5.length} block MD5s for ${blocks} blocks`, file: p.path, pack: p.name });
+      for (const [id, offset, length] of p.entries) {
+        if (offset < 0 || length <= 0 || offset + length > p.size) {
+          report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
+        }
+      }
+    }
+
+    // ---- snapshots and their trees
+    for (const sid of listSnapshotIds(o.staging)) {
+      counts.snapshots++;
+      let snap;
+      try {
+        snap = readSnapshot(o.staging, repo.keys, sid);
+      } catch (err) {
+        report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message, file: `snapshots/${sid}`, snapshot: sid });
+        continue;
+      }
+      const names: string[] = [];
+      const links = new Set<number>();
+      let steps = 0;
+      try {
+        for await (const { rec, depth } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), `snapshots/${sid}`)) {
+          if (++steps % 5000 === 0) {
+            if (ctx.signal.aborted) throw cancelledError();
+            reporter.progress({ phase: 'check-tree', bytesDone: 0, itemsDone: counts.files, current: names.join('/') });
+            await new Promise((r) => setImmediate(r));
+          }
+          if (rec.t === 'e') {
+            names.length = depth;
+            continue;
+          }
+          names.length = depth;
+          const where = [...names, rec.n].join('/');
+          const bad = badName(rec.n);
+          if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${sid}: entry ${JSON.stringify(where)} is refused: ${bad}`, snapshot: sid, path: where });
+          if (rec.t === 'd') names.push(rec.n);
+          else if (rec.t === 'h') {
+            if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${sid}: hard link ${where} names link ${rec.k}, which no earlier file has`, snapshot: sid, path: where });
+          } else if (rec.t === 'f') {
+            counts.files++;
+            if (rec.k !== undefined) links.add(rec.k);
+            for (const [id] of rec.c) {
+              if (!index.lookup(Buffer.from(id, 'hex'))) {
+                report({ code: 'CHUNK_MISSING', message: `Snapshot ${sid}: file ${where} needs chunk ${id}, which no index lists`, snapshot: sid, path: where, chunk: id });
+              }
+            }
+          }
+        }
+      } catch (err) {
+        if (err instanceof DriveseedError && err.category === 'CANCELLED') throw err;
+        const d = (err as DriveseedError).details ?? {};
+        report({
+          code: 'TREE_DAMAGED',
+          message: `Snapshot ${sid}: its tree cannot be read: ${(err as Error).message}`,
+          snapshot: sid,
+          ...(typeof d.pack === 'string' ? { pack: d.pack } : {}),
+          ...(typeof d.offset === 'number' ? { offset: d.offset } : {}),
+          ...(typeof d.chunk === 'string' ? { chunk: d.chunk } : {}),
+        });
+      }
+    }
+
+    // ---- data
+    if (o.readData) {
+      const present = [...packs.values()].filter((p) => garbage.packsOnDisk.has(p.name));
+      const binding = loadBinding();
+      const total = present.reduce((a, p) => a + p.size, 0);
+      const meter = new RateMeter();
+      try {
+        const r = await runJob<VerifyProblemEvent, Awaited<ReturnType<typeof binding.verifyPacksJob>>>(
+          (cb, token) =>
+            binding.verifyPacksJob(
+              {
+                packs: present.map((p) => ({
+                  path: path.join(o.staging, p.path),
+                  name: p.name,
+                  entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })),
+                })),
+                keys: repo.keys.blobKeys(),
+                threads: o.threads,
+              },
+              cb,
+              token,
+            ),
+          {
+            signal: ctx.signal,
+            onProgress: (p, evs) => {
+              for (const e of evs) {
+                const pk = packs.get(e.pack);
+                report({
+                  code: 'CHUNK_BAD',
+                  message: `Pack ${pk?.path ?? e.pack}: chunk ${e.id?.toString('hex') ?? '?'} at offset ${e.offset} (+${e.length}) is damaged: ${e.code} ${e.message}`,
+                  file: pk?.path ?? e.pack,
+                  pack: e.pack,
+                  offset: e.offset,
+                  length: e.length,
+                  ...(e.id ? { chunk: e.id.toString('hex') } : {}),
+                });
+              }
+              const { rate, etaSeconds } = meter.sample(p.bytesDone, total);
+              reporter.progress({ phase: 'verify', bytesDone: p.bytesDone, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+            },
+          },
+        );
+        counts.bytesRead += r.bytes;
+        // The whole-file hashes: pack names (SHA-256) and the 4 MiB block MD5s that drive manifests use.
+        const blockSize = repo.config.blockSize;
+        const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
+          (cb, token) =>
+            binding.hashFilesJob({ items: present.map((p) => ({ path: path.join(o.staging, p.path) })), blockSize, direct: false, sha256: true, threads: o.threads }, cb, token),
+          {
+            signal: ctx.signal,
+            onProgress: (p) => {
+              const { rate, etaSeconds } = meter.sample(total + p.bytesDone, 2 * total);
+              reporter.progress({ phase: 'verify-hash', bytesDone: p.bytesDone, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+            },
+          },
+        );
+        h.items.forEach((item, i) => {
+          const p = present[i]!;
+          if (item.sha256 && item.sha256.toString('hex') !== p.name) {
+            report({ code: 'PACK_HASH', message: `Pack ${p.path}: its SHA-256 is ${item.sha256.toString('hex')}, not its name`, file: p.path, pack: p.name });
+          }
+          for (let b = 0; b * 16 < item.blockMd5.length; b++) {
+            const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);
+            if (got !== p.blockMd5[b]) {
+              const offset = b * blockSize;
+              report({
+                code: 'BLOCK_MD5',
+                message: `Pack ${p.path}: bytes ${offset}..${Math.min(offset + blockSize, p.size)} have MD5 ${got}, the index recorded ${p.blockMd5[b] ?? 'none'}`,
+                file: p.path,
+                pack: p.name,
+                offset,
+                length: Math.min(blockSize, p.size - offset),
+              });
+            }
+          }
+        });
+      } catch (err) {
+        if (isCancelled(err) || ctx.signal.aborted) throw cancelledError();
+        throw err;
+      }
+    }
+
+    const gb = garbage.temps.reduce((a, t) => a + t.size, 0) + garbage.unreferencedPacks.reduce((a, p) => a + p.size, 0);
+    if (garbage.temps.length || garbage.unreferencedPacks.length || garbage.orphanPackLists.length) {
+      reporter.info(
+        `Unreferenced data (left by an interrupted run; the next stage removes it): ${garbage.temps.length} temp files, ${garbage.unreferencedPacks.length} packs, ${garbage.orphanPackLists.length} pack lists, ${gb} bytes`,
+        { temps: garbage.temps.length, packs: garbage.unreferencedPacks.length, bytes: gb },
+      );
+    }
+    return {
+      staging: o.staging,
+      healthy: problemCount === 0,
+      readData: o.readData,
+      problems,
+      problemCount,
+      counts,
+      garbage: {
+        temps: garbage.temps.map((t) => t.path),
+        unreferencedPacks: garbage.unreferencedPacks.map((p) => p.path),
+        orphanPackLists: garbage.orphanPackLists,
+        unknown: garbage.unknown,
+        bytes: gb,
+      },
+    };
+  } finally {
+    repo.close();
+  }
+}
