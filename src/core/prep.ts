@@ -1,0 +1,303 @@
+/**
+ * `driveseed prep`: puts the staging repository on Import/Export drives (docs/prep.md).
+ *
+ *   classify + refuse targets → lock → encryption rules → inventory (block MD5s from staging) →
+ *   plan (shown before anything is written) → confirm + format → mount → per drive: drive id,
+ *   files through the native aligned writer, DriveManifest.xml, read-back verify → unmount.
+ *
+ * Every step is journaled (src/prep/journal.ts); a rerun after a crash resumes. Drive records
+ * for the job go to `<staging>/.prep/drives.json`; a BitLocker key only to `.prep/keys.json` (0600).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_MANIFEST_FILE, ManifestWriter } from '../azure/manifest';
+import { copyFiles } from '../native/io';
+import { decideEncryption, type EncryptionMode } from '../prep/encryption';
+import { resolveDriveId } from '../prep/drive-id';
+import { firstPartitionPath, fsTypeOf, mountNtfs, partitionAndFormatNtfs, cleanupStaleMounts, type OwnedMount } from '../prep/format';
+import { fingerprint, inventory, type StagedFile } from '../prep/inventory';
+import { Journal, journalDir, type JournalState } from '../prep/journal';
+import { claimTarget, targetInfo, type TargetLock } from '../prep/native';
+import { planSpanning, type Plan } from '../prep/plan';
+import { SysBlock } from '../prep/sysfs';
+import { classifyTargets, confirmFormat, type Target } from '../prep/targets';
+import { MANIFEST_NAME, verifyDrive, type DriveProblem } from '../prep/verifier';
+import { cancelledError, DriveseedError } from './errors';
+import type { CommandContext } from './command';
+import type { Secret } from './secret';
+import { driveseedVersion } from './version';
+
+export interface PrepOptions {
+  staging: string;
+  targets: string[];
+  /** container the blobs go to (from the staging settings) */
+  container: string;
+  format: boolean;
+  yes: boolean;
+  encryption?: EncryptionMode;
+  bitlockerKeyFile?: string;
+  verify: boolean;
+  /** files per native copy batch (journal granularity); default 16 */
+  batchFiles?: number;
+}
+
+export interface PreparedDrive {
+  target: string;
+  driveId: string;
+  manifestFile: string;
+  manifestHash: string;
+  files: number;
+  bytes: number;
+  verified: boolean | null;
+}
+
+export interface PrepResult {
+  staging: string;
+  drives: PreparedDrive[];
+  bytes: number;
+  files: number;
+  resumed: boolean;
+  encryption: EncryptionMode;
+  /** where drive records for `job create` were saved */
+  drivesFile: string;
+  problems: DriveProblem[];
+}
+
+const NEEDS_FREE_FOR_FORMAT = (size: number) => size - 2 * 1024 * 1024 - Math.ceil(size / 100) - 16 * 1024 * 1024;
+
+interface Live {
+  target: Target;
+  lock?: TargetLock;
+  mount?: OwnedMount;
+  /** directory of the volume's root */
+  dir?: string;
+}
+
+function statfsFree(dir: string): number {
+  const s = fs.statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+export async function prep(o: PrepOptions, ctx: CommandContext): Promise<PrepResult> {
+  const { reporter } = ctx;
+  const targets = classifyTargets(o.targets);
+  const enc = decideEncryption(o.encryption, targets, o.bitlockerKeyFile);
+  const files = inventory(o.staging);
+  const fp = fingerprint(files);
+  const byPath = new Map(files.map((f) => [f.path, f]));
+  const journal = Journal.open(o.staging);
+  let st: JournalState = journal.load();
+  if (st.done) {
+    journal.reset();
+    st = journal.load();
+  }
+  const resumed = st.plan !== undefined;
+  if (resumed) {
+    if (st.fingerprint !== fp) {
+      throw new DriveseedError('PREP_JOURNAL_MISMATCH', `The staging data changed since the interrupted prep recorded in ${journal.file}; move that journal away and prep again from the start (the drives are rewritten)`, { category: 'USAGE', details: { journal: journal.file } });
+    }
+    const was = st.plan!.drives.map((d) => d.target);
+    if (was.join('\n') !== o.targets.join('\n')) {
+      throw new DriveseedError('PREP_JOURNAL_MISMATCH', `The interrupted prep used --target ${was.join(' --target ')}; give the same targets in the same order to resume, or move ${journal.file} away to start over`, { category: 'USAGE', details: { journal: journal.file, targets: was } });
+    }
+    reporter.info(`Resuming the prep recorded in ${journal.file}`);
+  }
+
+  const live: Live[] = targets.map((target) => ({ target }));
+  try {
+    for (const l of live) l.lock = claimTarget(l.target);
+
+    // Plan before anything is written; a disk to be formatted counts with its estimated free space.
+    let plan: Plan;
+    if (st.plan) plan = st.plan;
+    else {
+      const free = live.map((l) => {
+        const t = l.target;
+        if (t.kind === 'disk') {
+          if (!o.format && fsTypeOf(firstPartitionPath(t.path)) !== 'ntfs') {
+            throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no NTFS volume; give --format to partition and format it (this erases it)`, { category: 'USAGE', details: { target: t.input } });
+          }
+          return { target: t.input, freeBytes: NEEDS_FREE_FOR_FORMAT(t.sizeBytes) };
+        }
+        if (t.kind === 'volume') {
+          if (o.format) throw new DriveseedError('PREP_FORMAT_VOLUME', `--format takes whole disks; ${t.input} is a mounted volume (give its disk, unmounted, to format it)`, { category: 'USAGE', details: { target: t.input } });
+          return { target: t.input, freeBytes: statfsFree(t.path) };
+        }
+        throw new DriveseedError('PREP_PLATFORM', `${t.input} is a Windows target; run driveseed on Windows to prepare it`, { category: 'USAGE', details: { target: t.input } });
+      });
+      plan = planSpanning(files.map((f) => ({ path: f.path, size: f.size })), free);
+    }
+    reporter.event('plan', {
+      drives: plan.drives.map((d) => ({ target: d.target, files: d.files.length, bytes: d.bytes, spaceLeft: d.spaceLeft })),
+      totalBytes: plan.totalBytes,
+      files: plan.fileCount,
+    });
+
+    // Confirm and format what the journal has not formatted yet.
+    const toFormat = live.filter((l, i) => l.target.kind === 'disk' && o.format && !(st.drives[i]?.formatted ?? false));
+    if (toFormat.length > 0) await confirmFormat(toFormat.map((l) => l.target), { yes: o.yes, prompter: ctx.prompter });
+    if (!st.plan) {
+      journal.append({ t: 'plan', v: 1, at: new Date().toISOString(), plan, fingerprint: fp });
+      st = journal.load();
+    }
+
+    const prepared: PreparedDrive[] = [];
+    const problems: DriveProblem[] = [];
+    for (let i = 0; i < live.length; i++) {
+      if (ctx.signal.aborted) throw cancelledError();
+      const l = live[i]!;
+      const pd = plan.drives[i]!;
+      const ds = st.drives[i]!;
+      const t = l.target;
+      let serial: string | null = null;
+      if (t.kind === 'disk') {
+        serial = targetInfo(t.path).serial;
+        const part = firstPartitionPath(t.path);
+        if (toFormat.includes(l)) {
+          reporter.info(`Partitioning ${t.path} (GPT) and formatting it NTFS`);
+          l.lock?.release(); // the tools open the disk themselves; the flock-less window is the tool run only
+          l.lock = undefined;
+          partitionAndFormatNtfs(t.path);
+          l.lock = claimTarget(t);
+        }
+        cleanupStaleMounts(part);
+        l.mount = mountNtfs(part);
+        l.dir = l.mount.dir;
+        const free = statfsFree(l.dir);
+        const need = pd.allocated + pd.manifestEstimate - [...ds.done.values()].reduce((s, f) => s + Math.ceil(f.size / 4096) * 4096, 0);
+        if (free < need) throw new DriveseedError('PREP_DOES_NOT_FIT', `${t.input} has ${free} bytes free after formatting but its share of the plan needs ${need}; add a drive or use a larger one`, { category: 'USAGE', details: { target: t.input, free, need } });
+      } else if (t.kind === 'volume') {
+        l.dir = t.path;
+        const n = t.source.startsWith('/dev/') ? new SysBlock().nodeOfPath(t.source) : undefined;
+        if (n) serial = targetInfo(`/dev/${n.disk}`).serial;
+      }
+      const dir = l.dir!;
+      const { driveId } = resolveDriveId(dir, serial, ds.driveId);
+      if (ds.driveId !== driveId || (toFormat.includes(l) && !ds.formatted)) {
+        journal.append({ t: 'drive', drive: i, target: t.input, driveId, formatted: toFormat.includes(l) || ds.formatted, serial });
+      }
+      reporter.event('drive', { target: t.input, driveId, files: pd.files.length, bytes: pd.bytes });
+
+      // Files: started → copy (aligned, direct) → done with the block MD5s written.
+      const pending = pd.files.map((f) => byPath.get(f.path)!).filter((f) => !ds.done.has(f.path));
+      const batchSize = o.batchFiles ?? 16;
+      let doneBytes = [...ds.done.values()].reduce((s, f) => s + f.size, 0);
+      for (let b = 0; b < pending.length; b += batchSize) {
+        if (ctx.signal.aborted) throw cancelledError();
+        const batch = pending.slice(b, b + batchSize);
+        for (const f of batch) {
+          journal.append({ t: 'fileStarted', drive: i, path: f.path });
+          fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
+        }
+        const base = doneBytes;
+        await copyFiles(
+          batch.map((f) => ({ source: f.source, dest: path.join(dir, f.path) })),
+          {
+            direct: true,
+            signal: ctx.signal,
+            onProgress: (p, events) => {
+              for (const e of events) {
+                const f = batch[e.index]!;
+                checkWritten(f, e.bytes, e.blockMd5);
+                journal.append({ t: 'fileDone', drive: i, path: f.path, size: e.bytes, blocks: hexes(e.blockMd5) });
+              }
+              reporter.progress({ phase: 'write', bytesDone: base + p.bytesDone, bytesTotal: pd.bytes, current: t.input });
+            },
+          },
+        );
+        doneBytes += batch.reduce((s, f) => s + f.size, 0);
+      }
+      st = journal.load();
+
+      // The manifest: block hashes from staging, never from the copy.
+      const mw = await ManifestWriter.create(path.join(dir, MANIFEST_NAME), { driveId, clientCreator: `driveseed ${driveseedVersion()}` });
+      for (const pf of pd.files) {
+        const f = byPath.get(pf.path)!;
+        let off = 0;
+        await mw.addBlob({
+          blobPath: `${o.container}/${f.path}`,
+          filePath: `\\${f.path.split('/').join('\\')}`,
+          length: f.size,
+          blocks: f.blocks.map((hash) => {
+            const length = Math.min(4 * 1024 * 1024, f.size - off);
+            const k = { offset: off, length, hash };
+            off += length;
+            return k;
+          }),
+        });
+      }
+      const m = await mw.finish();
+      journal.append({ t: 'manifest', drive: i, manifestHash: m.manifestHash, bytes: m.bytes });
+
+      let verified: boolean | null = null;
+      if (o.verify || resumed) {
+        reporter.info(`Reading back ${t.input} with direct I/O`);
+        const v = await verifyDrive(dir, { reporter, signal: ctx.signal, expectManifestHash: m.manifestHash });
+        problems.push(...v.problems);
+        verified = v.ok;
+        journal.append({ t: 'verified', drive: i, ok: v.ok, badBlocks: v.problems.length });
+      }
+      prepared.push({ target: t.input, driveId, manifestFile: DEFAULT_MANIFEST_FILE, manifestHash: m.manifestHash, files: pd.files.length, bytes: pd.bytes, verified });
+      if (l.mount) {
+        l.mount.release();
+        l.mount = undefined;
+      }
+    }
+
+    const drivesFile = path.join(journalDir(o.staging), 'drives.json');
+    writeJsonAtomic(drivesFile, { version: 1, encryption: enc.mode, drives: prepared }, 0o644);
+    if (enc.key) saveKeys(o.staging, prepared.map((d) => ({ driveId: d.driveId, key: enc.key! })));
+    if (problems.length > 0) {
+      throw new DriveseedError('PREP_VERIFY_FAILED', `Read-back found ${problems.length} problem(s) on the prepared drives; first: ${problems[0]!.message}. Check the disk (smartctl) and rerun prep with --format`, {
+        category: 'VERIFY_FAILED',
+        details: { problems: problems.slice(0, 100).map((p) => p.message) },
+      });
+    }
+    journal.append({ t: 'done', at: new Date().toISOString() });
+    return { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, problems };
+  } finally {
+    journal.close();
+    for (const l of live) {
+      try {
+        l.mount?.release();
+      } finally {
+        l.lock?.release();
+      }
+    }
+  }
+}
+
+function hexes(buf: Buffer): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 16 <= buf.length; i += 16) out.push(buf.toString('hex', i, i + 16).toUpperCase());
+  return out;
+}
+
+/** What was written must be what staging recorded: a difference means the staging file changed or the read was bad. */
+function checkWritten(f: StagedFile, bytes: number, blockMd5: Buffer): void {
+  const got = hexes(blockMd5);
+  const bad = f.blocks.findIndex((h, j) => got[j] !== h);
+  if (bytes !== f.size || bad >= 0 || got.length !== f.blocks.length) {
+    throw new DriveseedError('PREP_SOURCE_MISMATCH', `${f.source} does not match what staging recorded (${bytes !== f.size ? `${bytes} bytes, expected ${f.size}` : `block ${bad} at offset ${bad * 4 * 1024 * 1024}: MD5 ${got[bad]}, expected ${f.blocks[bad]}`}); the staging data is damaged: run driveseed check --staging`, {
+      category: 'VERIFY_FAILED',
+      details: { file: f.path },
+    });
+  }
+}
+
+function writeJsonAtomic(file: string, value: unknown, mode: number): void {
+  const tmp = `${file}.tmp`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** BitLocker keys for the job, revealed only here and in the ARM create call; the file is 0600. */
+export function saveKeys(staging: string, keys: Array<{ driveId: string; key: Secret }>): void {
+  writeJsonAtomic(path.join(journalDir(staging), 'keys.json'), { version: 1, keys: keys.map((k) => ({ driveId: k.driveId, bitLockerKey: k.key.reveal() })) }, 0o600);
+}
