@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ledgerAdd, ledgerRemove } from './ledger.mjs';
 
 export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.resolve(BENCH_DIR, '..');
@@ -96,12 +97,22 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => { cleanupAll(); process.exit(128 + os.constants.signals[sig]); });
 }
 
+/** A scratch file path under bench/out, removed at exit (and by run.mjs if this process dies). */
+export function scratchFile(name) {
+  fs.mkdirSync(OUT_DIR, { recursive: true });
+  const file = path.join(OUT_DIR, `${name}-${process.pid}`);
+  fs.rmSync(file, { force: true });
+  ledgerAdd({ type: 'path', key: file });
+  onCleanup(() => { fs.rmSync(file, { force: true }); ledgerRemove({ type: 'path', key: file }); });
+  return file;
+}
+
 /** Runs fn(); on an exception prints a JSON result with ok:false so run.mjs can report it. */
 export async function main(trial, fn) {
   const started = { loadavg: loadavg(), at: new Date().toISOString() };
   try {
     const result = await fn();
-    emit({ trial, ok: true, ...result, env: { ...started, loadavgEnd: loadavg(), ...(result.env ?? {}) } });
+    emit({ trial, ok: true, ...result, env: { ...started, loadavgEnd: loadavg(), addon: bindingCache?.path ?? null, ...(result.env ?? {}) } });
   } catch (err) {
     log(`${trial}: ${err.stack ?? err}`);
     emit({ trial, ok: false, error: String(err.message ?? err), env: { ...started, loadavgEnd: loadavg() } });
@@ -175,14 +186,17 @@ export function createLoopDevice({ size, name = 'loop', fs: fsType = null, secto
   const fd = fs.openSync(image, 'w');
   fs.ftruncateSync(fd, size);
   fs.closeSync(fd);
-  const removeImage = onCleanup(() => fs.rmSync(image, { force: true }));
+  ledgerAdd({ type: 'path', key: image });
+  const removeImage = onCleanup(() => { fs.rmSync(image, { force: true }); ledgerRemove({ type: 'path', key: image }); });
   const args = ['-f', '--show', '-P', '--direct-io=on'];
   if (sectorSize) args.push('--sector-size', String(sectorSize));
   const device = sh('losetup', [...args, image]).stdout.trim();
+  ledgerAdd({ type: 'loop', key: device, image });
   const detach = onCleanup(() => {
     // Only the device this process attached, and only while it still points at our image.
     const r = spawnSync('losetup', ['-n', '-O', 'BACK-FILE', device], { encoding: 'utf8' });
     if (r.status === 0 && r.stdout.trim().startsWith(image)) spawnSync('losetup', ['-d', device]);
+    ledgerRemove({ type: 'loop', key: device });
   });
   const dio = spawnSync('losetup', ['-n', '-O', 'DIO', device], { encoding: 'utf8' }).stdout.trim();
   let mountpoint = null;
@@ -191,10 +205,12 @@ export function createLoopDevice({ size, name = 'loop', fs: fsType = null, secto
     sh(`mkfs.${fsType}`, fsType === 'ext4' ? ['-q', '-F', '-E', 'lazy_itable_init=0,lazy_journal_init=0', device] : ['-q', '-f', device]);
     mountpoint = path.join(OUT_DIR, `${name}-${process.pid}.mnt`);
     fs.mkdirSync(mountpoint, { recursive: true });
+    ledgerAdd({ type: 'mount', key: mountpoint });
     sh('mount', [device, mountpoint]);
     unmount = onCleanup(() => {
       spawnSync('umount', [mountpoint]);
       fs.rmSync(mountpoint, { recursive: true, force: true });
+      ledgerRemove({ type: 'mount', key: mountpoint });
     });
   }
   return {
@@ -326,7 +342,8 @@ export function summarize(c, rs) {
   const med = median(seconds);
   const order = seconds.map((_, i) => i).sort((a, b) => seconds[a] - seconds[b]);
   const medRun = rs[order[(order.length - 1) >> 1]];
-  const cpu = rs.every((r) => r.cpuSeconds != null) ? median(rs.map((r) => r.cpuSeconds / r.seconds)) : null;
+  // CPU over wall time (a tool that reports its own shorter runtime, like fio, still used the CPU for its whole wall time)
+  const cpu = rs.every((r) => r.cpuSeconds != null) ? median(rs.map((r) => r.cpuSeconds / (r.wallSeconds ?? r.seconds))) : null;
   const out = {
     label: c.label,
     command: c.command ?? null,
@@ -371,7 +388,8 @@ export function scratchDir(name) {
   const dir = path.join(OUT_DIR, `${name}-${process.pid}`);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
-  onCleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+  ledgerAdd({ type: 'path', key: dir });
+  onCleanup(() => { fs.rmSync(dir, { recursive: true, force: true }); ledgerRemove({ type: 'path', key: dir }); });
   return dir;
 }
 
