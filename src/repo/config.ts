@@ -42,6 +42,11 @@ export function readConfig(root: string): RepoConfig | undefined {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw repoIoError(err, 'read', file);
   }
+  return parseConfig(text, file);
+}
+
+/** Parses and validates the text of a `config` file (also read from the cloud); `file` names it in errors. */
+export function parseConfig(text: string, file: string): RepoConfig {
   let c: RepoConfig;
   try {
     c = JSON.parse(text) as RepoConfig;

@@ -60,12 +60,17 @@ export function packFromEvent(ev: PackDoneEvent, blockSize: number): IndexPack {
  * first, then the encrypted index, each atomically. Returns the index id.
  */
 export function writeIndex(root: string, keys: RepoKeys, packs: IndexPack[]): string {
-  const doc: IndexDoc = { version: 1, created: new Date().toISOString(), packs };
-  const { id, bytes } = encodeMetadata(keys, 'index', doc);
-  const list: PackListDoc = { version: 1, index: id, packs: packs.map(({ entries: _e, ...p }) => p) };
+  const { id, bytes, list } = encodeIndex(keys, packs);
   writeFileAtomic(path.join(root, packListPath(id)), JSON.stringify(list) + '\n');
   writeFileAtomic(path.join(root, indexPath(id)), bytes);
   return id;
+}
+
+/** The bytes of an index file for `packs` and its plain pack list (writeIndex without the writing; the cloud backup uses it). */
+export function encodeIndex(keys: RepoKeys, packs: IndexPack[]): { id: string; bytes: Buffer; list: PackListDoc } {
+  const doc: IndexDoc = { version: 1, created: new Date().toISOString(), packs };
+  const { id, bytes } = encodeMetadata(keys, 'index', doc);
+  return { id, bytes, list: { version: 1, index: id, packs: packs.map(({ entries: _e, ...p }) => p) } };
 }
 
 /** Ids of all index files, sorted. */
@@ -95,15 +100,25 @@ export function readAddressed(root: string, rel: string, id: string): Buffer {
   } catch (err) {
     throw repoIoError(err, 'read', file);
   }
+  checkAddressed(rel, id, bytes);
+  return bytes;
+}
+
+/** Throws REPO_CORRUPT when a content-addressed file's bytes do not hash to its name. */
+export function checkAddressed(rel: string, id: string, bytes: Uint8Array): void {
   const actual = sha256Hex(bytes);
   if (actual !== id) throw corruptError(rel, `content hash is ${actual}, not its name: the file is damaged`, { expected: id, actual });
-  return bytes;
 }
 
 /** Reads and decrypts one index file. */
 export function readIndex(root: string, keys: RepoKeys, id: string): IndexDoc {
+  return decodeIndex(keys, id, readAddressed(root, indexPath(id), id));
+}
+
+/** Decrypts and validates the bytes of index file `id` (their hash must already have been checked). */
+export function decodeIndex(keys: RepoKeys, id: string, bytes: Uint8Array): IndexDoc {
   const rel = indexPath(id);
-  const doc = decodeMetadata(keys, 'index', readAddressed(root, rel, id)) as IndexDoc | undefined;
+  const doc = decodeMetadata(keys, 'index', bytes) as IndexDoc | undefined;
   if (!doc) throw corruptError(rel, 'does not decrypt with this repository\'s key');
   if (doc.version !== 1 || !Array.isArray(doc.packs)) throw corruptError(rel, 'is not a version 1 index document');
   for (const p of doc.packs) {

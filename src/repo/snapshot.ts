@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { type RepoKeys, decodeMetadata, encodeMetadata } from './crypto';
 import { corruptError } from './errors';
-import { listIds, readAddressed } from './index-file';
+import { checkAddressed, listIds, readAddressed } from './index-file';
 import { SNAPSHOT_DIR, snapshotPath } from './layout';
 import type { TreeRef } from './tree';
 
@@ -56,8 +56,13 @@ export function listSnapshotIds(root: string): string[] {
 }
 
 export function readSnapshot(root: string, keys: RepoKeys, id: string): SnapshotDoc {
+  return decodeSnapshot(keys, id, readAddressed(root, snapshotPath(id), id));
+}
+
+/** Decrypts and validates the bytes of snapshot `id` (their hash must already have been checked). */
+export function decodeSnapshot(keys: RepoKeys, id: string, bytes: Uint8Array): SnapshotDoc {
   const rel = snapshotPath(id);
-  const doc = decodeMetadata(keys, 'snapshot', readAddressed(root, rel, id)) as SnapshotDoc | undefined;
+  const doc = decodeMetadata(keys, 'snapshot', bytes) as SnapshotDoc | undefined;
   if (!doc) throw corruptError(rel, 'does not decrypt with this repository\'s key');
   const t = doc.tree;
   const ok =
