@@ -1,0 +1,137 @@
+// The cloud repository (src/cloud/repository.ts), the seed upload (src/cloud/seed.ts) and the index
+// cache (src/cloud/index-cache.ts) against a private Azurite. Needs no native pack job: index and
+// snapshot files are written by the repository code in JS, packs are plain random files.
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { blockMd5Of } from '../src/cloud/backend';
+import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
+import { containerClientFor, describeLocation } from '../src/cloud/client';
+import { ContainerBackend } from '../src/cloud/container-backend';
+import { indexCacheDir } from '../src/cloud/index-cache';
+import { CloudRepository } from '../src/cloud/repository';
+import { uploadRepository } from '../src/cloud/seed';
+import { DriveseedError } from '../src/core/errors';
+import { Secret } from '../src/core/secret';
+import { type IndexPack, writeIndex } from '../src/repo/index-file';
+import { packPath } from '../src/repo/layout';
+import { Repository } from '../src/repo/repository';
+import { writeSnapshot } from '../src/repo/snapshot';
+import { tmpDir } from './helpers';
+
+let azurite: AzuriteHandle;
+const pass = new Secret('correct horse battery staple');
+const dirs: string[] = [];
+
+test.before(async () => {
+  azurite = await startAzurite();
+});
+test.after(async () => {
+  await azurite?.stop();
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A staged repository with `nIndex` index files of 2 fake packs each and one snapshot. */
+async function stagedRepo(nIndex: number): Promise<{ dir: string; chunkIds: string[] }> {
+  const dir = tmpDir('driveseed-cloudrepo-');
+  dirs.push(dir);
+  const repo = await Repository.init(dir, pass, { kdf: { N: 1024, r: 8, p: 1 } });
+  const chunkIds: string[] = [];
+  for (let i = 0; i < nIndex; i++) {
+    const packs: IndexPack[] = [];
+    for (let j = 0; j < 2; j++) {
+      const bytes = randomBytes(5 * 1024 * 1024 + j);
+      const name = randomBytes(32).toString('hex');
+      fs.mkdirSync(path.join(dir, 'data', name.slice(0, 2)), { recursive: true });
+      fs.writeFileSync(path.join(dir, packPath(name)), bytes);
+      const id = randomBytes(32).toString('hex');
+      chunkIds.push(id);
+      const md5 = blockMd5Of(bytes);
+      packs.push({ name, path: packPath(name), size: bytes.length, blockSize: 4 * 1024 * 1024, blockMd5: [md5.toString('hex', 0, 16), md5.toString('hex', 16, 32)], entries: [[id, 0, bytes.length, bytes.length]] });
+    }
+    writeIndex(dir, repo.keys, packs);
+  }
+  writeSnapshot(dir, repo.keys, {
+    version: 1,
+    time: new Date().toISOString(),
+    host: 'h',
+    sources: ['/src'],
+    tree: { chunks: [[chunkIds[0]!, 10]], size: 10 },
+    summary: { files: 1, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 123, bytesRead: 123, bytesNew: 0, bytesStored: 0, chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, durationMs: 1 },
+  });
+  return { dir, chunkIds };
+}
+
+let n = 0;
+async function container(): Promise<ContainerBackend> {
+  const loc = azurite.location(`repo${++n}`);
+  const be = new ContainerBackend(containerClientFor(loc), describeLocation(loc));
+  await be.ensureContainer();
+  return be;
+}
+
+test('seed upload puts every repository file under the same path; a rerun sends no pack again', async () => {
+  const { dir } = await stagedRepo(2);
+  const be = await container();
+  const first = await uploadRepository(dir, be);
+  const remote = (await be.list('')).map((e) => e.path);
+  assert.ok(remote.includes('config'));
+  assert.is(remote.filter((p) => p.startsWith('data/')).length, 4);
+  assert.is(remote.filter((p) => p.startsWith('index/') && !p.endsWith('.json')).length, 2);
+  assert.is(remote.filter((p) => p.startsWith('snapshots/')).length, 1);
+  assert.not.ok(remote.includes('settings.json'));
+  assert.ok(first.bytesSent >= 4 * 5 * 1024 * 1024);
+  const second = await uploadRepository(dir, be);
+  assert.ok(second.bytesSent < 64 * 1024, `second upload sent ${second.bytesSent} bytes`);
+});
+
+test('index cache: the first load fetches every index file, the next reuses them all; a damaged cache file is fetched again', async () => {
+  const { dir, chunkIds } = await stagedRepo(3);
+  const be = await container();
+  await uploadRepository(dir, be);
+  const staging = tmpDir('driveseed-cloudstaging-');
+  dirs.push(staging);
+  const cache = indexCacheDir(staging);
+  const repo = await CloudRepository.open(be, pass);
+  const a = await repo.loadIndex(cache);
+  assert.is(a.sync.fetched, 3);
+  assert.is(a.sync.reused, 0);
+  assert.is(a.index.size, chunkIds.length);
+  for (const id of chunkIds) assert.ok(a.index.lookup(Buffer.from(id, 'hex')), `chunk ${id} indexed`);
+  const readsBefore = be.counters.bytesRead;
+  const b = await repo.loadIndex(cache);
+  assert.is(b.sync.fetched, 0);
+  assert.is(b.sync.reused, 3);
+  assert.is(be.counters.bytesRead, readsBefore, 'nothing downloaded');
+  const victim = fs.readdirSync(cache)[0]!;
+  fs.appendFileSync(path.join(cache, victim), 'x');
+  const c = await repo.loadIndex(cache);
+  assert.is(c.sync.fetched, 1);
+  assert.is(c.sync.reused, 2);
+  assert.is(c.index.size, chunkIds.length);
+  // An index file deleted in the container leaves the cache too.
+  await be.delete(`index/${victim}`);
+  const d = await repo.loadIndex(cache);
+  assert.is(d.sync.ids.length, 2);
+  assert.not.ok(fs.existsSync(path.join(cache, victim)));
+});
+
+test('snapshots are listed from the container; a wrong passphrase is WRONG_PASSPHRASE; an empty container is REPO_NOT_FOUND', async () => {
+  const { dir } = await stagedRepo(1);
+  const be = await container();
+  await uploadRepository(dir, be);
+  const repo = await CloudRepository.open(be, pass);
+  const snaps = await repo.listSnapshots();
+  assert.is(snaps.length, 1);
+  assert.is(snaps[0]!.doc.summary.bytes, 123);
+  assert.is((await repo.resolveSnapshot('latest')).id, snaps[0]!.id);
+  assert.is((await repo.resolveSnapshot(snaps[0]!.id.slice(0, 6))).id, snaps[0]!.id);
+  const wrong = await CloudRepository.open(be, new Secret('not the passphrase')).catch((e: unknown) => e);
+  assert.is((wrong as DriveseedError).code, 'WRONG_PASSPHRASE');
+  const empty = await CloudRepository.open(await container(), pass).catch((e: unknown) => e);
+  assert.is((empty as DriveseedError).code, 'REPO_NOT_FOUND');
+});
+
+test.run();
