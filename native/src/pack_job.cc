@@ -1,5 +1,721 @@
-// PLACEHOLDER: being written (see modules.h for the owner of this file).
+// The stage pipeline: packJob (binding.d.ts "Stage pipeline", docs/format-packs.md).
+//
+// Threads (all started and joined inside Run, on the job's own thread):
+//   readers  (spec.readers)  take files in spec order, read them in 8 MiB pieces (holes skipped), chunk
+//                            them, and hand each chunk to the workers in a slot.
+//   workers  (spec.threads)  id = HMAC, dedup against `known` and against ids claimed in this job,
+//                            compress + encrypt new chunks.
+//   writer   (the job thread) takes chunks back in spec order (file, chunk), appends new blobs to the
+//                            open pack, closes packs (header, trailer, fsync, rename) and emits the
+//                            'pack' and 'file' events in order.
+// Memory: slots are the cap. A slot holds one raw chunk (≤ chunker.max) and its blob; readers block
+// when none is free. A reader working on a file later than the earliest file being read may take a slot
+// only while more than `threads` are free, so the earliest file always finds slots and the in-order
+// writer can always make progress (no deadlock however large one file is).
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "blob.h"
+#include "chunker.h"
+#include "crypto.h"
+#include "job.h"
 #include "modules.h"
+#include "pack_format.h"
+#include "platform.h"
+#include "spec_args.h"
+
 namespace ds {
-void InitPack(Napi::Env env, Napi::Object exports) {}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kReadSize = 8 << 20;  // one read per 8 MiB: large sequential reads, few syscalls
+constexpr int kPollMs = 50;            // waits wake this often to notice cancellation
+
+using Id = std::array<uint8_t, blob::kIdSize>;
+struct IdHash {
+  size_t operator()(const Id& id) const {
+    size_t h;
+    std::memcpy(&h, id.data(), sizeof h);  // ids are HMAC output: already uniform
+    return h;
+  }
+};
+
+struct FileSpec {
+  std::string path;
+  uint64_t size;
+};
+
+struct Slot {
+  std::unique_ptr<uint8_t[]> raw, blob;  // allocated on first use; pages touched only as far as used
+  size_t rawLen = 0, blobLen = 0;
+  uint32_t file = 0, index = 0;
+  Id id;
+  enum Kind { New, DupKnown, DupJob } kind = New;
+};
+
+// What the writer learns about a file; emitted as its 'file' event.
+struct FileState {
+  uint64_t sizeRead = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> holes;
+  bool changed = false;
+  bool failed = false;
+  NativeError error;
+  bool readDone = false;    // reader finished (chunkCount is final)
+  uint32_t chunkCount = 0;  // chunks handed to the workers
+  // Writer-owned from here.
+  bool writerDone = false;
+  std::string ids;
+  std::vector<uint32_t> lengths;
+  int64_t maxPack = -1;  // highest pack sequence number holding one of its chunks
+  uint32_t pending = 0;  // duplicate chunks whose first copy (later in order) is not written yet
+};
+
+class PackJob final : public Job {
+ public:
+  PackJob(Napi::Env env, const Napi::CallbackInfo& info) {
+    Napi::Object spec = args::GetObject(env, info[0], "spec");
+    Napi::Array files = args::GetArray(env, spec.Get("files"), "spec.files");
+    files_.reserve(files.Length());
+    for (uint32_t i = 0; i < files.Length(); i++) {
+      std::string at = "spec.files[" + std::to_string(i) + "]";
+      Napi::Object f = args::GetObject(env, files.Get(i), at);
+      files_.push_back(FileSpec{args::GetString(env, f.Get("path"), at + ".path"),
+                                static_cast<uint64_t>(args::GetInt(env, f.Get("size"), at + ".size", 0, args::kMaxSafe))});
+    }
+    packDir_ = args::GetString(env, spec.Get("packDir"), "spec.packDir");
+    chunker_ = args::GetChunker(env, spec.Get("chunker"), "spec.chunker");
+    level_ = args::GetLevel(env, spec.Get("level"), "spec.level");
+    threads_ = static_cast<int>(args::GetInt(env, spec.Get("threads"), "spec.threads", 1, 256));
+    keys_ = args::GetKeys(env, spec.Get("keys"), "spec.keys");
+    args::Bytes known = args::GetBytes(env, spec.Get("known"), "spec.known");
+    if (known.len % blob::kIdSize != 0)
+      ThrowType(env, "Expected a Buffer of sorted 32-byte ids for spec.known but its length is not a multiple of 32");
+    for (size_t off = blob::kIdSize; off < known.len; off += blob::kIdSize)
+      if (std::memcmp(known.data + off - blob::kIdSize, known.data + off, blob::kIdSize) > 0)
+        ThrowType(env, "Expected a Buffer of sorted 32-byte ids for spec.known but id " +
+                           std::to_string(off / blob::kIdSize) + " sorts before the one ahead of it");
+    known_.assign(known.data, known.data + known.len);
+    packSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "packSize", "spec.packSize", 1 << 20, 1LL << 32, 64 << 20));
+    blockSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "blockSize", "spec.blockSize", 4096, 1 << 30, 4 << 20));
+    readers_ = static_cast<int>(args::GetOptInt(env, spec, "readers", "spec.readers", 1, 64, 4));
+    holeMin_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "holeMin", "spec.holeMin", 4096, args::kMaxSafe, 1 << 20));
+    uint64_t total = 0;
+    for (const FileSpec& f : files_) total += f.size;
+    setTotals(total, files_.size());
+    // 2 slots per worker keep every worker busy while the writer drains; one more per reader to fill.
+    slotCount_ = std::min(2 * threads_ + readers_, 24);
+    reserve_ = std::min(threads_, slotCount_ - 1);
+    slots_.resize(static_cast<size_t>(slotCount_));
+    for (Slot& s : slots_) free_.push_back(&s);
+  }
+
+ protected:
+  // Job thread.
+  void Run() override {
+    if (files_.empty()) return;
+    std::error_code ec;
+    fs::create_directories(packDir_, ec);
+    if (ec) ThrowSys("mkdir", ec.value(), packDir_);
+    std::vector<std::thread> threads;
+    readersLeft_ = readers_;
+    struct Joiner {
+      PackJob* job;
+      std::vector<std::thread>& t;
+      ~Joiner() {
+        job->Stop();
+        for (auto& th : t)
+          if (th.joinable()) th.join();
+        job->DiscardOpenPack();
+      }
+    } joiner{this, threads};
+    for (int i = 0; i < readers_; i++) threads.emplace_back([this] { Guarded([this] { ReaderMain(); }, true); });
+    for (int i = 0; i < threads_; i++) threads.emplace_back([this] { Guarded([this] { WorkerMain(); }, false); });
+    WriterMain();
+    Stop();
+    for (auto& th : threads) th.join();
+    if (fatal_) throw Failure(*fatal_);
+    checkCancelled();
+  }
+
+  // JS thread.
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("filesRead", static_cast<double>(filesRead_));
+    r.Set("filesFailed", static_cast<double>(filesFailed_));
+    r.Set("bytesRead", static_cast<double>(bytesRead_.load()));
+    r.Set("chunksNew", static_cast<double>(chunksNew_));
+    r.Set("chunksDuplicate", static_cast<double>(chunksDup_));
+    r.Set("bytesNew", static_cast<double>(bytesNew_));
+    r.Set("bytesStored", static_cast<double>(bytesStored_));
+    r.Set("packs", static_cast<double>(closedPacks_));
+    return r;
+  }
+
+ private:
+  // ---- coordination (all under mu_) ----------------------------------------------------------------
+
+  // Any pipeline thread: stop everything (cancellation, a fatal error, or the end).
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cvSlot_.notify_all();
+    cvWork_.notify_all();
+    cvDone_.notify_all();
+  }
+
+  // Reader/worker thread body: a failure that is not about one file stops the job.
+  void Guarded(const std::function<void()>& fn, bool reader) {
+    try {
+      fn();
+    } catch (const Failure& f) {
+      Fatal(f.error());
+    } catch (const std::bad_alloc&) {
+      Fatal(NativeError{"ENOMEM", "Out of memory in the stage pipeline", "", 0, "", -1});
+    } catch (const std::exception& e) {
+      Fatal(NativeError{"ERR_INTERNAL", std::string("Internal error in the stage pipeline: ") + e.what(), "", 0, "", -1});
+    }
+    if (reader) {
+      std::lock_guard<std::mutex> lk(mu_);
+      readersLeft_--;
+    }
+    cvWork_.notify_all();
+    cvDone_.notify_all();
+  }
+
+  void Fatal(const NativeError& e) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!fatal_) fatal_ = std::make_unique<NativeError>(e);
+    }
+    Stop();
+  }
+
+  bool Stopping() {
+    if (cancelled()) Stop();
+    return stop_;
+  }
+
+  // Reader thread: a free slot for a chunk of `file`, or nullptr when stopping.
+  Slot* Acquire(uint32_t file) {
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      if (stop_) return nullptr;
+      bool head = !reading_.empty() && *reading_.begin() == file;
+      if (!free_.empty() && (head || free_.size() > static_cast<size_t>(reserve_))) break;
+      cvSlot_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+      if (cancelled()) stop_ = true;
+    }
+    Slot* s = free_.back();
+    free_.pop_back();
+    lk.unlock();
+    if (!s->raw) s->raw.reset(new uint8_t[chunker_.max]);
+    s->rawLen = 0;
+    return s;
+  }
+
+  void Release(Slot* s) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      free_.push_back(s);
+    }
+    cvSlot_.notify_all();
+  }
+
+  // ---- readers -------------------------------------------------------------------------------------
+
+  // Reader thread.
+  void ReaderMain() {
+    std::unique_ptr<uint8_t[]> buf(new uint8_t[kReadSize]);
+    Chunker chunker(chunker_);
+    for (;;) {
+      uint32_t f;
+      std::shared_ptr<FileState> st = std::make_shared<FileState>();
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (stop_ || next_ >= files_.size()) return;
+        f = next_++;
+        reading_.insert(f);
+        states_[f] = st;
+      }
+      uint32_t count = 0;
+      try {
+        ReadFile(f, *st, chunker, buf.get(), count);
+      } catch (const Failure& e) {
+        st->failed = true;
+        st->error = e.error();
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        st->readDone = true;
+        st->chunkCount = count;
+        reading_.erase(f);
+      }
+      cvSlot_.notify_all();  // the earliest file being read may have changed
+      cvDone_.notify_all();
+      if (Stopping()) return;
+    }
+  }
+
+  // Reader thread: reads, chunks and dispatches file f. Throws Failure for a problem with this file.
+  void ReadFile(uint32_t f, FileState& st, Chunker& chunker, uint8_t* buf, uint32_t& count) {
+    const FileSpec& spec = files_[f];
+    platform::OpenOptions oo;
+    oo.direct = false;
+    std::unique_ptr<platform::File> file = platform::Open(spec.path, oo);
+    std::error_code ec;
+    auto mtime0 = fs::last_write_time(spec.path, ec);
+    uint64_t size = file->geometry().size;
+    if (size != spec.size) st.changed = true;
+
+    // Holes: gaps between data extents that are at least holeMin long; shorter gaps are read as zeros.
+    std::vector<std::pair<uint64_t, uint64_t>> data;  // [begin, end), merged
+    auto addData = [&](uint64_t b, uint64_t e) {
+      if (!data.empty() && data.back().second == b) data.back().second = e;
+      else data.emplace_back(b, e);
+    };
+    if (size >= holeMin_) {
+      auto extents = file->dataExtents(size);
+      extents.emplace_back(size, 0);
+      uint64_t pos = 0;
+      for (auto& [off, len] : extents) {
+        if (off > pos) {
+          if (off - pos >= holeMin_) st.holes.emplace_back(pos, off - pos);
+          else addData(pos, off);
+        }
+        if (len > 0) addData(std::max(off, pos), std::min(off + len, size));
+        pos = std::max(pos, off + len);
+      }
+    } else if (size > 0) {
+      data.emplace_back(0, size);
+    }
+
+    chunker.Reset();
+    Slot* cur = nullptr;
+    struct SlotGuard {  // a half-filled slot goes back to the pool if this file fails
+      PackJob* job;
+      Slot*& s;
+      ~SlotGuard() {
+        if (s) job->Release(s);
+      }
+    } guard{this, cur};
+    bool shortRead = false;
+    uint64_t stoppedAt = 0;
+    for (auto& [begin, end] : data) {
+      for (uint64_t off = begin; off < end && !shortRead;) {
+        if (Stopping()) return;
+        size_t want = static_cast<size_t>(std::min<uint64_t>(kReadSize, end - off));
+        size_t got = file->pread(buf, want, off);
+        off += got;
+        if (got < want) {  // the file shrank while we read it
+          shortRead = true;
+          stoppedAt = off;
+        }
+        st.sizeRead += got;
+        bytesRead_ += got;
+        advance(got);
+        for (size_t p = 0; p < got;) {
+          if (!cur && !(cur = Acquire(f))) return;
+          bool cut;
+          size_t take = chunker.Scan(buf + p, got - p, &cut);
+          std::memcpy(cur->raw.get() + cur->rawLen, buf + p, take);
+          cur->rawLen += take;
+          p += take;
+          if (cut) Dispatch(cur, f, count);
+        }
+      }
+      if (shortRead) break;
+    }
+    if (cur && cur->rawLen > 0) Dispatch(cur, f, count);
+
+    if (shortRead) {
+      st.changed = true;
+      // Keep only the holes before the point where reading stopped: chunks + holes stay consistent.
+      st.holes.erase(std::remove_if(st.holes.begin(), st.holes.end(), [&](auto& h) { return h.first >= stoppedAt; }),
+                     st.holes.end());
+    }
+    auto mtime1 = fs::last_write_time(spec.path, ec);
+    if (file->geometry().size != size || (!ec && mtime1 != mtime0)) st.changed = true;
+  }
+
+  // Reader thread: hands a filled slot to the workers.
+  void Dispatch(Slot*& s, uint32_t f, uint32_t& count) {
+    s->file = f;
+    s->index = count++;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      work_.push_back(s);
+    }
+    cvWork_.notify_one();
+    s = nullptr;
+  }
+
+  // ---- workers -------------------------------------------------------------------------------------
+
+  bool Known(const Id& id) const {
+    size_t lo = 0, hi = known_.size() / blob::kIdSize;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      int c = std::memcmp(known_.data() + mid * blob::kIdSize, id.data(), blob::kIdSize);
+      if (c == 0) return true;
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return false;
+  }
+
+  // Worker thread.
+  void WorkerMain() {
+    blob::Codec codec;
+    for (;;) {
+      Slot* s;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+          if (stop_) return;
+          if (!work_.empty()) break;
+          if (readersLeft_ == 0) return;
+          cvWork_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+          if (cancelled()) stop_ = true;
+        }
+        s = work_.front();
+        work_.pop_front();
+      }
+      codec.Id(keys_, s->raw.get(), s->rawLen, s->id.data());
+      if (Known(s->id)) {
+        s->kind = Slot::DupKnown;
+      } else {
+        std::lock_guard<std::mutex> lk(claimMu_);
+        s->kind = claims_.emplace(s->id, -1).second ? Slot::New : Slot::DupJob;
+      }
+      if (s->kind == Slot::New) {
+        if (!s->blob) s->blob.reset(new uint8_t[blob::MaxBlobSize(chunker_.max)]);
+        s->blobLen = codec.Encode(keys_, s->id.data(), s->raw.get(), s->rawLen, level_, s->blob.get());
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        done_[Key(s->file, s->index)] = s;
+      }
+      cvDone_.notify_all();
+    }
+  }
+
+  static uint64_t Key(uint32_t file, uint32_t index) { return (static_cast<uint64_t>(file) << 32) | index; }
+
+  // ---- writer --------------------------------------------------------------------------------------
+
+  struct OpenPack {
+    std::unique_ptr<platform::File> file;
+    std::string tmpPath;
+    uint64_t size = 0;
+    crypto::Digest sha{crypto::Digest::SHA256};
+    std::unique_ptr<crypto::BlockMd5> md5;
+    std::vector<pack::Entry> entries;
+  };
+
+  // Job thread.
+  void WriterMain() {
+    uint32_t w = 0, k = 0;
+    while (w < files_.size()) {
+      Slot* s = nullptr;
+      std::shared_ptr<FileState> st;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+          if (stop_) return;
+          if (cancelled()) {
+            stop_ = true;
+            return;
+          }
+          auto it = done_.find(Key(w, k));
+          if (it != done_.end()) {
+            s = it->second;
+            done_.erase(it);
+            st = states_[w];
+            break;
+          }
+          auto si = states_.find(w);
+          if (si != states_.end() && si->second->readDone && si->second->chunkCount == k) {
+            st = si->second;
+            break;
+          }
+          cvDone_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+        }
+      }
+      if (!s) {
+        st->writerDone = true;
+        w++;
+        k = 0;
+        EmitReady();
+        continue;
+      }
+      Consume(*s, *st, w);
+      Release(s);
+      k++;
+      if (pack_ && pack_->size >= packSize_) ClosePack();
+      EmitReady();
+    }
+    if (pack_) ClosePack();
+    EmitReady();
+  }
+
+  // Job thread: records one chunk of file w; writes it when it is the first copy.
+  void Consume(Slot& s, FileState& st, uint32_t w) {
+    st.ids.append(reinterpret_cast<const char*>(s.id.data()), s.id.size());
+    st.lengths.push_back(static_cast<uint32_t>(s.rawLen));
+    if (s.kind == Slot::DupKnown) {
+      chunksDup_++;
+      return;
+    }
+    if (s.kind == Slot::DupJob) {
+      chunksDup_++;
+      int64_t seq;
+      {
+        std::lock_guard<std::mutex> lk(claimMu_);
+        seq = claims_[s.id];
+      }
+      if (seq >= 0) {
+        st.maxPack = std::max(st.maxPack, seq);
+      } else {  // its first copy comes later in spec order (workers raced); wait for it to be written
+        waiters_.emplace(s.id, w);
+        st.pending++;
+      }
+      return;
+    }
+    if (!pack_) StartPack();
+    pack::Entry e;
+    std::memcpy(e.id, s.id.data(), blob::kIdSize);
+    e.offset = pack_->size;
+    e.length = static_cast<uint32_t>(s.blobLen);
+    e.rawLength = static_cast<uint32_t>(s.rawLen);
+    Append(s.blob.get(), s.blobLen);
+    pack_->entries.push_back(e);
+    chunksNew_++;
+    bytesNew_ += s.rawLen;
+    int64_t seq = static_cast<int64_t>(closedPacks_);
+    st.maxPack = std::max(st.maxPack, seq);
+    {
+      std::lock_guard<std::mutex> lk(claimMu_);
+      claims_[s.id] = seq;
+    }
+    auto range = waiters_.equal_range(s.id);
+    for (auto it = range.first; it != range.second; ++it) {
+      std::shared_ptr<FileState> ws;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        ws = states_.at(it->second);  // present: a file with pending chunks is not emitted
+      }
+      FileState& other = *ws;
+      other.maxPack = std::max(other.maxPack, seq);
+      other.pending--;
+    }
+    waiters_.erase(range.first, range.second);
+  }
+
+  void StartPack() {
+    pack_ = std::make_unique<OpenPack>();
+    uint8_t r[8];
+    crypto::RandomBytes(r, sizeof r);
+    pack_->tmpPath = (fs::path(packDir_) / (".pack-" + crypto::Hex(r, sizeof r) + ".tmp")).string();
+    platform::OpenOptions oo;
+    oo.write = true;
+    oo.create = true;
+    oo.truncate = true;
+    oo.direct = false;
+    pack_->file = platform::Open(pack_->tmpPath, oo);
+    pack_->md5 = std::make_unique<crypto::BlockMd5>(blockSize_);
+  }
+
+  void Append(const uint8_t* p, size_t n) {
+    pack_->file->pwrite(p, n, pack_->size);
+    pack_->sha.Update(p, n);
+    pack_->md5->Update(p, n);
+    pack_->size += n;
+    bytesStored_ += n;
+    advance(0, 0, n);
+  }
+
+  // Job thread: header + trailer, fsync, rename to the content name, 'pack' event.
+  void ClosePack() {
+    std::vector<uint8_t> header = pack::SealHeader(pack_->entries, keys_.data, gcm_);
+    Append(header.data(), header.size());
+    uint8_t trailer[pack::kTrailerSize];
+    pack::MakeTrailer(static_cast<uint32_t>(header.size()), trailer);
+    Append(trailer, sizeof trailer);
+    pack_->file->sync();
+    pack_->file.reset();
+    uint8_t digest[crypto::kSha256Size];
+    pack_->sha.Final(digest);
+    pack_->md5->Finish();
+    std::string name = crypto::Hex(digest, sizeof digest);
+    fs::path dir = fs::path(packDir_) / name.substr(0, 2);
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      fs::create_directories(dir, ec);
+      if (ec) ThrowSys("mkdir", ec.value(), dir.string());
+    }
+    std::string path = (dir / name).string();
+    platform::RenameDurable(pack_->tmpPath, path);
+
+    struct Done {
+      std::string name, path;
+      uint64_t size;
+      std::string md5;
+      std::vector<pack::Entry> entries;
+    };
+    auto d = std::make_shared<Done>(Done{name, path, pack_->size, pack_->md5->Digests(), std::move(pack_->entries)});
+    pack_.reset();
+    closedPacks_++;
+    emit([d](Napi::Env env) -> Napi::Value {
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("type", "pack");
+      o.Set("name", d->name);
+      o.Set("path", d->path);
+      o.Set("size", static_cast<double>(d->size));
+      o.Set("blockMd5", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(d->md5.data()), d->md5.size()));
+      Napi::Array es = Napi::Array::New(env, d->entries.size());
+      for (size_t i = 0; i < d->entries.size(); i++) {
+        const pack::Entry& e = d->entries[i];
+        Napi::Object eo = Napi::Object::New(env);
+        eo.Set("id", Napi::Buffer<uint8_t>::Copy(env, e.id, sizeof e.id));
+        eo.Set("offset", static_cast<double>(e.offset));
+        eo.Set("length", static_cast<double>(e.length));
+        eo.Set("rawLength", static_cast<double>(e.rawLength));
+        es.Set(static_cast<uint32_t>(i), eo);
+      }
+      o.Set("entries", es);
+      return o;
+    });
+  }
+
+  // Job thread (and Run's unwinding): removes a pack that was never closed.
+  void DiscardOpenPack() {
+    if (!pack_) return;
+    pack_->file.reset();
+    std::error_code ec;
+    fs::remove(pack_->tmpPath, ec);
+    pack_.reset();
+  }
+
+  // Job thread: 'file' events in spec order, each once every pack holding its chunks is on disk.
+  void EmitReady() {
+    for (;;) {
+      std::shared_ptr<FileState> st;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = states_.find(emitHead_);
+        if (it == states_.end()) return;
+        st = it->second;
+        if (!st->writerDone || st->pending > 0 || st->maxPack >= static_cast<int64_t>(closedPacks_)) return;
+        states_.erase(it);
+      }
+      uint32_t index = emitHead_++;
+      if (st->failed) filesFailed_++;
+      else filesRead_++;
+      advance(0, 1);
+      emit([st, index](Napi::Env env) -> Napi::Value {
+        Napi::Object o = Napi::Object::New(env);
+        o.Set("type", "file");
+        o.Set("index", index);
+        if (st->failed) {
+          o.Set("size", 0);
+          o.Set("chunks", Napi::Buffer<uint8_t>::New(env, 0));
+          o.Set("lengths", Napi::Array::New(env, 0));
+          o.Set("holes", Napi::Array::New(env, 0));
+          Napi::Object e = Napi::Object::New(env);
+          e.Set("code", st->error.code);
+          e.Set("message", st->error.message);
+          if (st->error.errnum) e.Set("errno", st->error.errnum);
+          if (!st->error.syscall.empty()) e.Set("syscall", st->error.syscall);
+          if (!st->error.path.empty()) e.Set("path", st->error.path);
+          o.Set("error", e);
+        } else {
+          o.Set("size", static_cast<double>(st->sizeRead));
+          o.Set("chunks", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(st->ids.data()), st->ids.size()));
+          Napi::Array ls = Napi::Array::New(env, st->lengths.size());
+          for (size_t i = 0; i < st->lengths.size(); i++) ls.Set(static_cast<uint32_t>(i), st->lengths[i]);
+          o.Set("lengths", ls);
+          Napi::Array hs = Napi::Array::New(env, st->holes.size());
+          for (size_t i = 0; i < st->holes.size(); i++) {
+            Napi::Array h = Napi::Array::New(env, 2);
+            h.Set(0u, static_cast<double>(st->holes[i].first));
+            h.Set(1u, static_cast<double>(st->holes[i].second));
+            hs.Set(static_cast<uint32_t>(i), h);
+          }
+          o.Set("holes", hs);
+        }
+        if (st->changed) o.Set("changed", true);
+        return o;
+      });
+    }
+  }
+
+  // Spec (read-only after construction).
+  std::vector<FileSpec> files_;
+  std::string packDir_;
+  ChunkerParams chunker_;
+  int level_ = 3, threads_ = 1, readers_ = 4;
+  blob::Keys keys_;
+  std::vector<uint8_t> known_;
+  uint64_t packSize_ = 64 << 20, blockSize_ = 4 << 20, holeMin_ = 1 << 20;
+
+  // Coordination, guarded by mu_.
+  std::mutex mu_;
+  std::condition_variable cvSlot_, cvWork_, cvDone_;
+  bool stop_ = false;
+  std::unique_ptr<NativeError> fatal_;
+  int slotCount_ = 0, reserve_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<Slot*> free_;
+  std::deque<Slot*> work_;
+  std::map<uint64_t, Slot*> done_;
+  std::set<uint32_t> reading_;
+  std::unordered_map<uint32_t, std::shared_ptr<FileState>> states_;
+  uint32_t next_ = 0;
+  int readersLeft_ = 0;
+
+  // Ids written in this job → sequence number of their pack (-1: claimed by a worker, not yet written).
+  std::mutex claimMu_;
+  std::unordered_map<Id, int64_t, IdHash> claims_;
+
+  // Writer-owned.
+  std::unordered_multimap<Id, uint32_t, IdHash> waiters_;
+  std::unique_ptr<OpenPack> pack_;
+  crypto::Gcm gcm_;
+  uint64_t closedPacks_ = 0;
+  uint32_t emitHead_ = 0;
+  uint64_t filesRead_ = 0, filesFailed_ = 0, chunksNew_ = 0, chunksDup_ = 0, bytesNew_ = 0, bytesStored_ = 0;
+  std::atomic<uint64_t> bytesRead_{0};
+};
+
+// JS thread: validates and copies the spec, then starts the job.
+Napi::Value PackJobFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Value onProgress = OptionalFunction(env, info[1], "onProgress");
+  CancelFlag cancel = CancelToken::FromValue(env, info[2], "cancel");
+  auto job = std::make_unique<PackJob>(env, info);
+  return Job::Launch(env, std::move(job), onProgress, cancel);
+}
+
+}  // namespace
+
+void InitPack(Napi::Env env, Napi::Object exports) {
+  exports.Set("packJob", Napi::Function::New(env, PackJobFn, "packJob"));
+}
+
 }  // namespace ds

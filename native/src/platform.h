@@ -49,6 +49,11 @@ class File {
 
 std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts);
 
+// Renames a closed, synced file over `to` so that the new name survives a crash (write order: data,
+// sync, rename, then this makes the rename durable). POSIX: rename + fsync of to's directory;
+// Windows: MoveFileExW(MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH). Used for pack files.
+void RenameDurable(const std::string& from, const std::string& to);
+
 // An advisory + exclusive claim on a target so two driveseed processes never write one target.
 // Linux: O_EXCL open of a block device (fails with EBUSY while mounted or claimed) plus flock.
 // Windows: FSCTL_LOCK_VOLUME + FSCTL_DISMOUNT_VOLUME on every volume of the disk.

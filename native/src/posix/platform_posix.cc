@@ -299,6 +299,20 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
   }
 }
 
+void RenameDurable(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) ThrowSys("rename", errno, to);
+  std::string dir = to.find('/') == std::string::npos ? "." : to.substr(0, to.rfind('/'));
+  if (dir.empty()) dir = "/";
+  int fd;
+  do fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) ThrowSys("open", errno, dir);
+  int r = ::fsync(fd);
+  int err = errno;
+  ::close(fd);
+  if (r != 0 && err != EINVAL) ThrowSys("fsync", err, dir);  // EINVAL: filesystems that cannot sync directories
+}
+
 std::unique_ptr<Lock> AcquireLock(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) ThrowSys("stat", errno, path);

@@ -437,6 +437,11 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
 
 std::unique_ptr<Lock> AcquireLock(const std::string& path) { return LockTarget(path); }
 
+void RenameDurable(const std::string& from, const std::string& to) {
+  if (!MoveFileExW(Wide(from).c_str(), Wide(to).c_str(), MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+    Sys("MoveFileExW", to);
+}
+
 std::string ErrorName(int err) {
   switch (static_cast<DWORD>(err)) {
 #define DS_E(name) \
