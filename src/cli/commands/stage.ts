@@ -1,0 +1,96 @@
+/** `driveseed stage <source>... --staging <dir> --job <name> …` / RPC `stage` (src/core/stage.ts). */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type OptionSpec, defineCommand } from '../../core/command';
+import { usageError } from '../../core/errors';
+import { cookPassphrase } from '../../core/passphrase';
+import { readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../../core/settings';
+import { type StageOptions, type StageResult, checkStagePaths, stage } from '../../core/stage';
+
+export interface StageRaw {
+  sources?: string[];
+  staging?: string;
+  job?: string;
+  account?: string;
+  container?: string;
+  subscription?: string;
+  resourceGroup?: string;
+  location?: string;
+  passphraseFile?: string;
+  passphrase?: string;
+  level?: number;
+  threads?: number;
+}
+
+export const passphraseOptions: OptionSpec[] = [
+  { flags: '--passphrase-file <file>', name: 'passphraseFile', description: 'file whose first line is the repository passphrase (else $DRIVESEED_PASSPHRASE, else a prompt)', type: 'string' },
+  { flags: '--passphrase <passphrase>', name: 'passphrase', description: 'the repository passphrase (RPC only; never on a command line)', type: 'string', rpcOnly: true },
+];
+
+/** Integer option in [min, max], or a usage error naming the flag and the range. */
+export function intOption(value: number | undefined, flag: string, field: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw usageError('INVALID_OPTION', `Invalid ${flag} ${value}: expected a whole number from ${min} to ${max}.`, { field, value });
+  }
+  return value;
+}
+
+export const defaultThreads = (): number => Math.max(1, os.availableParallelism());
+
+export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
+  name: 'stage',
+  rpcMethod: 'stage',
+  summary: 'Back source trees up into the staging repository (encrypted, compressed, deduplicated)',
+  args: [{ name: 'sources', label: 'source', description: 'directories or files to back up', variadic: true, required: true }],
+  options: [
+    { flags: '--staging <dir>', name: 'staging', description: 'the staging location (created when missing)', type: 'string', required: true },
+    { flags: '--job <name>', name: 'job', description: 'Azure Import/Export job name (3-24 lowercase letters, digits, hyphens); saved for prep', type: 'string' },
+    { flags: '--account <name>', name: 'account', description: 'storage account name (3-24 lowercase letters and digits)', type: 'string' },
+    { flags: '--container <name>', name: 'container', description: 'blob container (3-63 lowercase letters, digits, single hyphens)', type: 'string' },
+    { flags: '--subscription <id>', name: 'subscription', description: 'Azure subscription id (GUID)', type: 'string' },
+    { flags: '--resource-group <name>', name: 'resourceGroup', description: 'resource group of the storage account', type: 'string' },
+    { flags: '--location <region>', name: 'location', description: 'Azure region of the import job (e.g. westeurope)', type: 'string' },
+    ...passphraseOptions,
+    // zstd level 3: zstd's own default, the best throughput/ratio point for backup data.
+    { flags: '--level <n>', name: 'level', description: 'zstd compression level 1-19 (default 3)', type: 'number' },
+    { flags: '--threads <n>', name: 'threads', description: 'compression/encryption threads (default: CPU count)', type: 'number' },
+  ],
+  cook(raw, ctx) {
+    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
+    const staging = path.resolve(raw.staging);
+    const sources = (raw.sources ?? []).map((s) => path.resolve(s));
+    checkStagePaths(sources, staging);
+    const saved = readSettings(staging);
+    const job = raw.job ?? saved?.job;
+    if (job === undefined) throw usageError('MISSING_OPTION', 'Give the import job name with --job <name> (3-24 lowercase letters, digits and hyphens, starting with a letter).', { field: 'job' });
+    return {
+      sources,
+      staging,
+      settings: {
+        job: validateJobName(job),
+        ...(raw.account !== undefined ? { account: validateAccount(raw.account) } : {}),
+        ...(raw.container !== undefined ? { container: validateContainer(raw.container) } : {}),
+        ...(raw.subscription !== undefined ? { subscription: validateSubscription(raw.subscription) } : {}),
+        ...(raw.resourceGroup !== undefined ? { resourceGroup: validateResourceGroup(raw.resourceGroup) } : {}),
+        ...(raw.location !== undefined ? { location: validateLocation(raw.location) } : {}),
+      },
+      passphrase: cookPassphrase(raw, ctx.env),
+      level: intOption(raw.level, '--level', 'level', 1, 19, 3),
+      threads: intOption(raw.threads, '--threads', 'threads', 1, 256, defaultThreads()),
+    };
+  },
+  run: (o, ctx) => stage(o, ctx),
+  claims: (o) => [o.staging],
+  exitCategory: (r) => (r.partial ? 'PARTIAL' : 'OK'),
+  renderText(r) {
+    const s = r.summary;
+    const mib = (b: number) => `${(b / 1048576).toFixed(1)} MiB`;
+    return [
+      `snapshot ${r.snapshot} saved in ${r.staging}${r.created ? ' (new repository)' : ''}`,
+      `${s.files} files, ${s.dirs} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${mib(s.bytes)}`,
+      `new data ${mib(s.bytesNew)} stored as ${mib(s.bytesStored)} in ${s.packs} packs; ${s.chunksDuplicate} chunks already stored`,
+      ...(r.partial ? [`PARTIAL: ${s.filesFailed} files could not be read and were skipped (see the warnings)`] : []),
+    ].join('\n');
+  },
+});
