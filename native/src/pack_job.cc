@@ -531,7 +531,7 @@ class PackJob final : public Job {
     pack_ = std::make_unique<OpenPack>();
     uint8_t r[8];
     crypto::RandomBytes(r, sizeof r);
-    pack_->tmpPath = (fs::path(packDir_) / (".pack-" + crypto::Hex(r, sizeof r) + ".tmp")).string();
+    pack_->tmpPath = (fs::path(packDir_) / (".tmp-pack-" + crypto::Hex(r, sizeof r))).string();
     platform::OpenOptions oo;
     oo.write = true;
     oo.create = true;
