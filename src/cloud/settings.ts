@@ -1,0 +1,77 @@
+/**
+ * What the cloud side reads from the staging settings (settings.json, src/core/settings.ts) and the
+ * environment: where the cloud repository is, how to authenticate, and whether the seed is complete.
+ * docs/cloud.md, "Settings and credentials", is the contract with prep/job/complete (issue 4).
+ *
+ * Credentials never live in settings.json. In order of precedence:
+ *   DRIVESEED_STORAGE_CONNECTION_STRING   a connection string
+ *   DRIVESEED_STORAGE_SAS                 a SAS token for the container (rwdl)
+ *   DRIVESEED_STORAGE_KEY                 the storage account key
+ *   (none)                                Azurite's public development key when the endpoint is on
+ *                                         loopback and the account is devstoreaccount1 (the emulator);
+ *                                         otherwise DefaultAzureCredential (az login, managed identity…)
+ */
+import { DriveseedError } from '../core/errors';
+import { Secret } from '../core/secret';
+import type { JobSettings } from '../core/settings';
+import type { CloudLocation } from './client';
+
+const AZURITE_ACCOUNT = 'devstoreaccount1';
+// Microsoft's published Azurite development key; wrapped in a Secret all the same.
+const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** The seed states recorded in settings.seed.state by job/ship/status/complete, in order. */
+export const SEED_STATES = ['prepared', 'job-created', 'shipped', 'importing', 'imported', 'complete'] as const;
+
+/** True once `driveseed complete` has verified the container and recorded it. */
+export function seedComplete(settings: JobSettings): boolean {
+  const seed = settings.seed as { state?: unknown; completed?: unknown } | undefined;
+  return seed?.state === 'complete' || (typeof seed?.completed === 'string' && seed.completed.length > 0);
+}
+
+/** Throws SEED_NOT_COMPLETE with the next step to run, unless the seed is complete. */
+export function requireSeedComplete(settings: JobSettings, staging: string, command: string): void {
+  if (seedComplete(settings)) return;
+  const state = (settings.seed as { state?: unknown } | undefined)?.state;
+  const s = JSON.stringify(staging);
+  let next: string;
+  switch (state) {
+    case undefined:
+    case 'prepared':
+      next = `prepare the drives and create the import job (\`driveseed prep --staging ${s} --target …\`), send them (\`driveseed ship --staging ${s} --carrier … --tracking …\`), follow the import with \`driveseed status --staging ${s}\`, and when it is Completed run \`driveseed complete --staging ${s}\``;
+      break;
+    case 'job-created':
+      next = `ship the drives (\`driveseed ship --staging ${s} --carrier … --tracking …\`), follow the import with \`driveseed status --staging ${s}\`, and when it is Completed run \`driveseed complete --staging ${s}\``;
+      break;
+    default:
+      next = `follow the import with \`driveseed status --staging ${s}\`, and when the job is Completed run \`driveseed complete --staging ${s}\``;
+  }
+  throw new DriveseedError(
+    'SEED_NOT_COMPLETE',
+    `\`driveseed ${command}\` works on the repository in Azure, which is not in place yet (seed state: ${state === undefined ? 'not shipped' : String(state)}). First ${next}.`,
+    { category: 'USAGE', details: { staging, seedState: state ?? null } },
+  );
+}
+
+/** The cloud repository's location from the settings and the environment. Throws CLOUD_CONFIG when account or container is missing. */
+export function cloudLocationFromSettings(settings: JobSettings, staging: string, env: Record<string, string | undefined>): CloudLocation {
+  const seed = (settings.seed ?? {}) as { blobEndpoint?: unknown };
+  const account = settings.account;
+  const container = settings.container;
+  if (!account || !container) {
+    throw new DriveseedError(
+      'CLOUD_CONFIG',
+      `The settings in ${staging} name no ${!account ? 'storage account' : 'container'}; run \`driveseed stage --staging ${JSON.stringify(staging)} --job ${settings.job} --account <name> --container <name>\` (it only updates the settings when nothing changed).`,
+      { category: 'USAGE', details: { staging, field: !account ? 'account' : 'container' } },
+    );
+  }
+  const blobEndpoint = typeof settings.blobEndpoint === 'string' ? settings.blobEndpoint : typeof seed.blobEndpoint === 'string' ? seed.blobEndpoint : undefined;
+  const base = { account, container, ...(blobEndpoint ? { blobEndpoint } : {}) };
+  if (env.DRIVESEED_STORAGE_CONNECTION_STRING) return { ...base, credentials: { kind: 'connectionString', connectionString: new Secret(env.DRIVESEED_STORAGE_CONNECTION_STRING) } };
+  if (env.DRIVESEED_STORAGE_SAS) return { ...base, credentials: { kind: 'sas', sasToken: new Secret(env.DRIVESEED_STORAGE_SAS) } };
+  if (env.DRIVESEED_STORAGE_KEY) return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(env.DRIVESEED_STORAGE_KEY) } };
+  if (account === AZURITE_ACCOUNT && blobEndpoint && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(blobEndpoint)) {
+    return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_KEY) } };
+  }
+  return { ...base, credentials: { kind: 'defaultAzureCredential' } };
+}
