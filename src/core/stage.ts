@@ -326,6 +326,8 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
       }
       bytesBefore += b.bytes;
       filesBefore += b.files.length;
+      const { rate, etaSeconds } = meter.sample(bytesBefore, totalBytes);
+      reporter.progress({ phase: 'stage', bytesDone: bytesBefore, bytesTotal: Math.max(totalBytes, bytesBefore), itemsDone: filesBefore, itemsTotal: totalFiles, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
     };
 
     const batchFiles = o.batchFiles ?? DEFAULT_BATCH_FILES;
