@@ -197,6 +197,10 @@ export function writeRawJob(
 ): Promise<{ bytes: number }>;
 
 // ---- One-shot functions on the JS thread (native/src/util_fns.cc) ---------------------------------
+// These block the JS thread: for keys, metadata and tests (inputs up to 1 GiB). Argument errors are
+// TypeErrors "Expected a Uint8Array for data", "Expected a 32-byte Uint8Array for keys.dataKey",
+// "Expected a 12-byte Uint8Array for nonce", "Expected an integer from 1 to 19 for level",
+// "Expected an integer from 0 to 1073741824 for maxSize".
 
 export function md5(data: Uint8Array): Buffer;
 export function sha256(data: Uint8Array): Buffer;
@@ -205,8 +209,9 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer;
 export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer;
 /** throws ERR_AUTH when the tag does not verify */
 export function aesGcmDecrypt(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Buffer;
+/** One zstd frame with its content size; level 1..19. */
 export function zstdCompress(data: Uint8Array, level: number): Buffer;
-/** throws ERR_TOO_LARGE beyond maxSize, ERR_CORRUPT on bad input */
+/** Any zstd frames (also from the zstd CLI); throws ERR_TOO_LARGE beyond maxSize, ERR_CORRUPT on bad input */
 export function zstdDecompress(data: Uint8Array, maxSize: number): Buffer;
 
 export interface ChunkerParams {
@@ -215,7 +220,12 @@ export interface ChunkerParams {
   avg: number;
   max: number;
 }
-/** Content-defined chunk lengths of data (FastCDC with normalised chunking), summing to data.length. */
+/**
+ * Content-defined chunk lengths of data (FastCDC, normalisation level 2, fixed gear table), summing to
+ * data.length. The same bytes give the same lengths on every machine and release; packJob chunks with
+ * the same code, so chunkLengths(file) equals the lengths of its 'file' event (for a file without holes).
+ * Mean chunk length is about 1.2 × avg.
+ */
 export function chunkLengths(data: Uint8Array, params: ChunkerParams): number[];
 
 export interface BlobKeys {
@@ -225,15 +235,25 @@ export interface BlobKeys {
   idKey: Uint8Array;
 }
 /**
- * The chunk framing used inside packs (docs/format.md): id = HMAC-SHA-256(idKey, data);
+ * The chunk framing used inside packs (docs/format-packs.md): id = HMAC-SHA-256(idKey, data);
  * blob = nonce(12) || AES-256-GCM(dataKey, nonce, codec(1) || payload, aad = id) || tag(16),
- * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space.
+ * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space. The nonce is
+ * random, so encoding the same data twice gives different blobs with the same id.
  */
 export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { id: Buffer; blob: Buffer };
 /** Decrypts, decompresses and checks HMAC(idKey, data) == id. Throws ERR_AUTH / ERR_CORRUPT. */
 export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, maxSize: number): Buffer;
 
 // ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
+// Threads: `readers` reader threads, `threads` compression/encryption workers and one ordered writer
+// (the job thread); none touches JS. Memory cap, whatever the data size:
+//   slots × (chunker.max + chunker.max + 29) + readers × 8 MiB,   slots = min(2 × threads + readers, 24)
+// (defaults, threads = 2: 8 × 16 MiB + 32 MiB = 160 MiB; only pages actually used become resident), plus
+// per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
+// event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).
+// Errors: an unreadable file is not an error of the job (its 'file' event carries `error`); the promise
+// rejects on pack-writing failures (ENOSPC, EACCES on packDir, EIO), ERR_CANCELLED, or ENOMEM. On
+// rejection the temporary pack is removed; packs already announced by a 'pack' event stay valid.
 
 export interface PackJobSpec {
   files: Array<{ path: string; size: number }>;
@@ -247,7 +267,7 @@ export interface PackJobSpec {
   keys: BlobKeys;
   /** sorted concatenation of 32-byte ids already stored; those chunks are not written again */
   known: Buffer;
-  /** a pack is closed once it reaches this many bytes; default 64 MiB */
+  /** a pack is closed once it reaches this many bytes (1 MiB..4 GiB); default 64 MiB */
   packSize?: number;
   /** MD5 block size recorded per pack; default 4 MiB */
   blockSize?: number;
@@ -256,6 +276,12 @@ export interface PackJobSpec {
   /** ranges of zeros this long or longer inside sparse files are recorded as holes; default 1 MiB */
   holeMin?: number;
 }
+/**
+ * One per spec file, in spec order, and only after the 'pack' events of every pack holding its chunks
+ * (including chunks deduplicated against the pack still being written), so an index built from events
+ * never points at a pack that is not on disk. The file's content is the chunks concatenated with the
+ * holes inserted: logical length = sum(lengths) + sum of hole lengths.
+ */
 export interface PackFileEvent {
   type: 'file';
   index: number;
@@ -269,7 +295,8 @@ export interface PackFileEvent {
   holes: Array<[number, number]>;
   /** set when the file could not be read (it is then skipped) */
   error?: { code: string; message: string; errno?: number; syscall?: string; path?: string };
-  /** set when the size or mtime changed while reading */
+  /** set when the size or mtime changed while reading, or the size differs from spec.files[i].size;
+   *  a file that shrank mid-read has only what was read (its holes cut at that point) */
   changed?: boolean;
 }
 export interface PackEntry {
@@ -278,6 +305,7 @@ export interface PackEntry {
   length: number;
   rawLength: number;
 }
+/** A pack is fsynced and renamed to its content name (and its directory fsynced) before this event. */
 export interface PackDoneEvent {
   type: 'pack';
   name: string;
@@ -288,12 +316,15 @@ export interface PackDoneEvent {
   entries: PackEntry[];
 }
 export interface PackJobResult {
+  /** files read without error (filesFailed: with an error event) */
   filesRead: number;
   filesFailed: number;
   bytesRead: number;
   chunksNew: number;
   chunksDuplicate: number;
+  /** raw bytes of the new chunks */
   bytesNew: number;
+  /** bytes of pack files written (blobs, headers, trailers); also progress.bytesOut */
   bytesStored: number;
   packs: number;
 }
@@ -304,6 +335,15 @@ export function packJob(
 ): Promise<PackJobResult>;
 
 // ---- Restore / verify pipeline (native/src/unpack_job.cc) -----------------------------------------
+// restoreJob: `threads` workers pread, decode and pwrite chunks; memory ≤ threads × (largest blob +
+// largest chunk) + a queue of 4 × threads chunk references; at most 32 packs open at once. Destination
+// directories must exist (the caller creates them, and decides what may be written where). Each dest is
+// created/truncated, written at positional offsets with holes left unwritten (files stay sparse), then
+// truncated to `size`. A chunk that fails to decode fails only its file: the partial dest is removed and
+// its event has ok: false with ERR_AUTH / ERR_CORRUPT / ERR_TOO_LARGE (or an errno code), the pack path
+// and the blob offset; other files continue. A file whose chunk lengths plus holes do not add up to
+// `size` fails with ERR_CORRUPT before anything is written. On cancellation, unfinished dests are removed.
+// verifyPacksJob: see VerifyProblemEvent.
 
 export interface ChunkRef {
   /** index into spec.packs */
@@ -336,6 +376,14 @@ export interface VerifyPacksSpec {
   keys: BlobKeys;
   threads: number;
 }
+/**
+ * Every problem found, not just the first, packs in spec order. Checks per pack: each listed blob lies
+ * inside the file and does not overlap another, decrypts (ERR_AUTH), decompresses and matches its id
+ * and rawLength (ERR_CORRUPT); the SHA-256 of the whole file equals `name` (ERR_CORRUPT, offset 0,
+ * length = file size); the trailer and the encrypted header parse (ERR_CORRUPT / ERR_AUTH at their
+ * offset); the header's blobs are contiguous and end where the header starts; the header and the
+ * listed entries agree. A pack that cannot be opened is one problem with its errno code.
+ */
 export interface VerifyProblemEvent {
   type: 'problem';
   pack: string;
