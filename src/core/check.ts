@@ -180,6 +180,7 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
     // ---- data
     if (o.readData) {
       const present = [...packs.values()].filter((p) => garbage.packsOnDisk.has(p.name));
+      const byPath = new Map(present.map((p) => [path.join(o.staging, p.path), p]));
       const binding = loadBinding();
       const total = present.reduce((a, p) => a + p.size, 0);
       const meter = new RateMeter();
@@ -203,12 +204,13 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
             signal: ctx.signal,
             onProgress: (p, evs) => {
               for (const e of evs) {
-                const pk = packs.get(e.pack);
+                // The job names a pack by the path or the name it was given; report both as the index has them.
+                const pk = packs.get(e.pack) ?? byPath.get(e.pack);
                 report({
                   code: 'CHUNK_BAD',
                   message: `Pack ${pk?.path ?? e.pack}: chunk ${e.id?.toString('hex') ?? '?'} at offset ${e.offset} (+${e.length}) is damaged: ${e.code} ${e.message}`,
                   file: pk?.path ?? e.pack,
-                  pack: e.pack,
+                  pack: pk?.name ?? e.pack,
                   offset: e.offset,
                   length: e.length,
                   ...(e.id ? { chunk: e.id.toString('hex') } : {}),
