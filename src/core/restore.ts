@@ -20,6 +20,7 @@ import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import type { ChunkIndex } from '../repo/chunk-index';
 import { Repository } from '../repo/repository';
+import { CloudRestoreSource } from '../cloud/restore-source';
 import { type FileRecord, type MetaFields, badName, readTree } from '../repo/tree';
 import type { CommandContext } from './command';
 import { DriveseedError, cancelledError, usageError } from './errors';
@@ -36,6 +37,8 @@ export interface RestoreOptions {
   include: string[];
   passphrase: PassphraseSource;
   threads: number;
+  /** restore from the repository in the Azure container named by the staging settings (src/cloud/restore-source.ts) */
+  fromCloud?: boolean;
   /** files per restoreJob call; default 1000 */
   batchFiles?: number;
 }
@@ -92,10 +95,10 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw usageError('TARGET_UNUSABLE', `--to ${o.to} cannot be read (${(err as NodeJS.ErrnoException).code}).`, { field: 'to' });
   }
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = await Repository.open(o.staging, passphrase);
+  const repo = o.fromCloud ? await CloudRestoreSource.open(o.staging, passphrase, ctx) : await Repository.open(o.staging, passphrase);
   try {
-    const { id: snapshotId, doc: snap } = repo.resolveSnapshot(o.snapshot);
-    const index = repo.loadChunkIndex();
+    const { id: snapshotId, doc: snap } = await repo.resolveSnapshot(o.snapshot);
+    const index = await repo.loadChunkIndex();
     fs.mkdirSync(o.to, { recursive: true });
     const root = fs.realpathSync(o.to);
     const include = compileIncludes(o.include);
@@ -114,12 +117,17 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     const total = snap.summary.bytes;
     const meter = new RateMeter();
     const binding = loadBinding();
-    const packPaths = index.packs.map((p) => path.join(o.staging, p.path));
+    const packPaths = index.packs.map((p) => (repo instanceof CloudRestoreSource ? repo.packFile(p.name) : path.join(o.staging, p.path)));
 
     const ensureDirs = () => {
       for (const d of stack) {
         if (d.made) continue;
-        fs.mkdirSync(d.dest, { mode: 0o700 });
+        try {
+          fs.mkdirSync(d.dest, { mode: 0o700 });
+        } catch (err) {
+          // A snapshot naming one directory twice: reuse it only if it is a real directory made here.
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.lstatSync(d.dest).isDirectory()) throw err;
+        }
         d.made = true;
         res.dirs++;
         dirs.push({ dest: d.dest, meta: d.meta });
@@ -157,6 +165,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       const seen = new Array<boolean>(files.length).fill(false);
       const before = res.bytes;
       try {
+        if (repo instanceof CloudRestoreSource) await repo.fetchFor(files);
         await runJob<RestoreFileEvent, { filesOk: number; filesFailed: number; bytes: number }>(
           (cb, token) => binding.restoreJob({ packs: packPaths, files, keys: repo.keys.blobKeys(), threads: o.threads }, cb, token),
           {
@@ -186,6 +195,8 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       } catch (err) {
         if (isCancelled(err) || ctx.signal.aborted) throw cancelledError();
         throw err;
+      } finally {
+        if (repo instanceof CloudRestoreSource) repo.dropFetched();
       }
       sent.forEach((j, i) => {
         if (!seen[i]) {
@@ -238,7 +249,13 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       ensureDirs();
       if (rec.t === 'f') {
         if (rec.s === 0) {
-          fs.writeFileSync(dest, '', { flag: 'wx', mode: 0o600 });
+          try {
+            fs.writeFileSync(dest, '', { flag: 'wx', mode: 0o600 });
+          } catch (err) {
+            res.filesFailed++;
+            fail('RESTORE_FILE_FAILED', `Did not restore ${rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: rel });
+            continue;
+          }
           applyMeta(dest, rec, false);
           res.files++;
           if (rec.k !== undefined) linkDest.set(rec.k, dest);
@@ -266,11 +283,23 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
         res.filesFailed++;
         continue;
       }
-      fs.linkSync(target, h.dest);
-      res.hardlinks++;
+      try {
+        fs.linkSync(target, h.dest);
+        res.hardlinks++;
+      } catch (err) {
+        res.filesFailed++;
+        fail('RESTORE_FILE_FAILED', `Did not restore hard link ${h.rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: h.rel });
+      }
     }
     for (const s of symlinks) {
-      fs.symlinkSync(s.rec.tg, s.dest);
+      try {
+        fs.symlinkSync(s.rec.tg, s.dest);
+      } catch (err) {
+        // EEXIST: the snapshot names something else here too; the symlink never replaces it.
+        res.filesFailed++;
+        fail('RESTORE_FILE_FAILED', `Did not restore symlink ${s.dest}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: s.dest });
+        continue;
+      }
       applyMeta(s.dest, s.rec, true);
       res.symlinks++;
     }
