@@ -109,11 +109,11 @@ const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
 function verdict(r) { return r.goal == null ? 'info' : r.pass == null ? 'n/a' : r.pass ? 'pass' : 'MISS'; }
 
 function table(results, markdown) {
-  const head = ['trial', 'comparison', 'ours MB/s', 'base MB/s', 'ratio', 'goal', 'result'];
+  const head = ['trial', 'comparison', 'ours MB/s', 'base MB/s', 'ratio', 'spread', 'goal', 'result'];
   const lines = [];
   for (const t of results) {
-    if (!t.ok) { lines.push([t.trial, `FAILED: ${t.error}`, '', '', '', '', 'n/a']); continue; }
-    for (const r of t.rows) lines.push([t.trial, r.what, f1(r.oursMBps), f1(r.baselineMBps), f2(r.ratio), r.goal == null ? '' : `≥ ${r.goal}`, verdict(r)]);
+    if (!t.ok) { lines.push([t.trial, `FAILED: ${t.error}`, '', '', '', '', '', 'n/a']); continue; }
+    for (const r of t.rows) lines.push([t.trial, r.what, f1(r.oursMBps), f1(r.baselineMBps), f2(r.ratio), r.spread == null ? '' : `${Math.round(r.spread * 100)}%`, r.goal == null ? '' : `≥ ${r.goal}`, verdict(r)]);
   }
   if (markdown) {
     return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
@@ -170,7 +170,7 @@ const doc = {
 };
 
 human.write(`\n${table(results, o.markdown)}\n\n${details(results)}\n`);
-human.write(`\nMB/s = 10^6 bytes/s; ratio = ours / baseline throughput (higher is better for ours); median of ${o.runs ?? (o.quick ? 2 : 3)} runs.\n`);
+human.write(`\nMB/s = 10^6 bytes/s; ratio = ours / baseline throughput (higher is better for ours); median of ${o.runs ?? (o.quick ? 2 : 3)} runs;\nspread = (slowest − fastest run) / median of the noisier side; a ratio within the spread of its goal is not a verdict.\n`);
 if (o.json) process.stdout.write(JSON.stringify(doc, null, 1) + '\n');
 else {
   fs.mkdirSync(path.join(BENCH_DIR, 'out'), { recursive: true });

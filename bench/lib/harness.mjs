@@ -112,7 +112,7 @@ export async function main(trial, fn) {
   const started = { loadavg: loadavg(), at: new Date().toISOString() };
   try {
     const result = await fn();
-    emit({ trial, ok: true, ...result, env: { ...started, loadavgEnd: loadavg(), addon: bindingCache?.path ?? null, ...(result.env ?? {}) } });
+    emit({ trial, ok: true, ...result, env: { ...started, loadavgEnd: loadavg(), addon: addonInfo(), ...(result.env ?? {}) } });
   } catch (err) {
     log(`${trial}: ${err.stack ?? err}`);
     emit({ trial, ok: false, error: String(err.message ?? err), env: { ...started, loadavgEnd: loadavg() } });
@@ -256,6 +256,13 @@ export function loadNative() {
   return bindingCache;
 }
 
+/** Which addon a trial used, with build-addon.mjs's note (commit, build type) when it has one. */
+export function addonInfo() {
+  const file = bindingCache?.path;
+  if (!file) return null;
+  try { return { path: file, ...JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) }; } catch { return { path: file }; }
+}
+
 /** The native function `name`, or a reason why it is unavailable (used to mark a row n/a, never to fake it). */
 export function nativeFn(name) {
   const n = loadNative();
@@ -357,6 +364,11 @@ export function summarize(c, rs) {
   return out;
 }
 
+function spread(m) {
+  if (!m?.runs?.length || !m.medianSeconds) return 0;
+  return round((Math.max(...m.runs) - Math.min(...m.runs)) / m.medianSeconds, 3);
+}
+
 /** A comparison row: ours vs baseline, ratio of throughputs (higher is better for ours). */
 export function compare(id, what, ours, baseline, goal, note) {
   const ratio = ours?.mbps && baseline?.mbps ? round(ours.mbps / baseline.mbps, 3) : null;
@@ -371,6 +383,8 @@ export function compare(id, what, ours, baseline, goal, note) {
     ratio,
     goal,
     pass: ratio == null || goal == null ? null : ratio >= goal,
+    // run-to-run spread, (max − min) / median, of the noisier contender: a ratio is only as good as this
+    spread: Math.max(spread(ours), spread(baseline)) || null,
     note: [why, note].filter(Boolean).join('; ') || null,
   };
 }

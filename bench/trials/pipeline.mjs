@@ -1,6 +1,7 @@
 // Trial (d): the whole stage pipeline (read → content-defined chunking → zstd -3 → AES-256-GCM →
 // HMAC-SHA-256 ids → MD5 of pack blocks → pack files) against `zstd -T0 -3` alone on the same files.
 // Goal: ≥ 0.9×, i.e. chunking, hashing and encryption are nearly free next to compression.
+import crypto from 'node:crypto';
 import os from 'node:os';
 import { cachePolicy, compare, dataFiles, log, main, measureAll, scratchDir, toolVersion, trialOptions, warmFiles, MiB } from '../lib/harness.mjs';
 import { packContender, writeFileLists, zstdContender } from '../lib/baselines.mjs';
@@ -20,19 +21,50 @@ await main('pipeline', async () => {
     label: 'packJob(defaults: chunks 512K/1M/8M, level 3, 64 MiB packs)',
     chunker: { min: 512 * 1024, avg: 1024 * 1024, max: 8 * MiB },
   });
+  // Same job on one worker thread: if it is as fast as the default, the pipeline has a serial bound.
+  const ours1 = packContender({
+    files, scratch, level: 3, threads: 1,
+    label: 'packJob(same, threads: 1)',
+    chunker: { min: 512 * 1024, avg: 1024 * 1024, max: 8 * MiB },
+  });
   log(`pipeline: ${files.length} files, ${(bytes / MiB).toFixed(0)} MiB, ${opts.runs} runs each, cache ${policy}`);
-  const [mZstd, mOurs] = await measureAll([zstd, ours], { runs: opts.runs, cache: policy });
+  const [mZstd, mOurs, mOurs1] = await measureAll([zstd, ours, ours1], { runs: opts.runs, cache: policy });
+  const primitives = onePerCore();
   const row = compare('pipeline/pack-vs-zstd', 'chunk+compress+encrypt+hash (packJob) vs zstd -T0 -3', mOurs, mZstd, 0.9,
     mOurs.compressionRatio ? `compression ratio ours ${mOurs.compressionRatio} vs zstd ${mZstd.compressionRatio}` : `zstd compression ratio ${mZstd.compressionRatio ?? 'n/a'}`);
+  const scaling = compare('pipeline/threads-scaling', `packJob threads: ${os.cpus().length} vs threads: 1`, mOurs, mOurs1, null,
+    'info only: near 1.0 means a serial stage bounds the pipeline');
   return {
     title: 'Stage pipeline vs zstd alone',
     cache: policy,
     cacheNote,
     bytes,
     data: `whole data set, ${files.length} files, ${(bytes / MiB).toFixed(0)} MiB apparent`,
-    rows: [row],
-    measurements: { zstd: mZstd, ours: mOurs },
-    notes: ['cpuPct is user+sys CPU time over wall time (200% = both cores of this machine busy).'],
+    rows: [row, scaling],
+    measurements: { zstd: mZstd, ours: mOurs, oursOneThread: mOurs1 },
+    primitives,
+    notes: ['cpuPct is user+sys CPU time over wall time (200% = both cores of this machine busy).',
+      `one core of this machine (Node's OpenSSL, the one the addon links): ${Object.entries(primitives).map(([k, v]) => `${k} ${v} MB/s`).join(', ')}`],
     env: { tools: { zstd: toolVersion('zstd') } },
   };
 });
+
+/** Single-thread throughput of the primitives the pipeline runs per byte, to say what bounds it. */
+function onePerCore() {
+  const data = crypto.randomBytes(64 * MiB);
+  const key = crypto.randomBytes(32);
+  const out = {};
+  const time = (name, fn) => {
+    fn(); // warm
+    const t0 = process.hrtime.bigint();
+    fn();
+    out[name] = Math.round(data.length / (Number(process.hrtime.bigint() - t0) / 1e9) / 1e6);
+  };
+  // 1 MiB pieces, like chunks: one 64 MiB update would mostly measure allocating its output buffer
+  const each = (fn) => { for (let o = 0; o < data.length; o += MiB) fn(data.subarray(o, o + MiB)); };
+  time('md5', () => each((d) => crypto.createHash('md5').update(d).digest()));
+  time('sha256', () => each((d) => crypto.createHash('sha256').update(d).digest()));
+  time('hmac-sha256', () => each((d) => crypto.createHmac('sha256', key).update(d).digest()));
+  time('aes-256-gcm', () => each((d) => { const c = crypto.createCipheriv('aes-256-gcm', key, Buffer.alloc(12)); c.update(d); c.final(); }));
+  return out;
+}
