@@ -74,15 +74,18 @@ export function createImportExportClient(opts: ImportExportClientOptions): Stora
  */
 export function armError(err: unknown, action: string): DriveseedError {
   if (err instanceof DriveseedError) return err;
-  const e = err as { statusCode?: number; code?: string; message?: string; details?: { error?: { code?: string; message?: string; target?: string } } };
+  // The SDK's ErrorResponse mapper flattens the envelope's `error` into RestError.details.
+  type Envelope = { code?: string; message?: string; target?: string };
+  const e = err as { statusCode?: number; code?: string; message?: string; details?: Envelope & { error?: Envelope } };
   if (e && e.statusCode === undefined && typeof e.code === 'string' && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(e.code)) {
     return new DriveseedError('AZURE_UNREACHABLE', `${action}: the Import/Export endpoint could not be reached (${e.code}); check the network or that the emulator is running`, { category: 'AZURE', cause: err, details: { errno: e.code } });
   }
-  const armCode = e?.details?.error?.code ?? e?.code;
-  const message = e?.details?.error?.message ?? e?.message ?? String(err);
+  const env: Envelope | undefined = e?.details?.error ?? e?.details;
+  const armCode = env?.code ?? e?.code;
+  const message = env?.message ?? e?.message ?? String(err);
   const details: Record<string, unknown> = {};
   if (armCode !== undefined) details.armCode = armCode;
   if (e?.statusCode !== undefined) details.statusCode = e.statusCode;
-  if (e?.details?.error?.target !== undefined) details.target = e.details.error.target;
+  if (env?.target !== undefined) details.target = env.target;
   return new DriveseedError('AZURE_REQUEST_FAILED', `${action}: ${armCode ? `${armCode}: ` : ''}${message}`, { category: 'AZURE', cause: err, details });
 }
