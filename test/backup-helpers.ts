@@ -76,6 +76,8 @@ export async function seededRepo(azurite: AzuriteHandle, source: string, contain
   await backend.ensureContainer();
   await uploadRepository(staging, backend);
   updateSettings(staging, { blobEndpoint: azurite.blobEndpoint, seed: { state: 'complete', completed: new Date().toISOString() } });
+  // After `complete` the staging data may be deleted: later commands must work from the container alone.
+  for (const n of ['config', 'data', 'index', 'snapshots']) fs.rmSync(path.join(staging, n), { recursive: true, force: true });
   return { staging, location, backend };
 }
 

@@ -8,10 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { backup } from '../src/core/backup';
+import { restore } from '../src/core/restore';
 import type { DriveseedError } from '../src/core/errors';
 import { updateSettings } from '../src/core/settings';
 import { loadBinding } from '../src/native/load';
-import { PASS, addedBytes, blobSizes, ctxWith, prng, seededRepo } from './backup-helpers';
+import { PASS, addedBytes, blobSizes, ctxWith, prng, seededRepo, treeOf } from './backup-helpers';
 import { gated, tmpDir } from './helpers';
 
 const MiB = 1024 * 1024;
@@ -96,6 +97,14 @@ gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 M
   assert.ok(added.bytes < 16 * MiB, `insert near start: ${added.bytes} bytes landed`);
   figures.push(`insert near start ${added.bytes} B`);
   console.log(`measured in Azurite (64 MiB file): ${figures.join(', ')}`);
+
+  // Restore the newest snapshot straight from the container: it equals the changed tree.
+  const to = tmpDir('driveseed-backup-restore-');
+  cleanup.push(to);
+  fs.rmSync(to, { recursive: true });
+  const r = await restore({ staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true }, ctxWith());
+  assert.is(r.verifyFailed, false);
+  assert.equal(treeOf(path.join(to, 'data')), treeOf(dir));
 });
 
 test.run();

@@ -1,0 +1,148 @@
+/**
+ * Restore straight from the container (`driveseed restore --from-cloud`): the same surface the
+ * restore command uses on a local Repository (resolveSnapshot, loadChunkIndex, readChunk, keys),
+ * plus fetchFor()/dropFetched() around each restore batch.
+ *
+ * The native restoreJob reads packs from local files at the chunks' offsets. fetchFor() downloads
+ * exactly the byte ranges a batch needs (adjacent chunks coalesced into ranges of at most 8 MiB,
+ * up to 4 ranges at once, each split into 4 MiB parallel ranged reads by the backend) and writes
+ * them at the same offsets into sparse local files, so nothing else of a pack is fetched. The native
+ * job then authenticates every chunk (AES-GCM and the keyed id) as it does for local packs.
+ *
+ * Local disk: the ranges of one restore batch (the restore batches ≤ 1 GiB of file data), under
+ * `<staging>/.cache/restore/<pid>-<random>/`, removed after each batch and at close(). Memory: the
+ * chunk index plus at most 4 × 8 MiB of ranges in flight.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CommandContext } from '../core/command';
+import { usageError } from '../core/errors';
+import type { Secret } from '../core/secret';
+import { readSettings } from '../core/settings';
+import type { ChunkRef } from '../native/binding';
+import { loadBinding } from '../native/load';
+import type { ChunkIndex } from '../repo/chunk-index';
+import { corruptError } from '../repo/errors';
+import type { RepoKeys } from '../repo/crypto';
+import type { SnapshotDoc } from '../repo/snapshot';
+import { containerClientFor, describeLocation } from './client';
+import { ContainerBackend } from './container-backend';
+import { indexCacheDir } from './index-cache';
+import { CloudRepository } from './repository';
+import { cloudLocationFromSettings } from './settings';
+
+/** Largest coalesced range fetched in one readRange call (memory per range in flight). */
+const MAX_RANGE = 8 * 1024 * 1024;
+/** Chunks closer than this are fetched in one range (a few wasted bytes beat another request). */
+const GAP = 256 * 1024;
+const RANGES_IN_FLIGHT = 4;
+
+export class CloudRestoreSource {
+  readonly keys: RepoKeys;
+  private readonly work: string;
+  private index?: ChunkIndex;
+  /** bytes downloaded for file data (not index or tree) */
+  bytesFetched = 0;
+
+  private constructor(
+    private readonly repo: CloudRepository,
+    private readonly staging: string,
+    private readonly signal: AbortSignal,
+  ) {
+    this.keys = repo.keys;
+    this.work = path.join(staging, '.cache', 'restore', `${process.pid}-${randomBytes(4).toString('hex')}`);
+    fs.mkdirSync(this.work, { recursive: true });
+  }
+
+  /** Opens the repository named by the staging settings (account, container, endpoint; credentials from the environment). */
+  static async open(staging: string, passphrase: Secret, ctx: Pick<CommandContext, 'env' | 'signal'>): Promise<CloudRestoreSource> {
+    const settings = readSettings(staging);
+    if (!settings) throw usageError('SETTINGS_MISSING', `${staging} holds no driveseed settings; --from-cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
+    const location = cloudLocationFromSettings(settings, staging, ctx.env);
+    const backend = new ContainerBackend(containerClientFor(location), describeLocation(location));
+    return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, ctx.signal), staging, ctx.signal);
+  }
+
+  get description(): string {
+    return this.repo.backend.description;
+  }
+
+  async resolveSnapshot(ref: string): Promise<{ id: string; doc: SnapshotDoc }> {
+    const s = await this.repo.resolveSnapshot(ref, this.signal);
+    return { id: s.id, doc: s.doc };
+  }
+
+  async loadChunkIndex(): Promise<ChunkIndex> {
+    this.index = (await this.repo.loadIndex(indexCacheDir(this.staging), this.signal)).index;
+    return this.index;
+  }
+
+  /** One chunk, fetched with a ranged read and verified (tree chunks; on the JS thread, ≤ 8 MiB). */
+  async readChunk(index: ChunkIndex, id: string, rawLength: number): Promise<Buffer> {
+    const loc = index.lookup(Buffer.from(id, 'hex'));
+    if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id });
+    const pack = index.packs[loc.pack]!;
+    const blob = await this.repo.backend.readRange(pack.path, loc.offset, loc.length, this.signal);
+    try {
+      const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), this.keys.blobKeys(), this.repo.config.chunker.max);
+      if (data.length !== rawLength) throw new Error(`length ${data.length}, expected ${rawLength}`);
+      return data;
+    } catch (err) {
+      throw corruptError(`${this.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, { pack: pack.name, offset: loc.offset, chunk: id });
+    }
+  }
+
+  /** The local (sparse) file that stands for pack `name` in the restore job's spec. */
+  packFile(name: string): string {
+    return path.join(this.work, name);
+  }
+
+  /** Downloads the ranges `files` need into their packs' local files. */
+  async fetchFor(files: Array<{ chunks: ChunkRef[] }>): Promise<void> {
+    const index = this.index;
+    if (!index) throw new Error('CloudRestoreSource: loadChunkIndex() first');
+    const byPack = new Map<number, Array<[number, number]>>();
+    for (const f of files) {
+      for (const c of f.chunks) {
+        let l = byPack.get(c.pack);
+        if (!l) byPack.set(c.pack, (l = []));
+        l.push([c.offset, c.offset + c.length]);
+      }
+    }
+    const ranges: Array<{ pack: number; start: number; end: number }> = [];
+    for (const [pack, list] of byPack) {
+      list.sort((a, b) => a[0] - b[0]);
+      let cur: { pack: number; start: number; end: number } | undefined;
+      for (const [s, e] of list) {
+        if (cur && s <= cur.end + GAP && Math.max(e, cur.end) - cur.start <= MAX_RANGE) cur.end = Math.max(cur.end, e);
+        else ranges.push((cur = { pack, start: s, end: e }));
+      }
+    }
+    let next = 0;
+    const worker = async () => {
+      while (next < ranges.length) {
+        const r = ranges[next++]!;
+        const pack = index.packs[r.pack]!;
+        const bytes = await this.repo.backend.readRange(pack.path, r.start, r.end - r.start, this.signal);
+        const fd = fs.openSync(this.packFile(pack.name), fs.constants.O_WRONLY | fs.constants.O_CREAT, 0o600);
+        try {
+          fs.writeSync(fd, bytes, 0, bytes.length, r.start);
+        } finally {
+          fs.closeSync(fd);
+        }
+        this.bytesFetched += bytes.length;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RANGES_IN_FLIGHT, ranges.length) }, worker));
+  }
+
+  /** Removes the local pack files of the last batch. */
+  dropFetched(): void {
+    for (const n of fs.readdirSync(this.work)) fs.rmSync(path.join(this.work, n), { force: true });
+  }
+
+  close(): void {
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
