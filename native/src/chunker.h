@@ -1,4 +1,4 @@
-// Content-defined chunking: FastCDC (Xia et al., USENIX ATC '16) with normalised chunking.
+// Content-defined chunking: FastCDC (Xia et al., USENIX ATC '16) with normalised chunking (level 1).
 //
 // A gear hash h = (h << 1) + G[byte] rolls over the data; a chunk ends at the first position where
 // (h & mask) == 0, with a harder mask (more bits) before `avg` bytes and an easier one after it, which

@@ -221,10 +221,10 @@ export interface ChunkerParams {
   max: number;
 }
 /**
- * Content-defined chunk lengths of data (FastCDC, normalisation level 2, fixed gear table), summing to
+ * Content-defined chunk lengths of data (FastCDC, normalisation level 1, fixed gear table), summing to
  * data.length. The same bytes give the same lengths on every machine and release; packJob chunks with
  * the same code, so chunkLengths(file) equals the lengths of its 'file' event (for a file without holes).
- * Mean chunk length is about 1.2 × avg.
+ * Mean chunk length is about 1.3 × avg; one insertion changes about 1.4 chunks on average.
  */
 export function chunkLengths(data: Uint8Array, params: ChunkerParams): number[];
 
