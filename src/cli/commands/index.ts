@@ -13,13 +13,16 @@
  * names and rpcMethods must be unique (checked at start-up, a duplicate throws).
  */
 import { type CommandSpec, isCommandSpec } from '../../core/command';
+import * as backup from './backup';
 import * as check from './check';
 import * as drives from './drives';
+import * as emulator from './emulator';
 import * as restore from './restore';
+import * as snapshots from './snapshots';
 import * as stage from './stage';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [check, drives, restore, stage, version];
+const modules: Record<string, unknown>[] = [backup, check, drives, emulator, restore, snapshots, stage, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
