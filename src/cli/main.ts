@@ -18,6 +18,7 @@ import { serveStdio } from '../rpc/stdio';
 import { commands as registry } from './commands';
 import { describeError, errorPayload, type ErrorInfo } from './exit';
 import { testCommandsFromEnv } from './extra-commands';
+import { guardStdout, rawStdoutWrite } from './stdout-guard';
 import { JsonLinesReporter, jsonLine } from './json-reporter';
 import { rewriteLegacyArgv } from './legacy';
 import { buildProgram, type Selection } from './program';
@@ -47,7 +48,8 @@ const COMMANDER_CODES: Record<string, string> = {
 export async function main(args: string[] = process.argv.slice(2), opts: MainOptions = {}): Promise<number> {
   const env = opts.env ?? process.env;
   const json = args.includes('--json');
-  const out = (s: string) => process.stdout.write(s);
+  // In --json mode only the JSON lines may reach stdout (the guard moves stray console output to stderr).
+  const out: (s: string) => unknown = json ? guardStdout() : (s: string) => process.stdout.write(s);
   const err = (s: string) => process.stderr.write(s);
   const jsonOut = new JsonLinesReporter({ write: out });
 
@@ -96,12 +98,12 @@ export async function main(args: string[] = process.argv.slice(2), opts: MainOpt
   if ('rpc' in selected) {
     return serveStdio({ commands: specs, env });
   }
-  return runSelected(selected, { json, verbose: args.includes('--verbose'), env, jsonOut, fail });
+  return runSelected(selected, { json, verbose: args.includes('--verbose'), env, jsonOut, fail, out });
 }
 
 async function runSelected(
   { spec, raw }: Selection,
-  io: { json: boolean; verbose: boolean; env: Record<string, string | undefined>; jsonOut: JsonLinesReporter; fail(info: ErrorInfo): number },
+  io: { json: boolean; verbose: boolean; env: Record<string, string | undefined>; jsonOut: JsonLinesReporter; fail(info: ErrorInfo): number; out(s: string): unknown },
 ): Promise<number> {
   const controller = new AbortController();
   const text = new TextReporter(process.stderr, { verbose: io.verbose });
@@ -133,7 +135,7 @@ async function runSelected(
     else {
       text.close();
       const body = spec.renderText ? spec.renderText(result) : JSON.stringify(result, null, 2);
-      if (body) process.stdout.write(`${sanitize(body)}\n`);
+      if (body) io.out(`${sanitize(body)}\n`);
     }
     return ExitCode[category];
   } catch (e) {
@@ -151,7 +153,7 @@ async function runSelected(
 
 /** Exits once stdout has taken everything written (a pipe can be asynchronous on some platforms). */
 export function exitAfterFlush(code: number): void {
-  process.stdout.write('', () => process.exit(code));
+  rawStdoutWrite('', () => process.exit(code));
 }
 
 if (require.main === module) {

@@ -7,6 +7,7 @@
  * exits 0.
  */
 import type { CommandSpec } from '../core/command';
+import { guardStdout } from '../cli/stdout-guard';
 import { RpcServer } from './server';
 
 export interface StdioOptions {
@@ -17,16 +18,7 @@ export interface StdioOptions {
 
 /** Serves until EOF on stdin; resolves to the exit code (0). */
 export function serveStdio(opts: StdioOptions): Promise<number> {
-  const stdout = process.stdout;
-  const frame = stdout.write.bind(stdout) as (s: string) => boolean;
-  const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
-  console.log = toStderr;
-  console.info = toStderr;
-  console.debug = toStderr;
-  console.warn = toStderr;
-  // Anything else that writes to stdout (a dependency, a stray print) is moved to stderr.
-  stdout.write = ((chunk: unknown, ...rest: unknown[]) => (process.stderr.write as (...a: unknown[]) => boolean)(chunk, ...rest)) as typeof stdout.write;
-
+  const frame = guardStdout();
   const server = new RpcServer({ commands: opts.commands, env: opts.env, send: (m) => frame(`${m}\n`) });
   const input = opts.input ?? process.stdin;
   input.setEncoding?.('utf8');

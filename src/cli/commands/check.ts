@@ -4,6 +4,7 @@ import { defineCommand } from '../../core/command';
 import { type CheckOptions, type CheckResult, check } from '../../core/check';
 import { usageError } from '../../core/errors';
 import { cookPassphrase } from '../../core/passphrase';
+import { checkCloud } from '../../cloud/check';
 import { defaultThreads, intOption, passphraseOptions } from './stage';
 
 interface CheckRaw {
@@ -12,9 +13,10 @@ interface CheckRaw {
   passphraseFile?: string;
   passphrase?: string;
   threads?: number;
+  cloud?: boolean;
 }
 
-export const checkCommand = defineCommand<CheckRaw, CheckOptions, CheckResult>({
+export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: boolean }, CheckResult>({
   name: 'check',
   rpcMethod: 'check',
   summary: 'Check the staging repository; with --read-data, read and verify every chunk',
@@ -23,6 +25,7 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions, CheckResult>({
     { flags: '--read-data', name: 'readData', description: 'also read every pack: decrypt and verify every chunk, pack hashes and block MD5s', type: 'boolean' },
     ...passphraseOptions,
     { flags: '--threads <n>', name: 'threads', description: 'verification threads (default: CPU count)', type: 'number' },
+    { flags: '--cloud', name: 'cloud', description: 'check the repository in the Azure container named by the staging settings (src/cloud/check.ts)', type: 'boolean' },
   ],
   cook(raw, ctx) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -31,9 +34,10 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions, CheckResult>({
       readData: raw.readData === true,
       passphrase: cookPassphrase(raw, ctx.env),
       threads: intOption(raw.threads, '--threads', 'threads', 1, 256, defaultThreads()),
+      cloud: raw.cloud === true,
     };
   },
-  run: (o, ctx) => check(o, ctx),
+  run: (o, ctx) => (o.cloud ? checkCloud(o, ctx) : check(o, ctx)),
   exitCategory: (r) => (r.healthy ? 'OK' : 'VERIFY_FAILED'),
   renderText(r) {
     const c = r.counts;

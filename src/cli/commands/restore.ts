@@ -14,6 +14,7 @@ interface RestoreRaw {
   passphraseFile?: string;
   passphrase?: string;
   threads?: number;
+  fromCloud?: boolean;
 }
 
 export const restoreCommand = defineCommand<RestoreRaw, RestoreOptions, RestoreResult>({
@@ -27,6 +28,7 @@ export const restoreCommand = defineCommand<RestoreRaw, RestoreOptions, RestoreR
     { flags: '--include <pattern...>', name: 'include', description: 'restore only paths matching these globs ("<source>/dir", "*.txt", "**")', type: 'string[]' },
     ...passphraseOptions,
     { flags: '--threads <n>', name: 'threads', description: 'decryption threads (default: CPU count)', type: 'number' },
+    { flags: '--from-cloud', name: 'fromCloud', description: 'restore from the repository in the Azure container named by the staging settings (after the seed)', type: 'boolean' },
   ],
   cook(raw, ctx) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -45,6 +47,7 @@ export const restoreCommand = defineCommand<RestoreRaw, RestoreOptions, RestoreR
       include: raw.include ?? [],
       passphrase: cookPassphrase(raw, ctx.env),
       threads: intOption(raw.threads, '--threads', 'threads', 1, 256, defaultThreads()),
+      ...(raw.fromCloud ? { fromCloud: true } : {}),
     };
   },
   run: (o, ctx) => restore(o, ctx),
