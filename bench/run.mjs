@@ -169,6 +169,17 @@ const doc = {
   summary: results.flatMap((t) => (t.ok ? t.rows.map((r) => ({ trial: t.trial, id: r.id, ratio: r.ratio, goal: r.goal, pass: r.pass })) : [{ trial: t.trial, error: t.error }])),
 };
 
+if (o.markdown) {
+  const m = doc.machine;
+  human.write([
+    '',
+    `- date: ${startedAt} → ${doc.finishedAt}, commit ${m.gitCommit}, addon ${results.find((t) => t.env?.addon)?.env.addon?.path ?? 'none'} (${results.find((t) => t.env?.addon)?.env.addon?.commit ?? '?'})`,
+    `- machine: ${m.nproc} × ${m.cpu}, ${m.ramGiB} GiB RAM, ${m.kernel}, root ${m.root}, disks ${m.disks.join('; ')}`,
+    `- load: loadavg ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd.join(' ')} at end`,
+    `- data: ${manifest.preset} preset, seed ${manifest.seed}, ${manifest.totals.files} files, ${(manifest.totals.apparentBytes / 2 ** 20).toFixed(0)} MiB apparent (${(manifest.totals.allocatedBytes / 2 ** 20).toFixed(0)} MiB allocated); runs per command: ${o.runs ?? (o.quick ? 2 : 3)}`,
+    '',
+  ].join('\n'));
+}
 human.write(`\n${table(results, o.markdown)}\n\n${details(results)}\n`);
 human.write(`\nMB/s = 10^6 bytes/s; ratio = ours / baseline throughput (higher is better for ours); median of ${o.runs ?? (o.quick ? 2 : 3)} runs;\nspread = (slowest − fastest run) / median of the noisier side; a ratio within the spread of its goal is not a verdict.\n`);
 if (o.json) process.stdout.write(JSON.stringify(doc, null, 1) + '\n');

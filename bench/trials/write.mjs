@@ -33,7 +33,7 @@ await main('write', async () => {
   const length = src.size; // a multiple of 4 MiB by construction (gen-data.mjs)
   // Rows that write from memory (fio, patterns) use a longer write: at burst speeds of several GB/s a
   // 200 MiB write lasts 60 ms and fixed costs (open, thread start, fsync) would dominate it.
-  const patLength = Number(opts.args['pattern-mib'] ?? (opts.quick ? 512 : 2048)) * MiB;
+  const patLength = Number(opts.args['pattern-mib'] ?? (opts.quick ? 512 : 1024)) * MiB;
   const searchLength = Math.min(patLength, (opts.quick ? 256 : 512) * MiB);
   const ourOpts = {};
   if (opts.args.qd) ourOpts.queueDepth = Number(opts.args.qd);
