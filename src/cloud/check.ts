@@ -1,0 +1,278 @@
+/**
+ * `driveseed check --cloud [--read-data]`: the same independent re-read as `check` (src/core/check.ts,
+ * same problem codes and result shape), of the repository in the Azure container.
+ *
+ * Structure: config opens; every index file hashes to its name and decrypts (through the local index
+ * cache, which re-verifies the hash), and its plain pack list matches it; every indexed pack blob
+ * exists with its recorded size; where a pack's committed block list carries our block ids (packs
+ * uploaded by backup), the MD5 in each id equals the recorded block MD5 — a check of the stored bytes
+ * that reads no data; every snapshot decodes and its tree resolves.
+ * Data (--read-data): each pack is downloaded (ranged parallel reads) into `<staging>/.cache/check/`,
+ * two at a time, and checked like a local one: every chunk decrypts and matches its id, the SHA-256
+ * equals the name, every 4 MiB block matches its recorded MD5. Local disk: two packs.
+ * Unreferenced packs (left by an interrupted backup whose journal is gone) are listed, not unhealthy.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CommandContext } from '../core/command';
+import type { CheckProblem, CheckResult } from '../core/check';
+import { DriveseedError, cancelledError, usageError } from '../core/errors';
+import { type PassphraseSource, resolvePassphrase } from '../core/passphrase';
+import { readSettings } from '../core/settings';
+import type { HashFilesEvent, VerifyProblemEvent } from '../native/binding';
+import { isCancelled } from '../native/errors';
+import { loadBinding } from '../native/load';
+import { runJob } from '../native/run-job';
+import { ChunkIndex } from '../repo/chunk-index';
+import { type IndexPack, type PackListDoc } from '../repo/index-file';
+import { DATA_DIR, packListPath } from '../repo/layout';
+import { badName, readTree } from '../repo/tree';
+import { BLOCK_SIZE } from './backend';
+import { type CloudLocation, containerClientFor, describeLocation } from './client';
+import { ContainerBackend, blockId } from './container-backend';
+import { storageFailure } from './errors';
+import { indexCacheDir } from './index-cache';
+import { CloudRepository } from './repository';
+import { cloudLocationFromSettings } from './settings';
+
+export interface CloudCheckOptions {
+  /** absolute staging location: settings, index cache, work directory */
+  staging: string;
+  passphrase: PassphraseSource;
+  readData: boolean;
+  threads: number;
+  /** tests: a location instead of the saved settings */
+  location?: CloudLocation;
+}
+
+const MAX_LISTED = 10_000;
+
+export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Promise<CheckResult> {
+  const { reporter, signal } = ctx;
+  let location = o.location;
+  if (!location) {
+    const settings = readSettings(o.staging);
+    if (!settings) throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; --cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
+    location = cloudLocationFromSettings(settings, o.staging, ctx.env);
+  }
+  const where = describeLocation(location);
+  const client = containerClientFor(location);
+  const backend = new ContainerBackend(client, where);
+  const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
+  const repo = await CloudRepository.open(backend, passphrase, signal);
+  const problems: CheckProblem[] = [];
+  let problemCount = 0;
+  const report = (p: CheckProblem) => {
+    problemCount++;
+    if (problems.length < MAX_LISTED) problems.push(p);
+    reporter.warning(p.code, p.message, { ...p });
+  };
+  const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
+  const cacheDir = indexCacheDir(o.staging);
+
+  // ---- index files and the packs they list
+  const index = new ChunkIndex();
+  const packs = new Map<string, IndexPack>();
+  const idx = repo.indexDocs(cacheDir, signal);
+  for (;;) {
+    let next: IteratorResult<{ id: string; doc: import('../repo/index-file').IndexDoc }>;
+    try {
+      next = await idx.next();
+    } catch (err) {
+      if (!(err instanceof DriveseedError) || err.category !== 'VERIFY_FAILED') throw err;
+      report({ code: 'INDEX_DAMAGED', message: err.message, file: String(err.details?.path ?? 'index/') });
+      continue;
+    }
+    if (next.done) break;
+    const { id, doc } = next.value;
+    counts.indexFiles++;
+    index.addIndex(doc);
+    try {
+      const list = JSON.parse((await backend.readAll(packListPath(id), signal)).toString('utf8')) as PackListDoc;
+      const same =
+        list.index === id &&
+        list.packs.length === doc.packs.length &&
+        list.packs.every((p, i) => {
+          const q = doc.packs[i]!;
+          return p.name === q.name && p.path === q.path && p.size === q.size && p.blockMd5.join() === q.blockMd5.join();
+        });
+      if (!same) report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)} does not match index/${id}`, file: packListPath(id) });
+    } catch (err) {
+      report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)}: ${(err as Error).message}`, file: packListPath(id) });
+    }
+    for (const p of doc.packs) if (!packs.has(p.name)) packs.set(p.name, p);
+  }
+
+  const blobs = new Map((await backend.list(`${DATA_DIR}/`, signal)).map((e) => [e.path, e.size]));
+  for (const p of packs.values()) {
+    counts.packs++;
+    counts.chunks += p.entries.length;
+    const size = blobs.get(p.path);
+    if (size === undefined) {
+      report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing from ${where}`, file: p.path, pack: p.name });
+      continue;
+    }
+    if (size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${size} bytes in ${where}, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(size, p.size) });
+    for (const [id, offset, length] of p.entries) {
+      if (offset < 0 || length <= 0 || offset + length > p.size) {
+        report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
+      }
+    }
+    if (p.blockSize === BLOCK_SIZE) {
+      let committed: Array<{ name: string }> = [];
+      try {
+        committed = (await client.getBlockBlobClient(p.path).getBlockList('committed', { abortSignal: signal })).committedBlocks ?? [];
+      } catch (err) {
+        if (storageFailure(err).statusCode !== 404) throw err;
+      }
+      const ours = committed.length === p.blockMd5.length && committed.every((b) => /^\d{6}-[0-9a-f]{32}$/.test(Buffer.from(b.name, 'base64').toString('latin1')));
+      if (ours) {
+        committed.forEach((b, i) => {
+          if (b.name !== blockId(i, Buffer.from(p.blockMd5[i]!, 'hex'))) {
+            const offset = i * BLOCK_SIZE;
+            report({ code: 'BLOCK_MD5', message: `Pack ${p.path}: block ${i} (bytes ${offset}..${Math.min(offset + BLOCK_SIZE, p.size)}) was stored with a different MD5 than the index recorded`, file: p.path, pack: p.name, offset, length: Math.min(BLOCK_SIZE, p.size - offset) });
+          }
+        });
+      }
+    }
+  }
+  const unreferenced = [...blobs.keys()].filter((b) => !packs.has(b.split('/').pop()!));
+
+  // ---- snapshots and their trees
+  for (const s of await repo.listSnapshots(signal).catch((err: unknown) => {
+    report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message });
+    return [];
+  })) {
+    counts.snapshots++;
+    const names: string[] = [];
+    const links = new Set<number>();
+    const readChunk = async (id: string, raw: number) => {
+      const loc = index.lookup(Buffer.from(id, 'hex'));
+      if (!loc) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} is in no index file`, { category: 'VERIFY_FAILED', details: { chunk: id } });
+      const pk = index.packs[loc.pack]!;
+      const blob = await backend.readRange(pk.path, loc.offset, loc.length, signal);
+      const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
+      if (data.length !== raw) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, { category: 'VERIFY_FAILED', details: { pack: pk.name, offset: loc.offset, chunk: id } });
+      return data;
+    };
+    try {
+      for await (const { rec, depth } of readTree(s.doc.tree, readChunk, `snapshots/${s.id}`)) {
+        if (rec.t === 'e') {
+          names.length = depth;
+          continue;
+        }
+        names.length = depth;
+        const at = [...names, rec.n].join('/');
+        const bad = badName(rec.n);
+        if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${s.id}: entry ${JSON.stringify(at)} is refused: ${bad}`, snapshot: s.id, path: at });
+        if (rec.t === 'd') names.push(rec.n);
+        else if (rec.t === 'h') {
+          if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${s.id}: hard link ${at} names link ${rec.k}, which no earlier file has`, snapshot: s.id, path: at });
+        } else if (rec.t === 'f') {
+          counts.files++;
+          if (rec.k !== undefined) links.add(rec.k);
+          for (const [id] of rec.c) {
+            if (!index.lookup(Buffer.from(id, 'hex'))) report({ code: 'CHUNK_MISSING', message: `Snapshot ${s.id}: file ${at} needs chunk ${id}, which no index lists`, snapshot: s.id, path: at, chunk: id });
+          }
+        }
+      }
+    } catch (err) {
+      if (err instanceof DriveseedError && err.category === 'CANCELLED') throw err;
+      const d = (err as DriveseedError).details ?? {};
+      report({ code: 'TREE_DAMAGED', message: `Snapshot ${s.id}: its tree cannot be read: ${(err as Error).message}`, snapshot: s.id, ...(typeof d.pack === 'string' ? { pack: d.pack } : {}), ...(typeof d.offset === 'number' ? { offset: d.offset } : {}) });
+    }
+  }
+
+  // ---- data
+  if (o.readData) {
+    const work = path.join(o.staging, '.cache', 'check');
+    fs.rmSync(work, { recursive: true, force: true });
+    fs.mkdirSync(work, { recursive: true });
+    const present = [...packs.values()].filter((p) => blobs.get(p.path) === p.size);
+    const binding = loadBinding();
+    try {
+      for (let i = 0; i < present.length; i += 2) {
+        if (signal.aborted) throw cancelledError();
+        const group = present.slice(i, i + 2);
+        const files = await Promise.all(
+          group.map(async (p) => {
+            const file = path.join(work, p.name);
+            const fd = fs.openSync(file, 'w', 0o600);
+            try {
+              for (let off = 0; off < p.size; off += 16 * BLOCK_SIZE) {
+                const bytes = await backend.readRange(p.path, off, Math.min(16 * BLOCK_SIZE, p.size - off), signal);
+                fs.writeSync(fd, bytes, 0, bytes.length, off);
+              }
+            } finally {
+              fs.closeSync(fd);
+            }
+            counts.bytesRead += p.size;
+            return file;
+          }),
+        );
+        await runJob<VerifyProblemEvent, Awaited<ReturnType<typeof binding.verifyPacksJob>>>(
+          (cb, token) =>
+            binding.verifyPacksJob(
+              {
+                packs: group.map((p, j) => ({ path: files[j]!, name: p.name, entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })) })),
+                keys: repo.keys.blobKeys(),
+                threads: o.threads,
+              },
+              cb,
+              token,
+            ),
+          {
+            signal,
+            onProgress: (_p, evs) => {
+              for (const e of evs) {
+                const pk = packs.get(e.pack) ?? group[files.indexOf(e.pack)];
+                report({
+                  code: 'CHUNK_BAD',
+                  message: `Pack ${pk?.path ?? e.pack}: chunk ${e.id?.toString('hex') ?? '?'} at offset ${e.offset} (+${e.length}) is damaged: ${e.code} ${e.message}`,
+                  file: pk?.path ?? e.pack,
+                  pack: pk?.name ?? e.pack,
+                  offset: e.offset,
+                  length: e.length,
+                  ...(e.id ? { chunk: e.id.toString('hex') } : {}),
+                });
+              }
+            },
+          },
+        );
+        const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
+          (cb, token) => binding.hashFilesJob({ items: files.map((f) => ({ path: f })), blockSize: repo.config.blockSize, direct: false, sha256: true, threads: o.threads }, cb, token),
+          { signal },
+        );
+        h.items.forEach((item, j) => {
+          const p = group[j]!;
+          if (item.sha256 && item.sha256.toString('hex') !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its SHA-256 is ${item.sha256.toString('hex')}, not its name`, file: p.path, pack: p.name });
+          for (let b = 0; b * 16 < item.blockMd5.length; b++) {
+            const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);
+            if (got !== p.blockMd5[b]) {
+              const offset = b * repo.config.blockSize;
+              report({ code: 'BLOCK_MD5', message: `Pack ${p.path}: bytes ${offset}..${Math.min(offset + repo.config.blockSize, p.size)} have MD5 ${got}, the index recorded ${p.blockMd5[b] ?? 'none'}`, file: p.path, pack: p.name, offset, length: Math.min(repo.config.blockSize, p.size - offset) });
+            }
+          }
+        });
+        for (const f of files) fs.rmSync(f, { force: true });
+        reporter.progress({ phase: 'verify', bytesDone: counts.bytesRead, itemsDone: Math.min(i + 2, present.length), itemsTotal: present.length });
+      }
+    } catch (err) {
+      if (isCancelled(err) || signal.aborted) throw cancelledError();
+      throw err;
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  if (unreferenced.length) reporter.info(`${unreferenced.length} packs in ${where} are in no index (left by an interrupted backup); they do not harm the repository`, { packs: unreferenced.length });
+  return {
+    staging: where,
+    healthy: problemCount === 0,
+    readData: o.readData,
+    problems,
+    problemCount,
+    counts,
+    garbage: { temps: [], unreferencedPacks: unreferenced, orphanPackLists: [], unknown: [], bytes: unreferenced.reduce((a, b) => a + (blobs.get(b) ?? 0), 0) },
+  };
+}
