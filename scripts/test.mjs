@@ -33,7 +33,7 @@ const failures = [];
 for (const file of files) {
   const rel = path.relative(root, file);
   const t0 = Date.now();
-  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', file], {
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-r', path.join(root, 'test', 'support', 'uvu-preload.cjs'), file], {
     cwd: root,
     encoding: 'utf8',
     env: { ...process.env, FORCE_COLOR: '0', DRIVESEED_TEST: '1' },

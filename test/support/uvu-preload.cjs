@@ -1,0 +1,44 @@
+// Loaded by scripts/test.mjs before every test file. uvu's failure formatter assumes an error's
+// `details` is a string and silently prints nothing for errors whose `details` is an object (our
+// DriveseedError). Wrap every test handler so such errors are rethrown as plain Errors carrying the
+// code, message and details; assertion errors pass through untouched.
+'use strict';
+const Module = require('node:module');
+const origLoad = Module._load;
+let patched = false;
+Module._load = function (request, parent, isMain) {
+  const mod = origLoad.apply(this, arguments);
+  if (!patched && request === 'uvu' && mod && typeof mod.suite === 'function') {
+    patched = true;
+    const wrapHandler = (fn) =>
+      typeof fn !== 'function'
+        ? fn
+        : async function (...args) {
+            try {
+              return await fn.apply(this, args);
+            } catch (err) {
+              if (err && typeof err === 'object' && err.details !== undefined && typeof err.details !== 'string') {
+                const plain = new Error(`${err.code ? `[${err.code}] ` : ''}${err.message}\n    details: ${JSON.stringify(err.details)}`);
+                plain.stack = `Error\n${String(err.stack || '').split('\n').slice(1).join('\n')}`;
+                throw plain;
+              }
+              throw err;
+            }
+          };
+    const wrapSuite = (s) =>
+      new Proxy(s, {
+        apply(target, thisArg, args) {
+          return Reflect.apply(target, thisArg, [args[0], wrapHandler(args[1])]);
+        },
+        get(target, prop) {
+          const v = Reflect.get(target, prop);
+          if (prop === 'only' || prop === 'skip') return (name, fn) => v(name, wrapHandler(fn));
+          return v;
+        },
+      });
+    const origSuite = mod.suite;
+    const wrapped = { ...mod, test: wrapSuite(mod.test), suite: (...a) => wrapSuite(origSuite(...a)) };
+    return wrapped;
+  }
+  return mod;
+};
