@@ -55,6 +55,11 @@ export interface StageOptions {
   batchBytes?: number;
   /** repository creation options (tests lower the KDF cost) */
   init?: InitOptions;
+  /**
+   * Called on the JS thread after a batch was walked (sizes from lstat) and before its files are
+   * read. Not an RPC/CLI option: tests use it to change a file in between (FILE_CHANGED).
+   */
+  beforePack?: (files: ReadonlyArray<{ path: string; size: number }>) => void | Promise<void>;
 }
 
 export interface StageResult {
@@ -286,6 +291,7 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
     const failedLinks = new Set<number>();
 
     const runBatch = async (b: Batch) => {
+      if (o.beforePack && b.files.length) await o.beforePack(b.files);
       const events = b.files.length ? await pack(b.files, 'stage', index) : [];
       for (const p of b.recs) {
         const rec = p.rec;

@@ -77,9 +77,11 @@ export function parseConfig(text: string, file: string): RepoConfig {
   return c;
 }
 
-/** Options for a new repository; tests may lower the KDF cost (the cost used is recorded in config). */
+/** Options for a new repository; tests may lower the KDF cost or the pack size (both are recorded in config). */
 export interface InitOptions {
   kdf?: { N: number; r: number; p: number };
+  /** bytes, 1 MiB..4 GiB; default 64 MiB (tests use small packs so that a run completes several) */
+  packSize?: number;
 }
 
 /** Creates `config` in an empty or new directory; refuses when one exists. */
@@ -90,6 +92,10 @@ export async function createConfig(root: string, passphrase: Secret, options: In
       category: 'USAGE',
       details: { path: root },
     });
+  }
+  const packSize = options.packSize ?? REPO_DEFAULTS.packSize;
+  if (!Number.isInteger(packSize) || packSize < 2 ** 20 || packSize > 2 ** 32) {
+    throw new TypeError(`Expected an integer from 1048576 to 4294967296 for packSize but received ${packSize}`);
   }
   const id = randomBytes(16).toString('hex');
   const cost = options.kdf ?? DEFAULT_KDF;
@@ -104,7 +110,7 @@ export async function createConfig(root: string, passphrase: Secret, options: In
     kdf,
     keys: seal(kek, keys.raw(), keysAad(id)).toString('base64'),
     chunker: { ...REPO_DEFAULTS.chunker },
-    packSize: REPO_DEFAULTS.packSize,
+    packSize,
     blockSize: REPO_DEFAULTS.blockSize,
   };
   kek.fill(0);

@@ -111,6 +111,8 @@ export class TreeWriter {
     this.flush();
     try {
       fs.fsyncSync(this.#fd);
+    } catch (err) {
+      throw repoIoError(err, 'write', this.file);
     } finally {
       fs.closeSync(this.#fd);
     }
