@@ -6,8 +6,10 @@
 //   workers  (spec.threads)  id = HMAC, dedup against `known` and against ids claimed in this job,
 //                            compress + encrypt new chunks.
 //   writer   (the job thread) takes chunks back in spec order (file, chunk), appends new blobs to the
-//                            open pack, closes packs (header, trailer, fsync, rename) and emits the
-//                            'pack' and 'file' events in order.
+//                            open pack and seals full packs (header, trailer, digests).
+//   finisher (one thread)    fsyncs sealed packs, renames them to their content name and emits their
+//                            'pack' events in order, so the writer never stalls on fsync.
+// 'file' events are emitted in spec order by whichever of writer/finisher makes one due.
 // Memory: slots are the cap. A slot holds one raw chunk (≤ chunker.max) and its blob; readers block
 // when none is free. A reader working on a file later than the earliest file being read may take a slot
 // only while more than `threads` are free, so the earliest file always finds slots and the in-order
@@ -144,9 +146,18 @@ class PackJob final : public Job {
     } joiner{this, threads};
     for (int i = 0; i < readers_; i++) threads.emplace_back([this] { Guarded([this] { ReaderMain(); }, true); });
     for (int i = 0; i < threads_; i++) threads.emplace_back([this] { Guarded([this] { WorkerMain(); }, false); });
+    threads.emplace_back([this] { Guarded([this] { FinisherMain(); }, false); });
     WriterMain();
+    {
+      std::lock_guard<std::mutex> lk(finMu_);
+      writerDone_ = true;
+    }
+    cvFin_.notify_all();
+    threads.back().join();  // the finisher drains every sealed pack
+    EmitReady();
     Stop();
-    for (auto& th : threads) th.join();
+    for (auto& th : threads)
+      if (th.joinable()) th.join();
     if (fatal_) throw Failure(*fatal_);
     checkCancelled();
   }
@@ -161,7 +172,7 @@ class PackJob final : public Job {
     r.Set("chunksDuplicate", static_cast<double>(chunksDup_));
     r.Set("bytesNew", static_cast<double>(bytesNew_));
     r.Set("bytesStored", static_cast<double>(bytesStored_));
-    r.Set("packs", static_cast<double>(closedPacks_));
+    r.Set("packs", static_cast<double>(closedPacks_.load()));
     return r;
   }
 
@@ -174,9 +185,14 @@ class PackJob final : public Job {
       std::lock_guard<std::mutex> lk(mu_);
       stop_ = true;
     }
+    {
+      std::lock_guard<std::mutex> lk(finMu_);
+      finStop_ = true;
+    }
     cvSlot_.notify_all();
     cvWork_.notify_all();
     cvDone_.notify_all();
+    cvFin_.notify_all();
   }
 
   // Reader/worker thread body: a failure that is not about one file stops the job.
@@ -421,7 +437,7 @@ class PackJob final : public Job {
 
   struct OpenPack {
     std::unique_ptr<platform::File> file;
-    std::string tmpPath;
+    std::string tmpPath, name;
     uint64_t size = 0;
     crypto::Digest sha{crypto::Digest::SHA256};
     std::unique_ptr<crypto::BlockMd5> md5;
@@ -458,7 +474,10 @@ class PackJob final : public Job {
         }
       }
       if (!s) {
-        st->writerDone = true;
+        {
+          std::lock_guard<std::mutex> lk(emitMu_);
+          st->writerDone = true;
+        }
         w++;
         k = 0;
         EmitReady();
@@ -467,52 +486,49 @@ class PackJob final : public Job {
       Consume(*s, *st, w);
       Release(s);
       k++;
-      if (pack_ && pack_->size >= packSize_) ClosePack();
+      if (pack_ && pack_->size >= packSize_) SealPack();
       EmitReady();
     }
-    if (pack_) ClosePack();
-    EmitReady();
+    if (pack_) SealPack();
   }
 
   // Job thread: records one chunk of file w; writes it when it is the first copy.
   void Consume(Slot& s, FileState& st, uint32_t w) {
-    st.ids.append(reinterpret_cast<const char*>(s.id.data()), s.id.size());
-    st.lengths.push_back(static_cast<uint32_t>(s.rawLen));
-    if (s.kind == Slot::DupKnown) {
-      chunksDup_++;
-      return;
-    }
-    if (s.kind == Slot::DupJob) {
-      chunksDup_++;
-      int64_t seq;
-      {
-        std::lock_guard<std::mutex> lk(claimMu_);
-        seq = claims_[s.id];
-      }
-      if (seq >= 0) {
-        st.maxPack = std::max(st.maxPack, seq);
-      } else {  // its first copy comes later in spec order (workers raced); wait for it to be written
-        waiters_.emplace(s.id, w);
-        st.pending++;
-      }
-      return;
-    }
-    if (!pack_) StartPack();
-    pack::Entry e;
-    std::memcpy(e.id, s.id.data(), blob::kIdSize);
-    e.offset = pack_->size;
-    e.length = static_cast<uint32_t>(s.blobLen);
-    e.rawLength = static_cast<uint32_t>(s.rawLen);
-    Append(s.blob.get(), s.blobLen);
-    pack_->entries.push_back(e);
-    chunksNew_++;
-    bytesNew_ += s.rawLen;
-    int64_t seq = static_cast<int64_t>(closedPacks_);
-    st.maxPack = std::max(st.maxPack, seq);
-    {
+    int64_t seq = -1;  // pack of this chunk's first copy, once known
+    bool waitForFirst = false;
+    if (s.kind == Slot::New) {
+      if (!pack_) StartPack();
+      pack::Entry e;
+      std::memcpy(e.id, s.id.data(), blob::kIdSize);
+      e.offset = pack_->size;
+      e.length = static_cast<uint32_t>(s.blobLen);
+      e.rawLength = static_cast<uint32_t>(s.rawLen);
+      Append(s.blob.get(), s.blobLen);
+      pack_->entries.push_back(e);
+      chunksNew_++;
+      bytesNew_ += s.rawLen;
+      seq = static_cast<int64_t>(packsStarted_ - 1);
       std::lock_guard<std::mutex> lk(claimMu_);
       claims_[s.id] = seq;
+    } else {
+      chunksDup_++;
+      if (s.kind == Slot::DupJob) {
+        std::lock_guard<std::mutex> lk(claimMu_);
+        seq = claims_[s.id];
+        waitForFirst = seq < 0;  // its first copy comes later in spec order (workers raced)
+      }
     }
+    // maxPack/pending are read by EmitReady on the finisher thread.
+    std::lock_guard<std::mutex> elk(emitMu_);
+    st.ids.append(reinterpret_cast<const char*>(s.id.data()), s.id.size());
+    st.lengths.push_back(static_cast<uint32_t>(s.rawLen));
+    if (waitForFirst) {
+      waiters_.emplace(s.id, w);
+      st.pending++;
+    } else if (seq >= 0) {
+      st.maxPack = std::max(st.maxPack, seq);
+    }
+    if (s.kind != Slot::New) return;
     auto range = waiters_.equal_range(s.id);
     for (auto it = range.first; it != range.second; ++it) {
       std::shared_ptr<FileState> ws;
@@ -520,15 +536,15 @@ class PackJob final : public Job {
         std::lock_guard<std::mutex> lk(mu_);
         ws = states_.at(it->second);  // present: a file with pending chunks is not emitted
       }
-      FileState& other = *ws;
-      other.maxPack = std::max(other.maxPack, seq);
-      other.pending--;
+      ws->maxPack = std::max(ws->maxPack, seq);
+      ws->pending--;
     }
     waiters_.erase(range.first, range.second);
   }
 
   void StartPack() {
     pack_ = std::make_unique<OpenPack>();
+    packsStarted_++;
     uint8_t r[8];
     crypto::RandomBytes(r, sizeof r);
     pack_->tmpPath = (fs::path(packDir_) / (".tmp-pack-" + crypto::Hex(r, sizeof r))).string();
@@ -550,27 +566,58 @@ class PackJob final : public Job {
     advance(0, 0, n);
   }
 
-  // Job thread: header + trailer, fsync, rename to the content name, 'pack' event.
-  void ClosePack() {
+  // Job thread: appends header + trailer and hands the pack to the finisher (at most 2 wait, so at most
+  // 3 temp packs exist at once).
+  void SealPack() {
     std::vector<uint8_t> header = pack::SealHeader(pack_->entries, keys_.data, gcm_);
     Append(header.data(), header.size());
     uint8_t trailer[pack::kTrailerSize];
     pack::MakeTrailer(static_cast<uint32_t>(header.size()), trailer);
     Append(trailer, sizeof trailer);
-    pack_->file->sync();
-    pack_->file.reset();
     uint8_t digest[crypto::kSha256Size];
     pack_->sha.Final(digest);
     pack_->md5->Finish();
-    std::string name = crypto::Hex(digest, sizeof digest);
-    fs::path dir = fs::path(packDir_) / name.substr(0, 2);
+    pack_->name = crypto::Hex(digest, sizeof digest);
+    std::unique_lock<std::mutex> lk(finMu_);
+    while (sealed_.size() >= 2 && !finStop_) cvFin_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+    if (finStop_) return;  // DiscardOpenPack removes it
+    sealed_.push_back(std::move(pack_));
+    cvFin_.notify_all();
+  }
+
+  // Finisher thread: fsync, rename to the content name, 'pack' event, in the order packs were sealed.
+  void FinisherMain() {
+    for (;;) {
+      std::unique_ptr<OpenPack> p;
+      {
+        std::unique_lock<std::mutex> lk(finMu_);
+        for (;;) {
+          if (finStop_) return;
+          if (!sealed_.empty()) break;
+          if (writerDone_) return;
+          cvFin_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+        }
+        p = std::move(sealed_.front());
+        sealed_.pop_front();
+      }
+      cvFin_.notify_all();
+      FinishPack(*p);
+      EmitReady();
+    }
+  }
+
+  void FinishPack(OpenPack& p) {
+    p.file->sync();
+    p.file.reset();
+    fs::path dir = fs::path(packDir_) / p.name.substr(0, 2);
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
       fs::create_directories(dir, ec);
       if (ec) ThrowSys("mkdir", ec.value(), dir.string());
     }
-    std::string path = (dir / name).string();
-    platform::RenameDurable(pack_->tmpPath, path);
+    std::string path = (dir / p.name).string();
+    platform::RenameDurable(p.tmpPath, path);
+    p.tmpPath.clear();  // renamed: nothing to clean up any more
 
     struct Done {
       std::string name, path;
@@ -578,9 +625,8 @@ class PackJob final : public Job {
       std::string md5;
       std::vector<pack::Entry> entries;
     };
-    auto d = std::make_shared<Done>(Done{name, path, pack_->size, pack_->md5->Digests(), std::move(pack_->entries)});
-    pack_.reset();
-    closedPacks_++;
+    auto d = std::make_shared<Done>(Done{p.name, path, p.size, p.md5->Digests(), std::move(p.entries)});
+    std::lock_guard<std::mutex> lk(emitMu_);
     emit([d](Napi::Env env) -> Napi::Value {
       Napi::Object o = Napi::Object::New(env);
       o.Set("type", "pack");
@@ -601,19 +647,27 @@ class PackJob final : public Job {
       o.Set("entries", es);
       return o;
     });
+    closedPacks_++;
   }
 
-  // Job thread (and Run's unwinding): removes a pack that was never closed.
+  // Job thread, after every pipeline thread has been joined: removes temp packs never renamed.
   void DiscardOpenPack() {
-    if (!pack_) return;
-    pack_->file.reset();
-    std::error_code ec;
-    fs::remove(pack_->tmpPath, ec);
-    pack_.reset();
+    auto discard = [](std::unique_ptr<OpenPack>& p) {
+      if (!p) return;
+      p->file.reset();
+      std::error_code ec;
+      if (!p->tmpPath.empty()) fs::remove(p->tmpPath, ec);
+      p.reset();
+    };
+    discard(pack_);
+    for (auto& p : sealed_) discard(p);
+    sealed_.clear();
   }
 
-  // Job thread: 'file' events in spec order, each once every pack holding its chunks is on disk.
+  // Writer or finisher thread: 'file' events in spec order, each once every pack holding its chunks
+  // is on disk and announced.
   void EmitReady() {
+    std::lock_guard<std::mutex> elk(emitMu_);
     for (;;) {
       std::shared_ptr<FileState> st;
       {
@@ -697,7 +751,17 @@ class PackJob final : public Job {
   std::unordered_multimap<Id, uint32_t, IdHash> waiters_;
   std::unique_ptr<OpenPack> pack_;
   crypto::Gcm gcm_;
-  uint64_t closedPacks_ = 0;
+  uint64_t packsStarted_ = 0;  // sequence number of the open pack + 1
+
+  // Sealed packs waiting for the finisher, guarded by finMu_.
+  std::mutex finMu_;
+  std::condition_variable cvFin_;
+  std::deque<std::unique_ptr<OpenPack>> sealed_;
+  bool writerDone_ = false, finStop_ = false;
+
+  // Event order and FileState's writer fields, guarded by emitMu_ (taken before mu_ when both are needed).
+  std::mutex emitMu_;
+  std::atomic<uint64_t> closedPacks_{0};
   uint32_t emitHead_ = 0;
   uint64_t filesRead_ = 0, filesFailed_ = 0, chunksNew_ = 0, chunksDup_ = 0, bytesNew_ = 0, bytesStored_ = 0;
   std::atomic<uint64_t> bytesRead_{0};
