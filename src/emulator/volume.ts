@@ -59,19 +59,95 @@ function readIdFile(root: string): string | undefined {
   }
 }
 
-/** The first partition of a whole disk, or the device itself when it has none. */
-function firstVolume(dev: string): string {
+/** Sleeps without an event loop (release() is synchronous: it also runs from the process 'exit' hook). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The first partition of a whole disk, or the device itself when it has no partition table. When
+ * the kernel has no node for the partition (seen here: a kernel whose loop devices get no partitions
+ * from `losetup -P` or BLKRRPART for a GPT disk; prep adds them with partx -a), partx reads the
+ * table in user space and the partition is attached as a read-only loop device over its byte range,
+ * so that the delivered disk's own partition list is never changed. `undo` gets that loop's detach.
+ */
+function firstVolume(dev: string, backing: string, undo: Array<() => void>): string {
   const r = run('lsblk', ['-lnpo', 'NAME,TYPE', dev]);
   if (r.ok) {
     const part = r.out.split('\n').map((l) => l.trim().split(/\s+/)).find((x) => x[1] === 'part');
-    if (part) return part[0]!;
+    if (part) {
+      // lsblk reads sysfs; the /dev node of a partition just scanned by `losetup -P` can lag behind.
+      for (let i = 0; i < 100 && !fs.existsSync(part[0]!); i++) sleepSync(50);
+      return part[0]!;
+    }
   }
-  return dev;
+  // START and SECTORS in 512-byte units (libblkid's unit whatever the logical sector size).
+  const t = run('partx', ['-g', '-n', '1', '-o', 'START,SECTORS', dev]);
+  const [start, sectors] = t.ok ? t.out.split(/\s+/).map(Number) : [];
+  if (!start || !sectors) return dev;
+  const l = run('losetup', ['-f', '--show', '-r', '-o', String(start * 512), '--sizelimit', String(sectors * 512), backing]);
+  if (!l.ok) throw fail('DRIVE_MOUNT_FAILED', `losetup could not attach partition 1 of ${dev} (offset ${start * 512}): ${l.err}`, { target: backing });
+  undo.push(() => detachLoop(l.out, backing));
+  return l.out;
+}
+
+/** Whether `dir` is a mount point in this mount namespace. */
+function isMountPoint(dir: string): boolean {
+  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((l) => l.split(' ')[4] === dir);
+}
+
+/**
+ * Detaches a loop device this module attached. The kernel defers the detach (autoclear) while the
+ * device is still open — the ntfs-3g daemon closes it a moment after `umount` returns — so wait
+ * for the backing file to go, up to 10 s, so that a caller that checks finds nothing left.
+ */
+function detachLoop(dev: string, backing: string): void {
+  run('losetup', ['-d', dev]);
+  const real = fs.realpathSync(backing);
+  for (let i = 0; i < 200; i++) {
+    const r = run('losetup', ['-n', '-O', 'BACK-FILE', dev]);
+    if (!r.ok || !r.out || !r.out.startsWith(real)) return;
+    sleepSync(50);
+  }
+}
+
+/** Unmounts `dir` (lazily as a last resort so that nothing outlives the emulator), then removes the empty directory. */
+function unmount(dir: string): void {
+  if (isMountPoint(dir)) {
+    let ok = false;
+    for (let i = 0; i < 20 && !ok; i++) {
+      // A FUSE mount just used can answer EBUSY for a moment while its last reads drain.
+      ok = run('umount', [dir]).ok || !isMountPoint(dir);
+      if (!ok) sleepSync(100);
+    }
+    if (!ok) run('umount', ['-l', dir]);
+  }
+  // Never a recursive removal: if the unmount failed the directory holds the drive's files.
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    /* still busy (lazy unmount); the operator can remove it */
+  }
+}
+
+const live = new Set<() => void>();
+let exitHook = false;
+function track(release: () => void): void {
+  live.add(release);
+  if (!exitHook) {
+    exitHook = true;
+    // A thrown error or process.exit still unmounts and detaches; SIGKILL cannot be caught.
+    process.on('exit', () => {
+      for (const r of [...live]) r();
+    });
+  }
 }
 
 /**
  * Opens `target` (directory, block device or image file) for reading. Throws DRIVE_NOT_FOUND,
- * DRIVE_MOUNT_FAILED (with the tool's message) or DRIVE_NEEDS_ROOT.
+ * DRIVE_MOUNT_FAILED (with the tool's message) or DRIVE_NEEDS_ROOT. release() is idempotent, never
+ * throws, and undoes exactly what this call did (unmount, then detach the loop device it attached).
  */
 export function openVolume(target: string): OpenedVolume {
   let st: fs.Stats;
@@ -90,28 +166,35 @@ export function openVolume(target: string): OpenedVolume {
   }
   const undo: Array<() => void> = [];
   const release = () => {
-    for (const u of undo.reverse()) u();
-    undo.length = 0;
+    live.delete(release);
+    while (undo.length > 0) {
+      const u = undo.pop()!;
+      try {
+        u();
+      } catch {
+        /* keep undoing the rest: a failed unmount must not leave the loop device attached */
+      }
+    }
   };
+  track(release);
   try {
     let dev = target;
     if (st.isFile()) {
       const r = run('losetup', ['-f', '--show', '-r', '-P', target]);
       if (!r.ok) throw fail('DRIVE_MOUNT_FAILED', `losetup could not attach ${target}: ${r.err}`, { target });
-      dev = r.out;
-      undo.push(() => void run('losetup', ['-d', dev]));
+      const attached = r.out;
+      dev = attached;
+      undo.push(() => detachLoop(attached, target));
       // Partition nodes appear asynchronously after -P.
       spawnSync('udevadm', ['settle'], { stdio: 'ignore' });
     }
-    const vol = firstVolume(dev);
-    const fsType = run('blkid', ['-o', 'value', '-s', 'TYPE', vol]).out;
+    const vol = firstVolume(dev, st.isFile() ? target : dev, undo);
+    // -p: probe the device itself, not blkid's cache (which may predate a fresh mkntfs).
+    const fsType = run('blkid', ['-p', '-o', 'value', '-s', 'TYPE', vol]).out;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-dc-'));
-    undo.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    undo.push(() => unmount(dir));
     const m = fsType === 'ntfs' ? run('ntfs-3g', ['-o', 'ro', vol, dir]) : run('mount', ['-o', 'ro', vol, dir]);
     if (!m.ok) throw fail('DRIVE_MOUNT_FAILED', `Could not mount ${vol} (${fsType || 'unknown filesystem'}) read-only: ${m.err}`, { target, volume: vol, fsType });
-    undo.push(() => {
-      if (!run('umount', [dir]).ok) run('umount', ['-l', dir]);
-    });
     const fileId = readIdFile(dir);
     const serial = fileId ? undefined : st.isBlockDevice() ? serialOf(target) : undefined;
     return { root: dir, driveId: fileId ?? serial, idSource: fileId ? 'file' : serial ? 'serial' : 'none', release };
