@@ -1,7 +1,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseDriveLog, serializeDriveLog, toErrorLog, type DriveLog } from '../src/azure/drivelog';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DriveLogWriter, parseDriveLog, serializeDriveLog, toErrorLog, type DriveLog, type DriveLogBlob } from '../src/azure/drivelog';
 import { DriveseedError } from '../src/core/errors';
+import { tmpDir } from './helpers';
 
 const H = 'D41D8CD98F00B204E9800998ECF8427E';
 const verbose: DriveLog = {
@@ -80,6 +83,61 @@ test('refuses unknown statuses, misplaced elements and wrong versions', () => {
   refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath></Blob><Status>Completed</Status></DriveLog>', /<Length> is missing/);
   refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath><Length>1</Length><BlockList><Block Offset="0" Length="1" Status="Good"/></BlockList></Blob><Status>Completed</Status></DriveLog>', /<Block> .*"Good"/);
   refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId>', /malformed XML/);
+});
+
+test('DriveLogWriter streams the same bytes as serializeDriveLog; errorOnly gives the error log', async () => {
+  const dir = tmpDir('driveseed-drivelog-');
+  try {
+    const v = await DriveLogWriter.create(path.join(dir, 'v.xml'), verbose.driveId);
+    const e = await DriveLogWriter.create(path.join(dir, 'e.xml'), verbose.driveId, { errorOnly: true });
+    for (const b of verbose.blobs) {
+      await v.addBlob(b);
+      await e.addBlob(b);
+    }
+    await v.finish(verbose.status);
+    await e.finish(verbose.status);
+    assert.is(fs.readFileSync(path.join(dir, 'v.xml'), 'utf8'), serializeDriveLog(verbose));
+    assert.is(fs.readFileSync(path.join(dir, 'e.xml'), 'utf8'), serializeDriveLog(toErrorLog(verbose)));
+    assert.is(e.blobCount, 2);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DriveLogWriter: a log of 400 blobs × 1000 blocks goes to the file in flushes and parses back', async () => {
+  const dir = tmpDir('driveseed-drivelog-');
+  try {
+    const w = await DriveLogWriter.create(path.join(dir, 'big.xml'), 'BIG-1');
+    const file = path.join(dir, 'big.xml');
+    let sizeMidway = 0;
+    for (let i = 0; i < 400; i++) {
+      const blocks = Array.from({ length: 1000 }, (_, j) => ({ offset: j * 4096, length: 4096, hash: H, status: 'Committed' as const }));
+      const b: DriveLogBlob = { status: 'Completed', blobPath: `seed/${i}.pack`, filePath: `\\${i}.pack`, length: 1000 * 4096, blocks };
+      await w.addBlob(b);
+      if (i === 199) sizeMidway = fs.statSync(file).size;
+    }
+    const size = await w.finish('Completed');
+    // The writer does not hold the document: half of it is on disk before the end.
+    assert.ok(sizeMidway > size / 3, `only ${sizeMidway} of ${size} bytes written midway`);
+    const log = parseDriveLog(fs.readFileSync(file, 'utf8'));
+    assert.is(log.blobs.length, 400);
+    assert.is(log.blobs[399]!.blocks!.length, 1000);
+    assert.is(log.blobs[399]!.blobPath, 'seed/399.pack');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('DriveLogWriter.abort removes the file', async () => {
+  const dir = tmpDir('driveseed-drivelog-');
+  try {
+    const w = await DriveLogWriter.create(path.join(dir, 'x.xml'), 'X');
+    await w.addBlob(verbose.blobs[0]!);
+    await w.abort();
+    assert.is(fs.existsSync(path.join(dir, 'x.xml')), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -8,6 +8,7 @@
  * blobs only: page ranges, metadata and properties entries are refused by the parser, since
  * driveseed never writes them.
  */
+import * as fs from 'node:fs';
 import { DriveseedError } from '../core/errors';
 import { escapeAttr, escapeText, parseXmlTree, XmlSyntaxError, type XmlNode } from './xml';
 
@@ -77,26 +78,104 @@ export function toErrorLog(verbose: DriveLog): DriveLog {
   return { driveId: verbose.driveId, blobs, status: verbose.status };
 }
 
-/** The DriveLog XML text (UTF-8, with declaration). */
-export function serializeDriveLog(log: DriveLog): string {
-  const out: string[] = [`<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="${DRIVELOG_VERSION}">\n  <DriveId>${escapeText(log.driveId)}</DriveId>\n`];
-  for (const b of log.blobs) {
-    out.push(`  <Blob Status="${b.status}">\n    <BlobPath>${escapeText(b.blobPath)}</BlobPath>\n    <FilePath>${escapeText(b.filePath)}</FilePath>\n    <Length>${b.length}</Length>\n`);
-    if (b.lastModified !== undefined) out.push(`    <LastModified>${escapeText(b.lastModified)}</LastModified>\n`);
-    if (b.importDisposition) out.push(`    <ImportDisposition Status="${b.importDisposition.status}">${escapeText(b.importDisposition.value)}</ImportDisposition>\n`);
-    if (b.blocks) {
-      out.push('    <BlockList>\n');
-      for (const k of b.blocks) {
-        const id = k.id === undefined ? '' : ` Id="${escapeAttr(k.id)}"`;
-        const hash = k.hash === undefined ? '' : ` Hash="${k.hash}"`;
-        out.push(`      <Block Offset="${k.offset}" Length="${k.length}"${id}${hash} Status="${k.status}" />\n`);
-      }
-      out.push('    </BlockList>\n');
+const HEADER = (driveId: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="${DRIVELOG_VERSION}">\n  <DriveId>${escapeText(driveId)}</DriveId>\n`;
+const TRAILER = (status: DriveLogStatus) => `  <Status>${status}</Status>\n</DriveLog>\n`;
+
+/** One `<Blob>` element of a DriveLog, as text. */
+function blobXml(b: DriveLogBlob): string {
+  const out: string[] = [`  <Blob Status="${b.status}">\n    <BlobPath>${escapeText(b.blobPath)}</BlobPath>\n    <FilePath>${escapeText(b.filePath)}</FilePath>\n    <Length>${b.length}</Length>\n`];
+  if (b.lastModified !== undefined) out.push(`    <LastModified>${escapeText(b.lastModified)}</LastModified>\n`);
+  if (b.importDisposition) out.push(`    <ImportDisposition Status="${b.importDisposition.status}">${escapeText(b.importDisposition.value)}</ImportDisposition>\n`);
+  if (b.blocks) {
+    out.push('    <BlockList>\n');
+    for (const k of b.blocks) {
+      const id = k.id === undefined ? '' : ` Id="${escapeAttr(k.id)}"`;
+      const hash = k.hash === undefined ? '' : ` Hash="${k.hash}"`;
+      out.push(`      <Block Offset="${k.offset}" Length="${k.length}"${id}${hash} Status="${k.status}" />\n`);
     }
-    out.push('  </Blob>\n');
+    out.push('    </BlockList>\n');
   }
-  out.push(`  <Status>${log.status}</Status>\n</DriveLog>\n`);
+  out.push('  </Blob>\n');
   return out.join('');
+}
+
+/** The DriveLog XML text (UTF-8, with declaration) of a log held in memory (small logs, tests). */
+export function serializeDriveLog(log: DriveLog): string {
+  return HEADER(log.driveId) + log.blobs.map(blobXml).join('') + TRAILER(log.status);
+}
+
+/** Buffered text is written out at this size: memory stays bounded by about one blob's entry plus this. */
+const FLUSH_BYTES = 1024 * 1024;
+
+/**
+ * Streams a DriveLog to a file, so that a log of millions of blocks never sits in memory (the
+ * emulator writes the verbose log of a whole drive this way and then uploads the file):
+ * `const w = await DriveLogWriter.create(file, driveId)`, `await w.addBlob(b)` per blob (with
+ * `errorOnly` it keeps only what {@link toErrorLog} keeps), `await w.finish(status)`. The output
+ * is byte for byte what serializeDriveLog gives for the same blobs. abort() closes and removes it.
+ */
+export class DriveLogWriter {
+  private chunks: string[] = [];
+  private pending = 0;
+  private closed = false;
+  /** blobs written */
+  blobCount = 0;
+
+  private constructor(
+    readonly file: string,
+    private readonly fh: fs.promises.FileHandle,
+    private readonly errorOnly: boolean,
+  ) {}
+
+  static async create(file: string, driveId: string, opts: { errorOnly?: boolean } = {}): Promise<DriveLogWriter> {
+    const w = new DriveLogWriter(file, await fs.promises.open(file, 'w', 0o600), opts.errorOnly ?? false);
+    w.put(HEADER(driveId));
+    return w;
+  }
+
+  async addBlob(b: DriveLogBlob): Promise<void> {
+    let entry: DriveLogBlob = b;
+    if (this.errorOnly) {
+      if (b.status === 'Completed') return;
+      entry = { ...b };
+      if (b.blocks) entry.blocks = b.blocks.filter((k) => !OK_BLOCK.has(k.status));
+    }
+    this.put(blobXml(entry));
+    this.blobCount++;
+    if (this.pending >= FLUSH_BYTES) await this.flush();
+  }
+
+  /** Writes `<Status>`, flushes and closes; returns the file's size in bytes. */
+  async finish(status: DriveLogStatus): Promise<number> {
+    this.put(TRAILER(status));
+    await this.flush();
+    const { size } = await this.fh.stat();
+    await this.fh.close();
+    this.closed = true;
+    return size;
+  }
+
+  async abort(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      await this.fh.close().catch(() => {});
+    }
+    await fs.promises.rm(this.file, { force: true });
+  }
+
+  private put(s: string): void {
+    this.chunks.push(s);
+    this.pending += s.length;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.chunks.length === 0) return;
+    const buf = Buffer.from(this.chunks.join(''), 'utf8');
+    this.chunks = [];
+    this.pending = 0;
+    let off = 0;
+    while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
+  }
 }
 
 function bad(message: string, element: string, line: number): DriveseedError {

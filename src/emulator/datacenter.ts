@@ -18,9 +18,10 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { serializeDriveLog, toErrorLog, type DriveLog, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
+import { DriveLogWriter, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
 import { filePathToPosix, readManifest, splitBlobPath, type ManifestBlob } from '../azure/manifest';
 import { parseStorageAccountId } from '../azure/blob';
 import { DriveseedError } from '../core/errors';
@@ -151,74 +152,88 @@ export class Datacenter {
 
     const account = parseStorageAccountId(job.properties.storageAccountId)!.account;
     const service = this.opts.blobService(account);
-    const verbose: DriveLog = { driveId: drive.driveId, blobs: [], status: 'Completed' };
     const keepVerbose = job.properties.logLevel === 'Verbose';
-    const failed: DriveLogBlob[] = [];
     const started = new Date();
+    // Both logs stream to temp files and are uploaded from there: a drive of millions of blocks
+    // never has its log in memory (one blob's entry, ≤ 50,000 blocks, at a time).
+    const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'driveseed-drivelog-'));
+    let errorLog: DriveLogWriter | undefined;
+    let verboseLog: DriveLogWriter | undefined;
+    try {
+      errorLog = await DriveLogWriter.create(path.join(tmp, 'error.xml'), drive.driveId, { errorOnly: true });
+      if (keepVerbose) verboseLog = await DriveLogWriter.create(path.join(tmp, 'verbose.xml'), drive.driveId);
+      let failed = 0;
 
-    const manifestPath = path.join(vol.root, filePathToPosix(drive.manifestFile));
-    let status: DriveLogStatus = await this.checkManifest(manifestPath, drive);
-    if (status === 'Completed') {
-      if (job.properties.backupDriveManifest) {
-        const { container, name } = diagnosticsName(job, drive, started, 'manifest.xml');
-        const c = service.getContainerClient(container);
-        await c.createIfNotExists();
-        const bb = c.getBlockBlobClient(name);
-        await bb.uploadFile(manifestPath);
-        drive.manifestUri = bb.url;
+      const manifestPath = path.join(vol.root, filePathToPosix(drive.manifestFile));
+      let status: DriveLogStatus = await this.checkManifest(manifestPath, drive);
+      if (status === 'Completed') {
+        if (job.properties.backupDriveManifest) {
+          const { container, name } = diagnosticsName(job, drive, started, 'manifest.xml');
+          const c = service.getContainerClient(container);
+          await c.createIfNotExists();
+          const bb = c.getBlockBlobClient(name);
+          await bb.uploadFile(manifestPath);
+          drive.manifestUri = bb.url;
+        }
+        let total = 0;
+        await readManifest(manifestPath, { onBlob: (b) => void (total += b.length) });
+        let done = 0;
+        await readManifest(manifestPath, {
+          onBlob: async (blob) => {
+            if (this.abort.signal.aborted) throw new DriveseedError('CANCELLED', 'The emulator is stopping', { category: 'CANCELLED' });
+            const entry = await this.importBlob(service, vol.root, blob, drive, (n) => {
+              done += n;
+              drive.percentComplete = total === 0 ? 100 : Math.floor((done / total) * 100);
+              job.properties.percentComplete = jobPercent(job);
+            });
+            await verboseLog?.addBlob(entry);
+            await errorLog!.addBlob(entry);
+            if (entry.status !== 'Completed') failed++;
+            touch(job);
+            await store.save();
+          },
+        });
+        if (failed > 0) status = 'CompletedWithErrors';
       }
-      let total = 0;
-      await readManifest(manifestPath, { onBlob: (b) => void (total += b.length) });
-      let done = 0;
-      await readManifest(manifestPath, {
-        onBlob: async (blob) => {
-          if (this.abort.signal.aborted) throw new DriveseedError('CANCELLED', 'The emulator is stopping', { category: 'CANCELLED' });
-          const entry = await this.importBlob(service, vol.root, blob, drive, (n) => {
-            done += n;
-            drive.percentComplete = total === 0 ? 100 : Math.floor((done / total) * 100);
-            job.properties.percentComplete = jobPercent(job);
-          });
-          if (keepVerbose) verbose.blobs.push(entry);
-          if (entry.status !== 'Completed') failed.push(entry);
-          touch(job);
-          await store.save();
-        },
-      });
-      if (failed.length > 0) status = 'CompletedWithErrors';
-    }
-    verbose.status = status;
-
-    const errorLog: DriveLog = keepVerbose ? toErrorLog(verbose) : toErrorLog({ driveId: drive.driveId, blobs: failed, status });
-    drive.errorLogUri = await this.writeLog(service, job, drive, started, 'error', errorLog);
-    if (keepVerbose) drive.verboseLogUri = await this.writeLog(service, job, drive, started, 'verbose', verbose);
-    drive.state = status === 'Completed' ? 'Completed' : 'CompletedMoreInfo';
-    drive.copyStatus = status;
-    drive.percentComplete = 100;
-    job.properties.percentComplete = jobPercent(job);
-    touch(job);
-    await store.save();
-
-    if (job.properties.driveList.every((d) => TERMINAL.has(d.state)) && job.properties.state === 'Transferring') {
-      await this.step();
-      job.properties.state = 'Packaging';
+      await errorLog.finish(status);
+      drive.errorLogUri = await this.uploadLog(service, job, drive, started, 'error', errorLog.file);
+      if (verboseLog) {
+        await verboseLog.finish(status);
+        drive.verboseLogUri = await this.uploadLog(service, job, drive, started, 'verbose', verboseLog.file);
+      }
+      drive.state = status === 'Completed' ? 'Completed' : 'CompletedMoreInfo';
+      drive.copyStatus = status;
+      drive.percentComplete = 100;
+      job.properties.percentComplete = jobPercent(job);
       touch(job);
       await store.save();
-      await this.step();
-      const errors = job.properties.driveList.some((d) => d.state !== 'Completed');
-      job.properties.state = errors ? 'Closed' : 'Completed';
-      job.properties.returnPackage = {
-        carrierName: job.properties.returnShipping?.carrierName ?? 'FedEx',
-        trackingNumber: `EMU${createHash('md5').update(job.name).digest('hex').slice(0, 10).toUpperCase()}`,
-        driveCount: job.properties.driveList.length,
-        shipDate: new Date().toISOString(),
-      };
-      touch(job);
-      await store.save();
+
+      if (job.properties.driveList.every((d) => TERMINAL.has(d.state)) && job.properties.state === 'Transferring') {
+        await this.step();
+        job.properties.state = 'Packaging';
+        touch(job);
+        await store.save();
+        await this.step();
+        const errors = job.properties.driveList.some((d) => d.state !== 'Completed');
+        job.properties.state = errors ? 'Closed' : 'Completed';
+        job.properties.returnPackage = {
+          carrierName: job.properties.returnShipping?.carrierName ?? 'FedEx',
+          trackingNumber: `EMU${createHash('md5').update(job.name).digest('hex').slice(0, 10).toUpperCase()}`,
+          driveCount: job.properties.driveList.length,
+          shipDate: new Date().toISOString(),
+        };
+        touch(job);
+        await store.save();
+      }
+      const out: DriveOutcome = { job: job.name, driveId: drive.driveId, driveState: drive.state, jobState: job.properties.state, status };
+      if (drive.errorLogUri) out.errorLogUri = drive.errorLogUri;
+      if (drive.verboseLogUri) out.verboseLogUri = drive.verboseLogUri;
+      return out;
+    } finally {
+      await errorLog?.abort();
+      await verboseLog?.abort();
+      await fs.promises.rm(tmp, { recursive: true, force: true });
     }
-    const out: DriveOutcome = { job: job.name, driveId: drive.driveId, driveState: drive.state, jobState: job.properties.state, status };
-    if (drive.errorLogUri) out.errorLogUri = drive.errorLogUri;
-    if (drive.verboseLogUri) out.verboseLogUri = drive.verboseLogUri;
-    return out;
   }
 
   /** The drive-level checks, in the service's order: found, hash, format, DriveId. */
@@ -336,13 +351,12 @@ export class Datacenter {
     }
   }
 
-  private async writeLog(service: BlobServiceClient, job: StoredJob, drive: StoredDrive, at: Date, kind: 'error' | 'verbose', log: DriveLog): Promise<string> {
+  private async uploadLog(service: BlobServiceClient, job: StoredJob, drive: StoredDrive, at: Date, kind: 'error' | 'verbose', file: string): Promise<string> {
     const { container, name } = diagnosticsName(job, drive, at, `${kind}.xml`);
     const c = service.getContainerClient(container);
     await c.createIfNotExists();
     const bb = c.getBlockBlobClient(name);
-    const body = Buffer.from(serializeDriveLog(log), 'utf8');
-    await bb.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
+    await bb.uploadFile(file, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
     return bb.url;
   }
 }
