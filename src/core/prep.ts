@@ -80,6 +80,33 @@ function statfsFree(dir: string): number {
 
 export async function prep(o: PrepOptions, ctx: CommandContext): Promise<PrepResult> {
   const { reporter } = ctx;
+  // A prep killed with -9 leaves its ntfs-3g mount behind. Under the per-disk flock no live
+  // driveseed can own such a mount, so it is ours to unmount before the targets are classified.
+  const diskFlocks = o.targets.map((t) => claimDiskFlock(t)).filter((x): x is TargetLock => x !== undefined);
+  try {
+    return await prepLocked(o, ctx, reporter);
+  } finally {
+    for (const f of diskFlocks) f.release();
+  }
+}
+
+/** flock on /run/driveseed/disk-<maj>_<min>.lock for a block-device target, after removing stale driveseed mounts of it. */
+function claimDiskFlock(input: string): TargetLock | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(input);
+  } catch {
+    return undefined;
+  }
+  if (!st.isBlockDevice()) return undefined;
+  const node = new SysBlock().nodeOfPath(input);
+  if (!node || node.isPartition) return undefined;
+  const lock = claimTarget({ kind: 'volume', input, path: input, identity: `disk:${node.majMin}`, fsType: '', source: '', readOnly: false });
+  cleanupStaleMounts(firstPartitionPath(`/dev/${node.name}`));
+  return lock;
+}
+
+async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: CommandContext['reporter']): Promise<PrepResult> {
   const targets = classifyTargets(o.targets);
   const enc = decideEncryption(o.encryption, targets, o.bitlockerKeyFile);
   const files = inventory(o.staging);
@@ -161,6 +188,10 @@ export async function prep(o: PrepOptions, ctx: CommandContext): Promise<PrepRes
           l.lock = claimTarget(t);
         }
         cleanupStaleMounts(part);
+        // The O_EXCL claim on the disk would make the partition's mount fail with EBUSY; from here
+        // on our own mount keeps other claimants (mkfs, another driveseed) out of the disk.
+        l.lock?.release();
+        l.lock = undefined;
         l.mount = mountNtfs(part);
         l.dir = l.mount.dir;
         const free = statfsFree(l.dir);

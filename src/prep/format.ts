@@ -77,9 +77,12 @@ export function partitionAndFormatNtfs(disk: string, label = VOLUME_LABEL): stri
   runTool('sgdisk', ['--zap-all', disk], `Clearing the partition table of ${disk}`);
   runTool('sgdisk', ['-n', '1:0:0', '-t', `1:${MS_BASIC_DATA}`, '-c', `1:${label}`, disk], `Creating the GPT partition on ${disk}`);
   // BLKRRPART fails on a disk whose partitions are in use; partx -u updates the kernel's view anyway.
-  const reread = spawnSync('blockdev', ['--rereadpt', disk], { encoding: 'utf8' });
-  if (reread.status !== 0) runTool('partx', ['-u', disk], `Re-reading the partition table of ${disk}`);
+  // Seen here: BLKRRPART returning 0 on a loop device without the p1 node appearing; partx -u/-a
+  // update the kernel's partition list either way.
+  spawnSync('blockdev', ['--rereadpt', disk], { encoding: 'utf8' });
   const part = firstPartitionPath(disk);
+  if (!fs.existsSync(part)) spawnSync('partx', ['-u', disk]);
+  if (!fs.existsSync(part)) runTool('partx', ['-a', disk], `Re-reading the partition table of ${disk}`);
   waitForNode(part);
   const start = partitionStart(part);
   const geometry = start === undefined ? [] : ['-p', String(start), '-H', '255', '-S', '63'];
