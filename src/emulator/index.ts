@@ -172,9 +172,20 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   return emu;
 }
 
+/**
+ * Exit categories of deliver's refusals (docs/emulator.md, "deliver's errors"): what the emulator,
+ * playing Azure, refuses is AZURE (6); a drive path that does not exist or needs root is USAGE (2);
+ * a drive that cannot be mounted is FAILED (1).
+ */
+const DELIVER_CATEGORY: Record<string, 'USAGE' | 'FAILED' | 'AZURE'> = {
+  DRIVE_NOT_FOUND: 'USAGE',
+  DRIVE_NEEDS_ROOT: 'USAGE',
+  DRIVE_MOUNT_FAILED: 'FAILED',
+};
+
 function deliverError(err: unknown, d: DeliverOptions): unknown {
   if (err instanceof ArmError) {
-    return new DriveseedError(`EMULATOR_${err.code.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`, err.message, { category: err.status === 409 ? 'FAILED' : 'USAGE', details: { armCode: err.code, job: d.job, drive: d.drive } });
+    return new DriveseedError(`EMULATOR_${err.code.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`, err.message, { category: DELIVER_CATEGORY[err.code] ?? 'AZURE', details: { armCode: err.code, job: d.job, drive: d.drive } });
   }
   return err;
 }
