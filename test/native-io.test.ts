@@ -230,6 +230,69 @@ test('hashFiles: per-4 MiB MD5 and SHA-256 equal node:crypto, items in order', a
   zeroCounters();
 });
 
+test('hashFiles pipelines many small files: results and events in item order, every size right', async () => {
+  const sizes = [0, 1, 511, 4095, 4096, 4097, 65536 + 3, 1, 0, 3 * 65536, 3 * 65536 + 1, 12345];
+  const files = Array.from({ length: 120 }, (_, i) => randomFile(`many-${i}.bin`, sizes[i % sizes.length] + (i % 7) * 4096));
+  const events: number[] = [];
+  let lastItemsDone = 0;
+  const r = await hashFiles(
+    files.map((f) => ({ path: f.file })),
+    {
+      blockSize: 65536,
+      threads: 3,
+      queueDepth: 2,
+      sha256: true,
+      direct: tmpIsExt4,
+      onProgress: (p, ev) => {
+        assert.ok(p.itemsDone >= lastItemsDone);
+        lastItemsDone = p.itemsDone;
+        ev.forEach((e) => events.push(e.index));
+      },
+    },
+  );
+  assert.equal(events, files.map((_, i) => i));
+  files.forEach((f, i) => {
+    assert.is(r.items[i].bytes, f.data.length);
+    assert.equal(r.items[i].blockMd5Hex, md5Blocks(f.data, 65536), `item ${i}`);
+    assert.ok(r.items[i].sha256!.equals(crypto.createHash('sha256').update(f.data).digest()), `item ${i}`);
+  });
+  assert.is(r.bytes, files.reduce((n, f) => n + f.data.length, 0));
+  zeroCounters();
+});
+
+test('hashFiles: a failing item still reports every item before it, in order, then rejects with its error', async () => {
+  const files = Array.from({ length: 30 }, (_, i) => randomFile(`partial-${i}.bin`, 70000 + i));
+  const items: Array<{ path: string; length?: number }> = files.map((f) => ({ path: f.file }));
+  items[17] = { path: files[17].file, length: 1 << 20 }; // ends early: ERR_CHANGED at its size
+  const events: number[] = [];
+  const e = (await rejects(
+    hashFiles(items, { blockSize: 16384, threads: 3, sha256: true, direct: tmpIsExt4, onProgress: (_p, ev) => ev.forEach((x) => events.push(x.index)) }),
+    'ERR_CHANGED',
+  )) as DataPlaneError;
+  assert.is(e.path, files[17].file);
+  assert.is(e.offset, files[17].data.length);
+  assert.equal(events, Array.from({ length: 17 }, (_, i) => i));
+  zeroCounters();
+});
+
+test('a throwing onProgress callback (raw binding) cancels the job and rejects with what it threw', async () => {
+  const boom = new Error('consumer failed');
+  let calls = 0;
+  const target = path.join(dir, 'throwing-cb.bin');
+  try {
+    await b.writeRawJob({ target, source: { pattern: 'zero' }, length: 64 * 1024 * MiB, ioSize: MiB, direct: tmpIsExt4, sync: false }, () => {
+      calls++;
+      throw boom;
+    });
+    assert.unreachable('resolved');
+  } catch (err) {
+    assert.is(err, boom);
+  }
+  assert.is(calls, 1);
+  zeroCounters();
+  fs.rmSync(target, { force: true });
+});
+
 test('a file that is shorter than asked fails with ERR_CHANGED', async () => {
   const a = randomFile('short.bin', 10000);
   await rejects(hashFiles([{ path: a.file, length: 20000 }], { direct: false }), 'ERR_CHANGED');
@@ -301,6 +364,145 @@ test('an already aborted signal cancels before any write', async () => {
   const target = path.join(dir, 'cancel2.bin');
   await rejects(writeRaw(target, { pattern: 'zero' }, 16 * MiB, { signal: AbortSignal.abort(), direct: false }), 'ERR_CANCELLED');
   zeroCounters();
+});
+
+// ---- teardown, descriptors and faults --------------------------------------------------------------
+
+const nativePath = require.resolve(process.env.DRIVESEED_NATIVE ?? path.join(__dirname, '..', 'build', 'Release', 'driveseed.node'));
+
+function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+test('failing jobs leave no descriptor, thread, buffer or job behind (every error path)', async () => {
+  await fs.promises.stat(dir);
+  const src = randomFile('fd-src.bin', 3 * MiB + 5);
+  const missing = path.join(dir, 'no-such-dir', 'x.bin');
+  // Warm up once so lazily opened descriptors (addon, libuv pool) are in the baseline.
+  await hashFiles([{ path: src.file }], { direct: false });
+  const fds = fdCount();
+  const threads = threadCount();
+  const cases: Array<[string, () => Promise<unknown>]> = [
+    ['ENOENT', () => copyFiles([{ source: missing, dest: path.join(dir, 'fd-a.out') }])],
+    ['ENOENT', () => copyFiles([{ source: src.file, dest: missing }], { direct: tmpIsExt4 })],
+    ['EISDIR', () => copyFiles([{ source: src.file, dest: path.join(dir, 'fd-b.out') }, { source: dir, dest: path.join(dir, 'fd-c.out') }])],
+    ['ENOENT', () => hashFiles([{ path: src.file }, { path: missing }, { path: src.file }], { direct: tmpIsExt4 })],
+    ['ERR_CHANGED', () => hashFiles([{ path: src.file, length: 4 * MiB }], { direct: tmpIsExt4, threads: 2 })],
+    ['EINVAL', () => hashFiles([{ path: src.file, offset: 4 * MiB }])],
+    ['ENOENT', () => writeRaw(missing, { pattern: 'zero' }, MiB)],
+    ['EINVAL', () => writeRaw(path.join(dir, 'fd-d.out'), { path: src.file }, 4 * MiB, { direct: tmpIsExt4 })],
+    ['ERR_CANCELLED', () => copyFiles([{ source: src.file, dest: path.join(dir, 'fd-e.out') }], { signal: AbortSignal.abort() })],
+  ];
+  for (const [code, run] of cases) await rejects(run(), code);
+  zeroCounters();
+  assert.is(fdCount(), fds, fs.readdirSync('/proc/self/fd').map((f) => { try { return fs.readlinkSync(`/proc/self/fd/${f}`); } catch { return f; } }).join('\n'));
+  assert.is(threadCount(), threads);
+});
+
+// /proc/self/mem is a regular file whose reads and writes fail with EIO at unmapped addresses (page 1
+// is below mmap_min_addr, so it is never mapped): a real kernel EIO through the same pread/pwrite path.
+const procMemReason = fs.existsSync('/proc/self/mem') ? undefined : 'needs /proc/self/mem (Linux procfs) to provoke EIO';
+gated(test, 'EIO from the kernel: hashFiles and writeRaw reject with EIO, syscall, path and offset', procMemReason, async () => {
+  const fds = fdCount();
+  const r = await rejects(hashFiles([{ path: '/proc/self/mem', offset: 4096, length: 8192 }], { direct: false, threads: 2 }), 'EIO');
+  assert.is((r as DataPlaneError).syscall, 'pread');
+  assert.is((r as DataPlaneError).path, '/proc/self/mem');
+  assert.is((r as DataPlaneError).offset, 4096);
+  assert.instance(r, DataPlaneError);
+  const w = await rejects(writeRaw('/proc/self/mem', { pattern: 'zero' }, 4096, { offset: 4096, direct: false, sync: false }), 'EIO');
+  assert.is((w as DataPlaneError).syscall, 'pwrite');
+  assert.is((w as DataPlaneError).offset, 4096);
+  zeroCounters();
+  assert.is(fdCount(), fds);
+});
+
+const tmpfsReason = process.platform !== 'linux' ? 'tmpfs is Linux-only' : isRoot ? (hasTool('mount') ? undefined : 'needs mount(8)') : 'needs root to mount a small tmpfs';
+gated(test, 'ENOSPC mid-copy on a 2 MiB tmpfs: code, syscall, path and offset set; nothing left behind', tmpfsReason, async () => {
+  const mnt = tmpDir('driveseed-full-');
+  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'driveseed-enospc', mnt], { encoding: 'utf8' });
+  assert.is(m.status, 0, m.stderr);
+  try {
+    const src = randomFile('enospc-src.bin', 5 * MiB);
+    const dest = path.join(mnt, 'full.bin');
+    const fds = fdCount();
+    const threads = threadCount();
+    // Without preallocation the failure comes from a write in the middle of the copy.
+    const e = (await rejects(copyFiles([{ source: src.file, dest }], { preallocate: false, ioSize: MiB, blockSize: MiB, queueDepth: 2 }), 'ENOSPC')) as DataPlaneError;
+    assert.instance(e, DataPlaneError);
+    assert.is(e.syscall, 'pwrite');
+    assert.is(e.path, dest);
+    assert.is(e.errno, 28);
+    assert.ok(typeof e.offset === 'number' && e.offset > 0 && e.offset < 5 * MiB, `offset ${e.offset}`);
+    assert.is(e.offset! % 4096, 0);
+    // With preallocation (the default) it fails before the first write.
+    const p = (await rejects(copyFiles([{ source: src.file, dest }]), 'ENOSPC')) as DataPlaneError;
+    assert.is(p.path, dest);
+    const w = (await rejects(writeRaw(dest, { pattern: 'random' }, 8 * MiB, { ioSize: MiB }), 'ENOSPC')) as DataPlaneError;
+    assert.is(w.syscall, 'pwrite');
+    assert.ok(w.offset! >= MiB && w.offset! < 8 * MiB, `offset ${w.offset}`);
+    zeroCounters();
+    assert.is(fdCount(), fds);
+    assert.is(threadCount(), threads);
+  } finally {
+    spawnSync('umount', [mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  }
+});
+
+test('terminating a Worker mid-job cancels and joins its job; the process stays healthy', async () => {
+  const { Worker } = await import('node:worker_threads');
+  await fs.promises.stat(dir);
+  const fds = fdCount();
+  const threads = threadCount();
+  const src = randomFile('worker-src.bin', 8 * MiB);
+  for (let round = 0; round < 3; round++) {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const b = require(workerData.native);
+      const progress = () => parentPort.postMessage('progress');
+      // A long write, a hash that keeps re-reading, and a copy, all running when the worker dies.
+      b.writeRawJob({ target: workerData.target, source: { pattern: 'random' }, length: 64 * 1024 * 1048576, ioSize: 1048576, direct: workerData.direct, sync: false }, progress);
+      b.hashFilesJob({ items: Array.from({ length: 2000 }, () => ({ path: workerData.src })), sha256: true, direct: workerData.direct }, progress);
+      b.copyFilesJob({ items: Array.from({ length: 2000 }, (_, i) => ({ source: workerData.src, dest: workerData.target + '.c' + (i % 2) })), direct: workerData.direct, sync: false }, progress);
+      const t = b.openTarget(workerData.src, { direct: false });
+      const l = b.acquireLock(workerData.src + '.lock');
+    `;
+    fs.writeFileSync(src.file + '.lock', '');
+    const w = new Worker(code, { eval: true, workerData: { native: nativePath, target: path.join(dir, `worker-${round}.bin`), src: src.file, direct: tmpIsExt4 } });
+    await new Promise<void>((resolve, reject) => {
+      let n = 0;
+      w.on('message', () => {
+        if (++n === 3) resolve();
+      });
+      w.on('error', reject);
+    });
+    await w.terminate();
+  }
+  // The worker's jobs, targets and lock are gone with it; this environment can still run jobs and lock.
+  zeroCounters();
+  acquireLock(src.file + '.lock').release();
+  const h = await hashFiles([{ path: src.file }], { direct: tmpIsExt4 });
+  assert.equal(h.items[0].blockMd5Hex, md5Blocks(src.data));
+  zeroCounters();
+  assert.is(threadCount(), threads);
+  assert.is(fdCount(), fds);
+});
+
+test('process.exit() while jobs run exits with its code and no crash', () => {
+  const src = randomFile('exit-src.bin', 8 * MiB);
+  const script = `
+    const b = require(${JSON.stringify(nativePath)});
+    let n = 0;
+    const progress = () => { if (++n === 4) process.exit(7); };
+    b.writeRawJob({ target: ${JSON.stringify(path.join(dir, 'exit.bin'))}, source: { pattern: 'random' }, length: 64 * 1024 * 1048576, ioSize: 1048576, direct: ${tmpIsExt4}, sync: false }, progress);
+    b.hashFilesJob({ items: Array.from({ length: 5000 }, () => ({ path: ${JSON.stringify(src.file)} })), sha256: true, direct: ${tmpIsExt4} }, progress);
+  `;
+  for (let round = 0; round < 3; round++) {
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.is(r.signal, null, `killed by ${r.signal}: ${r.stderr}`);
+    assert.is(r.status, 7, r.stderr);
+    assert.is(r.stderr, '');
+  }
 });
 
 // ---- loop devices --------------------------------------------------------------------------------

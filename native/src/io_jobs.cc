@@ -421,112 +421,245 @@ class HashFilesJob final : public Job {
   uint64_t blockSize = 4 * kMiB, queueDepth = 4, threads = 2;
   bool direct = true, sha = false;
 
+ private:
+  // An item between being opened (job thread) and being reported (job thread); workers read it.
+  struct Open {
+    size_t index = 0;
+    std::unique_ptr<platform::File> file;
+    uint64_t length = 0, blocks = 0;
+    uint32_t sector = 512;
+    uint64_t nextClaim = 0, nextSha = 0, blocksDone = 0;  // under mu_
+    std::unique_ptr<Digest> sha;
+  };
+  static constexpr size_t kNone = SIZE_MAX;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Open>> window_;  // opened, not yet reported, in item order
+  size_t readsInFlight_ = 0;
+  bool openingDone_ = false;  // no item will be added to window_ any more
+  bool stop_ = false;         // cancelled, or the job is unwinding: every thread leaves
+  size_t failIndex_ = kNone;  // lowest item that failed; items before it still finish and are reported
+  uint64_t failBlock_ = 0;
+  std::exception_ptr error_;  // its error
+
+  // Any thread, under mu_: records a failure of item `index` at `block`; the lowest (index, block)
+  // wins, so the error is the one a sequential run would have met first.
+  void FailLocked(size_t index, uint64_t block, std::exception_ptr e) {
+    if (index < failIndex_ || (index == failIndex_ && block < failBlock_)) {
+      failIndex_ = index;
+      failBlock_ = block;
+      error_ = e;
+    }
+    if (cancelled()) stop_ = true;
+    cv_.notify_all();
+  }
+
+  // Job thread: opens and validates item i.
+  std::shared_ptr<Open> OpenItem(size_t i) {
+    Item& it = items[i];
+    auto o = std::make_shared<Open>();
+    o->index = i;
+    o->file = OpenSource(it.path, direct);
+    platform::Geometry g = o->file->geometry();
+    o->sector = g.logicalSectorSize;
+    if (!it.hasLength && g.kind == platform::Kind::BlockDevice)
+      ThrowCode("EINVAL", "hashFiles needs a length for block device " + it.path + "; give items[].length", it.path);
+    // With an explicit length the size is not consulted (procfs/sysfs files report 0, a file may
+    // grow): a range that ends early fails with ERR_CHANGED at the offset where it ended.
+    if (!it.hasLength && it.offset > g.size)
+      ThrowCode("EINVAL", "offset " + std::to_string(it.offset) + " is past the end of " + it.path + " (" +
+                              std::to_string(g.size) + " bytes)", it.path, static_cast<int64_t>(it.offset));
+    o->length = it.hasLength ? it.length : g.size - it.offset;
+    if (o->file->direct() && o->length > 0 && it.offset % o->sector != 0)
+      ThrowCode("ERR_ALIGNMENT", "offset " + std::to_string(it.offset) + " of " + it.path + " is not a multiple of its " +
+                                     std::to_string(o->sector) + "-byte sector size, as direct reads need; align it or set direct: false",
+                it.path, static_cast<int64_t>(it.offset));
+    if (o->file->direct() && (o->sector > kBufferAlign || blockSize % o->sector != 0))
+      ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " is not a multiple of the " +
+                                     std::to_string(o->sector) + "-byte sector size of " + it.path + "; choose a multiple or set direct: false",
+                it.path);
+    o->blocks = (o->length + blockSize - 1) / blockSize;
+    it.blockMd5.assign(o->blocks * 16, 0);
+    if (sha) o->sha = std::make_unique<Digest>(EVP_sha256());
+    addTotals(o->length, 0);
+    return o;
+  }
+
+  // Worker thread, under mu_: the first item in the window with an unclaimed block before failIndex_.
+  Open* ClaimableLocked() {
+    for (auto& o : window_) {
+      if (o->index >= failIndex_) return nullptr;
+      if (o->nextClaim < o->blocks) return o.get();
+    }
+    return nullptr;
+  }
+
+  // Worker thread: claims blocks in global (item, block) order, reads one (at most queueDepth reads
+  // in flight), MD5s it, and feeds its item's SHA-256 in block order.
+  void Worker(BufferPool& pool) {
+    int idx = pool.acquire();
+    if (idx < 0) return;
+    BufferLease lease{&pool, idx};
+    uint8_t* buf = pool.data(idx);
+    for (;;) {
+      Open* o;
+      uint64_t b;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        for (;;) {
+          if (stop_) return;
+          o = ClaimableLocked();
+          if (o && readsInFlight_ < queueDepth) break;
+          if (!o && openingDone_) return;
+          cv_.wait(lk);
+        }
+        b = o->nextClaim++;
+        readsInFlight_++;
+      }
+      const Item& it = items[o->index];
+      const uint64_t off = b * blockSize;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(blockSize, o->length - off));
+      try {
+        checkCancelled();
+        ReadExact(*o->file, buf, n, it.offset + off, o->sector);
+      } catch (...) {
+        std::lock_guard<std::mutex> lk(mu_);
+        readsInFlight_--;
+        FailLocked(o->index, b, std::current_exception());
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        readsInFlight_--;
+      }
+      cv_.notify_all();
+      Md5(buf, n, items[o->index].blockMd5.data() + b * 16);
+      std::unique_lock<std::mutex> lk(mu_);
+      if (o->sha) {
+        cv_.wait(lk, [&] { return stop_ || o->index >= failIndex_ || o->nextSha == b; });
+        if (stop_ || o->index >= failIndex_) continue;
+        // In block order, under the lock: other workers keep reading and hashing meanwhile, and the
+        // update (a few ms per 4 MiB) is short next to the read.
+        o->sha->update(buf, n);
+        o->nextSha++;
+      }
+      o->blocksDone++;
+      lk.unlock();
+      cv_.notify_all();
+      advance(n);
+    }
+  }
+
+  // Job thread: reports a finished item.
+  void Report(Open& o) {
+    Item& it = items[o.index];
+    it.bytes = o.length;
+    if (o.sha) {
+      it.sha256.resize(32);
+      o.sha->finish(it.sha256.data());
+    }
+    advance(0, 1);
+    emit([i = o.index, bytes = it.bytes, md5 = it.blockMd5, s = it.sha256](Napi::Env env) -> Napi::Value {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("type", "itemDone");
+      e.Set("index", static_cast<double>(i));
+      e.Set("bytes", static_cast<double>(bytes));
+      e.Set("blockMd5", ToBuffer(env, md5));
+      if (!s.empty()) e.Set("sha256", ToBuffer(env, s));
+      return e;
+    });
+  }
+
+  static constexpr size_t kBufferAlign = 4096;
+
  protected:
-  // Job thread: per item, `threads` workers each claim the next block, read it (at most queueDepth
-  // reads in flight), MD5 it, and feed SHA-256 in block order.
+  // Job thread: opens items ahead (at most threads + queueDepth open at once: the descriptor and
+  // digest bound) while `threads` workers hash their blocks, so many small files keep every worker
+  // busy; reports items strictly in order. A failure of item k still reports items before k, as a
+  // sequential run would, then rejects with k's error. Memory: threads × blockSize aligned bytes.
   void Run() override {
     setTotals(0, items.size());
-    for (size_t i = 0; i < items.size(); i++) {
-      checkCancelled();
-      Item& it = items[i];
-      auto src = OpenSource(it.path, direct);
-      platform::Geometry g = src->geometry();
-      const uint32_t sector = g.logicalSectorSize;
-      if (!it.hasLength && g.kind == platform::Kind::BlockDevice)
-        ThrowCode("EINVAL", "hashFiles needs a length for block device " + it.path + "; give items[].length", it.path);
-      if (it.offset > g.size)
-        ThrowCode("EINVAL", "offset " + std::to_string(it.offset) + " is past the end of " + it.path + " (" +
-                                std::to_string(g.size) + " bytes)", it.path, static_cast<int64_t>(it.offset));
-      const uint64_t length = it.hasLength ? it.length : g.size - it.offset;
-      if (src->direct() && length > 0 && it.offset % sector != 0)
-        ThrowCode("ERR_ALIGNMENT", "offset " + std::to_string(it.offset) + " of " + it.path + " is not a multiple of its " +
-                                       std::to_string(sector) + "-byte sector size, as direct reads need; align it or set direct: false",
-                  it.path, static_cast<int64_t>(it.offset));
-      addTotals(length, 0);
-      const uint64_t blocks = (length + blockSize - 1) / blockSize;
-      it.blockMd5.assign(blocks * 16, 0);
-      const size_t nThreads = static_cast<size_t>(std::min<uint64_t>(threads, std::max<uint64_t>(blocks, 1)));
-      BufferPool pool(nThreads, RoundUp(blockSize, sector), BufferAlignment({&g}));
-
-      std::mutex mu;
-      std::condition_variable turn;
-      uint64_t nextBlock = 0, nextSha = 0;
-      size_t readsInFlight = 0;
-      bool stop = false;
-      std::exception_ptr error;
-      Digest shaCtx(EVP_sha256());
-      auto worker = [&] {
-        // Worker thread.
-        int idx = pool.acquire();
-        BufferLease lease{&pool, idx};
-        uint8_t* buf = pool.data(idx);
-        try {
-          for (;;) {
-            uint64_t b;
-            {
-              std::unique_lock<std::mutex> lk(mu);
-              turn.wait(lk, [&] { return stop || readsInFlight < queueDepth; });
-              if (stop || nextBlock >= blocks) return;
-              b = nextBlock++;
-              readsInFlight++;
-            }
-            const uint64_t off = b * blockSize;
-            const size_t n = static_cast<size_t>(std::min<uint64_t>(blockSize, length - off));
-            try {
-              checkCancelled();
-              ReadExact(*src, buf, n, it.offset + off, sector);
-            } catch (...) {
-              std::lock_guard<std::mutex> lk(mu);
-              readsInFlight--;
-              turn.notify_all();
-              throw;
-            }
-            {
-              std::lock_guard<std::mutex> lk(mu);
-              readsInFlight--;
-            }
-            turn.notify_all();
-            Md5(buf, n, it.blockMd5.data() + b * 16);
-            if (sha) {
-              std::unique_lock<std::mutex> lk(mu);
-              turn.wait(lk, [&] { return stop || nextSha == b; });
-              if (stop) return;
-              shaCtx.update(buf, n);  // in block order; the other workers keep reading and hashing meanwhile
-              nextSha++;
-              turn.notify_all();
-            }
-            advance(n);
-          }
-        } catch (...) {
-          std::lock_guard<std::mutex> lk(mu);
-          if (!error) error = std::current_exception();
-          stop = true;
-          turn.notify_all();
+    if (items.empty()) return;
+    const size_t nThreads = static_cast<size_t>(threads);
+    const size_t windowMax = nThreads + static_cast<size_t>(queueDepth);
+    // Items still open when the job ends (those from the failed one on) close before Run returns.
+    struct CloseRest {
+      std::deque<std::shared_ptr<Open>>& w;
+      ~CloseRest() { w.clear(); }
+    } closeRest{window_};
+    BufferPool pool(nThreads, blockSize, kBufferAlign);
+    std::vector<std::thread> workers;
+    // Leaves every worker and joins it on every exit path, before pool and window_ are destroyed.
+    struct Joiner {
+      HashFilesJob* job;
+      std::vector<std::thread>& ts;
+      BufferPool& pool;
+      void join() {
+        {
+          std::lock_guard<std::mutex> lk(job->mu_);
+          job->stop_ = true;
         }
-      };
-      {
-        std::vector<std::thread> pool_threads;
-        for (size_t t = 0; t < nThreads; t++) pool_threads.emplace_back(worker);
-        for (auto& t : pool_threads) t.join();
+        job->cv_.notify_all();
+        pool.close();
+        for (auto& t : ts)
+          if (t.joinable()) t.join();
       }
-      if (error) std::rethrow_exception(error);
-      checkCancelled();
-      it.bytes = length;
-      if (sha) {
-        it.sha256.resize(32);
-        shaCtx.finish(it.sha256.data());
+      ~Joiner() { join(); }
+    } joiner{this, workers, pool};
+    for (size_t t = 0; t < nThreads; t++) workers.emplace_back([this, &pool] { Worker(pool); });
+
+    size_t nextOpen = 0;
+    std::unique_lock<std::mutex> lk(mu_);
+    for (;;) {
+      // Report finished items in order; close them outside the lock.
+      while (!window_.empty() && window_.front()->index < failIndex_ &&
+             window_.front()->blocksDone == window_.front()->blocks) {
+        std::shared_ptr<Open> done = std::move(window_.front());
+        window_.pop_front();
+        lk.unlock();
+        Report(*done);
+        done.reset();  // closes the descriptor
+        lk.lock();
       }
-      advance(0, 1);
-      emit([i, bytes = it.bytes, md5 = it.blockMd5, s = it.sha256](Napi::Env env) -> Napi::Value {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("type", "itemDone");
-        e.Set("index", static_cast<double>(i));
-        e.Set("bytes", static_cast<double>(bytes));
-        e.Set("blockMd5", ToBuffer(env, md5));
-        if (!s.empty()) e.Set("sha256", ToBuffer(env, s));
-        return e;
-      });
+      if (cancelled()) stop_ = true;
+      if (stop_) break;
+      const bool failedFront = failIndex_ != kNone && (window_.empty() || window_.front()->index >= failIndex_);
+      if (failedFront) break;  // everything before the failed item has been reported
+      if (failIndex_ == kNone && nextOpen < items.size() && window_.size() < windowMax) {
+        const size_t i = nextOpen++;
+        lk.unlock();
+        std::shared_ptr<Open> o;
+        std::exception_ptr err;
+        try {
+          checkCancelled();
+          o = OpenItem(i);
+        } catch (...) {
+          err = std::current_exception();
+        }
+        lk.lock();
+        if (err) {
+          openingDone_ = true;
+          FailLocked(i, 0, err);
+        } else {
+          window_.push_back(std::move(o));
+          if (nextOpen == items.size()) openingDone_ = true;
+          cv_.notify_all();
+        }
+        continue;
+      }
+      if (window_.empty() && nextOpen == items.size()) break;  // all reported
+      // Woken by a finished block or a failure; the timeout only bounds how late a cancellation
+      // that arrives while every worker waits on a slow read is noticed here.
+      cv_.wait_for(lk, std::chrono::milliseconds(100));
     }
+    lk.unlock();
+    // Reads still in flight may fail at a lower block of the failed item: wait for them, then report
+    // the error a sequential run would have met first.
+    joiner.join();
+    std::exception_ptr err = error_;
+    checkCancelled();
+    if (err) std::rethrow_exception(err);
   }
 
   // JS thread.

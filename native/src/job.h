@@ -7,6 +7,11 @@
 // order, through one ThreadSafeFunction. The promise settles only after Run() has returned and every
 // worker thread, buffer and descriptor the job owned is released (RAII in Run's scope), so a cancelled
 // job leaves nothing behind.
+//
+// Lifetime: the JS thread owns a Job from Launch until the final batch is delivered (it joins the job
+// thread, settles the promise and deletes the job there), or, at environment teardown, until
+// CancelAll (which cancels, joins and deletes it). A throwing onProgress callback cancels the job,
+// and the promise rejects with the value it threw. No exception leaves a native thread.
 #pragma once
 #include <napi.h>
 
@@ -55,6 +60,12 @@ class Job {
 
   // Environment teardown, on env's JS thread: cancels env's live jobs, joins their threads, deletes them.
   static void CancelAll(napi_env env);
+  // Once per process (addon init): at exit(), cancel every running job and wait briefly for its threads.
+  static void InstallExitHook();
+  // Any thread.
+  void RequestCancel() {
+    if (cancel_) cancel_->store(true);
+  }
 
   // Any thread: true once cancellation was requested (JS token or environment teardown).
   bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
@@ -85,13 +96,20 @@ class Job {
 
  private:
   struct Batch;
+  // JS thread (env == nullptr at environment teardown, when job may already be deleted: only the
+  // batch is freed then). Never throws.
   static void CallJs(Napi::Env env, Napi::Function cb, Job* job, Batch* batch);
+  // Typed so that node-addon-api hands undelivered batches to CallJs at teardown (env == nullptr)
+  // instead of dropping them; the untyped ThreadSafeFunction leaked them.
+  using Tsfn = Napi::TypedThreadSafeFunction<Job, Batch, &Job::CallJs>;
   void ThreadMain();
+  // JS thread: the final batch. Joins the job thread, settles the promise.
+  void Settle(Napi::Env env);
 
   napi_env env_ = nullptr;
   CancelFlag cancel_;
   std::thread thread_;
-  Napi::ThreadSafeFunction tsfn_;
+  Tsfn tsfn_;
   // Set in Launch. Not a Deferred member: its constructor creates a promise and aborts with a null env.
   std::optional<Napi::Promise::Deferred> deferred_;
   bool hasCallback_ = false;
@@ -104,6 +122,8 @@ class Job {
 
   bool failed_ = false;
   NativeError error_;
+  // JS thread: what the onProgress callback threw (an object; a primitive is wrapped in an Error).
+  Napi::ObjectReference callbackError_;
   friend struct JobRegistry;
 };
 

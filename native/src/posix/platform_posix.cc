@@ -139,10 +139,14 @@ class PosixFile final : public File {
       ssize_t n = ::pread(fd_, static_cast<uint8_t*>(buf) + done, len - done, static_cast<off_t>(off + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        IoError("pread", errno, buf, len, off);
+        IoError("pread", errno, static_cast<uint8_t*>(buf) + done, len - done, off + done);
       }
       if (n == 0) break;  // end of file
       done += static_cast<size_t>(n);
+      // Under O_DIRECT a count that is not a whole number of sectors ends at the end of the file; asking
+      // again from that unaligned position would fail with EINVAL on some filesystems instead of
+      // returning 0.
+      if (direct_ && done % sector_ != 0) break;
     }
     return done;
   }
@@ -153,7 +157,7 @@ class PosixFile final : public File {
       ssize_t n = ::pwrite(fd_, static_cast<const uint8_t*>(buf) + done, len - done, static_cast<off_t>(off + done));
       if (n < 0) {
         if (errno == EINTR) continue;
-        IoError("pwrite", errno, buf, len, off + done);
+        IoError("pwrite", errno, static_cast<const uint8_t*>(buf) + done, len - done, off + done);
       }
       if (n == 0) ThrowSys("pwrite", ENOSPC, path_, static_cast<int64_t>(off + done));  // device end
       done += static_cast<size_t>(n);

@@ -198,6 +198,9 @@ class WinFile final : public File {
       }
       if (n == 0) break;
       done += n;
+      // Unbuffered: a count that is not a whole number of sectors ends at the end of the file; a
+      // further ReadFile from that unaligned position fails with ERROR_INVALID_PARAMETER, not EOF.
+      if (direct_ && done % sector_ != 0) break;
     }
     return done;
   }
