@@ -16,6 +16,7 @@
 // writer can always make progress (no deadlock however large one file is).
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -731,7 +732,7 @@ class PackJob final : public Job {
   // Coordination, guarded by mu_.
   std::mutex mu_;
   std::condition_variable cvSlot_, cvWork_, cvDone_;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};  // written under mu_; read without it by Stopping()
   std::unique_ptr<NativeError> fatal_;
   int slotCount_ = 0, reserve_ = 0;
   std::vector<Slot> slots_;
