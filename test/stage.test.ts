@@ -17,6 +17,8 @@ import { readPackList, listIndexIds } from '../src/repo/index-file';
 import { FAST_KDF, collector, context, describe, makeTree, noise, passphrase } from './stage-fixtures';
 import { isRoot, tmpDir } from './helpers';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const opts = (sources: string[], staging: string, extra: Partial<StageOptions> = {}): StageOptions => ({
   sources,
   staging,
@@ -92,6 +94,8 @@ test('re-staging an unchanged tree stores < 1% new data; an insert near the star
   const big = noise(24 * 1024 * 1024, 11);
   fs.writeFileSync(path.join(src, 'big.bin'), big);
   for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(src, `small-${i}.bin`), noise(10_000 + i, 100 + i));
+  // Out of the "racily clean" window: files changed less than 100 ms before a run are read again by the next.
+  await sleep(250);
   const staging = path.join(dir, 'staging');
   const first = await stage(opts([src], staging), context());
   const after1 = packBytes(staging);
@@ -100,11 +104,16 @@ test('re-staging an unchanged tree stores < 1% new data; an insert near the star
   assert.ok(second.summary.bytesNew < 0.01 * first.summary.bytes, `unchanged re-stage stored ${second.summary.bytesNew} new bytes`);
   assert.ok(after2 - after1 < 0.01 * after1, `packs grew by ${after2 - after1} bytes`);
   assert.is.not(second.snapshot, first.snapshot);
+  assert.is(second.summary.filesUnchanged, 51, 'every file is unchanged since the parent snapshot');
+  assert.is(second.summary.bytesRead, 0, 'unchanged files are not read');
+  assert.is(second.summary.bytes, first.summary.bytes);
 
   // Insert 7 bytes at 100 KiB: only the chunks around the insert (and the tree) are new.
   const edited = Buffer.concat([big.subarray(0, 100 * 1024), Buffer.from('INSERT!'), big.subarray(100 * 1024)]);
   fs.writeFileSync(path.join(src, 'big.bin'), edited);
   const third = await stage(opts([src], staging), context());
+  assert.is(third.summary.filesUnchanged, 50, 'only the edited file is read');
+  assert.is(third.summary.bytesRead, edited.length);
   assert.ok(third.summary.chunksNew <= 4, `chunksNew ${third.summary.chunksNew}`);
   assert.ok(third.summary.bytesNew < 10 * 1024 * 1024, `bytesNew ${third.summary.bytesNew} of a 24 MiB file`);
   const to = path.join(dir, 'restored');
@@ -112,6 +121,38 @@ test('re-staging an unchanged tree stores < 1% new data; an insert near the star
   assert.is(rr.files, 1);
   assert.ok(fs.readFileSync(path.join(to, 'src', 'big.bin')).equals(edited));
   assert.equal(fs.readdirSync(path.join(to, 'src')), ['big.bin']);
+});
+
+test('unchanged-file test: a same-size rewrite with the old mtime is read again (ctime); --read-all reads everything; restores match', async () => {
+  const dir = tmpDir();
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+  const a = path.join(src, 'sub', 'a.bin');
+  fs.writeFileSync(a, noise(100_000, 1));
+  fs.utimesSync(a, 1e9, 1e9); // whole seconds, so the same mtime can be set again exactly
+  fs.writeFileSync(path.join(src, 'b.txt'), 'b\n');
+  fs.writeFileSync(path.join(src, 'sub', 'c.txt'), 'c\n');
+  await sleep(250);
+  const staging = path.join(dir, 'staging');
+  const first = await stage(opts([src], staging), context());
+  assert.is(first.summary.filesUnchanged, 0, 'no parent snapshot yet');
+  // Same size, mtime put back: only ctime (and the content) tell.
+  fs.writeFileSync(a, noise(100_000, 2));
+  fs.utimesSync(a, 1e9, 1e9);
+  assert.is(fs.statSync(a, { bigint: true }).mtimeNs, 10n ** 18n);
+  const second = await stage(opts([src], staging), context());
+  assert.is(second.summary.filesUnchanged, 2);
+  assert.is(second.summary.bytesRead, 100_000);
+  const to = path.join(dir, 'r1');
+  await restore({ staging, to, snapshot: second.snapshot, include: [], passphrase: passphrase(), threads: 2 }, context());
+  assert.ok(fs.readFileSync(path.join(to, 'src', 'sub', 'a.bin')).equals(noise(100_000, 2)));
+  assert.is(fs.readFileSync(path.join(to, 'src', 'sub', 'c.txt'), 'utf8'), 'c\n');
+  const all = await stage(opts([src], staging, { readAll: true, scan: false }), context());
+  assert.is(all.summary.filesUnchanged, 0);
+  assert.is(all.summary.bytesRead, 100_000 + 4);
+  // A different source list has no parent: nothing is taken unread.
+  const other = await stage(opts([path.join(src, 'sub')], staging), context());
+  assert.is(other.summary.filesUnchanged, 0);
 });
 
 test('wrong passphrase: WRONG_PASSPHRASE (FAILED) before any work, repository untouched', async () => {

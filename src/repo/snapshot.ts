@@ -31,6 +31,8 @@ export interface SnapshotSummary {
   filesFailed: number;
   /** files that changed while being read */
   filesChanged: number;
+  /** files not read because the parent snapshot holds them unchanged (size, mtime, ctime, inode); absent in older snapshots */
+  filesUnchanged?: number;
   durationMs: number;
 }
 

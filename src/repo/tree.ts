@@ -8,7 +8,7 @@
  *   {"t":"tree","v":1}                                   first line
  *   {"t":"d","n":name,"m":mode,"u":uid,"g":gid,"mt":ns}  a directory; its entries follow until
  *   {"t":"e"}                                            the end of that directory
- *   {"t":"f",…,"s":size,"c":[[id,raw],…],"h":[[off,len],…],"k":link}   a regular file
+ *   {"t":"f",…,"s":size,"c":[[id,raw],…],"h":[[off,len],…],"k":link,"ct":ns,"i":ino}   a regular file
  *   {"t":"l",…,"tg":target}                              a symbolic link
  *   {"t":"h","n":name,"k":link}                          another name of file record with that "k"
  */
@@ -41,6 +41,10 @@ export interface FileRecord extends MetaFields {
   h?: Array<[number, number]>;
   /** hard-link key: present when the file has more than one name */
   k?: number;
+  /** ctime in nanoseconds, decimal (the next stage's unchanged-file test; not restored) */
+  ct?: string;
+  /** inode number, decimal (the next stage's unchanged-file test; not restored) */
+  i?: string;
 }
 export interface SymlinkRecord extends MetaFields {
   t: 'l';
@@ -155,7 +159,9 @@ export function validRecord(r: unknown): r is TreeRecord {
         Array.isArray(o.c) &&
         o.c.every((c) => Array.isArray(c) && typeof c[0] === 'string' && /^[0-9a-f]{64}$/.test(c[0]) && isInt(c[1]) && c[1] >= 0) &&
         (o.h === undefined || (Array.isArray(o.h) && o.h.every((h) => Array.isArray(h) && isInt(h[0]) && isInt(h[1]) && h[0] >= 0 && h[1] > 0))) &&
-        (o.k === undefined || isInt(o.k))
+        (o.k === undefined || isInt(o.k)) &&
+        (o.ct === undefined || isNs(o.ct)) &&
+        (o.i === undefined || (typeof o.i === 'string' && /^\d{1,20}$/.test(o.i)))
       );
     default:
       return false;

@@ -20,6 +20,8 @@ export interface StageRaw {
   passphrase?: string;
   level?: number;
   threads?: number;
+  scan?: boolean;
+  readAll?: boolean;
 }
 
 export const passphraseOptions: OptionSpec[] = [
@@ -55,6 +57,8 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
     // zstd level 3: zstd's own default, the best throughput/ratio point for backup data.
     { flags: '--level <n>', name: 'level', description: 'zstd compression level 1-19 (default 3)', type: 'number' },
     { flags: '--threads <n>', name: 'threads', description: 'compression/encryption threads (default: CPU count)', type: 'number' },
+    { flags: '--no-scan', name: 'scan', description: 'skip counting files first (progress then has no totals or ETA)', type: 'boolean' },
+    { flags: '--read-all', name: 'readAll', description: 'read every file, also those unchanged since the last snapshot of these sources (size, mtime, ctime, inode)', type: 'boolean' },
   ],
   cook(raw, ctx) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -78,6 +82,8 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
       passphrase: cookPassphrase(raw, ctx.env),
       level: intOption(raw.level, '--level', 'level', 1, 19, 3),
       threads: intOption(raw.threads, '--threads', 'threads', 1, 256, defaultThreads()),
+      scan: raw.scan !== false,
+      readAll: raw.readAll === true,
     };
   },
   run: (o, ctx) => stage(o, ctx),
@@ -89,7 +95,7 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
     return [
       `snapshot ${r.snapshot} saved in ${r.staging}${r.created ? ' (new repository)' : ''}`,
       `${s.files} files, ${s.dirs} directories, ${s.symlinks} symlinks, ${s.hardlinks} hard links, ${mib(s.bytes)}`,
-      `new data ${mib(s.bytesNew)} stored as ${mib(s.bytesStored)} in ${s.packs} packs; ${s.chunksDuplicate} chunks already stored`,
+      `new data ${mib(s.bytesNew)} stored as ${mib(s.bytesStored)} in ${s.packs} packs; ${s.chunksDuplicate} chunks already stored${s.filesUnchanged ? `; ${s.filesUnchanged} files unchanged since the last snapshot (not read)` : ''}`,
       ...(r.partial ? [`PARTIAL: ${s.filesFailed} files could not be read and were skipped (see the warnings)`] : []),
     ].join('\n');
   },
