@@ -1,8 +1,10 @@
 // Direct I/O jobs (binding.d.ts "Direct I/O jobs"): copyFilesJob, hashFilesJob, writeRawJob.
+// hashFilesJob is the direct reader (prep's read-back verification, check's pack hashes).
 //
 // Engine (docs/native-io.md has the measurement behind it): the job thread reads sequentially into a
 // fixed BufferPool (the job's memory cap) and hands each filled buffer to a fixed set of worker
-// threads that pwrite it, so `queueDepth` writes are in flight. Plain positional writes on threads
+// threads that pwrite it, so `queueDepth` writes are in flight. hashFilesJob opens items ahead on the
+// job thread and lets `threads` workers read and hash blocks across item boundaries. Plain positional writes on threads
 // were as fast as io_uring and libaio at queue depth ≥ 4 here, with no extra link dependency.
 // Memory: copyFiles (queueDepth + 1) × blockSize, writeRaw (queueDepth + 1) × ioSize, hashFiles
 // threads × blockSize. Cancellation is checked before every read and every write; every thread is
@@ -306,6 +308,12 @@ class CopyFilesJob final : public Job {
       addTotals(size, 0);
       if (preallocate) dst->preallocate(size);
       size_t align = BufferAlignment({&sg, &dg});
+      // Padded direct writes and rounded-up direct reads must stay inside one pool buffer.
+      if (direct && (blockSize % align != 0 || ioSize % align != 0))
+        ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " and ioSize " + std::to_string(ioSize) +
+                                       " must be multiples of the " + std::to_string(align) + "-byte sector size of " +
+                                       it.source + " / " + it.dest + " for direct I/O; choose multiples or set direct: false",
+                  it.dest);
       if (!pool || align > poolAlign) {
         workers.reset();  // idle between items; rebuilt with the pool it writes from
         pool = std::make_unique<BufferPool>(queueDepth + 1, blockSize, align);
@@ -759,7 +767,12 @@ class WriteRawJob final : public Job {
                               std::to_string(end) + " bytes, but " + target + " has " + std::to_string(dg.size),
                 target, static_cast<int64_t>(offset));
     const uint64_t origSize = dg.size;
-    BufferPool pool(queueDepth + 1, ioSize, BufferAlignment({&sg, &dg}));
+    const size_t align = BufferAlignment({&sg, &dg});
+    if (direct && ioSize % align != 0)  // a padded tail must fit in one pool buffer
+      ThrowCode("ERR_ALIGNMENT", "ioSize " + std::to_string(ioSize) + " is not a multiple of the " + std::to_string(align) +
+                                     "-byte sector size of " + target + "; choose a multiple or set direct: false",
+                target);
+    BufferPool pool(queueDepth + 1, ioSize, align);
     Workers workers(queueDepth, this);
     {
       DrainGuard drain(workers);

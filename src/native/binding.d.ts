@@ -9,7 +9,10 @@
  * counters and the ordered events produced since the last call. The promise settles only after every
  * native thread, aligned buffer and descriptor of the job has been released.
  * Cancellation: pass a CancelToken; after `cancel()` the job stops at its next block boundary and
- * rejects with code ERR_CANCELLED.
+ * rejects with code ERR_CANCELLED. An `onProgress` that throws cancels the job and is not called
+ * again; the promise then rejects with the thrown value (after every thread has been joined).
+ * Environment teardown (worker.terminate(), process exit) cancels the environment's jobs and joins
+ * their threads; their promises never settle.
  *
  * Errors: argument errors throw TypeError synchronously with an exact message. Operational errors
  * are Error objects with these properties (see NativeErrorShape):
@@ -113,6 +116,13 @@ export class TargetLock {
 export function acquireLock(path: string): TargetLock;
 
 // ---- Direct I/O jobs (native/src/io_jobs.cc) ------------------------------------------------------
+// copyFilesJob and writeRawJob are the direct writers; hashFilesJob is the matching direct reader
+// (prep's read-back verification of every 4 MiB block, check's pack hashes): reading a target back
+// only ever needs its digests, so no job hands file bytes to JS. Threads: a job thread plus the
+// workers named below; none touches JS. Units: bytes. Alignment under direct I/O: offsets and
+// blockSize/ioSize must be multiples of the logical sector size of every file involved (ERR_ALIGNMENT
+// otherwise); buffers are native and aligned to max(4096, sector size). On failure the destination
+// being written is left as far as it got (callers rewrite it); nothing else is removed.
 
 export interface CopyFilesSpec {
   items: Array<{ source: string; dest: string }>;
@@ -146,16 +156,31 @@ export function copyFilesJob(
   cancel?: CancelToken,
 ): Promise<CopyFilesResult>;
 
+/**
+ * MD5 of every blockSize block (and optionally SHA-256) of each item, read with direct I/O where the
+ * filesystem allows it (else buffered: tmpfs, some FUSE). The job thread opens items ahead, at most
+ * threads + queueDepth at once (the descriptor bound); `threads` workers claim blocks in (item, block)
+ * order across item boundaries, so many small files keep every worker busy. Results and 'itemDone'
+ * events come strictly in item order. Memory: threads × blockSize aligned bytes. If item k fails,
+ * items before k are still finished and reported, then the job rejects with the error a sequential
+ * read would have met first (lowest item, lowest block): ENOENT/EACCES (open), EIO (pread, with
+ * offset), ERR_CHANGED (the file ended before offset + length; offset = where it ended), EINVAL
+ * (offset past the end, a device without length), ERR_ALIGNMENT.
+ */
 export interface HashFilesSpec {
-  /** files or devices; offset/length default to the whole file (devices: length required) */
+  /**
+   * files or devices. Without length: from offset to the current end of the file (devices: length is
+   * required). With length: exactly that range, and the file's reported size is not consulted
+   * (procfs files report 0; a shorter file fails with ERR_CHANGED).
+   */
   items: Array<{ path: string; offset?: number; length?: number }>;
-  /** default 4 MiB */
+  /** default 4 MiB; a multiple of 4096 (and of the sector size under direct I/O) */
   blockSize?: number;
   /** default true */
   direct?: boolean;
-  /** reads in flight; default 4 */
+  /** reads in flight across all workers; default 4 */
   queueDepth?: number;
-  /** hashing threads; default number of CPUs */
+  /** hashing threads (each holds one blockSize buffer); default number of CPUs */
   threads?: number;
   /** also compute SHA-256 of each whole item; default false */
   sha256?: boolean;

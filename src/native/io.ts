@@ -148,8 +148,12 @@ export interface HashFilesOptions extends JobOptions<B.HashFilesEvent> {
 }
 
 /**
- * MD5 of every blockSize block of each item (and optionally SHA-256 of the whole item), blocks hashed
- * in parallel on `threads` workers, items reported in order. Devices need `length`.
+ * The direct reader: MD5 of every blockSize block of each item (and optionally SHA-256 of the whole
+ * item). Blocks are read and hashed on `threads` workers across item boundaries (many small files keep
+ * every worker busy); results and `itemDone` events come in item order. Devices need `length`; with a
+ * `length`, exactly that range is read and a shorter file fails with ERR_CHANGED. If item k fails, the
+ * items before it are still reported, then it rejects with DataPlaneError (ENOENT, EIO, ERR_CHANGED,
+ * ERR_ALIGNMENT, ERR_CANCELLED, …). Memory: threads × blockSize.
  */
 export async function hashFiles(items: Array<{ path: string; offset?: number; length?: number }>, options: HashFilesOptions = {}): Promise<{ bytes: number; items: HashedItem[] }> {
   if (!Array.isArray(items)) fail('Expected an array for items');
