@@ -272,8 +272,9 @@ export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, max
 // ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
 // Threads: `readers` reader threads, `threads` compression/encryption workers and one ordered writer
 // (the job thread); none touches JS. Memory cap, whatever the data size:
-//   slots × (chunker.max + chunker.max + 29) + readers × 8 MiB,   slots = min(2 × threads + readers, 24)
-// (defaults, threads = 2: 8 × 16 MiB + 32 MiB = 160 MiB; only pages actually used become resident), plus
+//   slots × (2 × chunker.max + 29) + readers × 8 MiB,   slots = min(2 × threads + 1 + readers, 40)
+// (defaults, threads = 2: 9 × 16 MiB + 32 MiB = 176 MiB; only pages actually used become resident, about
+// 3 MiB a slot at 1 MiB chunks), plus
 // per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
 // event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).
 // Errors: an unreadable file is not an error of the job (its 'file' event carries `error`); the promise
