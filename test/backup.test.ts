@@ -37,7 +37,8 @@ test.after(async () => {
   for (const d of cleanup) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function source(): { dir: string; big: string } {
+/** A source tree; its files are made more than the racy-clean margin (100 ms) older than the first snapshot. */
+async function source(): Promise<{ dir: string; big: string }> {
   const dir = tmpDir('driveseed-backup-src-');
   cleanup.push(dir);
   const root = path.join(dir, 'data');
@@ -47,13 +48,14 @@ function source(): { dir: string; big: string } {
   fs.writeFileSync(path.join(root, 'small.txt'), 'hello\n');
   fs.writeFileSync(path.join(root, 'sub', 'notes.md'), '# notes\n'.repeat(1000));
   fs.symlinkSync('small.txt', path.join(root, 'link'));
+  await new Promise((r) => setTimeout(r, 250));
   return { dir: root, big };
 }
 
 const opts = (src: string, staging: string) => ({ sources: [src], staging, passphrase: { kind: 'param' as const, secret: PASS }, forceUnlock: false, level: 3, threads: 2 });
 
 gated(test, 'before the seed is complete, backup refuses and says what to run first', why, async () => {
-  const { dir } = source();
+  const { dir } = await source();
   const { staging } = await seededRepo(azurite, dir, 'refuse');
   cleanup.push(staging);
   updateSettings(staging, { seed: { state: 'shipped' } });
@@ -64,7 +66,7 @@ gated(test, 'before the seed is complete, backup refuses and says what to run fi
 });
 
 gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 MiB); 1 MiB changed mid-file: < 8 MiB; bytes inserted near the start: < 16 MiB', why, async () => {
-  const { dir, big } = source();
+  const { dir, big } = await source();
   const { staging, backend } = await seededRepo(azurite, dir, 'sizes');
   cleanup.push(staging);
 
@@ -75,6 +77,9 @@ gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 M
   assert.ok(added.bytes < MiB, `unchanged: ${added.bytes} bytes`);
   const figures = [`unchanged ${added.bytes} B`];
   assert.is(r0.upload.packs, 0);
+  assert.is(r0.parent?.filesReused, 3, 'unchanged files are not read again (parent snapshot)');
+  assert.is(r0.summary.bytesRead, 0);
+  assert.is(r0.summary.files, 3);
   assert.ok(r0.index.fetched >= 1, 'the first backup downloads the index once');
 
   const fd = fs.openSync(big, 'r+');
@@ -88,6 +93,7 @@ gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 M
   assert.ok(added.bytes > MiB / 2, `1 MiB changed: only ${added.bytes} bytes landed`);
   assert.ok(r1.upload.packs >= 1);
   assert.is(r1.index.fetched, 0, 'the second backup reads the index from the local cache');
+  assert.is(r1.parent?.filesReused, 2, 'only the changed file is read');
 
   const content = fs.readFileSync(big);
   fs.writeFileSync(big, Buffer.concat([content.subarray(0, 4096), Buffer.from('a few bytes'), content.subarray(4096)]));

@@ -29,6 +29,7 @@ import { ContainerBackend } from '../cloud/container-backend';
 import { type CloudLocation, containerClientFor, describeLocation } from '../cloud/client';
 import { indexCacheDir } from '../cloud/index-cache';
 import { acquireLeaseLock } from '../cloud/lease-lock';
+import { readChunkCached, treeBlobCacheDir } from '../cloud/tree-blob-cache';
 import { CloudRepository } from '../cloud/repository';
 import { cloudLocationFromSettings, requireSeedComplete } from '../cloud/settings';
 import type { PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
@@ -40,7 +41,8 @@ import type { ChunkIndex } from '../repo/chunk-index';
 import { repoIoError } from '../repo/errors';
 import { type IndexPack, packFromEvent } from '../repo/index-file';
 import type { SnapshotSummary } from '../repo/snapshot';
-import { type FileRecord, type TreeRecord, TreeWriter } from '../repo/tree';
+import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
+import { TreeCursor, type TreePath } from '../repo/tree-cursor';
 import { walkSource } from '../repo/walker';
 import type { CommandContext } from './command';
 import { DriveseedError, cancelledError, usageError } from './errors';
@@ -92,12 +94,16 @@ export interface BackupResult {
     resumedPacks: number;
   };
   index: { files: number; fetched: number; fetchedBytes: number; reused: number; chunks: number };
+  /** the snapshot whose unchanged files (same size and mtime) were not read again; absent when none matched the sources and host */
+  parent?: { snapshot: string; filesReused: number };
   partial: boolean;
   warnings: number;
 }
 
 const DEFAULT_BATCH_FILES = 10_000;
 const DEFAULT_BATCH_BYTES = 1024 ** 3;
+/** The racy-clean margin, the same as stage's (src/core/stage.ts): 100 ms covers coarse file-system clocks. */
+const RACY_MARGIN_NS = 100_000_000n;
 
 /** The backup work directory inside the staging location. */
 export function backupWorkDir(staging: string): string {
@@ -160,6 +166,8 @@ interface Pending {
   rec: TreeRecord;
   file?: number;
   path?: string;
+  /** a file whose chunk list was taken from the parent snapshot (not read) */
+  reused?: boolean;
 }
 
 /** Runs a backup. Reports through ctx.reporter; never prints. */
@@ -239,7 +247,23 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     fs.rmSync(packDir, { recursive: true, force: true });
     fs.mkdirSync(packDir, { recursive: true });
 
-    // 2. Scan for totals (progress, ETA).
+    // 2. The parent: the newest snapshot of exactly these sources (the same rule as stage). A file whose
+    // size, mtime, ctime and inode equal its record there keeps that record's chunks unread, unless its
+    // ctime is not clearly older than the start of the parent's run (git's "racily clean" rule: a change
+    // within one coarse clock tick of the one the parent saw can keep its ctime).
+    const key = JSON.stringify(o.sources);
+    const parentSnap = (await repo.listSnapshots(signal)).filter((s) => JSON.stringify(s.doc.sources) === key).pop();
+    const parentId = parentSnap?.id;
+    let cursor: TreeCursor | undefined;
+    let parentStartNs = 0n;
+    if (parentSnap) {
+      const treeCache = treeBlobCacheDir(o.staging);
+      cursor = new TreeCursor(readTree(parentSnap.doc.tree, (id, raw) => readChunkCached(repo, index, treeCache, id, raw, signal), `snapshots/${parentSnap.id}`));
+      parentStartNs = BigInt(Date.parse(parentSnap.doc.time) - parentSnap.doc.summary.durationMs) * 1_000_000n - RACY_MARGIN_NS;
+      reporter.info(`Files unchanged since snapshot ${parentSnap.id.slice(0, 12)} (size, mtime, ctime, inode) are not read again`, { parent: parentSnap.id });
+    }
+
+    // 3. Scan for totals (progress, ETA).
     let totalFiles = 0;
     let totalBytes = 0;
     let steps = 0;
@@ -262,7 +286,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     const keys = repo.keys.blobKeys();
     const sum: SnapshotSummary = {
       files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0,
-      chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, durationMs: 0,
+      chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, filesUnchanged: 0, durationMs: 0,
     };
     const meter = new RateMeter();
     let bytesBefore = 0;
@@ -346,7 +370,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       return events;
     };
 
-    // 3. Walk and pack, batch by batch (the same tree records as stage: src/repo/tree.ts).
+    // 4. Walk and pack, batch by batch (the same tree records as stage: src/repo/tree.ts).
     const treeFile = tempPath(work, 'tree');
     treeWriter = new TreeWriter(treeFile);
     const tw = treeWriter;
@@ -359,7 +383,10 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       const events = b.files.length ? await pack(b.files, 'backup', index) : [];
       for (const p of b.recs) {
         const rec = p.rec;
-        if (p.file !== undefined) {
+        if (p.reused) {
+          sum.files++;
+          sum.bytes += (rec as FileRecord).s;
+        } else if (p.file !== undefined) {
           const f = rec as FileRecord;
           const ev = events[p.file];
           if (f.s > 0) {
@@ -396,8 +423,27 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     };
     const batchFiles = o.batchFiles ?? DEFAULT_BATCH_FILES;
     const batchBytes = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    let filesReused = 0;
+    /** The parent's record of this file when it is unchanged and all its chunks are indexed; a parent tree that cannot be read is dropped with a warning. */
+    const unchanged = async (p: TreePath, st: fs.BigIntStats): Promise<FileRecord | undefined> => {
+      if (!cursor) return undefined;
+      let prev: FileRecord | undefined;
+      try {
+        prev = await cursor.file(p);
+      } catch (err) {
+        if (signal.aborted) throw stopped();
+        warn('PARENT_UNREADABLE', `Snapshot ${parentId} cannot be read as the parent (${(err as Error).message}); every file is read instead`, { parent: parentId }, false);
+        cursor = undefined;
+        return undefined;
+      }
+      if (!prev || prev.s !== Number(st.size) || prev.mt !== st.mtimeNs.toString() || prev.ct !== st.ctimeNs.toString() || prev.i !== st.ino.toString()) return undefined;
+      if (st.ctimeNs >= parentStartNs) return undefined;
+      return prev.c.every(([id]) => index.lookup(Buffer.from(id, 'hex')) !== undefined) ? prev : undefined;
+    };
+    // Where the walk is: the source's index, then the names of the directories below it.
+    const walkPath: Array<number | string> = [];
     const meta = (st: fs.BigIntStats, name: string) => ({ n: name, m: Number(st.mode), u: Number(st.uid), g: Number(st.gid), mt: st.mtimeNs.toString() });
-    for (const src of o.sources) {
+    for (const [srcIndex, src] of o.sources.entries()) {
       for (const ev of walkSource(src)) {
         if (++steps % 1000 === 0) {
           if (signal.aborted) throw stopped();
@@ -410,9 +456,11 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
             break;
           case 'dir':
             sum.dirs++;
+            walkPath.push(walkPath.length ? ev.name : srcIndex);
             batch.recs.push({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
             break;
           case 'end':
+            walkPath.pop();
             batch.recs.push({ rec: { t: 'e' } });
             break;
           case 'symlink':
@@ -434,6 +482,17 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
             }
             const rec: FileRecord = { t: 'f', ...meta(ev.st, ev.name), s: size, c: [] };
             if (k !== undefined) rec.k = k;
+            rec.ct = ev.st.ctimeNs.toString();
+            rec.i = ev.st.ino.toString();
+            const prev = await unchanged((walkPath.length ? [...walkPath, ev.name] : [srcIndex]) as TreePath, ev.st);
+            if (prev) {
+              rec.c = prev.c;
+              if (prev.h) rec.h = prev.h;
+              batch.recs.push({ rec, path: ev.path, reused: true });
+              filesReused++;
+              sum.filesUnchanged!++;
+              break;
+            }
             batch.recs.push({ rec, file: batch.files.length, path: ev.path });
             batch.files.push({ path: ev.path, size });
             batch.bytes += size;
@@ -445,7 +504,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     }
     await runBatch();
 
-    // 4. The tree stream, then the snapshot.
+    // 5. The tree stream, then the snapshot.
     const treeSize = tw.close();
     treeWriter = undefined;
     const tev = (await pack([{ path: treeFile, size: treeSize }], 'tree', index))[0];
@@ -475,6 +534,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       summary: sum,
       upload,
       index: { files: docs, fetched: sync.fetched, fetchedBytes: sync.fetchedBytes, reused: sync.reused, chunks: index.size },
+      ...(parentId ? { parent: { snapshot: parentId, filesReused } } : {}),
       partial,
       warnings,
     };
