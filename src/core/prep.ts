@@ -22,8 +22,10 @@ import { planSpanning, type Plan } from '../prep/plan';
 import { SysBlock } from '../prep/sysfs';
 import { classifyTargets, confirmFormat, type Target } from '../prep/targets';
 import { MANIFEST_NAME, verifyDrive, type DriveProblem } from '../prep/verifier';
-import { cancelledError, DriveseedError } from './errors';
+import { cancelledError, DriveseedError, usageError } from './errors';
 import type { CommandContext } from './command';
+import { createJob, jobCoordinates, type JobCreateOptions, type JobCreateResult } from './job';
+import { RateMeter } from './reporter';
 import type { Secret } from './secret';
 import { driveseedVersion } from './version';
 
@@ -39,6 +41,13 @@ export interface PrepOptions {
   verify: boolean;
   /** files per native copy batch (journal granularity); default 16 */
   batchFiles?: number;
+  /**
+   * Create the import job once the drives are written and verified (src/core/job.ts createJob);
+   * absent = --no-job. Checked before anything is written: the staging settings must name the
+   * subscription, resource group, account and location, and without `returnInfo` a prompter must
+   * exist (else PROMPT_REQUIRED naming --return-address).
+   */
+  job?: Omit<JobCreateOptions, 'staging'>;
 }
 
 export interface PreparedDrive {
@@ -61,6 +70,8 @@ export interface PrepResult {
   /** where drive records for `job create` were saved */
   drivesFile: string;
   problems: DriveProblem[];
+  /** the created import job (absent with --no-job) */
+  job?: JobCreateResult;
 }
 
 const NEEDS_FREE_FOR_FORMAT = (size: number) => size - 2 * 1024 * 1024 - Math.ceil(size / 100) - 16 * 1024 * 1024;
@@ -107,6 +118,13 @@ function claimDiskFlock(input: string): TargetLock | undefined {
 }
 
 async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: CommandContext['reporter']): Promise<PrepResult> {
+  if (o.job) {
+    // Fail before writing anything when the job could not be created afterwards.
+    jobCoordinates(o.staging, { ...(o.job.subscription ? { subscription: o.job.subscription } : {}), ...(o.job.emulator ? { emulator: o.job.emulator } : {}) });
+    if (!o.job.returnInfo && !ctx.prompter) {
+      throw usageError('PROMPT_REQUIRED', 'prep creates the import job at the end and would ask for the return address, but cannot prompt here (--json, RPC or no terminal); pass --return-address <json file> (RPC param "returnAddress"), or --no-job and create the job later with driveseed job create', { field: 'returnAddress', flag: '--return-address' });
+    }
+  }
   const targets = classifyTargets(o.targets);
   const enc = decideEncryption(o.encryption, targets, o.bitlockerKeyFile);
   const files = inventory(o.staging);
@@ -221,6 +239,7 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
           fs.mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
         }
         const base = doneBytes;
+        const meter = new RateMeter();
         await copyFiles(
           batch.map((f) => ({ source: f.source, dest: path.join(dir, f.path) })),
           {
@@ -232,7 +251,8 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
                 checkWritten(f, e.bytes, e.blockMd5);
                 journal.append({ t: 'fileDone', drive: i, path: f.path, size: e.bytes, blocks: hexes(e.blockMd5) });
               }
-              reporter.progress({ phase: 'write', bytesDone: base + p.bytesDone, bytesTotal: pd.bytes, current: t.input });
+              const bytesDone = base + p.bytesDone;
+              reporter.progress({ phase: 'write', bytesDone, bytesTotal: pd.bytes, current: t.input, itemsDone: ds.done.size + b, itemsTotal: pd.files.length, ...meter.sample(bytesDone, pd.bytes) });
             },
           },
         );
@@ -285,7 +305,21 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
       });
     }
     journal.append({ t: 'done', at: new Date().toISOString() });
-    return { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, problems };
+    const result: PrepResult = { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, problems };
+    if (o.job) {
+      for (const l of live) l.mount?.release();
+      try {
+        result.job = await createJob({ ...o.job, staging: o.staging }, ctx);
+      } catch (err) {
+        if (!(err instanceof DriveseedError)) throw err;
+        throw new DriveseedError(err.code, `The drives are prepared (${drivesFile}), but creating the import job failed: ${err.message}. Fix that and run driveseed job create --staging ${o.staging}`, {
+          category: err.category,
+          details: { ...(err.details ?? {}), drivesFile },
+          cause: err,
+        });
+      }
+    }
+    return result;
   } finally {
     journal.close();
     for (const l of live) {

@@ -127,10 +127,24 @@ export function mountRoot(): string {
  * Mounts an NTFS partition with ntfs-3g. big_writes lets FUSE pass 128 KiB+ writes (checked accepted
  * by ntfs-3g 2022.10.3); noatime avoids metadata writes on every read-back.
  */
-export function mountNtfs(part: string): OwnedMount {
+export function mountNtfs(part: string, opts: { readOnly?: boolean } = {}): OwnedMount {
+  return mountWith(part, opts.readOnly ? ['ntfs-3g', [part, '', '-o', 'ro,noatime']] : ['ntfs-3g', [part, '', '-o', 'big_writes,noatime']], opts.readOnly ? 'read-only, ntfs-3g' : 'ntfs-3g');
+}
+
+/**
+ * Mounts a partition read-only for `driveseed verify`: NTFS through ntfs-3g, anything else (ext4 in
+ * tests) through mount(8) with `-o ro`.
+ */
+export function mountReadOnly(part: string): OwnedMount {
+  if (fsTypeOf(part) === 'ntfs') return mountNtfs(part, { readOnly: true });
+  return mountWith(part, ['mount', ['-o', 'ro,noatime', part, '']], 'read-only');
+}
+
+/** Runs the mount tool with the fresh directory put in place of the '' argument. */
+function mountWith(part: string, [tool, args]: [string, string[]], what: string): OwnedMount {
   const dir = fs.mkdtempSync(path.join(mountRoot(), `${path.basename(part)}-`));
   try {
-    runTool('ntfs-3g', [part, dir, '-o', 'big_writes,noatime'], `Mounting ${part} (ntfs-3g)`);
+    runTool(tool, args.map((a) => (a === '' ? dir : a)), `Mounting ${part} (${what})`);
   } catch (err) {
     fs.rmdirSync(dir);
     throw err;

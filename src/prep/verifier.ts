@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Reporter } from '../core/reporter';
+import { RateMeter, type Reporter } from '../core/reporter';
 import { filePathToPosix, manifestFileHash, readManifest, type ManifestBlob } from '../azure/manifest';
 import { hashFiles } from '../native/io';
 import { readDriveIdFile } from './drive-id';
@@ -52,7 +52,9 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
   let blocks = 0;
   let bytes = 0;
   let batch: ManifestBlob[] = [];
+  let manifestRead = false;
   let total = 0;
+  const meter = new RateMeter();
 
   const flush = async () => {
     const present: ManifestBlob[] = [];
@@ -75,7 +77,11 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
     if (present.length === 0) return;
     const r = await hashFiles(
       present.map((b) => ({ path: path.join(volume, filePathToPosix(b.filePath)) })),
-      { direct: opts.direct ?? true, signal: opts.signal, onProgress: (p) => opts.reporter?.progress({ phase: 'verify', bytesDone: bytes + p.bytesDone, bytesTotal: total || undefined, current: volume }) },
+      { direct: opts.direct ?? true, signal: opts.signal, onProgress: (p) => {
+        const done = bytes + p.bytesDone;
+        // total grows as the manifest is read batch by batch: no ETA until it is complete
+        opts.reporter?.progress({ phase: 'verify', bytesDone: done, current: volume, ...(manifestRead ? { bytesTotal: total, ...meter.sample(done, total) } : { rate: meter.sample(done).rate }) });
+      } },
     );
     present.forEach((b, i) => {
       const got = r.items[i]!.blockMd5Hex;
@@ -107,6 +113,7 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
       if (batch.length >= BATCH_FILES) await flush();
     },
   });
+  manifestRead = true;
   await flush();
   driveId = summary.driveId;
   const manifestHash = await manifestFileHash(manifestFile);

@@ -1,0 +1,38 @@
+/** `driveseed verify --target <t>... [--staging <dir>]` / RPC `verify` (src/core/verify.ts, docs/prep.md "Verify"). */
+import * as path from 'node:path';
+import { defineCommand } from '../../core/command';
+import { usageError } from '../../core/errors';
+import { type VerifyOptions, type VerifyResult, verifyTargets } from '../../core/verify';
+import { formatBytes } from '../format';
+
+export interface VerifyRaw {
+  target?: string[];
+  staging?: string;
+}
+
+export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResult>({
+  name: 'verify',
+  rpcMethod: 'verify',
+  summary: 'Re-read prepared drives and check every block against their DriveManifest.xml; names every bad block',
+  options: [
+    { flags: '--target <t...>', name: 'target', description: 'a prepared drive: its device (/dev/sdX, mounted read-only for the check) or its mounted volume directory', type: 'string[]', required: true },
+    { flags: '--staging <dir>', name: 'staging', description: 'also compare each manifest with the one prep recorded for the job in this staging location', type: 'string' },
+  ],
+  cook(raw) {
+    const targets = raw.target ?? [];
+    if (targets.length === 0) throw usageError('MISSING_OPTION', 'Give the drives to verify with --target <device or volume>...', { field: 'target' });
+    if (new Set(targets).size !== targets.length) throw usageError('TARGET_DUPLICATE', `--target lists a drive twice (${targets.join(', ')}); give each once`, { field: 'target' });
+    return { targets, ...(raw.staging !== undefined ? { staging: path.resolve(raw.staging) } : {}) };
+  },
+  run: (o, ctx) => verifyTargets(o, ctx),
+  exitCategory: (r) => (r.ok ? 'OK' : 'VERIFY_FAILED'),
+  renderText(r) {
+    const lines: string[] = [];
+    for (const d of r.drives) {
+      lines.push(`${d.target}: drive ${d.driveId || '?'}, ${d.blobs} files, ${d.blocks} blocks, ${formatBytes(d.bytes)} read: ${d.ok ? 'OK' : `${d.problems.length} problem(s)`}`);
+      for (const p of d.problems) lines.push(`  ${p.message}`);
+    }
+    lines.push(r.ok ? 'all drives verified' : `VERIFY FAILED: ${r.problems} problem(s); rerun prep with --format on the drives named above`);
+    return lines.join('\n');
+  },
+});
