@@ -17,12 +17,16 @@ import * as backup from './backup';
 import * as check from './check';
 import * as drives from './drives';
 import * as emulator from './emulator';
+import * as job from './job';
+import * as prep from './prep';
 import * as restore from './restore';
+import * as ship from './ship';
 import * as snapshots from './snapshots';
 import * as stage from './stage';
+import * as verify from './verify';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [backup, check, drives, emulator, restore, snapshots, stage, version];
+const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, prep, restore, ship, snapshots, stage, verify, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
