@@ -76,6 +76,16 @@ function machine() {
   };
 }
 
+/**
+ * A contention gauge: what one core delivers right now (MD5 over 1 MiB buffers for 1 s, openssl speed).
+ * On a shared machine it falls as other work takes the cores; compare it between runs before comparing them.
+ */
+function cpuGauge() {
+  const r = spawnSync('openssl', ['speed', '-elapsed', '-seconds', '1', '-bytes', String(1 << 20), '-evp', 'md5'], { encoding: 'utf8' });
+  const k = /([\d.]+)k\s*$/.exec((r.stdout || '').trim().split('\n').pop() ?? '');
+  return k ? Math.round(Number(k[1]) / 1000) : null;
+}
+
 function runTrial(name, args, timeoutS) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(TRIALS_DIR, `${name}.mjs`), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
@@ -149,9 +159,9 @@ const gen = spawnSync(process.execPath, [path.join(BENCH_DIR, 'gen-data.mjs'), .
 if (gen.status !== 0) { process.stderr.write('bench: generating the data set failed\n'); process.exit(1); }
 const manifest = JSON.parse(fs.readFileSync(path.join(dataDir, 'manifest.json'), 'utf8'));
 
-const env = machine();
+const env = { ...machine(), md5OneCoreMBpsStart: cpuGauge() };
 const startedAt = new Date().toISOString();
-process.stderr.write(`bench: ${trials.join(', ')} on ${env.nproc} CPUs (${env.cpu}), loadavg ${env.loadavgStart.join(' ')}; data ${dataDir}\n`);
+process.stderr.write(`bench: ${trials.join(', ')} on ${env.nproc} CPUs (${env.cpu}), loadavg ${env.loadavgStart.join(' ')}, one core's MD5 ${env.md5OneCoreMBpsStart} MB/s; data ${dataDir}\n`);
 const trialArgs = ['--data', dataDir, ...(o.quick ? ['--quick'] : []), ...(o.runs ? ['--runs', String(o.runs)] : []), ...(o.cache ? ['--cache', o.cache] : [])];
 const results = [];
 for (const name of trials) {
@@ -163,7 +173,7 @@ const doc = {
   startedAt,
   finishedAt: new Date().toISOString(),
   quick: o.quick,
-  machine: { ...env, loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100) },
+  machine: { ...env, loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), md5OneCoreMBpsEnd: cpuGauge() },
   data: { dir: dataDir, preset: manifest.preset, seed: manifest.seed, totals: manifest.totals, groups: manifest.groups },
   trials: results,
   summary: results.flatMap((t) => (t.ok ? t.rows.map((r) => ({ trial: t.trial, id: r.id, ratio: r.ratio, goal: r.goal, pass: r.pass })) : [{ trial: t.trial, error: t.error }])),
@@ -175,7 +185,7 @@ if (o.markdown) {
     '',
     `- date: ${startedAt} → ${doc.finishedAt}, commit ${m.gitCommit}, addon ${results.find((t) => t.env?.addon)?.env.addon?.path ?? 'none'} (${results.find((t) => t.env?.addon)?.env.addon?.commit ?? '?'})`,
     `- machine: ${m.nproc} × ${m.cpu}, ${m.ramGiB} GiB RAM, ${m.kernel}, root ${m.root}, disks ${m.disks.join('; ')}`,
-    `- load: loadavg ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd.join(' ')} at end`,
+    `- load: loadavg ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd.join(' ')} at end; one core's MD5 (openssl speed, contention gauge) ${m.md5OneCoreMBpsStart} MB/s at start, ${m.md5OneCoreMBpsEnd} MB/s at end`,
     `- data: ${manifest.preset} preset, seed ${manifest.seed}, ${manifest.totals.files} files, ${(manifest.totals.apparentBytes / 2 ** 20).toFixed(0)} MiB apparent (${(manifest.totals.allocatedBytes / 2 ** 20).toFixed(0)} MiB allocated); runs per command: ${o.runs ?? (o.quick ? 2 : 3)}`,
     '',
   ].join('\n'));
