@@ -435,6 +435,19 @@ test('verifyPacksJob names pack and offset of each corruption; restore fails onl
   fs.rmSync(tree.dir, { recursive: true, force: true });
 });
 
+test('a file whose size differs from what the caller saw is reported as changed, with what was read', async () => {
+  const dir = tmpDir('driveseed-changed-');
+  const p = path.join(dir, 'grew');
+  fs.writeFileSync(p, 'now twenty-six bytes long');
+  const events: PackEvent[] = [];
+  await packFiles({ files: [{ path: p, size: 10 }], packDir: path.join(dir, 'packs'), keys: keys() }, { onProgress: (_p, e) => events.push(...e) });
+  const ev = events.find((e): e is PackFileEvent => e.type === 'file')!;
+  assert.is(ev.changed, true);
+  assert.is(ev.size, 25);
+  assert.equal(ev.lengths, [25]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('cancelling a packJob mid-run rejects with ERR_CANCELLED and leaves no thread, job or temp pack', async () => {
   const dir = tmpDir('driveseed-cancel-');
   const files = [];
