@@ -6,7 +6,6 @@
  * Credentials are Secrets and never leave this file except inside the SDK's request signing.
  * `describe()` gives the endpoint and container only, for messages.
  */
-import { DefaultAzureCredential } from '@azure/identity';
 import { AnonymousCredential, ContainerClient, StorageSharedKeyCredential, type StoragePipelineOptions, newPipeline } from '@azure/storage-blob';
 import { usageError } from '../core/errors';
 import type { Secret } from '../core/secret';
@@ -62,7 +61,10 @@ export function containerClientFor(loc: CloudLocation): ContainerClient {
       const sas = c.sasToken.reveal().replace(/^\?/, '');
       return new ContainerClient(`${url}?${sas}`, newPipeline(new AnonymousCredential(), pipelineOptions));
     }
-    case 'defaultAzureCredential':
+    case 'defaultAzureCredential': {
+      // Loaded only here: @azure/identity costs ~180 ms of start-up that key, SAS and emulator runs do not need.
+      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
       return new ContainerClient(url, newPipeline(new DefaultAzureCredential(), pipelineOptions));
+    }
   }
 }
