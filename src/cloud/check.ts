@@ -33,7 +33,7 @@ import { ContainerBackend, blockId } from './container-backend';
 import { storageFailure } from './errors';
 import { indexCacheDir } from './index-cache';
 import { CloudRepository } from './repository';
-import { cloudLocationFromSettings } from './settings';
+import { resolveCloudLocation } from './settings';
 
 export interface CloudCheckOptions {
   /** absolute staging location: settings, index cache, work directory */
@@ -53,7 +53,7 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   if (!location) {
     const settings = readSettings(o.staging);
     if (!settings) throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; --cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
-    location = cloudLocationFromSettings(settings, o.staging, ctx.env);
+    location = await resolveCloudLocation(settings, o.staging, ctx.env);
   }
   const where = describeLocation(location);
   const client = containerClientFor(location);

@@ -30,7 +30,7 @@ import { containerClientFor, describeLocation } from './client';
 import { ContainerBackend } from './container-backend';
 import { indexCacheDir } from './index-cache';
 import { CloudRepository } from './repository';
-import { cloudLocationFromSettings } from './settings';
+import { resolveCloudLocation } from './settings';
 
 /** Largest coalesced range fetched in one readRange call (memory per range in flight). */
 const MAX_RANGE = 8 * 1024 * 1024;
@@ -59,7 +59,7 @@ export class CloudRestoreSource {
   static async open(staging: string, passphrase: Secret, ctx: Pick<CommandContext, 'env' | 'signal'>): Promise<CloudRestoreSource> {
     const settings = readSettings(staging);
     if (!settings) throw usageError('SETTINGS_MISSING', `${staging} holds no driveseed settings; --from-cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
-    const location = cloudLocationFromSettings(settings, staging, ctx.env);
+    const location = await resolveCloudLocation(settings, staging, ctx.env);
     const backend = new ContainerBackend(containerClientFor(location), describeLocation(location));
     return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, ctx.signal), staging, ctx.signal);
   }

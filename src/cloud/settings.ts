@@ -7,10 +7,13 @@
  *   DRIVESEED_STORAGE_CONNECTION_STRING   a connection string
  *   DRIVESEED_STORAGE_SAS                 a SAS token for the container (rwdl)
  *   DRIVESEED_STORAGE_KEY                 the storage account key
+ *   (none), settings.emulator set         the account's endpoint and key as the running emulator
+ *                                         reports them (GET <emulator>/_emulator/info, src/azure/blob.ts)
  *   (none)                                Azurite's public development key when the endpoint is on
- *                                         loopback and the account is devstoreaccount1 (the emulator);
+ *                                         loopback and the account is devstoreaccount1;
  *                                         otherwise DefaultAzureCredential (az login, managed identity…)
  */
+import { emulatorAccount } from '../azure/blob';
 import { DriveseedError } from '../core/errors';
 import { Secret } from '../core/secret';
 import type { JobSettings } from '../core/settings';
@@ -74,4 +77,17 @@ export function cloudLocationFromSettings(settings: JobSettings, staging: string
     return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_KEY) } };
   }
   return { ...base, credentials: { kind: 'defaultAzureCredential' } };
+}
+
+/**
+ * cloudLocationFromSettings, plus the emulator: when the settings name an Import/Export emulator
+ * (`settings.emulator`, its ARM endpoint) and the environment gives no credentials, the account's
+ * blob endpoint and key are asked from that emulator. Throws EMULATOR_UNREACHABLE when it is not running.
+ */
+export async function resolveCloudLocation(settings: JobSettings, staging: string, env: Record<string, string | undefined>): Promise<CloudLocation> {
+  const loc = cloudLocationFromSettings(settings, staging, env);
+  const fromEnv = env.DRIVESEED_STORAGE_CONNECTION_STRING || env.DRIVESEED_STORAGE_SAS || env.DRIVESEED_STORAGE_KEY;
+  if (fromEnv || typeof settings.emulator !== 'string' || !settings.emulator) return loc;
+  const acc = await emulatorAccount(settings.emulator, loc.account);
+  return { account: loc.account, container: loc.container, blobEndpoint: acc.blobEndpoint, credentials: { kind: 'sharedKey', accountKey: acc.key } };
 }

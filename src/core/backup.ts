@@ -31,7 +31,7 @@ import { indexCacheDir } from '../cloud/index-cache';
 import { acquireLeaseLock } from '../cloud/lease-lock';
 import { readChunkCached, treeBlobCacheDir } from '../cloud/tree-blob-cache';
 import { CloudRepository } from '../cloud/repository';
-import { cloudLocationFromSettings, requireSeedComplete } from '../cloud/settings';
+import { requireSeedComplete, resolveCloudLocation } from '../cloud/settings';
 import type { PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
@@ -180,7 +180,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location that was used for \`driveseed stage\` and the import.`, { field: 'staging' });
   }
   if (settings && !o.location) requireSeedComplete(settings, o.staging, 'backup');
-  const location = o.location ?? cloudLocationFromSettings(settings!, o.staging, ctx.env);
+  const location = o.location ?? (await resolveCloudLocation(settings!, o.staging, ctx.env));
   const client = containerClientFor(location);
   const where = describeLocation(location);
   const backend = new ContainerBackend(client, where, {

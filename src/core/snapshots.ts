@@ -5,7 +5,7 @@
 import { ContainerBackend } from '../cloud/container-backend';
 import { type CloudLocation, containerClientFor, describeLocation } from '../cloud/client';
 import { CloudRepository } from '../cloud/repository';
-import { cloudLocationFromSettings } from '../cloud/settings';
+import { resolveCloudLocation } from '../cloud/settings';
 import { Repository } from '../repo/repository';
 import type { SnapshotDoc } from '../repo/snapshot';
 import type { CommandContext } from './command';
@@ -62,7 +62,7 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
   if (!location) {
     const settings = readSettings(o.staging);
     if (!settings) throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location used for stage and the import.`, { field: 'staging' });
-    location = cloudLocationFromSettings(settings, o.staging, ctx.env);
+    location = await resolveCloudLocation(settings, o.staging, ctx.env);
   }
   const where = describeLocation(location);
   const repo = await CloudRepository.open(new ContainerBackend(containerClientFor(location), where), passphrase, ctx.signal);
