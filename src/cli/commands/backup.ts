@@ -51,6 +51,8 @@ export const backupCommand = defineCommand<BackupRaw, BackupOptions, BackupResul
     };
   },
   run: (o, ctx) => backup(o, ctx),
+  // The staging location's .cache/ is this run's work directory (the cloud lease guards the repository itself).
+  claims: (o) => [o.staging],
   exitCategory: (r) => (r.partial ? 'PARTIAL' : 'OK'),
   renderText(r) {
     const s = r.summary;
