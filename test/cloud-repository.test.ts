@@ -14,6 +14,7 @@ import { indexCacheDir } from '../src/cloud/index-cache';
 import { CloudRepository } from '../src/cloud/repository';
 import { uploadRepository } from '../src/cloud/seed';
 import { DriveseedError } from '../src/core/errors';
+import { listSnapshots } from '../src/core/snapshots';
 import { Secret } from '../src/core/secret';
 import { type IndexPack, writeIndex } from '../src/repo/index-file';
 import { packPath } from '../src/repo/layout';
@@ -132,6 +133,22 @@ test('snapshots are listed from the container; a wrong passphrase is WRONG_PASSP
   assert.is((wrong as DriveseedError).code, 'WRONG_PASSPHRASE');
   const empty = await CloudRepository.open(await container(), pass).catch((e: unknown) => e);
   assert.is((empty as DriveseedError).code, 'REPO_NOT_FOUND');
+});
+
+test('snapshots command: the same listing from the staging repository and, with cloud, from the container', async () => {
+  const { dir } = await stagedRepo(1);
+  const be = await container();
+  await uploadRepository(dir, be);
+  const ctx = { reporter: { progress() {}, warning() {}, info() {}, event() {} }, signal: new AbortController().signal, env: {} };
+  const local = await listSnapshots({ staging: dir, cloud: false, passphrase: { kind: 'param', secret: pass } }, ctx);
+  assert.is(local.location, dir);
+  assert.is(local.snapshots.length, 1);
+  assert.is(local.snapshots[0]!.bytes, 123);
+  assert.is(local.snapshots[0]!.sources[0], '/src');
+  const loc = azurite.location(`repo${n}`);
+  const cloud = await listSnapshots({ staging: dir, cloud: true, passphrase: { kind: 'param', secret: pass }, location: loc }, ctx);
+  assert.equal(cloud.snapshots, local.snapshots);
+  assert.match(cloud.location, /\/devstoreaccount1\/repo\d+$/);
 });
 
 test.run();
