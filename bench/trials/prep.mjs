@@ -146,6 +146,6 @@ await main('prep', async () => {
     rows,
     measurements,
     notes,
-    env: { tools: { dd: toolVersion('dd'), md5sum: toolVersion('md5sum'), 'ntfs-3g': (spawnSync('ntfs-3g', ['--version'], { encoding: 'utf8' }).stderr || '').split('\n')[0].trim() }, kernel: os.release() },
+    env: { addonPath: process.env.DRIVESEED_NATIVE ?? 'src/native/load.ts default', tools: { dd: toolVersion('dd'), md5sum: toolVersion('md5sum'), 'ntfs-3g': (spawnSync('ntfs-3g', ['--version'], { encoding: 'utf8' }).stderr || '').split('\n')[0].trim() }, kernel: os.release() },
   };
 });
