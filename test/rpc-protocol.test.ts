@@ -184,6 +184,11 @@ test('native errors keep errno, path and syscall; internal errors are code 70 wi
   assert.is(e.data!.syscall, 'pwrite');
   e = await rejection(c.request('test.native', { code: 'ERR_LOCKED' }));
   assert.is(e.code, 5);
+  // a cancellation the data plane noticed first is still data.code CANCELLED, one code for scripts
+  e = await rejection(c.request('test.native', { code: 'ERR_CANCELLED' }));
+  assert.is(e.code, 130);
+  assert.is(e.fullyQualifiedErrorId, 'CANCELLED');
+  assert.is((e.data!.details as Record<string, unknown>).nativeCode, 'ERR_CANCELLED');
   e = await rejection(c.request('test.crash', {}));
   assert.is(e.code, 70);
   assert.is(e.fullyQualifiedErrorId, 'INTERNAL');

@@ -35,11 +35,17 @@ export function describeError(err: unknown): ErrorInfo {
   }
   if (err instanceof DataPlaneError) {
     const category = NATIVE_CATEGORY[err.code] ?? 'FAILED';
-    const info: ErrorInfo = { code: err.code, category, exitCode: ExitCode[category], message: sanitize(err.message) };
+    // One cancellation code for scripts to match, whichever layer noticed the abort first; the
+    // native spelling stays in details.nativeCode.
+    const code = category === 'CANCELLED' ? 'CANCELLED' : err.code;
+    const info: ErrorInfo = { code, category, exitCode: ExitCode[category], message: sanitize(err.message) };
     if (err.errno !== undefined) info.errno = err.errno;
     if (err.path !== undefined) info.path = sanitize(err.path);
     if (err.syscall !== undefined) info.syscall = err.syscall;
-    if (err.offset !== undefined) info.details = { offset: err.offset };
+    const details: Record<string, unknown> = {};
+    if (err.offset !== undefined) details.offset = err.offset;
+    if (code !== err.code) details.nativeCode = err.code;
+    if (Object.keys(details).length > 0) info.details = details;
     return info;
   }
   const e = err as { name?: unknown; code?: unknown; message?: unknown; stack?: unknown } | null;
