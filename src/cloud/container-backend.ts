@@ -8,7 +8,7 @@
  * rest, and a committed blob whose length and block list match is not sent again at all.
  *
  * Memory: at most `maxBlocksInFlight` block buffers (4 MiB each) exist at once across every transfer
- * of one backend (default 8 → 32 MiB); ranged reads share the same cap. Every request goes through
+ * of one backend (default 8 → 32 MiB), reused from a pool; ranged reads share the same cap. Every request goes through
  * withRetry (retry.ts): 408/429/5xx, connection resets and timeouts are retried with exponential
  * backoff and jitter; anything else fails at once with a CLOUD_* error naming the blob.
  */
@@ -70,6 +70,8 @@ export class ContainerBackend implements Backend {
   readonly counters: TransferCounters = { blocksStaged: 0, blocksReused: 0, bytesSent: 0, bytesRead: 0, retries: 0, peakBlocksInFlight: 0 };
   private readonly slots: Semaphore;
   private readonly retry: RetryOptions;
+  /** block buffers for uploads, reused (at most one per slot): no 4 MiB allocation per block */
+  private readonly buffers: Buffer[] = [];
 
   constructor(readonly client: ContainerClient, description: string, options: ContainerBackendOptions = {}) {
     this.description = description;
@@ -261,18 +263,23 @@ export class ContainerBackend implements Backend {
         }
         let bytes: Buffer;
         let md5: Buffer;
+        const buf = this.buffers.pop() ?? Buffer.allocUnsafe(BLOCK_SIZE);
+        const done = () => {
+          this.buffers.push(buf);
+          this.slots.release();
+        };
         try {
-          bytes = await block(i, Buffer.allocUnsafe(BLOCK_SIZE));
+          bytes = await block(i, buf);
           md5 = knownMd5 ? knownMd5.subarray(i * 16, i * 16 + 16) : createHash('md5').update(bytes).digest();
         } catch (err) {
-          this.slots.release();
+          done();
           failure ??= localFile ? cloudError(err, 'read the local file for', `${localFile} → ${this.where(p)}`) : err;
           break;
         }
         const id = blockId(i, md5);
         ids.push(id);
         if (staged.get(id) === bytes.length) {
-          this.slots.release();
+          done();
           result.blocksReused++;
           this.counters.blocksReused++;
           continue;
@@ -291,7 +298,7 @@ export class ContainerBackend implements Backend {
             ctl.abort(err);
           })
           .finally(() => {
-            this.slots.release();
+            done();
             inFlight.delete(task);
           });
         inFlight.add(task);
