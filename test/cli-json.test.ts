@@ -2,6 +2,9 @@
  * --json: stdout is one JSON object per line and nothing else, ending with a result or error line;
  * human text and stray output stay off stdout; secrets are redacted.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from './support/cli';
@@ -96,6 +99,24 @@ test('secrets never reach stdout or stderr', () => {
     assert.not.ok(r.stdout.includes(SECRET_VALUE), r.stdout);
     assert.not.ok(r.stderr.includes(SECRET_VALUE), r.stderr);
     assert.not.ok((r.stdout + r.stderr).includes('abcdef123'));
+  }
+});
+
+test('keys (returnsSecrets) prints the BitLocker keys in clear, in --json and in text mode', () => {
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-keys-'));
+  const key = '123456-234567-345678-456789-567890-678901-789012-890123';
+  try {
+    fs.mkdirSync(path.join(staging, '.prep'));
+    fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', manifestFile: 'x', manifestHash: 'y' }] }));
+    fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: 'DSAAAABBBBCCCCDD', bitLockerKey: key }] }));
+    const r = runCli(['--json', 'keys', '--staging', staging]);
+    assert.is(r.code, 0, r.stderr);
+    assert.equal(lines(r.stdout).pop(), { type: 'result', data: { staging, encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', target: null, bitLockerKey: key }] } });
+    const t = runCli(['keys', '--staging', staging]);
+    assert.is(t.code, 0, t.stderr);
+    assert.is(t.stdout, `DSAAAABBBBCCCCDD: ${key}\n`);
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
   }
 });
 

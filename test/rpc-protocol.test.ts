@@ -3,6 +3,9 @@
  * notifications tied to ids and in order, cancellation, conflicts, confirmation, EOF, and stdout
  * carrying protocol only. Uses test-only commands (test/support/rpc-test-commands.ts).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { RpcCallError, RpcClient } from './support/rpc-client';
@@ -201,6 +204,26 @@ test('secrets are redacted in notifications and results', async () => {
   assert.equal(r, { key: '[redacted]', note: 'the key is [redacted]' });
   for (const line of c.lines) assert.not.ok(line.includes(SECRET_VALUE), line);
   assert.ok(notes.some((n) => n.includes('sig=[redacted]')));
+});
+
+test('keys.list (returnsSecrets) returns the BitLocker keys in clear; nothing else does', async () => {
+  const staging = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-keys-'));
+  const key = '111111-222222-333333-444444-555555-666666-777777-888888';
+  try {
+    fs.mkdirSync(path.join(staging, '.prep'));
+    const drive = { driveId: 'DS0123456789ABCD', manifestFile: '\\DriveManifest.xml', manifestHash: '0'.repeat(32), target: '/dev/sdz' };
+    fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'bitlocker', drives: [drive] }));
+    fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: drive.driveId, bitLockerKey: key }] }), { mode: 0o600 });
+    const r = (await c.request('keys.list', { staging })) as { encryption: string; drives: Array<Record<string, unknown>> };
+    assert.is(r.encryption, 'bitlocker');
+    assert.equal(r.drives, [{ driveId: drive.driveId, target: '/dev/sdz', bitLockerKey: key }]);
+    // the key is now a known secret of the server process: a method that is not keys.list redacts it
+    assert.equal(await c.request('test.ask', { carrier: `key ${key}` }), { carrier: 'key [redacted]' });
+    const missing = await rejection(c.request('keys.list', { staging: path.join(staging, 'nope') }));
+    assert.is(missing.fullyQualifiedErrorId, 'PREP_NOT_DONE');
+  } finally {
+    fs.rmSync(staging, { recursive: true, force: true });
+  }
 });
 
 test('stdout carries protocol only, even when a command writes to console.log and process.stdout', async () => {

@@ -4,7 +4,7 @@
  * passes through sanitize(); Secret values serialise as "[redacted]" on their own.
  */
 import type { Progress, Reporter } from '../core/reporter';
-import { sanitize } from '../core/secret';
+import { Secret, sanitize } from '../core/secret';
 
 export interface LineSink {
   write(s: string): unknown;
@@ -14,15 +14,21 @@ export interface LineSink {
 // log small. A phase change or a finished phase is always written.
 const PROGRESS_INTERVAL_MS = 250;
 
-/** JSON.stringify that survives bigint and Error values, then the sanitizer backstop. */
-export function jsonLine(obj: unknown): string {
-  return sanitize(
-    JSON.stringify(obj, (_k, v: unknown) => {
-      if (typeof v === 'bigint') return v.toString();
-      if (v instanceof Error) return { name: v.name, message: v.message };
-      return v;
-    }),
-  );
+/**
+ * JSON.stringify that survives bigint and Error values, then the sanitizer backstop. With
+ * `revealSecrets` (only for the result of a command declared returnsSecrets) Secret values are written
+ * in clear and the sanitizer is skipped.
+ */
+export function jsonLine(obj: unknown, revealSecrets = false): string {
+  // A Secret's toJSON runs before the replacer sees the value: look at the holder's own property.
+  const text = JSON.stringify(obj, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const own = this[k];
+    if (own instanceof Secret) return revealSecrets ? own.reveal() : '[redacted]';
+    if (typeof v === 'bigint') return v.toString();
+    if (v instanceof Error) return { name: v.name, message: v.message };
+    return v;
+  });
+  return revealSecrets ? text : sanitize(text);
 }
 
 export class JsonLinesReporter implements Reporter {
@@ -34,8 +40,8 @@ export class JsonLinesReporter implements Reporter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  emit(obj: Record<string, unknown>): void {
-    this.out.write(`${jsonLine(obj)}\n`);
+  emit(obj: Record<string, unknown>, revealSecrets = false): void {
+    this.out.write(`${jsonLine(obj, revealSecrets)}\n`);
   }
 
   progress(p: Progress): void {
@@ -59,8 +65,9 @@ export class JsonLinesReporter implements Reporter {
     this.emit({ type: 'event', event: type, data });
   }
 
-  result(data: unknown): void {
-    this.emit({ type: 'result', data: data === undefined ? null : data });
+  /** the final line; `revealSecrets` only for a command declared returnsSecrets */
+  result(data: unknown, revealSecrets = false): void {
+    this.emit({ type: 'result', data: data === undefined ? null : data }, revealSecrets);
   }
 
   error(payload: Record<string, unknown>): void {

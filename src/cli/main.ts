@@ -131,11 +131,13 @@ async function runSelected(
     const options = await spec.cook(raw, { env: io.env });
     const result = await spec.run(options, ctx);
     const category = spec.exitCategory?.(result) ?? 'OK';
-    if (io.json) io.jsonOut.result(result);
+    // A command declared returnsSecrets (the BitLocker key list) prints its result in clear: that is its purpose.
+    const reveal = spec.returnsSecrets === true;
+    if (io.json) io.jsonOut.result(result, reveal);
     else {
       text.close();
       const body = spec.renderText ? spec.renderText(result) : JSON.stringify(result, null, 2);
-      if (body) io.out(`${sanitize(body)}\n`);
+      if (body) io.out(`${reveal ? body : sanitize(body)}\n`);
     }
     return ExitCode[category];
   } catch (e) {

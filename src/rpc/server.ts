@@ -54,8 +54,11 @@ interface Running {
 const PROGRESS_INTERVAL_MS = 250;
 
 function serialise(obj: unknown, revealSecrets = false): string {
-  const text = JSON.stringify(obj, (_k, v: unknown) => {
-    if (v instanceof Secret) return revealSecrets ? v.reveal() : '[redacted]';
+  // JSON.stringify calls a Secret's toJSON ("[redacted]") before the replacer sees the value, so the
+  // replacer looks at the holder's own property to find the Secret.
+  const text = JSON.stringify(obj, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const own = this[k];
+    if (own instanceof Secret) return revealSecrets ? own.reveal() : '[redacted]';
     if (typeof v === 'bigint') return v.toString();
     return v;
   });
