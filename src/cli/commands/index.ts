@@ -18,6 +18,7 @@ import * as check from './check';
 import * as drives from './drives';
 import * as emulator from './emulator';
 import * as job from './job';
+import * as keys from './keys';
 import * as prep from './prep';
 import * as restore from './restore';
 import * as ship from './ship';
@@ -26,7 +27,7 @@ import * as stage from './stage';
 import * as verify from './verify';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, prep, restore, ship, snapshots, stage, verify, version];
+const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, keys, prep, restore, ship, snapshots, stage, verify, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
