@@ -19,14 +19,20 @@ export const PASS = new Secret('backup test passphrase');
 export interface Recorded extends Reporter {
   warnings: Array<{ code: string; message: string }>;
   infos: string[];
+  /** progress phases seen, in first-seen order */
+  phases: string[];
 }
 export function recorder(onInfo?: (m: string) => void): Recorded {
   const warnings: Array<{ code: string; message: string }> = [];
   const infos: string[] = [];
+  const phases: string[] = [];
   return {
     warnings,
     infos,
-    progress() {},
+    phases,
+    progress(p) {
+      if (!phases.includes(p.phase)) phases.push(p.phase);
+    },
     event() {},
     info(m) {
       infos.push(m);

@@ -12,7 +12,7 @@ import { restore } from '../src/core/restore';
 import type { DriveseedError } from '../src/core/errors';
 import { updateSettings } from '../src/core/settings';
 import { loadBinding } from '../src/native/load';
-import { PASS, addedBytes, blobSizes, ctxWith, prng, seededRepo, treeOf } from './backup-helpers';
+import { PASS, addedBytes, blobSizes, ctxWith, prng, recorder, seededRepo, treeOf } from './backup-helpers';
 import { gated, tmpDir } from './helpers';
 
 const MiB = 1024 * 1024;
@@ -86,7 +86,9 @@ gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 M
   fs.writeSync(fd, prng(99, MiB), 0, MiB, 32 * MiB);
   fs.closeSync(fd);
   before = await blobSizes(backend);
-  const r1 = await backup(opts(dir, staging), ctxWith());
+  const rep1 = recorder();
+  const r1 = await backup(opts(dir, staging), ctxWith(rep1));
+  assert.ok(rep1.phases.includes('backup') && rep1.phases.includes('upload'), `progress phases: ${rep1.phases.join(', ')}`);
   added = addedBytes(before, await blobSizes(backend));
   assert.ok(added.bytes < 8 * MiB, `1 MiB changed: ${added.bytes} bytes landed`);
   figures.push(`1 MiB changed ${added.bytes} B`);

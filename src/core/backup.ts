@@ -289,6 +289,16 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, filesUnchanged: 0, durationMs: 0,
     };
     const meter = new RateMeter();
+    // Upload progress (phase "upload"): bytes sent against bytes of packs reported so far, at most 5 a second.
+    const sendMeter = new RateMeter();
+    const sent = { bytes: 0, of: 0, packs: 0, at: 0 };
+    const uploadProgress = (n: number) => {
+      sent.bytes += n;
+      const now = Date.now();
+      if (now - sent.at < 200) return;
+      sent.at = now;
+      reporter.progress({ phase: 'upload', bytesDone: sent.bytes, bytesTotal: Math.max(sent.of, sent.bytes), itemsDone: sent.packs, rate: sendMeter.sample(sent.bytes).rate });
+    };
     let bytesBefore = 0;
     let filesBefore = 0;
 
@@ -302,9 +312,12 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       const startUpload = (ev: PackDoneEvent) => {
         const ip = packFromEvent(ev, cfg.blockSize);
         journal.append({ p: ip, f: ev.path });
+        sent.of += ev.size;
         const u = backend
-          .putFile(ip.path, ev.path, { blockMd5: ev.blockMd5, signal })
+          .putFile(ip.path, ev.path, { blockMd5: ev.blockMd5, signal, onProgress: uploadProgress })
           .then((r) => {
+            sent.packs++;
+            sent.of -= r.size - r.bytesSent; // blocks not sent (already there) are not waited for
             upload.blocksReused += r.blocksReused;
             if (r.skipped) upload.packsSkipped++;
             else upload.packs++;
