@@ -71,7 +71,7 @@ await main('stage', async () => {
 
   const ratioOf = (m) => (m.outBytes ? round(bytes / m.outBytes, 3) : null);
   const rows = [
-    compare('stage/vs-tar-zstd', 'stage vs tar | zstd -T0 -3', mOurs, mTar, 1.0),
+    compare('stage/vs-tar-zstd', 'stage vs tar piped to zstd -T0 -3', mOurs, mTar, 1.0),
     compare('stage/vs-restic', 'stage vs restic backup', mOurs, mRestic, 1.5),
     compare('stage/unchanged-vs-restic', 'unchanged re-stage vs restic second run', mOursAgain, mResticAgain, 3.0),
     compare('stage/read-all-vs-restic', 'unchanged re-stage --read-all vs restic second run', mOursReadAll, mResticAgain, null, 'info: every file read, chunked and hashed again'),
