@@ -10,6 +10,7 @@ import { loadBinding } from '../src/native/load';
 import { PASS, prng, seededRepo, treeOf } from './backup-helpers';
 import { gated, tmpDir } from './helpers';
 import { runCli } from './support/cli';
+import { RpcClient } from './support/rpc-client';
 
 let azurite: AzuriteHandle;
 const cleanup: string[] = [];
@@ -89,6 +90,30 @@ gated(test, 'backup before the seed is complete: exit 2, SEED_NOT_COMPLETE namin
   assert.is(b.code, 2);
   assert.match(b.stderr, /\[SEED_NOT_COMPLETE\]/);
   assert.match(b.stderr, /driveseed ship --staging/);
+});
+
+gated(test, 'over JSON-RPC: backup (with $/progress) and snapshots.list; a wrong passphrase is an error with data.code', why, async () => {
+  const dir = path.join(tmpDir('driveseed-rpc-src-'), 'data');
+  cleanup.push(path.dirname(dir));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'r.bin'), prng(11, 5 * 1024 * 1024));
+  const { staging } = await seededRepo(azurite, dir, 'rpc');
+  cleanup.push(staging);
+  fs.writeFileSync(path.join(dir, 'new.bin'), prng(12, 5 * 1024 * 1024));
+  const rpc = await RpcClient.start();
+  try {
+    const phases = new Set<string>();
+    const res = (await rpc.request('backup', { sources: [dir], staging, passphrase: PASS.reveal() }, (p) => phases.add(String(p.phase)))) as { snapshot: string; upload: { packs: number } };
+    assert.match(res.snapshot, /^[0-9a-f]{64}$/);
+    assert.ok(res.upload.packs >= 1);
+    assert.ok(phases.has('backup'), `progress phases: ${[...phases].join(', ')}`);
+    const list = (await rpc.request('snapshots.list', { staging, cloud: true, passphrase: PASS.reveal() })) as { snapshots: Array<{ id: string }> };
+    assert.is(list.snapshots[list.snapshots.length - 1]!.id, res.snapshot);
+    const err = await rpc.request('snapshots.list', { staging, cloud: true, passphrase: 'wrong one' }).catch((e: unknown) => e);
+    assert.is((err as { fullyQualifiedErrorId?: string }).fullyQualifiedErrorId, 'WRONG_PASSPHRASE');
+  } finally {
+    await rpc.close();
+  }
 });
 
 test.run();
