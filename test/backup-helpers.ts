@@ -44,7 +44,7 @@ export function recorder(onInfo?: (m: string) => void): Recorded {
   };
 }
 
-export function ctxWith(reporter: Reporter = recorder(), signal = new AbortController().signal): CommandContext {
+export function ctxWith(reporter: Reporter = recorder(), signal: AbortSignal = new AbortController().signal): CommandContext {
   return { reporter, signal, env: {} };
 }
 
