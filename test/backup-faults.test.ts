@@ -188,6 +188,15 @@ gated(test, 'check --cloud --read-data names a damaged pack blob; structure-only
   await backend.delete(victim);
   const s = await checkCloud({ staging, passphrase: { kind: 'param', secret: PASS }, readData: false, threads: 2 }, ctxWith());
   assert.ok(s.problems.some((p) => p.code === 'PACK_MISSING' && p.file === victim));
+
+  // A damaged index file is named, and every other index file is still checked.
+  const indexes = (await backend.list('index/')).map((e) => e.path).filter((p) => !p.endsWith('.json'));
+  assert.ok(indexes.length >= 2, `index files: ${indexes.join(', ')}`);
+  await backend.writeAtomic(indexes[0]!, Buffer.from('not an index'));
+  fs.rmSync(path.join(staging, '.cache', 'index'), { recursive: true, force: true });
+  const t = await checkCloud({ staging, passphrase: { kind: 'param', secret: PASS }, readData: false, threads: 2 }, ctxWith());
+  assert.ok(t.problems.some((p) => p.code === 'INDEX_DAMAGED' && p.file === indexes[0]), JSON.stringify(t.problems));
+  assert.is(t.counts.indexFiles, indexes.length);
 });
 
 test.run();

@@ -24,7 +24,7 @@ import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { ChunkIndex } from '../repo/chunk-index';
-import { type IndexPack, type PackListDoc } from '../repo/index-file';
+import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
 import { badName, readTree } from '../repo/tree';
 import { BLOCK_SIZE } from './backend';
@@ -73,19 +73,16 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   // ---- index files and the packs they list
   const index = new ChunkIndex();
   const packs = new Map<string, IndexPack>();
-  const idx = repo.indexDocs(cacheDir, signal);
-  for (;;) {
-    let next: IteratorResult<{ id: string; doc: import('../repo/index-file').IndexDoc }>;
+  for (const id of await repo.indexIds(cacheDir, signal)) {
+    counts.indexFiles++;
+    let doc: IndexDoc;
     try {
-      next = await idx.next();
+      doc = await repo.indexDoc(cacheDir, id, signal);
     } catch (err) {
       if (!(err instanceof DriveseedError) || err.category !== 'VERIFY_FAILED') throw err;
-      report({ code: 'INDEX_DAMAGED', message: err.message, file: String(err.details?.path ?? 'index/') });
+      report({ code: 'INDEX_DAMAGED', message: err.message, file: `index/${id}` });
       continue;
     }
-    if (next.done) break;
-    const { id, doc } = next.value;
-    counts.indexFiles++;
     index.addIndex(doc);
     try {
       const list = JSON.parse((await backend.readAll(packListPath(id), signal)).toString('utf8')) as PackListDoc;

@@ -58,13 +58,15 @@ export class CloudRepository {
     return { index, docs: sync.ids.length, sync };
   }
 
-  /** Every index document (for check and restore planning), through the cache. */
-  async *indexDocs(cacheDir: string, signal?: AbortSignal): AsyncGenerator<{ id: string; doc: IndexDoc }> {
-    const sync = await syncIndexCache(this.backend, cacheDir, { signal });
-    for (const id of sync.ids) {
-      const bytes = readCachedIndex(cacheDir, id) ?? (await this.fetchChecked(indexPath(id), id, signal));
-      yield { id, doc: decodeIndex(this.keys, id, bytes) };
-    }
+  /** Syncs the index cache and returns the ids of the container's index files (for check). */
+  async indexIds(cacheDir: string, signal?: AbortSignal): Promise<string[]> {
+    return (await syncIndexCache(this.backend, cacheDir, { signal })).ids;
+  }
+
+  /** One index document, through the cache; REPO_CORRUPT when it does not hash to its name or decrypt. */
+  async indexDoc(cacheDir: string, id: string, signal?: AbortSignal): Promise<IndexDoc> {
+    const bytes = readCachedIndex(cacheDir, id) ?? (await this.fetchChecked(indexPath(id), id, signal));
+    return decodeIndex(this.keys, id, bytes);
   }
 
   private async fetchChecked(rel: string, id: string, signal?: AbortSignal): Promise<Buffer> {
