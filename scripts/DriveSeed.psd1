@@ -10,7 +10,7 @@
     FunctionsToExport = @(
         'Start-DriveSeedStage', 'Initialize-DriveSeedDrive', 'New-DriveSeedImportJob', 'Set-DriveSeedShipping',
         'Get-DriveSeedJob', 'Test-DriveSeedDrive', 'Get-DriveSeedDisk', 'Complete-DriveSeedImport',
-        'Restore-DriveSeedSnapshot', 'Stop-DriveSeedServer'
+        'Restore-DriveSeedSnapshot', 'Stop-DriveSeedServer', 'Get-DriveSeedStatus', 'Test-DriveSeedStaging', 'Get-DriveSeedBitLockerKey'
     )
     CmdletsToExport   = @()
     VariablesToExport = @()

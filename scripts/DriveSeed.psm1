@@ -153,16 +153,18 @@ function Initialize-DriveSeedDrive {
     param(
         [Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging,
         [Parameter(Mandatory, ValueFromPipelineByPropertyName)][Alias('Path')][string[]]$Target,
-        [switch]$Format, [ValidateSet('bitlocker', 'none')][string]$Encryption, [switch]$NoVerify
+        [switch]$Format, [ValidateSet('bitlocker', 'none')][string]$Encryption, [string]$BitLockerKeyFile, [switch]$NoVerify,
+        [switch]$NoJob, [string]$ReturnAddress, [string]$Emulator, [string]$Container, [ValidateSet('Error', 'Verbose')][string]$LogLevel
     )
     begin { $all = [System.Collections.Generic.List[string]]::new() }
     process { foreach ($t in $Target) { $all.Add($t) } }
     end {
         $action = if ($Format) { 'Erase, format NTFS and write the staging data' } else { 'Write the staging data' }
         if (-not $PSCmdlet.ShouldProcess(($all -join ', '), $action)) { return }
-        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Format = 'format'; Encryption = 'encryption' }
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Format = 'format'; Encryption = 'encryption'; BitLockerKeyFile = 'bitlockerKeyFile'; ReturnAddress = 'returnAddress'; Emulator = 'emulator'; Container = 'container'; LogLevel = 'logLevel' }
         $params['target'] = @($all)
         if ($NoVerify) { $params['verify'] = $false }
+        if ($NoJob) { $params['job'] = $false }
         $params['confirm'] = @($all)   # names the targets exactly, as the server requires (docs/protocol.md)
         Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'prep' -Params $params -Cmdlet $PSCmdlet -Activity "Preparing $($all -join ', ')") 'prep'
     }
@@ -189,6 +191,7 @@ function Set-DriveSeedShipping {
     process {
         if (-not $PSCmdlet.ShouldProcess($Staging, "Mark the import job as shipped with $Carrier $Tracking")) { return }
         $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Carrier = 'carrier'; Tracking = 'tracking'; ShipDate = 'shipDate' }
+        $params['yes'] = $true   # ShouldProcess above was the review; without it the server would need to ask (PROMPT_REQUIRED)
         Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'ship' -Params $params -Cmdlet $PSCmdlet) 'ship'
     }
 }
@@ -216,6 +219,37 @@ function Get-DriveSeedDisk {
     foreach ($d in $r.disks) { Add-DriveSeedType $d 'disk' }
 }
 
+function Get-DriveSeedStatus {
+    <# .SYNOPSIS The import job's state, per-drive progress and the blobs the service could not import (RPC "status"). #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [switch]$Watch, [double]$Interval, [switch]$NoLogs)
+    process {
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Watch = 'watch'; Interval = 'interval' }
+        if ($NoLogs) { $params['logs'] = $false }
+        Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'status' -Params $params -Cmdlet $PSCmdlet -Activity 'Import job status') 'status'
+    }
+}
+
+function Test-DriveSeedStaging {
+    <# .SYNOPSIS Checks the staging repository; -ReadData reads and verifies every chunk (RPC "check"). #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [switch]$ReadData, [string]$PassphraseFile, [int]$Threads)
+    process {
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; ReadData = 'readData'; PassphraseFile = 'passphraseFile'; Threads = 'threads' }
+        Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'check' -Params $params -Cmdlet $PSCmdlet -Activity "Checking $Staging") 'check'
+    }
+}
+
+function Get-DriveSeedBitLockerKey {
+    <# .SYNOPSIS The BitLocker recovery passwords of the prepared drives, IN CLEAR (RPC "keys.list"); one object per drive. #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging)
+    process {
+        $r = Invoke-DriveSeedRpc -Method 'keys.list' -Params @{ staging = $Staging } -Cmdlet $PSCmdlet
+        foreach ($d in $r.drives) { Add-DriveSeedType $d 'key' }
+    }
+}
+
 function Complete-DriveSeedImport {
     <# .SYNOPSIS Verifies the imported blobs against the manifests and records that the seed is in place (RPC "complete"). #>
     [CmdletBinding()]
@@ -237,4 +271,5 @@ function Restore-DriveSeedSnapshot {
 }
 
 Export-ModuleMember -Function Start-DriveSeedStage, Initialize-DriveSeedDrive, New-DriveSeedImportJob, Set-DriveSeedShipping,
-    Get-DriveSeedJob, Test-DriveSeedDrive, Get-DriveSeedDisk, Complete-DriveSeedImport, Restore-DriveSeedSnapshot, Stop-DriveSeedServer
+    Get-DriveSeedJob, Test-DriveSeedDrive, Get-DriveSeedDisk, Complete-DriveSeedImport, Restore-DriveSeedSnapshot, Stop-DriveSeedServer,
+    Get-DriveSeedStatus, Test-DriveSeedStaging, Get-DriveSeedBitLockerKey
