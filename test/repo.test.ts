@@ -225,7 +225,7 @@ test('passphrase: file (first line), param, env, prompt; never echoed in errors'
 test('lock: one writer; a stale lock of a dead process is taken over; release removes only our lock', async () => {
   const dir = tmpDir();
   const a = acquireRepoLock(dir, 'stage');
-  const err = await rejects(() => acquireRepoLock(dir, 'stage'), 'REPO_LOCKED');
+  const err = await rejects(() => acquireRepoLock(dir, 'stage'), 'REPOSITORY_LOCKED');
   assert.ok(err.message.includes(`pid ${process.pid}`));
   a.release();
   const file = path.join(dir, 'locks', 'exclusive');
@@ -237,7 +237,7 @@ test('lock: one writer; a stale lock of a dead process is taken over; release re
   b.release();
   // A lock from another host is never broken.
   fs.writeFileSync(file, JSON.stringify({ pid: 1, host: 'elsewhere', time: 't', command: 'stage' }));
-  await rejects(() => acquireRepoLock(dir, 'stage'), 'REPO_LOCKED');
+  await rejects(() => acquireRepoLock(dir, 'stage'), 'REPOSITORY_LOCKED');
 });
 
 test.run();

@@ -36,7 +36,7 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the write lock of the repository at `root` or throws REPO_LOCKED naming the holder. */
+/** Takes the write lock of the repository at `root` or throws REPOSITORY_LOCKED naming the holder. */
 export function acquireRepoLock(root: string, command: string): RepoLock {
   const file = path.join(root, LOCK_FILE);
   const info: LockInfo = { pid: process.pid, host: os.hostname(), time: new Date().toISOString(), command };
@@ -68,7 +68,7 @@ export function acquireRepoLock(root: string, command: string): RepoLock {
       const stale = !holder || (holder.host === info.host && !alive(holder.pid));
       if (!stale || attempt > 2) {
         throw new DriveseedError(
-          'REPO_LOCKED',
+          'REPOSITORY_LOCKED',
           `The repository at ${root} is locked by ${holder ? `${holder.command} (pid ${holder.pid} on ${holder.host}, since ${holder.time})` : 'another process'}. Wait for it to finish; if that process is gone for good, delete ${file}.`,
           { category: 'FAILED', details: { path: file, holder } },
         );
