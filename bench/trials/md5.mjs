@@ -61,10 +61,16 @@ await main('md5', async () => {
     const lists = writeFileLists(dir, large);
     warmFiles(large.map((f) => f.abs));
     log(`md5: large files from a warm page cache, ${opts.runs} runs each`);
-    const m = await measureAll([md5sumContender({ files: large, lists }), hashContender(large, hash, 'hashFilesJob(direct: false, warm cache)', { direct: false })], { runs: opts.runs, cache: 'warm' });
+    const m = await measureAll([
+      md5sumContender({ files: large, lists }),
+      hashContender(large, hash, 'hashFilesJob(direct: false, warm cache)', { direct: false }),
+      hashContender(large, hash, 'hashFilesJob(direct: false, warm cache, threads: 1)', { direct: false, threads: 1 }),
+    ], { runs: opts.runs, cache: 'warm' });
     measurements.warm = m;
     rows.push(compare('md5/large-warm', 'large files, warm cache: hashFilesJob(buffered) vs md5sum', m[1], m[0], null,
       `info only: hashing alone, no disk; cpu ours ${m[1].cpuPct ?? 'n/a'}%, md5sum ${m[0].cpuPct ?? 'n/a'}%`));
+    rows.push(compare('md5/threads-scaling', `warm cache: hashFilesJob threads: default vs threads: 1`, m[1], m[2], null,
+      'info only: about 2 on an idle 2-core machine if blocks hash in parallel; near 1 = one core (serial, or the other core busy elsewhere)'));
   }
   return {
     title: 'MD5 of every 4 MiB block vs md5sum',
