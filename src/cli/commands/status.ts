@@ -1,0 +1,56 @@
+/** `driveseed status --staging <dir> [--watch] [--interval <s>]` / RPC `status` (src/core/status.ts). */
+import * as path from 'node:path';
+import { defineCommand } from '../../core/command';
+import { usageError } from '../../core/errors';
+import { type StatusOptions, type StatusResult, status } from '../../core/status';
+import { formatBytes } from '../format';
+
+export interface StatusRaw {
+  staging?: string;
+  watch?: boolean;
+  interval?: number;
+  logs?: boolean;
+}
+
+// 30 s: the real service updates a job a few times an hour; the emulator steps every 200 ms, so
+// tests and the demo pass a smaller --interval.
+const DEFAULT_INTERVAL_S = 30;
+
+export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResult>({
+  name: 'status',
+  rpcMethod: 'status',
+  summary: 'Show the import job: job and drive states, progress, and the blobs and blocks the service could not import',
+  options: [
+    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose settings name the job', type: 'string', required: true },
+    { flags: '--watch', name: 'watch', description: 'poll until the job is Completed, Closed or Canceled (Ctrl-C stops watching)', type: 'boolean' },
+    { flags: '--interval <seconds>', name: 'interval', description: `seconds between polls with --watch (default ${DEFAULT_INTERVAL_S})`, type: 'number' },
+    { flags: '--no-logs', name: 'logs', description: 'do not download and summarise the copy error logs', type: 'boolean' },
+  ],
+  cook(raw) {
+    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
+    const interval = raw.interval ?? DEFAULT_INTERVAL_S;
+    if (!Number.isFinite(interval) || interval < 0.05 || interval > 86400) {
+      throw usageError('INVALID_OPTION', `Invalid --interval ${raw.interval}: expected seconds from 0.05 to 86400.`, { field: 'interval', value: raw.interval });
+    }
+    return { staging: path.resolve(raw.staging), watch: raw.watch === true, intervalSeconds: interval, logs: raw.logs !== false };
+  },
+  run: (o, ctx) => status(o, ctx),
+  // A status that was read is a success whatever the job's state: scripts read result.job.state
+  // (docs/workflow.md). Failures of the import are data here; `complete` is what fails on them.
+  exitCategory: () => 'OK',
+  renderText(r) {
+    const j = r.job;
+    const lines = [`job ${j.name}: ${j.state} (${j.percentComplete}%)${j.deliveryPackage?.trackingNumber ? `, shipped with ${j.deliveryPackage.carrierName} ${j.deliveryPackage.trackingNumber}` : ''}`];
+    for (const d of j.drives) {
+      lines.push(`  drive ${d.driveId}: ${d.state} ${d.percentComplete}%, ${formatBytes(d.bytesSucceeded)} imported${d.copyStatus ? `, copy status ${d.copyStatus}` : ''}`);
+    }
+    for (const f of r.failures) {
+      lines.push(`drive ${f.driveId}: ${f.status}${f.reason ? ` — ${f.reason}` : ''}; ${f.blobsFailed} blob(s) not imported (log: ${f.errorLogUri})`);
+      for (const b of f.blobs) lines.push(`  ${b.blobPath} (${b.status}): ${b.reason}${b.blocksCancelled ? `; ${b.blocksCancelled} later block(s) not attempted` : ''}`);
+      if (f.blobsFailed > f.blobs.length) lines.push(`  … and ${f.blobsFailed - f.blobs.length} more (see the log)`);
+    }
+    if (r.watch === 'interrupted') lines.push('(stopped watching)');
+    lines.push(`next: ${r.next}`);
+    return lines.join('\n');
+  },
+});

@@ -1,0 +1,400 @@
+/**
+ * `driveseed status`: where the import job stands (docs/workflow.md, reference §3.5, §4.2, §4.3).
+ *
+ *   settings.json (job, subscription, resource group, emulator) → Jobs_Get → job + drive states →
+ *   for each drive with an errorLogUri: the DriveLog from the storage account, summarised as the
+ *   blobs and blocks that failed and why → seed.state in the settings (importing / imported).
+ *
+ * With `watch`, it polls until the job reaches a terminal state (Completed, Closed, Canceled) or the
+ * signal aborts (Ctrl-C), reporting each change as an event and the import as progress.
+ *
+ * Also home of the pieces complete and repair share: where the job and its storage are
+ * ({@link seedTarget}) and the clients for the job's storage account ({@link jobStorage}).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
+import { armError, createImportExportClient } from '../azure/arm';
+import { containerClientFor as importContainerClient, emulatorAccount, parseStorageAccountId } from '../azure/blob';
+import { parseDriveLog, type DriveLog } from '../azure/drivelog';
+import { cloudLocationFromSettings, SEED_STATES } from '../cloud/settings';
+import { containerClientFor as cloudContainerClient } from '../cloud/client';
+import { journalDir } from '../prep/journal';
+import type { CommandContext } from './command';
+import { cancelledError, DriveseedError } from './errors';
+import { readSettings, settingsPath, updateSettings, type JobSettings } from './settings';
+
+/** Job states after which nothing changes any more (reference §3.5). */
+export const TERMINAL_JOB_STATES = ['Completed', 'Closed', 'Canceled'] as const;
+/** Failed blobs listed per drive in the result (all are counted); a log can list millions. */
+const MAX_FAILED_BLOBS_PER_DRIVE = 100;
+
+export interface SeedTarget {
+  staging: string;
+  settings: JobSettings;
+  job: string;
+  subscription: string;
+  resourceGroup: string;
+  /** the emulator's ARM endpoint; absent means real Azure */
+  emulator?: string;
+}
+
+/** Reads what status/complete/repair need from the staging settings; errors name the missing setting and the command that saves it. */
+export function seedTarget(staging: string): SeedTarget {
+  const settings = readSettings(staging);
+  if (!settings) {
+    throw new DriveseedError('SETTINGS_MISSING', `${settingsPath(staging)} does not exist: ${staging} is not a staging location (run \`driveseed stage … --staging ${staging} --job <name>\` first, or give the right --staging)`, {
+      category: 'USAGE',
+      details: { staging },
+    });
+  }
+  const missing = (['subscription', 'resourceGroup'] as const).filter((k) => typeof settings[k] !== 'string' || settings[k] === '');
+  if (missing.length > 0) {
+    throw new DriveseedError('JOB_NOT_CREATED', `The settings in ${settingsPath(staging)} name no ${missing.join(' and ')} for job ${settings.job}: the import job was not created from this staging location yet. Run \`driveseed job create --staging ${staging}\` (or prep without --no-job) first`, {
+      category: 'USAGE',
+      details: { staging, missing },
+    });
+  }
+  const t: SeedTarget = { staging, settings, job: settings.job, subscription: settings.subscription!, resourceGroup: settings.resourceGroup! };
+  if (typeof settings.emulator === 'string' && settings.emulator) t.emulator = settings.emulator;
+  return t;
+}
+
+export interface DriveView {
+  driveId: string;
+  state: string;
+  percentComplete: number;
+  bytesSucceeded: number;
+  copyStatus?: string;
+  errorLogUri?: string;
+  verboseLogUri?: string;
+}
+
+export interface JobView {
+  name: string;
+  state: string;
+  percentComplete: number;
+  storageAccountId: string;
+  account?: string;
+  diagnosticsPath?: string;
+  deliveryPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
+  returnPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
+  lastModifiedAt?: string;
+  drives: DriveView[];
+}
+
+export interface FailedBlock {
+  offset: number;
+  length: number;
+  status: string;
+  /** expected MD5 from the manifest */
+  hash?: string;
+}
+
+export interface FailedBlob {
+  blobPath: string;
+  filePath: string;
+  length: number;
+  status: string;
+  /** why, in words (from the blob or first failing block status) */
+  reason: string;
+  /** the blocks that failed (Cancelled blocks after the first failure are counted, not listed) */
+  blocks: FailedBlock[];
+  blocksCancelled: number;
+}
+
+export interface DriveFailures {
+  driveId: string;
+  /** the drive-level status of the DriveLog (Completed, CompletedWithErrors, ManifestCorrupted, …) */
+  status: string;
+  reason?: string;
+  errorLogUri: string;
+  blobsFailed: number;
+  /** at most MAX_FAILED_BLOBS_PER_DRIVE; blobsFailed counts them all */
+  blobs: FailedBlob[];
+}
+
+export interface StatusOptions {
+  staging: string;
+  watch: boolean;
+  /** seconds between polls with watch */
+  intervalSeconds: number;
+  /** fetch and summarise the error logs (default true) */
+  logs?: boolean;
+}
+
+export interface StatusResult {
+  staging: string;
+  job: JobView;
+  /** true when the job is Completed, Closed or Canceled */
+  terminal: boolean;
+  failures: DriveFailures[];
+  /** the next command to run, in words */
+  next: string;
+  /** with --watch: how the watch ended */
+  watch?: 'terminal' | 'interrupted';
+  polls: number;
+}
+
+/** Reasons for the DriveLog statuses (reference §4.3) that a user can act on. */
+const REASONS: Record<string, string> = {
+  Corrupted: 'the data on the drive did not match the MD5 in the manifest (the file changed or the drive was damaged after prep)',
+  FileUnexpectedEnd: 'the file on the drive is shorter than the manifest says',
+  BlobUnexpectedEnd: 'the blob is shorter than expected',
+  IOFailed: 'the drive could not be read there',
+  BlobRequestFailed: 'the storage account refused or failed the upload',
+  BlobRequestForbidden: 'the storage account refused access',
+  FileNotFound: 'the file listed in the manifest is not on the drive',
+  FileAccessDenied: 'the file on the drive could not be opened',
+  FileNameInvalid: 'the file name in the manifest is not valid',
+  FileNameTooLong: 'the file name in the manifest is too long',
+  BlobUnexpectedChange: 'the blob changed in the storage account during the import',
+  LeasePresent: 'another client holds a lease on the blob',
+  RenameFailed: 'the blob existed and could not be renamed',
+  ManifestNotFound: 'the drive has no DriveManifest.xml where the job says',
+  ManifestCorrupted: 'DriveManifest.xml does not match the manifestHash of the job (it changed after prep)',
+  ManifestFormatInvalid: 'DriveManifest.xml is not a valid manifest',
+  ManifestDriveIdMismatch: 'DriveManifest.xml names another drive id than the job',
+  ManifestAccessDenied: 'DriveManifest.xml could not be opened',
+  ReadManifestFailed: 'DriveManifest.xml could not be read',
+  InternalError: 'the service failed internally',
+  Failed: 'the service reported a failure',
+};
+
+function reasonOf(status: string): string {
+  return REASONS[status] ?? status;
+}
+
+/** The job's storage account: settings.account, else the account in the job's storageAccountId. */
+export function accountOf(t: SeedTarget, job?: JobView): string {
+  const a = t.settings.account ?? (job ? parseStorageAccountId(job.storageAccountId)?.account : undefined);
+  if (!a) {
+    throw new DriveseedError('CLOUD_CONFIG', `The settings in ${settingsPath(t.staging)} name no storage account; run \`driveseed stage --staging ${t.staging} --job ${t.job} --account <name>\``, { category: 'USAGE', details: { field: 'account' } });
+  }
+  return a;
+}
+
+export interface JobStorage {
+  account: string;
+  /** the account's blob endpoint (`http://127.0.0.1:<port>/<account>` on the emulator) */
+  blobEndpoint: string;
+  container(name: string): ContainerClient;
+}
+
+/**
+ * The job's storage account: on the emulator with the account's key (asked from the running
+ * emulator); on Azure with the credentials docs/cloud.md describes (environment, else
+ * DefaultAzureCredential). Credentials stay inside the clients.
+ */
+export async function jobStorage(t: SeedTarget, account: string): Promise<JobStorage> {
+  if (t.emulator) {
+    const acc = await emulatorAccount(t.emulator, account);
+    return { account, blobEndpoint: acc.blobEndpoint, container: (name) => importContainerClient({ account, container: name, emulator: acc }) };
+  }
+  const loc = (name: string) => cloudLocationFromSettings({ ...t.settings, account, container: name }, t.staging, process.env);
+  return { account, blobEndpoint: loc('x-probe').blobEndpoint ?? `https://${account}.blob.core.windows.net`, container: (name) => cloudContainerClient(loc(name)) };
+}
+
+/** Jobs_Get, as a JobView. */
+export async function getJob(t: SeedTarget): Promise<JobView> {
+  const client = createImportExportClient({ subscriptionId: t.subscription, ...(t.emulator ? { emulator: t.emulator } : {}) });
+  let r: Awaited<ReturnType<typeof client.jobs.get>>;
+  try {
+    r = await client.jobs.get(t.job, t.resourceGroup);
+  } catch (err) {
+    throw armError(err, `reading import job ${t.job} (resource group ${t.resourceGroup})`);
+  }
+  const p = r.properties ?? {};
+  const view: JobView = {
+    name: r.name ?? t.job,
+    state: p.state ?? 'Creating',
+    percentComplete: p.percentComplete ?? 0,
+    storageAccountId: p.storageAccountId ?? '',
+    drives: (p.driveList ?? []).map((d) => {
+      const v: DriveView = { driveId: d.driveId ?? '', state: d.state ?? 'Specified', percentComplete: d.percentComplete ?? 0, bytesSucceeded: d.bytesSucceeded ?? 0 };
+      if (d.copyStatus) v.copyStatus = d.copyStatus;
+      if (d.errorLogUri) v.errorLogUri = d.errorLogUri;
+      if (d.verboseLogUri) v.verboseLogUri = d.verboseLogUri;
+      return v;
+    }),
+  };
+  const acc = parseStorageAccountId(view.storageAccountId)?.account;
+  if (acc) view.account = acc;
+  if (p.diagnosticsPath) view.diagnosticsPath = p.diagnosticsPath;
+  if (p.deliveryPackage) view.deliveryPackage = { carrierName: p.deliveryPackage.carrierName, trackingNumber: p.deliveryPackage.trackingNumber, ...(p.deliveryPackage.shipDate ? { shipDate: p.deliveryPackage.shipDate } : {}) };
+  if (p.returnPackage) view.returnPackage = { carrierName: p.returnPackage.carrierName, trackingNumber: p.returnPackage.trackingNumber, shipDate: p.returnPackage.shipDate };
+  const lm = (r as { systemData?: { lastModifiedAt?: Date | string } }).systemData?.lastModifiedAt;
+  if (lm) view.lastModifiedAt = lm instanceof Date ? lm.toISOString() : String(lm);
+  return view;
+}
+
+/** Splits a blob URL of the account into container and blob name (the error log URIs of the job). */
+export function blobOfUri(uri: string, blobEndpoint: string): { container: string; name: string } {
+  const u = new URL(uri);
+  const base = new URL(blobEndpoint);
+  let p = u.pathname;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  if (prefix && p.startsWith(`${prefix}/`)) p = p.slice(prefix.length);
+  const [, container, ...rest] = p.split('/');
+  if (!container || rest.length === 0) {
+    throw new DriveseedError('DRIVELOG_URI_INVALID', `The job's log URI ${uri} does not name a blob of the storage account at ${blobEndpoint}`, { category: 'AZURE', details: { uri } });
+  }
+  return { container, name: decodeURIComponent(rest.join('/')) };
+}
+
+/** Downloads and parses one DriveLog. */
+export async function fetchDriveLog(storage: JobStorage, uri: string): Promise<DriveLog> {
+  const { container, name } = blobOfUri(uri, storage.blobEndpoint);
+  let text: string;
+  try {
+    text = (await storage.container(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
+  } catch (err) {
+    throw new DriveseedError('DRIVELOG_UNREADABLE', `The copy log ${uri} could not be downloaded from the storage account (${(err as Error).message}); check the account's credentials (docs/cloud.md) and rerun status`, {
+      category: 'AZURE',
+      cause: err,
+      details: { uri },
+    });
+  }
+  return parseDriveLog(text);
+}
+
+/** The failures a DriveLog records, summarised (bounded: at most MAX_FAILED_BLOBS_PER_DRIVE blobs listed). */
+export function summariseDriveLog(log: DriveLog, errorLogUri: string): DriveFailures {
+  const failed = log.blobs.filter((b) => b.status !== 'Completed');
+  const out: DriveFailures = { driveId: log.driveId, status: log.status, errorLogUri, blobsFailed: failed.length, blobs: [] };
+  if (log.status !== 'Completed' && log.status !== 'CompletedWithErrors' && log.status !== 'CompletedWithWarnings') out.reason = reasonOf(log.status);
+  for (const b of failed.slice(0, MAX_FAILED_BLOBS_PER_DRIVE)) {
+    const bad = (b.blocks ?? []).filter((k) => k.status !== 'Completed' && k.status !== 'Committed' && k.status !== 'Uncommitted' && k.status !== 'Cancelled');
+    const cancelled = (b.blocks ?? []).filter((k) => k.status === 'Cancelled').length;
+    const first = bad[0]?.status ?? b.status;
+    out.blobs.push({
+      blobPath: b.blobPath,
+      filePath: b.filePath,
+      length: b.length,
+      status: b.status,
+      reason: bad[0] ? `block at offset ${bad[0].offset}: ${reasonOf(first)}` : reasonOf(first),
+      blocks: bad.map((k) => ({ offset: k.offset, length: k.length, status: k.status, ...(k.hash ? { hash: k.hash } : {}) })),
+      blocksCancelled: cancelled,
+    });
+  }
+  return out;
+}
+
+/** What to do next, for a job in `state`. */
+export function nextStep(staging: string, job: JobView, failures: DriveFailures[]): string {
+  const s = JSON.stringify(staging);
+  switch (job.state) {
+    case 'Creating':
+      return `send the drives and record the tracking number: driveseed ship --staging ${s} --carrier <name> --tracking <number>`;
+    case 'Shipping':
+    case 'Received':
+    case 'Transferring':
+    case 'Packaging':
+      return `wait for the import: driveseed status --staging ${s} --watch`;
+    case 'Completed':
+      return `verify the blobs and switch backups to the network: driveseed complete --staging ${s}`;
+    case 'Closed':
+      return failures.length > 0
+        ? `the import finished with errors (listed above); verify what is missing with driveseed complete --staging ${s}, then re-upload it with driveseed repair --staging ${s}`
+        : `the import finished with errors; driveseed complete --staging ${s} names what is missing, driveseed repair --staging ${s} re-uploads it`;
+    case 'Canceled':
+      return 'the job was cancelled; create a new job for the drives (driveseed job create)';
+    default:
+      return `driveseed status --staging ${s} --watch`;
+  }
+}
+
+/** The seed state a job state implies (never moves a seed backwards, never past imported). */
+function seedStateFor(jobState: string): (typeof SEED_STATES)[number] | undefined {
+  if (['Received', 'Transferring', 'Packaging'].includes(jobState)) return 'importing';
+  if (jobState === 'Completed' || jobState === 'Closed') return 'imported';
+  if (jobState === 'Shipping') return 'shipped';
+  return undefined;
+}
+
+function recordSeedState(t: SeedTarget, job: JobView): void {
+  const want = seedStateFor(job.state);
+  if (!want) return;
+  const current = readSettings(t.staging);
+  const seed = (current?.seed ?? {}) as Record<string, unknown>;
+  const cur = SEED_STATES.indexOf(seed.state as (typeof SEED_STATES)[number]);
+  if (cur >= SEED_STATES.indexOf(want)) return;
+  updateSettings(t.staging, { seed: { ...seed, state: want, jobState: job.state, checkedAt: new Date().toISOString() } });
+}
+
+/** Total bytes of the prepared drives (from prep's drives.json), to turn percentages into bytes. */
+function preparedBytes(staging: string): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    const doc = JSON.parse(fs.readFileSync(path.join(journalDir(staging), 'drives.json'), 'utf8')) as { drives?: Array<{ driveId: string; bytes: number }> };
+    for (const d of doc.drives ?? []) out.set(d.driveId, d.bytes);
+  } catch {
+    // no prep record (job created elsewhere): progress then reports percentages only
+  }
+  return out;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Reads the job once or, with watch, until it is terminal or the signal aborts. */
+export async function status(o: StatusOptions, ctx: CommandContext): Promise<StatusResult> {
+  const t = seedTarget(o.staging);
+  const { reporter, signal } = ctx;
+  const sizes = preparedBytes(o.staging);
+  const logCache = new Map<string, DriveFailures>();
+  let storage: JobStorage | undefined;
+  let prev: JobView | undefined;
+  let polls = 0;
+  for (;;) {
+    if (signal.aborted && polls === 0) throw cancelledError();
+    const job = await getJob(t);
+    polls++;
+    if (!prev || prev.state !== job.state) reporter.event('job.state', { job: job.name, state: job.state, previous: prev?.state ?? null, percentComplete: job.percentComplete });
+    for (const d of job.drives) {
+      const before = prev?.drives.find((x) => x.driveId === d.driveId);
+      if (!before || before.state !== d.state || before.copyStatus !== d.copyStatus) {
+        reporter.event('drive.state', { driveId: d.driveId, state: d.state, previous: before?.state ?? null, copyStatus: d.copyStatus ?? null, percentComplete: d.percentComplete, bytesSucceeded: d.bytesSucceeded });
+      }
+    }
+    const total = job.drives.reduce((a, d) => a + (sizes.get(d.driveId) ?? 0), 0);
+    if (total > 0) {
+      const done = job.drives.reduce((a, d) => a + Math.round(((sizes.get(d.driveId) ?? 0) * d.percentComplete) / 100), 0);
+      reporter.progress({ phase: 'import', bytesDone: done, bytesTotal: total, itemsDone: job.drives.filter((d) => d.state === 'Completed' || d.state === 'CompletedMoreInfo').length, itemsTotal: job.drives.length, current: job.state });
+    }
+    recordSeedState(t, job);
+
+    const failures: DriveFailures[] = [];
+    if (o.logs !== false) {
+      for (const d of job.drives) {
+        if (!d.errorLogUri) continue;
+        let f = logCache.get(d.errorLogUri);
+        if (!f) {
+          storage ??= await jobStorage(t, accountOf(t, job));
+          const log = await fetchDriveLog(storage, d.errorLogUri);
+          f = summariseDriveLog(log, d.errorLogUri);
+          logCache.set(d.errorLogUri, f);
+          if (f.blobsFailed > 0 || f.status !== 'Completed') reporter.event('drive.failures', { ...f });
+        }
+        if (f.blobsFailed > 0 || f.status !== 'Completed') failures.push(f);
+      }
+    }
+    const terminal = (TERMINAL_JOB_STATES as readonly string[]).includes(job.state);
+    const result: StatusResult = { staging: o.staging, job, terminal, failures, next: nextStep(o.staging, job, failures), polls };
+    if (!o.watch) return result;
+    if (terminal) return { ...result, watch: 'terminal' };
+    prev = job;
+    await sleep(o.intervalSeconds * 1000, signal);
+    if (signal.aborted) return { ...result, watch: 'interrupted' };
+  }
+}

@@ -1,0 +1,191 @@
+// `driveseed status` against the emulator, without disks: a drive is a directory with files, a
+// DriveManifest.xml and the drive id file (what the datacenter reads). The job is created and
+// shipped through the ARM client directly; status reads it from the staging settings.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StorageImportExport } from '@azure/arm-storageimportexport';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createImportExportClient } from '../src/azure/arm';
+import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure/manifest';
+import { DriveseedError } from '../src/core/errors';
+import { silentReporter } from '../src/core/reporter';
+import { writeSettings } from '../src/core/settings';
+import { blobOfUri, status } from '../src/core/status';
+import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
+import { runCli, spawnCli } from './support/cli';
+import { tmpDir } from './helpers';
+
+const SUB = '00000000-1111-2222-3333-444444444444';
+const RG = 'seed-rg';
+const work = tmpDir('driveseed-status-');
+let emu: RunningEmulator;
+let client: StorageImportExport;
+
+interface Drive {
+  dir: string;
+  driveId: string;
+  manifestHash: string;
+  bytes: number;
+}
+
+async function buildDrive(name: string, driveId: string, container: string, sizes: number[]): Promise<Drive> {
+  const dir = path.join(work, name);
+  fs.mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const blobs: ManifestBlob[] = sizes.map((size, i) => {
+    const bytes = randomBytes(size);
+    fs.writeFileSync(path.join(dir, 'data', `${i}.pack`), bytes);
+    const blocks = [];
+    for (let off = 0; off < size; off += MAX_BLOCK_LENGTH) {
+      const len = Math.min(MAX_BLOCK_LENGTH, size - off);
+      blocks.push({ offset: off, length: len, hash: createHash('md5').update(bytes.subarray(off, off + len)).digest('hex').toUpperCase() });
+    }
+    return { blobPath: `${container}/data/${i}.pack`, filePath: `\\data\\${i}.pack`, length: size, blocks };
+  });
+  const r = await writeManifest(path.join(dir, 'DriveManifest.xml'), { driveId, clientCreator: 'driveseed test', blobLists: [{ blobs }] });
+  fs.writeFileSync(path.join(dir, DRIVE_ID_FILE), `${driveId}\n`);
+  return { dir, driveId, manifestHash: r.manifestHash, bytes: sizes.reduce((a, b) => a + b, 0) };
+}
+
+/** A staging location holding only what status reads: settings.json and prep's drives.json. */
+function staging(name: string, job: string, drives: Drive[]): string {
+  const dir = path.join(work, `staging-${name}`);
+  fs.mkdirSync(path.join(dir, '.prep'), { recursive: true });
+  writeSettings(dir, { version: 1, staging: dir, job, account: 'devstoreaccount1', container: `c-${name}`, subscription: SUB, resourceGroup: RG, emulator: emu.armEndpoint });
+  fs.writeFileSync(path.join(dir, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'none', drives: drives.map((d) => ({ driveId: d.driveId, bytes: d.bytes })) }));
+  return dir;
+}
+
+async function createJob(name: string, drives: Drive[]): Promise<void> {
+  await client.jobs.create(name, RG, {
+    location: 'westus',
+    properties: {
+      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+      jobType: 'Import',
+      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
+      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
+      diagnosticsPath: 'waimportexport',
+      logLevel: 'Error',
+      driveList: drives.map((d) => ({ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash })),
+    },
+  });
+}
+
+const ship = (name: string, n: number) => client.jobs.update(name, RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: `T-${name}`, driveCount: n } });
+const ctx = () => ({ reporter: silentReporter, signal: new AbortController().signal, env: {} });
+const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; event?: string; data?: any });
+
+test.before(async () => {
+  emu = await startEmulator({ stepMs: 150 });
+  client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+});
+
+test.after(async () => {
+  await emu?.stop();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('missing settings and a job not created yet are usage errors that say what to run', async () => {
+  const none = path.join(work, 'nothing');
+  fs.mkdirSync(none);
+  const e1 = (await status({ staging: none, watch: false, intervalSeconds: 1 }, ctx()).catch((e) => e)) as DriveseedError;
+  assert.is(e1.code, 'SETTINGS_MISSING');
+  const half = path.join(work, 'half');
+  fs.mkdirSync(half);
+  writeSettings(half, { version: 1, staging: half, job: 'seedx' });
+  const e2 = (await status({ staging: half, watch: false, intervalSeconds: 1 }, ctx()).catch((e) => e)) as DriveseedError;
+  assert.is(e2.code, 'JOB_NOT_CREATED');
+  assert.match(e2.message, /driveseed job create --staging/);
+  const r = runCli(['--json', 'status', '--staging', half]);
+  assert.is(r.code, 2);
+  assert.is(lines(r.stdout).at(-1)!.type, 'error');
+  const bad = runCli(['--json', 'status', '--staging', half, '--interval', '0']);
+  assert.is(bad.code, 2);
+  assert.match(bad.stdout, /--interval/);
+});
+
+test('status in every state: Creating, Shipping, then --watch through Received/Transferring/Packaging to Completed', async () => {
+  const d1 = await buildDrive('w1', 'WATCH-1', 'c-watch', [MAX_BLOCK_LENGTH + 99, 2048]);
+  const d2 = await buildDrive('w2', 'WATCH-2', 'c-watch', [5000]);
+  const dir = staging('watch', 'watch1', [d1, d2]);
+  await createJob('watch1', [d1, d2]);
+  let r = await status({ staging: dir, watch: false, intervalSeconds: 1 }, ctx());
+  assert.is(r.job.state, 'Creating');
+  assert.equal(r.job.drives.map((d) => d.state), ['Specified', 'Specified']);
+  assert.match(r.next, /driveseed ship/);
+  await ship('watch1', 2);
+  r = await status({ staging: dir, watch: false, intervalSeconds: 1 }, ctx());
+  assert.is(r.job.state, 'Shipping');
+  assert.is(r.job.deliveryPackage?.trackingNumber, 'T-watch1');
+  assert.is(JSON.parse(fs.readFileSync(path.join(dir, 'settings.json'), 'utf8')).seed.state, 'shipped');
+
+  let delivered = false;
+  const run = spawnCli(['--json', 'status', '--staging', dir, '--watch', '--interval', '0.05'], (child, stdout) => {
+    if (!delivered && stdout.includes('"state":"Shipping"')) {
+      delivered = true;
+      void (async () => {
+        await deliverDrive({ emulator: emu, job: 'watch1', drive: d1.dir });
+        await new Promise((res) => setTimeout(res, 400));
+        await deliverDrive({ emulator: emu, job: 'watch1', drive: d2.dir });
+      })().catch(() => child.kill());
+    }
+  });
+  const out = await run;
+  assert.is(out.code, 0, out.stderr + out.stdout);
+  const ls = lines(out.stdout);
+  const jobStates = ls.filter((l) => l.event === 'job.state').map((l) => l.data.state);
+  assert.equal(jobStates, ['Shipping', 'Received', 'Transferring', 'Packaging', 'Completed']);
+  const d1States = ls.filter((l) => l.event === 'drive.state' && l.data.driveId === 'WATCH-1').map((l) => l.data.state);
+  assert.equal(d1States, ['Specified', 'Received', 'Transferring', 'Completed']);
+  assert.ok(ls.some((l) => l.type === 'progress' && (l as any).phase === 'import'));
+  const res = ls.at(-1)!;
+  assert.is(res.type, 'result');
+  assert.is(res.data.watch, 'terminal');
+  assert.is(res.data.job.state, 'Completed');
+  assert.equal(res.data.job.drives.map((d: any) => [d.state, d.percentComplete, d.bytesSucceeded, d.copyStatus]), [
+    ['Completed', 100, d1.bytes, 'Completed'],
+    ['Completed', 100, d2.bytes, 'Completed'],
+  ]);
+  assert.equal(res.data.failures, []);
+  assert.match(res.data.next, /driveseed complete/);
+  assert.is(JSON.parse(fs.readFileSync(path.join(dir, 'settings.json'), 'utf8')).seed.state, 'imported');
+});
+
+test('a tampered drive: CompletedMoreInfo, job Closed, status names the blob, the block and why (JSON and text)', async () => {
+  const d = await buildDrive('t1', 'TAMPER-1', 'c-tamper', [MAX_BLOCK_LENGTH * 2 + 10, 700]);
+  const victim = path.join(d.dir, 'data', '0.pack');
+  const fd = fs.openSync(victim, 'r+');
+  fs.writeSync(fd, Buffer.from('XX'), 0, 2, MAX_BLOCK_LENGTH + 3);
+  fs.closeSync(fd);
+  const dir = staging('tamper', 'tamper1', [d]);
+  await createJob('tamper1', [d]);
+  await ship('tamper1', 1);
+  await deliverDrive({ emulator: emu, job: 'tamper1', drive: d.dir, wait: true });
+  const r = await status({ staging: dir, watch: true, intervalSeconds: 0.05 }, ctx());
+  assert.is(r.job.state, 'Closed');
+  assert.equal([r.job.drives[0]!.state, r.job.drives[0]!.copyStatus, r.job.drives[0]!.bytesSucceeded], ['CompletedMoreInfo', 'CompletedWithErrors', 700]);
+  assert.is(r.failures.length, 1);
+  const f = r.failures[0]!;
+  assert.equal([f.driveId, f.status, f.blobsFailed], ['TAMPER-1', 'CompletedWithErrors', 1]);
+  const b = f.blobs[0]!;
+  assert.equal([b.blobPath, b.filePath, b.status], ['c-tamper/data/0.pack', '\\data\\0.pack', 'CompletedWithErrors']);
+  assert.equal(b.blocks.map((k) => [k.offset, k.length, k.status]), [[MAX_BLOCK_LENGTH, MAX_BLOCK_LENGTH, 'Corrupted']]);
+  assert.is(b.blocksCancelled, 1);
+  assert.match(b.reason, /did not match the MD5/);
+  assert.match(r.next, /driveseed repair/);
+
+  // spawnCli, not runCli: a synchronous spawn would block this process's emulator the CLI talks to
+  const text = await spawnCli(['status', '--staging', dir], () => {});
+  assert.is(text.code, 0, text.stderr);
+  assert.match(text.stdout, /job tamper1: Closed/);
+  assert.match(text.stdout, /c-tamper\/data\/0\.pack \(CompletedWithErrors\): block at offset 4194304/);
+});
+
+test('blobOfUri: path-style emulator URLs and Azure URLs', () => {
+  assert.equal(blobOfUri('http://127.0.0.1:1234/devstoreaccount1/waimportexport/waies/j_D_1_error.xml', 'http://127.0.0.1:1234/devstoreaccount1'), { container: 'waimportexport', name: 'waies/j_D_1_error.xml' });
+  assert.equal(blobOfUri('https://acc.blob.core.windows.net/logs/a%20b.xml', 'https://acc.blob.core.windows.net'), { container: 'logs', name: 'a b.xml' });
+  assert.throws(() => blobOfUri('https://acc.blob.core.windows.net/onlycontainer', 'https://acc.blob.core.windows.net'), /does not name a blob/);
+});
+
+test.run();
