@@ -25,9 +25,10 @@ import * as ship from './ship';
 import * as snapshots from './snapshots';
 import * as stage from './stage';
 import * as verify from './verify';
+import * as status from './status';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, keys, prep, restore, ship, snapshots, stage, verify, version];
+const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, keys, prep, restore, ship, snapshots, stage, status, verify, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
