@@ -15,11 +15,13 @@
 import { type CommandSpec, isCommandSpec } from '../../core/command';
 import * as backup from './backup';
 import * as check from './check';
+import * as complete from './complete';
 import * as drives from './drives';
 import * as emulator from './emulator';
 import * as job from './job';
 import * as keys from './keys';
 import * as prep from './prep';
+import * as repair from './repair';
 import * as restore from './restore';
 import * as ship from './ship';
 import * as snapshots from './snapshots';
@@ -28,7 +30,7 @@ import * as verify from './verify';
 import * as status from './status';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [backup, check, drives, emulator, job, keys, prep, restore, ship, snapshots, stage, status, verify, version];
+const modules: Record<string, unknown>[] = [backup, check, complete, drives, emulator, job, keys, prep, repair, restore, ship, snapshots, stage, status, verify, version];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];
