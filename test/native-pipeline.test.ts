@@ -330,11 +330,15 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
       assert.is(path.basename(ev.path), ev.name);
       assert.is(path.basename(path.dirname(ev.path)), ev.name.slice(0, 2));
       const body = fs.readFileSync(ev.path);
-      assert.is(crypto.createHash('sha256').update(body).digest('hex'), ev.name);
       assert.is(ev.size, body.length);
       const md5s = [];
       for (let off = 0; off < body.length; off += 4 * 1024 * 1024) md5s.push(crypto.createHash('md5').update(body.subarray(off, off + 4 * 1024 * 1024)).digest());
       assert.equal(ev.blockMd5, Buffer.concat(md5s));
+      // The name: SHA-256 of size (u64 LE) || blockSize (u64 LE) || block MD5s (docs/format-packs.md).
+      const head = Buffer.alloc(16);
+      head.writeBigUInt64LE(BigInt(body.length), 0);
+      head.writeBigUInt64LE(BigInt(4 * 1024 * 1024), 8);
+      assert.is(crypto.createHash('sha256').update(head).update(Buffer.concat(md5s)).digest('hex'), ev.name);
     } else if (!ev.error) {
       for (let i = 0; i < ev.lengths.length; i++) assert.ok(announced.has(ev.chunks.toString('hex', i * 32, i * 32 + 32)), `file ${ev.index} chunk ${i} announced first`);
     }
@@ -409,7 +413,7 @@ test('verifyPacksJob names pack and offset of each corruption; restore fails onl
     [victim.path, e1.offset, e1.length, 'ERR_AUTH'],
     [victim.path, e2.offset, e2.length, 'ERR_AUTH'],
   ]);
-  assert.ok(problems.some((p) => p.code === 'ERR_CORRUPT' && p.offset === 0 && /SHA-256/.test(p.message)), 'the name mismatch is reported too');
+  assert.ok(problems.some((p) => p.code === 'ERR_CORRUPT' && p.offset === 0 && /content name/.test(p.message)), 'the name mismatch is reported too');
 
   // A corrupted trailer is reported at its offset as well.
   body[body.length - 6] ^= 0xff;

@@ -59,10 +59,14 @@ test('stage → restore is byte-identical with metadata; pack lists carry correc
     for (const p of readPackList(staging, id).packs) {
       const buf = fs.readFileSync(path.join(staging, p.path));
       assert.is(buf.length, p.size);
-      assert.is(createHash('sha256').update(buf).digest('hex'), p.name);
       const md5s = [];
       for (let o = 0; o < buf.length; o += p.blockSize) md5s.push(createHash('md5').update(buf.subarray(o, o + p.blockSize)).digest('hex'));
       assert.equal(p.blockMd5, md5s);
+      // The content name: SHA-256 of size (u64 LE) || blockSize (u64 LE) || block MD5s (docs/format-packs.md).
+      const head = Buffer.alloc(16);
+      head.writeBigUInt64LE(BigInt(buf.length), 0);
+      head.writeBigUInt64LE(BigInt(p.blockSize), 8);
+      assert.is(createHash('sha256').update(head).update(Buffer.from(md5s.join(''), 'hex')).digest('hex'), p.name);
     }
   }
   const settings = JSON.parse(fs.readFileSync(path.join(staging, 'settings.json'), 'utf8'));

@@ -7,7 +7,7 @@
 //   entry   = id(32) || offset(u64 LE) || length(u32 LE) || rawLength(u32 LE)            48 bytes
 //   trailer = headerLength(u32 LE) || "DSPK" || version(u32 LE)                         12 bytes
 //
-// The pack's name is the lowercase hex SHA-256 of the whole file; it lives at <packDir>/<name[0..2]>/<name>.
+// The pack's name is Name(size, blockSize, block MD5s) below; it lives at <packDir>/<name[0..2]>/<name>.
 #pragma once
 #include <cstdint>
 #include <cstring>
@@ -26,6 +26,22 @@ constexpr size_t kTrailerSize = 12;
 constexpr size_t kEntrySize = 48;
 constexpr char kHeaderAad[] = "driveseed pack header v1";
 constexpr size_t kHeaderOverhead = crypto::kNonceSize + 4 + crypto::kTagSize;
+
+// A pack's content name (docs/format-packs.md §Naming): lowercase hex SHA-256 of
+//   size(u64 LE) || blockSize(u64 LE) || MD5(block 0) || … || MD5(block n-1)
+// over the file's blockSize blocks (the last may be short). The block MD5s are computed anyway for the
+// drive manifest, so the name costs no second pass over the data; any changed byte changes a block MD5.
+inline std::string Name(uint64_t size, uint64_t blockSize, const std::string& blockMd5) {
+  std::string in(16, '\0');
+  for (int i = 0; i < 8; i++) {
+    in[i] = static_cast<char>(size >> (8 * i));
+    in[8 + i] = static_cast<char>(blockSize >> (8 * i));
+  }
+  in += blockMd5;
+  uint8_t d[crypto::kSha256Size];
+  crypto::Sha256(in.data(), in.size(), d);
+  return crypto::Hex(d, sizeof d);
+}
 
 struct Entry {
   uint8_t id[blob::kIdSize];

@@ -4,9 +4,14 @@
 //   readers  (spec.readers)  take files in spec order, read them in 8 MiB pieces (holes skipped), chunk
 //                            them, and hand each chunk to the workers in a slot.
 //   workers  (spec.threads)  id = HMAC, dedup against `known` and against ids claimed in this job,
-//                            compress + encrypt new chunks.
-//   writer   (the job thread) takes chunks back in spec order (file, chunk), appends new blobs to the
-//                            open pack and seals full packs (header, trailer, digests).
+//                            compress + encrypt new chunks; block tasks (MD5 + pwrite) first.
+//   writer   (the job thread) takes chunks back in spec order (file, chunk), copies new blobs into the
+//                            open pack's current block buffer and seals full packs (header, trailer).
+//                            A full block (blockSize bytes of pack) goes back to the workers, which MD5 it
+//                            and pwrite it at its offset: the writer hashes nothing, so it is not the serial
+//                            bound (measured: with MD5 + SHA-256 + pwrite on the writer, 929 MiB of random
+//                            data ran at 1.06 cores of 2, the writer busy 60%). The pack's name comes from
+//                            its block MD5s (pack::Name), so no byte is hashed twice.
 //   finisher (one thread)    fsyncs sealed packs, renames them to their content name and emits their
 //                            'pack' events in order, so the writer never stalls on fsync.
 // 'file' events are emitted in spec order by whichever of writer/finisher makes one due.
@@ -47,6 +52,9 @@ namespace fs = std::filesystem;
 
 constexpr size_t kReadSize = 8 << 20;  // one read per 8 MiB: large sequential reads, few syscalls
 constexpr int kPollMs = 50;            // waits wake this often to notice cancellation
+// Blocks up to this size are hashed and written by the workers from a pool of threads + 2 buffers;
+// larger blockSize values (tests, odd manifests) keep MD5 + pwrite on the writer.
+constexpr uint64_t kMaxPooledBlock = 16 << 20;
 
 using Id = std::array<uint8_t, blob::kIdSize>;
 struct IdHash {
@@ -127,6 +135,9 @@ class PackJob final : public Job {
     reserve_ = std::min(2 * threads_ + 1, slotCount_ - 1);
     slots_.resize(static_cast<size_t>(slotCount_));
     for (Slot& s : slots_) free_.push_back(&s);
+    // One block per worker being hashed, one queued, one being filled by the writer.
+    blocks_.resize(static_cast<size_t>(threads_) + 2);
+    for (Block& b : blocks_) blockFree_.push_back(&b);
   }
 
  protected:
@@ -402,16 +413,28 @@ class PackJob final : public Job {
   // Worker thread.
   void WorkerMain() {
     blob::Codec codec;
+    crypto::Digest md5(crypto::Digest::MD5);
     for (;;) {
       Slot* s;
       {
         std::unique_lock<std::mutex> lk(mu_);
+        Block* b = nullptr;
         for (;;) {
           if (stop_) return;
+          if (!blockWork_.empty()) {  // first: the writer may be waiting for a free block buffer
+            b = blockWork_.front();
+            blockWork_.pop_front();
+            break;
+          }
           if (!work_.empty()) break;
-          if (readersLeft_ == 0) return;
+          if (readersLeft_ == 0 && writerFinished_) return;
           cvWork_.wait_for(lk, std::chrono::milliseconds(kPollMs));
           if (cancelled()) stop_ = true;
+        }
+        if (b) {
+          lk.unlock();
+          RunBlock(b, md5);
+          continue;
         }
         s = work_.front();
         work_.pop_front();
@@ -439,14 +462,98 @@ class PackJob final : public Job {
 
   // ---- writer --------------------------------------------------------------------------------------
 
+  struct OpenPack;
+  // One blockSize piece of a pack on its way to disk (pooled path).
+  struct Block {
+    std::unique_ptr<uint8_t[]> buf;
+    size_t len = 0;
+    OpenPack* pack = nullptr;
+    uint32_t index = 0;
+    uint64_t offset = 0;
+  };
+
   struct OpenPack {
     std::unique_ptr<platform::File> file;
     std::string tmpPath, name;
     uint64_t size = 0;
-    crypto::Digest sha{crypto::Digest::SHA256};
-    std::unique_ptr<crypto::BlockMd5> md5;
+    std::unique_ptr<crypto::BlockMd5> md5;  // unpooled path only
     std::vector<pack::Entry> entries;
+    // Pooled path: the block being filled (writer), digests filled in by workers (16 bytes per block),
+    // blocks handed out and blocks hashed + written (under blkMu_).
+    Block* cur = nullptr;
+    std::string digests;
+    uint32_t blocksOut = 0, blocksDone = 0;
   };
+
+  bool Pooled() const { return blockSize_ <= kMaxPooledBlock; }
+
+  // Writer thread: a free block buffer, or nullptr when stopping.
+  Block* TakeBlock() {
+    std::unique_lock<std::mutex> lk(blkMu_);
+    for (;;) {
+      if (stop_) return nullptr;
+      if (!blockFree_.empty()) break;
+      cvBlk_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+      if (cancelled()) {
+        lk.unlock();
+        Stop();
+        return nullptr;
+      }
+    }
+    Block* b = blockFree_.back();
+    blockFree_.pop_back();
+    lk.unlock();
+    if (!b->buf) b->buf.reset(new uint8_t[blockSize_]);
+    b->len = 0;
+    return b;
+  }
+
+  // Writer thread: hands the open pack's current block to the workers.
+  void SubmitBlock() {
+    Block* b = pack_->cur;
+    pack_->cur = nullptr;
+    if (!b) return;
+    b->pack = pack_.get();
+    b->index = pack_->blocksOut++;
+    b->offset = pack_->size - b->len;
+    pack_->digests.resize(static_cast<size_t>(pack_->blocksOut) * crypto::kMd5Size);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      blockWork_.push_back(b);
+    }
+    cvWork_.notify_one();
+  }
+
+  // Worker thread: MD5 of one block and its pwrite at its offset in the temp pack.
+  void RunBlock(Block* b, crypto::Digest& md5) {
+    // In 256 KiB pieces, hash then write, so the write's copy reads from L2 rather than memory (one
+    // pass over the whole 4 MiB block each cost 4x the copy CPU: 0.7 vs 0.17 ns/B, perf, random data).
+    constexpr size_t kPiece = 256 << 10;
+    for (size_t off = 0; off < b->len; off += kPiece) {
+      size_t n = std::min(kPiece, b->len - off);
+      md5.Update(b->buf.get() + off, n);
+      b->pack->file->pwrite(b->buf.get() + off, n, b->offset + off);
+    }
+    uint8_t d[crypto::kMd5Size];
+    md5.Final(d);
+    {
+      std::lock_guard<std::mutex> lk(blkMu_);
+      std::memcpy(&b->pack->digests[static_cast<size_t>(b->index) * crypto::kMd5Size], d, sizeof d);
+      b->pack->blocksDone++;
+      blockFree_.push_back(b);
+    }
+    cvBlk_.notify_all();
+  }
+
+  // Finisher thread: waits until every block of p is hashed and written; false when stopping.
+  bool WaitBlocks(OpenPack& p) {
+    std::unique_lock<std::mutex> lk(blkMu_);
+    while (p.blocksDone < p.blocksOut) {
+      if (stop_) return false;
+      cvBlk_.wait_for(lk, std::chrono::milliseconds(kPollMs));
+    }
+    return true;
+  }
 
   // Job thread.
   void WriterMain() {
@@ -494,6 +601,11 @@ class PackJob final : public Job {
       EmitReady();
     }
     if (pack_) SealPack();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      writerFinished_ = true;  // no more block tasks: workers may leave once the queues are empty
+    }
+    cvWork_.notify_all();
   }
 
   // Job thread: records one chunk of file w; writes it when it is the first copy.
@@ -558,16 +670,31 @@ class PackJob final : public Job {
     oo.truncate = true;
     oo.direct = false;
     pack_->file = platform::Open(pack_->tmpPath, oo);
-    pack_->md5 = std::make_unique<crypto::BlockMd5>(blockSize_);
+    if (!Pooled()) pack_->md5 = std::make_unique<crypto::BlockMd5>(blockSize_);
   }
 
-  void Append(const uint8_t* p, size_t n) {
-    pack_->file->pwrite(p, n, pack_->size);
-    pack_->sha.Update(p, n);
-    pack_->md5->Update(p, n);
-    pack_->size += n;
+  // Writer thread. Returns false when stopping (a block buffer could not be had).
+  bool Append(const uint8_t* p, size_t n) {
     bytesStored_ += n;
     advance(0, 0, n);
+    if (!Pooled()) {
+      pack_->file->pwrite(p, n, pack_->size);
+      pack_->md5->Update(p, n);
+      pack_->size += n;
+      return true;
+    }
+    while (n > 0) {
+      if (!pack_->cur && !(pack_->cur = TakeBlock())) return false;
+      Block* b = pack_->cur;
+      size_t take = static_cast<size_t>(std::min<uint64_t>(n, blockSize_ - b->len));
+      std::memcpy(b->buf.get() + b->len, p, take);
+      b->len += take;
+      pack_->size += take;
+      p += take;
+      n -= take;
+      if (b->len == blockSize_) SubmitBlock();
+    }
+    return true;
   }
 
   // Job thread: appends header + trailer and hands the pack to the finisher (at most 2 wait, so at most
@@ -578,10 +705,8 @@ class PackJob final : public Job {
     uint8_t trailer[pack::kTrailerSize];
     pack::MakeTrailer(static_cast<uint32_t>(header.size()), trailer);
     Append(trailer, sizeof trailer);
-    uint8_t digest[crypto::kSha256Size];
-    pack_->sha.Final(digest);
-    pack_->md5->Finish();
-    pack_->name = crypto::Hex(digest, sizeof digest);
+    if (Pooled()) SubmitBlock();  // the short last block
+    else pack_->md5->Finish();
     std::unique_lock<std::mutex> lk(finMu_);
     while (sealed_.size() >= 2 && !finStop_) cvFin_.wait_for(lk, std::chrono::milliseconds(kPollMs));
     if (finStop_) return;  // DiscardOpenPack removes it
@@ -611,6 +736,9 @@ class PackJob final : public Job {
   }
 
   void FinishPack(OpenPack& p) {
+    if (Pooled() && !WaitBlocks(p)) return;  // stopping: DiscardOpenPack removes it
+    if (!Pooled()) p.digests = p.md5->Digests();
+    p.name = pack::Name(p.size, blockSize_, p.digests);
     p.file->sync();
     p.file.reset();
     fs::path dir = fs::path(packDir_) / p.name.substr(0, 2);
@@ -629,7 +757,7 @@ class PackJob final : public Job {
       std::string md5;
       std::vector<pack::Entry> entries;
     };
-    auto d = std::make_shared<Done>(Done{p.name, path, p.size, p.md5->Digests(), std::move(p.entries)});
+    auto d = std::make_shared<Done>(Done{p.name, path, p.size, std::move(p.digests), std::move(p.entries)});
     std::lock_guard<std::mutex> lk(emitMu_);
     emit([d](Napi::Env env) -> Napi::Value {
       Napi::Object o = Napi::Object::New(env);
@@ -750,6 +878,15 @@ class PackJob final : public Job {
   // Ids written in this job → sequence number of their pack (-1: claimed by a worker, not yet written).
   std::mutex claimMu_;
   std::unordered_map<Id, int64_t, IdHash> claims_;
+
+  std::deque<Block*> blockWork_;  // guarded by mu_
+  bool writerFinished_ = false;   // guarded by mu_
+
+  // Block buffers (pooled path), guarded by blkMu_.
+  std::mutex blkMu_;
+  std::condition_variable cvBlk_;
+  std::vector<Block> blocks_;
+  std::vector<Block*> blockFree_;
 
   // Writer-owned.
   std::unordered_multimap<Id, uint32_t, IdHash> waiters_;

@@ -7,7 +7,7 @@
 // size (or, when a chunk was bad, removes it) and emits the file events that are due, in spec order.
 //
 // verifyPacksJob: `threads` workers each take whole packs; a pack is read once, front to back, its
-// SHA-256 computed on the way, every listed blob decoded, then its trailer and header checked against
+// block MD5s computed on the way (its name derives from them, pack::Name), every listed blob decoded, then its trailer and header checked against
 // the listed entries. Every problem becomes a 'problem' event; packs are reported in spec order.
 #include <algorithm>
 #include <atomic>
@@ -468,6 +468,7 @@ class VerifyJob final : public Job {
     }
     keys_ = args::GetKeys(env, spec.Get("keys"), "spec.keys");
     threads_ = static_cast<int>(args::GetInt(env, spec.Get("threads"), "spec.threads", 1, 256));
+    blockSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "blockSize", "spec.blockSize", 4096, 1 << 30, 4 << 20));
     setTotals(0, packs_.size());
     reports_.resize(packs_.size());
     done_.assign(packs_.size(), 0);
@@ -540,7 +541,7 @@ class VerifyJob final : public Job {
     oo.direct = false;
     std::unique_ptr<platform::File> f = platform::Open(p.path, oo);
     const uint64_t size = f->geometry().size;
-    crypto::Digest sha(crypto::Digest::SHA256);
+    crypto::BlockMd5 md5(blockSize_);  // the name is derived from the block MD5s (pack::Name)
     uint64_t pos = 0;
     auto hashTo = [&](uint64_t end) {  // hashes [pos, end) that belongs to no listed blob
       while (pos < end) {
@@ -548,7 +549,7 @@ class VerifyJob final : public Job {
         size_t want = static_cast<size_t>(std::min<uint64_t>(kReadSize, end - pos));
         if (buf.size() < want) buf.resize(want);
         size_t got = f->pread(buf.data(), want, pos);
-        sha.Update(buf.data(), got);
+        md5.Update(buf.data(), got);
         bytes_ += got;
         advance(got);
         pos += got;
@@ -572,7 +573,7 @@ class VerifyJob final : public Job {
       hashTo(e->offset);
       if (buf.size() < e->length) buf.resize(e->length);
       size_t got = f->pread(buf.data(), e->length, e->offset);
-      sha.Update(buf.data(), got);
+      md5.Update(buf.data(), got);
       bytes_ += got;
       advance(got);
       pos = e->offset + got;
@@ -589,12 +590,12 @@ class VerifyJob final : public Job {
       }
     }
     hashTo(size);
-    uint8_t digest[crypto::kSha256Size];
-    sha.Final(digest);
-    std::string hex = crypto::Hex(digest, sizeof digest);
+    md5.Finish();
+    std::string hex = pack::Name(pos, blockSize_, md5.Digests());
     if (hex != p.name)
       Add(rep, p, 0, size, nullptr, "ERR_CORRUPT",
-          "SHA-256 of the pack file is " + hex + " but its name is " + p.name + " (the file was modified or renamed)");
+          "content name of the pack file (from its block MD5s) is " + hex + " but its name is " + p.name +
+              " (the file was modified or renamed)");
 
     // Trailer and header: the pack must describe exactly the listed blobs and nothing else.
     if (size < pack::kTrailerSize + pack::kHeaderOverhead) {
@@ -682,6 +683,7 @@ class VerifyJob final : public Job {
   std::vector<VerifyPack> packs_;
   blob::Keys keys_;
   int threads_ = 1;
+  uint64_t blockSize_ = 4 << 20;
   std::atomic<size_t> next_{0};
   std::mutex emitMu_;
   std::vector<PackReport> reports_;

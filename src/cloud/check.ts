@@ -8,7 +8,7 @@
  * uploaded by backup), the MD5 in each id equals the recorded block MD5 — a check of the stored bytes
  * that reads no data; every snapshot decodes and its tree resolves.
  * Data (--read-data): each pack is downloaded (ranged parallel reads) into `<staging>/.cache/check/`,
- * two at a time, and checked like a local one: every chunk decrypts and matches its id, the SHA-256
+ * two at a time, and checked like a local one: every chunk decrypts and matches its id, the content name
  * equals the name, every 4 MiB block matches its recorded MD5. Local disk: two packs.
  * Unreferenced packs (left by an interrupted backup whose journal is gone) are listed, not unhealthy.
  */
@@ -26,6 +26,7 @@ import { runJob } from '../native/run-job';
 import { ChunkIndex } from '../repo/chunk-index';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
+import { packName } from '../repo/pack-name';
 import { badName, readTree } from '../repo/tree';
 import { BLOCK_SIZE } from './backend';
 import { type CloudLocation, containerClientFor, describeLocation } from './client';
@@ -214,6 +215,7 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
                 packs: group.map((p, j) => ({ path: files[j]!, name: p.name, entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })) })),
                 keys: repo.keys.blobKeys(),
                 threads: o.threads,
+                blockSize: repo.config.blockSize,
               },
               cb,
               token,
@@ -237,12 +239,13 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
           },
         );
         const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
-          (cb, token) => binding.hashFilesJob({ items: files.map((f) => ({ path: f })), blockSize: repo.config.blockSize, direct: false, sha256: true, threads: o.threads }, cb, token),
+          (cb, token) => binding.hashFilesJob({ items: files.map((f) => ({ path: f })), blockSize: repo.config.blockSize, direct: false, threads: o.threads }, cb, token),
           { signal },
         );
         h.items.forEach((item, j) => {
           const p = group[j]!;
-          if (item.sha256 && item.sha256.toString('hex') !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its SHA-256 is ${item.sha256.toString('hex')}, not its name`, file: p.path, pack: p.name });
+          const named = packName(item.bytes, repo.config.blockSize, item.blockMd5);
+          if (named !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
           for (let b = 0; b * 16 < item.blockMd5.length; b++) {
             const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);
             if (got !== p.blockMd5[b]) {

@@ -6,7 +6,7 @@
  * its name and decrypts; each index's plain pack list matches it; every indexed pack exists with
  * its recorded size, block-MD5 count and entries inside it; every snapshot's tree stream decodes
  * and every file chunk and hard link in it resolves. Data (--read-data): every chunk of every pack
- * decrypts and matches its id (verifyPacksJob), every pack's SHA-256 equals its name and every
+ * decrypts and matches its id (verifyPacksJob), every pack's content name (from its block MD5s) equals its name and every
  * 4 MiB block matches the MD5 recorded for drive manifests (hashFilesJob).
  * Garbage (temps, unreferenced packs) is listed but does not make a repository unhealthy.
  */
@@ -17,6 +17,7 @@ import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { ChunkIndex } from '../repo/chunk-index';
 import { type IndexPack, listIndexIds, readIndex, readPackList } from '../repo/index-file';
+import { packName } from '../repo/pack-name';
 import { scanGarbage } from '../repo/garbage';
 import { Repository } from '../repo/repository';
 import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
@@ -196,6 +197,7 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
                 })),
                 keys: repo.keys.blobKeys(),
                 threads: o.threads,
+                blockSize: repo.config.blockSize,
               },
               cb,
               token,
@@ -222,11 +224,11 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
           },
         );
         counts.bytesRead += r.bytes;
-        // The whole-file hashes: pack names (SHA-256) and the 4 MiB block MD5s that drive manifests use.
+        // The 4 MiB block MD5s that drive manifests use; the pack names derive from them (packName).
         const blockSize = repo.config.blockSize;
         const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
           (cb, token) =>
-            binding.hashFilesJob({ items: present.map((p) => ({ path: path.join(o.staging, p.path) })), blockSize, direct: false, sha256: true, threads: o.threads }, cb, token),
+            binding.hashFilesJob({ items: present.map((p) => ({ path: path.join(o.staging, p.path) })), blockSize, direct: false, threads: o.threads }, cb, token),
           {
             signal: ctx.signal,
             onProgress: (p) => {
@@ -237,8 +239,9 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
         );
         h.items.forEach((item, i) => {
           const p = present[i]!;
-          if (item.sha256 && item.sha256.toString('hex') !== p.name) {
-            report({ code: 'PACK_HASH', message: `Pack ${p.path}: its SHA-256 is ${item.sha256.toString('hex')}, not its name`, file: p.path, pack: p.name });
+          const named = packName(item.bytes, blockSize, item.blockMd5);
+          if (named !== p.name) {
+            report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
           }
           for (let b = 0; b * 16 < item.blockMd5.length; b++) {
             const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);

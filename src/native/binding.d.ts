@@ -401,11 +401,13 @@ export interface VerifyPacksSpec {
   packs: Array<{ path: string; name: string; entries: Array<Omit<ChunkRef, 'pack'>> }>;
   keys: BlobKeys;
   threads: number;
+  /** block size of the pack names' block MD5s (docs/format-packs.md); default 4 MiB */
+  blockSize?: number;
 }
 /**
  * Every problem found, not just the first, packs in spec order. Checks per pack: each listed blob lies
  * inside the file and does not overlap another, decrypts (ERR_AUTH), decompresses and matches its id
- * and rawLength (ERR_CORRUPT); the SHA-256 of the whole file equals `name` (ERR_CORRUPT, offset 0,
+ * and rawLength (ERR_CORRUPT); the content name derived from the file's block MD5s equals `name` (ERR_CORRUPT, offset 0,
  * length = file size); the trailer and the encrypted header parse (ERR_CORRUPT / ERR_AUTH at their
  * offset); the header's blobs are contiguous and end where the header starts; the header and the
  * listed entries agree. A pack that cannot be opened is one problem with its errno code.

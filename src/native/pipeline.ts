@@ -227,6 +227,8 @@ export interface VerifyPacksOptions {
   packs: Array<{ path: string; name: string; entries: Array<Omit<ChunkRef, 'pack'> | PackEntry> }>;
   keys: BlobKeys;
   threads?: number;
+  /** block size of the MD5s the pack names derive from; default 4 MiB */
+  blockSize?: number;
 }
 
 /** Re-reads packs and reports every problem (binding.d.ts verifyPacksJob). */
@@ -238,9 +240,10 @@ export function verifyPacks(
     const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
     expectString(o.path, `packs[${i}].path`);
     if (typeof o.name !== 'string' || !/^[0-9a-f]{64}$/.test(o.name))
-      throw new TypeError(`Expected 64 lowercase hex digits (the pack's SHA-256) for packs[${i}].name but received ${show(o.name)}`);
+      throw new TypeError(`Expected 64 lowercase hex digits (the pack's content name) for packs[${i}].name but received ${show(o.name)}`);
     expectArray(o.entries, `packs[${i}].entries`);
   });
-  const spec = { packs: options.packs, keys: expectKeys(options.keys, 'keys'), threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256) };
+  const spec = { packs: options.packs, keys: expectKeys(options.keys, 'keys'), threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256),
+    blockSize: expectInt(options.blockSize ?? DEFAULT_BLOCK_SIZE, 'blockSize', 4096, 1024 * MiB) };
   return runJob((cb, token) => loadBinding().verifyPacksJob(spec, cb, token), job);
 }

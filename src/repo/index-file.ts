@@ -16,7 +16,7 @@ import { ID_RE, INDEX_DIR, PACK_LIST_SUFFIX, indexPath, packListPath, packPath }
 export type IndexEntry = [id: string, offset: number, length: number, rawLength: number];
 
 export interface IndexPack {
-  /** 64 hex chars: SHA-256 of the pack file */
+  /** 64 hex chars: the pack's content name, packName(size, blockSize, blockMd5) (src/repo/pack-name.ts) */
   name: string;
   /** repository-relative: data/<name[0..2]>/<name> */
   path: string;
