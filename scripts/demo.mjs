@@ -249,8 +249,10 @@ async function main() {
   log(`   snapshot ${staged.snapshot.slice(0, 12)}: ${fmt(stagedBytes)} in the staging repository (${((stagedBytes / src.bytes) * 100).toFixed(0)}% of the source)`);
 
   // 4. two virtual disks sized so the data must span both
-  const sizeA = Math.max(96 * MiB, Math.ceil((stagedBytes * 0.55) / MiB) * MiB + 48 * MiB);
-  const sizeB = Math.max(96 * MiB, Math.ceil(stagedBytes / MiB) * MiB + 64 * MiB);
+  // prep reserves ~26 MiB + 1% per disk (NTFS metadata, $LogFile, manifest): disk A takes about
+  // half of the data, disk B has room for all of it, so the plan must use both.
+  const sizeA = Math.max(40 * MiB, Math.ceil((stagedBytes * 0.5) / MiB) * MiB + 28 * MiB);
+  const sizeB = Math.ceil((stagedBytes * 1.02) / MiB) * MiB + 48 * MiB;
   const [diskA, diskB] = [attachLoop(path.join(work, 'disk-a.img'), sizeA), attachLoop(path.join(work, 'disk-b.img'), sizeB)];
   log(`   disks ${diskA} (${fmt(sizeA)}) and ${diskB} (${fmt(sizeB)})`);
   const prepped = await step('prep two disks (GPT, NTFS, files + DriveManifest.xml, read-back verify)', stagedBytes, async () =>
