@@ -86,6 +86,7 @@ function cpuGauge() {
   return k ? Math.round(Number(k[1]) / 1000) : null;
 }
 
+let interrupted = null;
 function runTrial(name, args, timeoutS) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(TRIALS_DIR, `${name}.mjs`), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
@@ -93,7 +94,8 @@ function runTrial(name, args, timeoutS) {
     child.stdout.on('data', (d) => { out += d; });
     // A trial over its time limit gets SIGTERM so that it detaches its loop devices and removes scratch files.
     const timer = setTimeout(() => { process.stderr.write(`bench: ${name} ran past ${timeoutS} s; stopping it\n`); child.kill('SIGTERM'); }, timeoutS * 1000);
-    const forward = () => child.kill('SIGTERM');
+    // Ctrl-C / SIGTERM: stop this trial (it cleans up on SIGTERM) and run no further ones.
+    const forward = (sig) => { interrupted = sig; child.kill('SIGTERM'); };
     process.once('SIGINT', forward);
     process.once('SIGTERM', forward);
     const t0 = Date.now();
@@ -167,6 +169,10 @@ const results = [];
 for (const name of trials) {
   process.stderr.write(`\nbench: trial ${name}\n`);
   results.push(await runTrial(name, trialArgs, o.quick ? 600 : 3600));
+  if (interrupted) {
+    process.stderr.write(`bench: ${interrupted}: stopped after ${name}; no results written\n`);
+    process.exit(130);
+  }
 }
 
 const doc = {
