@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import {
   MiB, cachePolicy, scratchFile, compare, createLoopDevice, dataFiles, isRoot, log, main, measureAll, nativeFn, onCleanup,
-  timeCommand, timeFn, toolVersion, trialOptions, which, dropCaches,
+  timeCommand, timeFn, toolVersion, trialOptions, which, dropCaches, warmFiles,
 } from '../lib/harness.mjs';
 
 const FIO_GRID = [
@@ -46,6 +46,9 @@ await main('write', async () => {
   const notes = [];
   const fioSearch = {};
 
+  // 'warm' (--cache warm): the source is read once first; dd then reads it from the page cache, while
+  // writeRawJob and copyFilesJob read it with O_DIRECT from the disk either way.
+  if (policy === 'warm') warmFiles([src.abs]);
   const targets = [];
   if (isRoot) targets.push({ id: 'loop', short: 'loop dev', what: 'loop device (image on ext4, losetup --direct-io=on)' });
   else notes.push('loop device rows skipped: losetup needs root');
