@@ -133,8 +133,10 @@ function cli(step, argv, { onLine, okCodes = [0] } = {}) {
 }
 
 const timings = [];
+let currentStep = 'preflight';
 async function step(name, bytes, fn) {
   if (interrupted) throw new StepError(name, 'interrupted');
+  currentStep = name;
   log(`\n== ${name}`);
   const t0 = performance.now();
   const out = await fn();
@@ -205,8 +207,10 @@ async function main() {
 
   // 1. data
   let source = opt('--source');
-  if (source) source = path.resolve(source);
-  else {
+  if (source) {
+    source = path.resolve(source);
+    if (!fs.existsSync(source) || !fs.statSync(source).isDirectory()) throw new StepError('source', `--source ${source} is not a directory`);
+  } else {
     source = path.join(work, 'data');
     await step(`generate a sample data set (~${sizeMiB} MiB)`, (s) => s.bytes, async () => generate(source, sizeMiB));
   }
@@ -333,7 +337,7 @@ try {
   await main();
 } catch (err) {
   code = 1;
-  log(`\ndemo FAILED: ${err instanceof StepError ? err.message : err?.stack ?? err}`);
+  log(`\ndemo FAILED: ${err instanceof StepError ? err.message : `step "${currentStep}" failed: ${err?.stack ?? err}`}`);
 } finally {
   await cleanup();
   if (keep && state.work) log(`demo: work directory kept: ${state.work}`);

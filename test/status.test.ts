@@ -52,7 +52,14 @@ async function buildDrive(name: string, driveId: string, container: string, size
 function staging(name: string, job: string, drives: Drive[]): string {
   const dir = path.join(work, `staging-${name}`);
   fs.mkdirSync(path.join(dir, '.prep'), { recursive: true });
-  writeSettings(dir, { version: 1, staging: dir, job, account: 'devstoreaccount1', container: `c-${name}`, subscription: SUB, resourceGroup: RG, emulator: emu.armEndpoint });
+  writeSettings(dir, {
+    version: 1,
+    staging: dir,
+    job,
+    account: 'devstoreaccount1',
+    container: `c-${name}`,
+    seed: { job: { name: job, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'Creating', emulator: emu.armEndpoint } },
+  });
   fs.writeFileSync(path.join(dir, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'none', drives: drives.map((d) => ({ driveId: d.driveId, bytes: d.bytes })) }));
   return dir;
 }
@@ -93,7 +100,8 @@ test('missing settings and a job not created yet are usage errors that say what 
   assert.is(e1.code, 'SETTINGS_MISSING');
   const half = path.join(work, 'half');
   fs.mkdirSync(half);
-  writeSettings(half, { version: 1, staging: half, job: 'seedx' });
+  // stage saved the job's coordinates, but no job was created (no seed.job)
+  writeSettings(half, { version: 1, staging: half, job: 'seedx', subscription: SUB, resourceGroup: RG });
   const e2 = (await status({ staging: half, watch: false, intervalSeconds: 1 }, ctx()).catch((e) => e)) as DriveseedError;
   assert.is(e2.code, 'JOB_NOT_CREATED');
   assert.match(e2.message, /driveseed job create --staging/);

@@ -49,18 +49,17 @@ export function seedTarget(staging: string): SeedTarget {
     });
   }
   // `job create` saves the job's coordinates in settings.seed.job (src/core/job.ts JobReference);
-  // the top-level settings are the fallback for a job created by other means.
-  const ref = ((settings.seed as { job?: Record<string, unknown> } | undefined)?.job ?? {}) as { name?: string; subscription?: string; resourceGroup?: string; emulator?: string; account?: string };
-  const subscription = ref.subscription ?? settings.subscription;
-  const resourceGroup = ref.resourceGroup ?? settings.resourceGroup;
-  const missing = [...(subscription ? [] : ['subscription']), ...(resourceGroup ? [] : ['resource group'])];
-  if (missing.length > 0) {
-    throw new DriveseedError('JOB_NOT_CREATED', `The settings in ${settingsPath(staging)} name no ${missing.join(' and ')} for job ${settings.job}: the import job was not created from this staging location yet. Run \`driveseed job create --staging ${staging}\` (or prep without --no-job) first`, {
+  // without it no job was created from this staging location, whatever else the settings name.
+  const ref = (settings.seed as { job?: Record<string, unknown> } | undefined)?.job as { name?: string; subscription?: string; resourceGroup?: string; emulator?: string; account?: string } | undefined;
+  const subscription = ref?.subscription;
+  const resourceGroup = ref?.resourceGroup;
+  if (!ref || !subscription || !resourceGroup) {
+    throw new DriveseedError('JOB_NOT_CREATED', `No import job has been created from ${staging} yet (${settingsPath(staging)} has no seed.job). Run \`driveseed job create --staging ${staging}\` (or prep without --no-job) first`, {
       category: 'USAGE',
-      details: { staging, missing },
+      details: { staging },
     });
   }
-  const t: SeedTarget = { staging, settings, job: ref.name ?? settings.job, subscription: subscription!, resourceGroup: resourceGroup! };
+  const t: SeedTarget = { staging, settings, job: ref.name ?? settings.job, subscription, resourceGroup };
   const emulator = ref.emulator ?? settings.emulator;
   if (typeof emulator === 'string' && emulator) t.emulator = emulator;
   if (ref.account && !settings.account) t.settings = { ...settings, account: ref.account };
