@@ -1,0 +1,170 @@
+/**
+ * Job create / get against the emulator (ARM + Azurite on loopback), the return-address checks and
+ * the publish-settings parse. The drives come from a hand-written .prep/drives.json (+ keys.json),
+ * the contract prep writes; prep itself is covered by test/prep-*.test.ts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createImportExportClient } from '../src/azure/arm';
+import { DriveseedError } from '../src/core/errors';
+import { createJob, getJob, knownJobs, parsePublishSettings, readReturnInfo, validateReturnInfo } from '../src/core/job';
+import type { Reporter } from '../src/core/reporter';
+import { readSettings, writeSettings } from '../src/core/settings';
+import { startEmulator, type RunningEmulator } from '../src/emulator';
+import { runCliAsync } from './prep-support/cli-async';
+import { tmpDir } from './helpers';
+
+const SUB = '00000000-1111-2222-3333-444444444444';
+const KEY = '111111-222222-333333-444444-555555-666666-777777-888888';
+export const RETURN_INFO = {
+  returnAddress: { recipientName: 'Ada Lovelace', streetAddress1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', countryOrRegion: 'GB', phone: '+44 20 7946 0000', email: 'ada@example.com' },
+  returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
+};
+
+/** A staging location with job settings and the drive records prep leaves. */
+export function fakePrepared(job: string, opts: { withKey?: boolean } = {}): string {
+  const staging = tmpDir('driveseed-job-');
+  writeSettings(staging, { version: 1, staging, job, account: 'devstoreaccount1', container: 'seed', subscription: SUB, resourceGroup: 'rg1', location: 'westus' });
+  fs.mkdirSync(path.join(staging, '.prep'));
+  const drives = [
+    { target: '/dev/loop90', driveId: 'DS0000000000AA01', manifestFile: '\\DriveManifest.xml', manifestHash: '0123456789ABCDEF0123456789ABCDEF', files: 3, bytes: 100 },
+    { target: '/dev/loop91', driveId: 'DS0000000000AA02', manifestFile: '\\DriveManifest.xml', manifestHash: 'FEDCBA9876543210FEDCBA9876543210', files: 2, bytes: 50 },
+  ];
+  fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: opts.withKey ? 'bitlocker' : 'none', drives }));
+  if (opts.withKey) fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: drives.map((d) => ({ driveId: d.driveId, bitLockerKey: KEY })) }), { mode: 0o600 });
+  return staging;
+}
+
+function recorder() {
+  const lines: string[] = [];
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  const reporter: Reporter = {
+    progress: () => {},
+    warning: (code, message) => lines.push(`warning ${code} ${message}`),
+    info: (m) => lines.push(`info ${m}`),
+    event: (type, data) => events.push({ type, data }),
+  };
+  return { reporter, lines, events };
+}
+
+let emu: RunningEmulator;
+const home = tmpDir('driveseed-home-');
+const env = { DRIVESEED_HOME: home };
+
+test.before(async () => {
+  emu = await startEmulator({ stepMs: 0 });
+});
+test.after(async () => {
+  await emu?.stop();
+  fs.rmSync(home, { recursive: true, force: true });
+});
+
+test('job create PUTs the driveList from .prep/drives.json with the keys, saves the job and reports the ship-to address', async () => {
+  const staging = fakePrepared('seedjob1', { withKey: true });
+  const r = recorder();
+  const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Verbose' }, { reporter: r.reporter, signal: new AbortController().signal, env });
+  assert.is(res.job.name, 'seedjob1');
+  assert.is(res.job.state, 'Creating');
+  assert.is(res.existed, false);
+  assert.equal(res.drives.map((d) => d.driveId), ['DS0000000000AA01', 'DS0000000000AA02']);
+  assert.ok(res.shipTo.address.streetAddress1, 'ship-to address from shippingInformation');
+  assert.ok(res.shipTo.supportedCarriers.length > 0, 'carriers from locations.get');
+  assert.not.match(JSON.stringify(res) + r.lines.join('\n') + JSON.stringify(r.events), KEY);
+
+  const client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  const got = await client.jobs.get('seedjob1', 'rg1');
+  const p = got.properties!;
+  assert.is(p.jobType, 'Import');
+  assert.is(p.diagnosticsPath, 'waimportexport');
+  assert.is(p.logLevel, 'Verbose');
+  assert.is(p.storageAccountId, `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`);
+  assert.is(p.returnAddress?.email, 'ada@example.com');
+  assert.equal(p.driveList!.map((d) => [d.driveId, d.manifestFile, d.manifestHash]), [
+    ['DS0000000000AA01', '\\DriveManifest.xml', '0123456789ABCDEF0123456789ABCDEF'],
+    ['DS0000000000AA02', '\\DriveManifest.xml', 'FEDCBA9876543210FEDCBA9876543210'],
+  ]);
+  const keys = [];
+  for await (const k of client.bitLockerKeys.list('seedjob1', 'rg1')) keys.push(k);
+  assert.equal(keys.map((k) => k.bitLockerKey), [KEY, KEY], 'the keys reached the service');
+
+  const saved = readSettings(staging)!;
+  assert.is((saved.seed as { job: { name: string } }).job.name, 'seedjob1');
+  assert.is(saved.emulator, emu.armEndpoint);
+  assert.ok(knownJobs(env).some((j) => j.name === 'seedjob1' && j.staging === staging));
+
+  // again: the same drives are already there, nothing is created twice
+  const again = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error' }, { reporter: r.reporter, signal: new AbortController().signal, env });
+  assert.is(again.existed, true);
+
+  const g = await getJob({ staging }, { reporter: r.reporter });
+  assert.is(g.state, 'Creating');
+  assert.equal(g.drives.map((d) => d.state), ['Specified', 'Specified']);
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test('job create without a return address and without a terminal fails naming --return-address', async () => {
+  const staging = fakePrepared('seedjob2');
+  const e = await createJob({ staging, emulator: emu.armEndpoint, logLevel: 'Error' }, { reporter: recorder().reporter, signal: new AbortController().signal, env }).catch((x) => x);
+  assert.instance(e, DriveseedError);
+  assert.is(e.code, 'PROMPT_REQUIRED');
+  assert.match(e.message, '--return-address');
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test('job create asks each return-address field interactively', async () => {
+  const staging = fakePrepared('seedjob3');
+  const answers = ['Ada Lovelace', '+44 20 7946 0000', 'ada@example.com', '1 Analytical St', '', 'London', '', 'N1 9GU', 'GB', 'FedEx', '123456789'];
+  const asked: string[] = [];
+  const prompter = { ask: async (q: string) => (asked.push(q), answers.shift() ?? ''), askSecret: async () => '' };
+  const res = await createJob({ staging, emulator: emu.armEndpoint, logLevel: 'Error' }, { reporter: recorder().reporter, signal: new AbortController().signal, env, prompter });
+  assert.is(res.job.name, 'seedjob3');
+  assert.match(asked[0]!, /Contact name/);
+  assert.is(answers.length, 0, 'every field was asked');
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test('return address: every missing field is named', () => {
+  const bad = { returnAddress: { recipientName: 'A', streetAddress1: '', city: 'X', email: 'nope' }, returnShipping: { carrierName: 'FedEx' } };
+  try {
+    validateReturnInfo(bad);
+    assert.unreachable();
+  } catch (e) {
+    const err = e as DriveseedError;
+    assert.is(err.code, 'RETURN_ADDRESS_INVALID');
+    for (const f of ['returnAddress.streetAddress1', 'returnAddress.postalCode', 'returnAddress.countryOrRegion', 'returnAddress.phone', 'returnAddress.email', 'returnShipping.carrierAccountNumber']) assert.match(err.message, f);
+    assert.not.match(err.message, 'returnAddress.city');
+  }
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, 'ra.json'), '{not json');
+  assert.throws(() => readReturnInfo(path.join(dir, 'ra.json')), (e: DriveseedError) => e.code === 'RETURN_ADDRESS_INVALID' && /not valid JSON/.test(e.message));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('publish settings: the subscription id is read; not a publish-settings file is refused', () => {
+  const r = parsePublishSettings(path.join(__dirname, 'fixtures', 'windows', 'sample.publishsettings'));
+  assert.is(r.subscriptionId, '1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b');
+  assert.is(r.subscriptionName, 'Contoso Backup');
+  assert.throws(() => parsePublishSettings(__filename), (e: DriveseedError) => e.code === 'PUBLISH_SETTINGS_INVALID');
+});
+
+test('CLI: job create --json against the emulator, then job get', async () => {
+  const staging = fakePrepared('seedjob4');
+  const ra = path.join(staging, 'return.json');
+  fs.writeFileSync(ra, JSON.stringify(RETURN_INFO));
+  const r = await runCliAsync(['--json', 'job', 'create', '--staging', staging, '--return-address', ra, '--emulator', emu.armEndpoint], env);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const result = lines[lines.length - 1];
+  assert.is(result.type, 'result');
+  assert.is(result.data.job.name, 'seedjob4');
+  assert.ok(lines.some((l) => l.type === 'event' && l.event === 'job'));
+  const g = await runCliAsync(['--json', 'job', 'get', '--staging', staging], env);
+  assert.is(g.code, 0, g.stdout + g.stderr);
+  const gl = g.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(gl[gl.length - 1].data.state, 'Creating');
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test.run();
