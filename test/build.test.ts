@@ -50,19 +50,24 @@ test('cmake-js (development build) and node-gyp (release build) produce addons w
 });
 
 test('prebuildify --napi writes a prebuild that node-gyp-build loads', () => {
-  const r = spawnSync(path.join(root, 'node_modules/.bin/prebuildify'), ['--napi', '--strip'], { cwd: root, env, encoding: 'utf8' });
+  // In a scratch copy of the package: prebuildify rebuilds build/, which other tests load.
+  const work = tmpDir('driveseed-prebuildify-');
+  for (const f of ['package.json', 'binding.gyp', 'native']) fs.cpSync(path.join(root, f), path.join(work, f), { recursive: true });
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'));
+  const r = spawnSync(path.join(root, 'node_modules/.bin/prebuildify'), ['--napi', '--strip'], { cwd: work, env, encoding: 'utf8' });
   assert.is(r.status, 0, `${r.stdout}\n${r.stderr}`.slice(-3000));
-  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  const dir = path.join(work, 'prebuilds', `${process.platform}-${process.arch}`);
   const files = fs.readdirSync(dir).filter((f) => f.endsWith('.node'));
   assert.ok(files.length === 1, `expected one prebuild in ${dir}, found ${files.join(', ')}`);
   // A package directory that has only prebuilds/ (no build/): node-gyp-build must find the prebuild.
   const pkg = tmpDir('driveseed-prebuild-');
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'driveseed', version: '0.0.0' }));
-  fs.cpSync(path.join(root, 'prebuilds'), path.join(pkg, 'prebuilds'), { recursive: true });
+  fs.cpSync(path.join(work, 'prebuilds'), path.join(pkg, 'prebuilds'), { recursive: true });
   const load = spawnSync(process.execPath, ['-e', `const b = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(pkg)}); console.log(typeof b.counters)`], { encoding: 'utf8' });
   assert.is(load.status, 0, load.stderr);
   assert.is(load.stdout.trim(), 'function');
   fs.rmSync(pkg, { recursive: true, force: true });
+  fs.rmSync(work, { recursive: true, force: true });
 });
 
 test('when no addon loads, the loader names what it looked for and how to build it', () => {

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DataPlaneError } from '../src/native/errors';
 import { acquireLock, copyFiles, hashFiles, md5Hex, openTarget, writeRaw } from '../src/native/io';
-import { loadBinding } from '../src/native/load';
+import { bindingPath, loadBinding } from '../src/native/load';
 import { attachLoop, gated, hasTool, isRoot, loopUnavailable, tmpDir } from './helpers';
 
 const b = loadBinding();
@@ -317,7 +317,7 @@ test('a second lock on a locked target fails with ERR_LOCKED, also from a second
       assert.is((err as DataPlaneError).code, 'ERR_LOCKED');
       assert.match((err as Error).message, p);
     }
-    const native = require.resolve(process.env.DRIVESEED_NATIVE ?? path.join(__dirname, '..', 'build', 'Release', 'driveseed.node'));
+    const native = bindingPath();
     const child = spawnSync(
       process.execPath,
       ['-e', `try { require(${JSON.stringify(native)}).acquireLock(${JSON.stringify(p)}); console.log('acquired') } catch (e) { console.log(e.code) }`],
@@ -368,7 +368,7 @@ test('an already aborted signal cancels before any write', async () => {
 
 // ---- teardown, descriptors and faults --------------------------------------------------------------
 
-const nativePath = require.resolve(process.env.DRIVESEED_NATIVE ?? path.join(__dirname, '..', 'build', 'Release', 'driveseed.node'));
+const nativePath = bindingPath();
 
 function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;

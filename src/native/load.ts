@@ -1,8 +1,10 @@
 /**
- * Loads the native addon. Order: a development build (build/Debug, build/Release from cmake-js or
- * node-gyp), then prebuilds/<platform>-<arch>/*.node through node-gyp-build. When nothing loads,
- * the error says what was looked for and how to build it.
+ * Loads the native addon. Order: DRIVESEED_NATIVE (an explicit path, for development and tests), then
+ * the newer of build/Release (node-gyp or cmake-js release) and build/Debug (cmake-js debug), then
+ * prebuilds/<platform>-<arch>/*.node through node-gyp-build. When nothing loads, the error says what
+ * was looked for and how to build it.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as Binding from './binding';
 
@@ -10,6 +12,15 @@ export type NativeBinding = typeof Binding;
 
 const ROOT = path.resolve(__dirname, '..', '..');
 let cached: NativeBinding | undefined;
+let cachedPath: string | undefined;
+
+function mtime(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
+}
 
 export class NativeLoadError extends Error {
   readonly code = 'ERR_NATIVE_LOAD';
@@ -25,10 +36,13 @@ export function loadBinding(): NativeBinding {
   const override = process.env.DRIVESEED_NATIVE;
   const candidates = override
     ? [override]
-    : [path.join(ROOT, 'build', 'Debug', 'driveseed.node'), path.join(ROOT, 'build', 'Release', 'driveseed.node')];
+    : [path.join(ROOT, 'build', 'Release', 'driveseed.node'), path.join(ROOT, 'build', 'Debug', 'driveseed.node')].sort(
+        (a, b) => mtime(b) - mtime(a),
+      );
   for (const file of candidates) {
     try {
       cached = require(file) as NativeBinding;
+      cachedPath = require.resolve(file);
       return cached;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -40,7 +54,9 @@ export function loadBinding(): NativeBinding {
     try {
       // node-gyp-build looks in build/ and prebuilds/<platform>-<arch>/ for a matching Node-API build.
       // eslint-disable-next-line @typescript-eslint/no-var-requires
-      cached = require('node-gyp-build')(ROOT) as NativeBinding;
+      const ngb = require('node-gyp-build') as { (dir: string): NativeBinding; path(dir: string): string };
+      cached = ngb(ROOT);
+      cachedPath = ngb.path(ROOT);
       return cached;
     } catch (err) {
       tried.push(`prebuilds/${process.platform}-${process.arch}/ via node-gyp-build: ${(err as Error).message.split('\n')[0]}`);
@@ -55,4 +71,10 @@ export function loadBinding(): NativeBinding {
       'on Debian: apt-get install g++ make python3 libzstd-dev), or install a release that ships prebuilds for this platform.',
     ].join('\n'),
   );
+}
+
+/** The file the addon was loaded from (loads it first if needed). For tests that spawn workers or child processes. */
+export function bindingPath(): string {
+  loadBinding();
+  return cachedPath!;
 }
