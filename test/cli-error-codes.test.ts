@@ -6,6 +6,8 @@
  * `cond ? 'A' : 'B'`), and the category where the call or its helper names one literally.
  *
  *  - every raised code is documented, with the category the code raises it with
+ *  - one code, one category: a code raised with two categories, or listed under two, fails (a script
+ *    that branches on the code and one that branches on the exit code must agree)
  *  - every documented code still occurs in src/ (a removed code is removed from the docs too)
  * Codes built at run time (`EMULATOR_<ARM code>`) are documented as a pattern and not scanned.
  */
@@ -90,24 +92,29 @@ function helperCategory(src: string, name: string, args: string[]): string | und
 function scanSource(): Map<string, Use[]> {
   const uses = new Map<string, Use[]>();
   for (const file of tsFiles(path.join(ROOT, 'src'))) {
-    const src = fs.readFileSync(file, 'utf8');
-    const rel = path.relative(ROOT, file);
-    for (const m of src.matchAll(/(new\s+DriveseedError|\busageError|\brefuse|\bfail|\bappError)\(/g)) {
-      const callee = m[1]!.replace(/^new\s+/, '');
-      let category: string | undefined | null;
-      const args = callArgs(src, m.index! + m[0].length);
-      if (callee === 'usageError') category = 'USAGE';
-      else if (callee === 'DriveseedError') category = /category:\s*'([A-Z_]+)'/.exec(args[2] ?? '')?.[1];
-      else category = helperCategory(src, callee, args);
-      if (category === null) continue;
-      // function declarations of the helpers themselves carry no literal
-      for (const c of (args[0] ?? '').matchAll(/(?:^\s*|\?\s*|:\s*)'([A-Z][A-Z0-9_]+)'/g)) {
-        const code = c[1]!;
-        if (!CODE.test(code)) continue;
-        const use: Use = { file: rel, line: src.slice(0, m.index).split('\n').length };
-        if (category !== undefined) use.category = category;
-        uses.set(code, [...(uses.get(code) ?? []), use]);
-      }
+    for (const [code, list] of scanText(fs.readFileSync(file, 'utf8'), path.relative(ROOT, file))) uses.set(code, [...(uses.get(code) ?? []), ...list]);
+  }
+  return uses;
+}
+
+/** The codes one source text raises, with the category of each use. */
+function scanText(src: string, rel: string): Map<string, Use[]> {
+  const uses = new Map<string, Use[]>();
+  for (const m of src.matchAll(/(new\s+DriveseedError|\busageError|\brefuse|\bfail|\bappError)\(/g)) {
+    const callee = m[1]!.replace(/^new\s+/, '');
+    let category: string | undefined | null;
+    const args = callArgs(src, m.index! + m[0].length);
+    if (callee === 'usageError') category = 'USAGE';
+    else if (callee === 'DriveseedError') category = /category:\s*'([A-Z_]+)'/.exec(args[2] ?? '')?.[1];
+    else category = helperCategory(src, callee, args);
+    if (category === null) continue;
+    // function declarations of the helpers themselves carry no literal
+    for (const c of (args[0] ?? '').matchAll(/(?:^\s*|\?\s*|:\s*)'([A-Z][A-Z0-9_]+)'/g)) {
+      const code = c[1]!;
+      if (!CODE.test(code)) continue;
+      const use: Use = { file: rel, line: src.slice(0, m.index).split('\n').length };
+      if (category !== undefined) use.category = category;
+      uses.set(code, [...(uses.get(code) ?? []), use]);
     }
   }
   return uses;
@@ -154,6 +161,45 @@ test('each code is documented with the category src/ raises it with', () => {
     for (const u of list) if (u.category !== undefined && !want.has(u.category)) wrong.push(`${code}: ${u.file}:${u.line} raises ${u.category}, documented ${[...want].join('/')}`);
   }
   assert.equal(wrong, []);
+});
+
+/**
+ * Codes known to be raised with two categories in files this test cannot fix, with where and why. An
+ * entry must still be needed (the test fails once the code is consistent, so the entry goes too).
+ */
+const TWO_CATEGORIES_PENDING: Record<string, string> = {
+  // src/core/stage.ts raises TREE_WRITE as FAILED (the pack job failed) and as INTERNAL (holes in the
+  // tree stream, a bug); src/core/backup.ts as FAILED. Fix pending in stage.ts: a code of its own for the holes.
+  TREE_WRITE: 'src/core/stage.ts',
+};
+
+test('one code, one category: no code is raised with two categories', () => {
+  const wrong: string[] = [];
+  for (const [code, list] of uses) {
+    const cats = new Set(list.map((u) => u.category).filter((c) => c !== undefined));
+    if (cats.size < 2) {
+      assert.not.ok(code in TWO_CATEGORIES_PENDING, `${code} is consistent now: remove it from TWO_CATEGORIES_PENDING`);
+      continue;
+    }
+    if (code in TWO_CATEGORIES_PENDING) continue;
+    wrong.push(`${code}: ${list.map((u) => `${u.file}:${u.line} ${u.category ?? '?'}`).join(', ')}`);
+  }
+  assert.equal(wrong, [], `codes raised with more than one category (give each meaning its own code):\n  ${wrong.join('\n  ')}`);
+});
+
+test('one code, one category: no code is listed under two categories in docs/exit-codes.md', () => {
+  const wrong = [...docs].filter(([code, cats]) => cats.size > 1 && !(code in TWO_CATEGORIES_PENDING)).map(([code, cats]) => `${code}: ${[...cats].join(', ')}`);
+  assert.equal(wrong, []);
+});
+
+test('the one-category check sees a code raised with two categories (the check itself works)', () => {
+  const src = [
+    "throw new DriveseedError('SAMPLE_TWICE', 'a', { category: 'CANCELLED' });",
+    "throw appError('SAMPLE_TWICE', 'TARGET_REFUSED', 'b', {});",
+    "function appError(code: string, category: 'TARGET_REFUSED', message: string, details: object) { return new DriveseedError(code, message, { category, details }); }",
+  ].join('\n');
+  const found = scanText(src, 'sample.ts').get('SAMPLE_TWICE') ?? [];
+  assert.equal(found.map((u) => u.category).sort(), ['CANCELLED', 'TARGET_REFUSED']);
 });
 
 test('every documented code still occurs in src/', () => {

@@ -88,7 +88,7 @@ gated(test, 'CLI --json prep on two loop disks: JSON lines, plan before writes, 
   }
 });
 
-test('RPC prep without confirm, or with a confirm that is not the targets: NOT_CONFIRMED, nothing touched', async () => {
+test('RPC prep without confirm, or with a confirm that is not the targets: TARGET_NOT_CONFIRMED, nothing touched', async () => {
   const staging = staged([1 * MiB]);
   const rpc = await RpcClient.start();
   try {
@@ -97,7 +97,7 @@ test('RPC prep without confirm, or with a confirm that is not the targets: NOT_C
       if (confirm !== undefined) params.confirm = confirm;
       const e = await rpc.request('prep', params).catch((x) => x);
       assert.instance(e, RpcCallError);
-      assert.is((e as RpcCallError).data?.code, 'NOT_CONFIRMED');
+      assert.is((e as RpcCallError).data?.code, 'TARGET_NOT_CONFIRMED');
       assert.equal(((e as RpcCallError).data?.details as { targets?: string[] } | undefined)?.targets, ['/dev/nonexistent-a', '/dev/nonexistent-b']);
     }
     assert.not.ok(fs.existsSync(path.join(staging, '.prep')), 'no journal was started');

@@ -160,12 +160,12 @@ test('overlapping claims → TARGET_BUSY (TARGET_REFUSED, code 5); disjoint ones
 
 test('destructive methods need the confirm param naming the targets exactly', async () => {
   let e = await rejection(c.request('test.wipe', { target: ['/dev/loop9'] }));
-  assert.is(e.fullyQualifiedErrorId, 'NOT_CONFIRMED');
+  assert.is(e.fullyQualifiedErrorId, 'TARGET_NOT_CONFIRMED');
   assert.is(e.code, 5);
   e = await rejection(c.request('test.wipe', { target: ['/dev/loop9'], confirm: '/dev/loop' }));
-  assert.is(e.fullyQualifiedErrorId, 'NOT_CONFIRMED');
+  assert.is(e.fullyQualifiedErrorId, 'TARGET_NOT_CONFIRMED');
   e = await rejection(c.request('test.wipe', { target: ['/dev/loop9', '/dev/loop8'], confirm: ['/dev/loop8', '/dev/loop9'] }));
-  assert.is(e.fullyQualifiedErrorId, 'NOT_CONFIRMED');
+  assert.is(e.fullyQualifiedErrorId, 'TARGET_NOT_CONFIRMED');
   const ok = (await c.request('test.wipe', { target: ['/dev/loop9', '/dev/loop8'], confirm: ['/dev/loop9', '/dev/loop8'] })) as { wiped: string[] };
   assert.equal(ok.wiped, ['/dev/loop9', '/dev/loop8']);
 });

@@ -53,7 +53,8 @@ test('without --yes and without a terminal: PROMPT_REQUIRED naming --yes, and th
 
   // interactive, answered "no": nothing changes
   const no = await ship({ staging, carrier: 'FedEx', tracking: '1Z999AA10123456784', yes: false }, ctxWith({ ask: async () => 'no', askSecret: async () => '' }).ctx).catch((x) => x);
-  assert.is(no.code, 'NOT_CONFIRMED');
+  assert.is(no.code, 'SHIP_NOT_CONFIRMED');
+  assert.is(no.category, 'CANCELLED');
   assert.is(readShippingRecord(staging), undefined);
   fs.rmSync(staging, { recursive: true, force: true });
 });

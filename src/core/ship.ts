@@ -157,7 +157,7 @@ async function findWaitingStaging(ctx: CommandContext): Promise<string> {
  * Errors (USAGE unless said): JOB_NOT_FOUND / JOB_NOT_CREATED (no job), PROMPT_REQUIRED (a missing
  * --carrier / --tracking / --yes without a terminal), INVALID_OPTION, SHIP_CARRIER_UNSUPPORTED,
  * SHIP_TRACKING_REUSED (the number is another job's), SHIP_INVALID_STATE (the job is past Shipping;
- * AZURE), SHIP_SUBSCRIPTION_MISMATCH, NOT_CONFIRMED (CANCELLED: the review was not answered "yes"),
+ * AZURE), SHIP_SUBSCRIPTION_MISMATCH, SHIP_NOT_CONFIRMED (CANCELLED: the review was not answered "yes"),
  * AZURE_REQUEST_FAILED / AZURE_UNREACHABLE. Warning SHIP_LATE after SHIP_WARN_DAYS days.
  */
 export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipResult> {
@@ -223,7 +223,7 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
       field: 'yes',
     });
     if (answer.toLowerCase() !== 'yes') {
-      throw new DriveseedError('NOT_CONFIRMED', `The shipping details were not confirmed (typed "${answer}"); the job was not changed`, { category: 'CANCELLED', details: { job: ref.name } });
+      throw new DriveseedError('SHIP_NOT_CONFIRMED', `The shipping details were not confirmed (typed "${answer}"); the job was not changed`, { category: 'CANCELLED', details: { job: ref.name } });
     }
   }
 

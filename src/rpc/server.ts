@@ -9,7 +9,8 @@
  *  - `$/cancelRequest` {id}: aborts that request's signal; it then answers with error code 130
  *    (data.code CANCELLED)
  *  - requests run concurrently; one whose claims() overlap a running request's fails with TARGET_BUSY
- *  - destructive commands need their confirm param to name the targets exactly (NOT_CONFIRMED)
+ *  - destructive commands need their confirm param to name the targets exactly
+ *    (TARGET_NOT_CONFIRMED, the code prep's own confirmation uses)
  *  - application errors use the CLI exit code of their category as error.code (1, 4, 5, 6, 70, 130),
  *    outside JSON-RPC's reserved range; data = {code, category, details, errno?, path?, syscall?}
  *  - never prompts: ctx.prompter is undefined
@@ -181,7 +182,7 @@ export class RpcServer {
         const confirm = raw[spec.destructive.confirmParam];
         if (!confirmMatches(targets, confirm)) {
           const want = targets.length === 1 ? JSON.stringify(targets[0]) : JSON.stringify(targets);
-          throw appError('NOT_CONFIRMED', 'TARGET_REFUSED', `"${spec.rpcMethod}" erases ${targets.join(', ')}; to confirm, pass "${spec.destructive.confirmParam}": ${want} (exactly the target${targets.length > 1 ? 's, in order' : ''})`, { field: spec.destructive.confirmParam, targets });
+          throw appError('TARGET_NOT_CONFIRMED', 'TARGET_REFUSED', `"${spec.rpcMethod}" erases ${targets.join(', ')}; to confirm, pass "${spec.destructive.confirmParam}": ${want} (exactly the target${targets.length > 1 ? 's, in order' : ''})`, { field: spec.destructive.confirmParam, targets });
         }
       }
       entry.claims = (spec.claims?.(options) ?? []).map((p) => path.resolve(p));

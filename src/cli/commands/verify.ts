@@ -1,7 +1,7 @@
 /** `driveseed verify --target <t>... [--staging <dir>]` / RPC `verify` (src/core/verify.ts, docs/prep.md "Verify"). */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { DriveseedError, usageError } from '../../core/errors';
 import { type VerifyOptions, type VerifyResult, verifyTargets } from '../../core/verify';
 import { formatBytes } from '../format';
 
@@ -21,7 +21,11 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
   cook(raw) {
     const targets = raw.target ?? [];
     if (targets.length === 0) throw usageError('MISSING_OPTION', 'Give the drives to verify with --target <device or volume>...', { field: 'target' });
-    if (new Set(targets).size !== targets.length) throw usageError('TARGET_DUPLICATE', `--target lists a drive twice (${targets.join(', ')}); give each once`, { field: 'target' });
+    // A target refusal like prep's (src/prep/targets.ts): same code, same category, exit 5.
+    const twice = targets.find((t, i) => targets.indexOf(t) !== i);
+    if (twice !== undefined) {
+      throw new DriveseedError('TARGET_DUPLICATE', `--target lists ${twice} twice (${targets.join(', ')}); give each drive once`, { category: 'TARGET_REFUSED', details: { field: 'target', target: twice } });
+    }
     return { targets, ...(raw.staging !== undefined ? { staging: path.resolve(raw.staging) } : {}) };
   },
   run: (o, ctx) => verifyTargets(o, ctx),
