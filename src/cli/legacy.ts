@@ -4,18 +4,32 @@
  *   s:<staging> [p:<publishsettings>]        → prep --staging <staging> [--publish-settings <file>]
  *   u: [s:<staging>] [p:<publishsettings>]   → ship [--staging <staging>] [--publish-settings <file>]
  *
- * Switch letters are case-insensitive; a value may itself contain ':' (s:D:\Staging). Other tokens
- * (--json, --yes, …) pass through unchanged after the rewritten ones. Anything else is not legacy
- * syntax and is returned untouched.
+ * Switch letters are case-insensitive; a value may itself contain ':' (s:D:\Staging). The program's
+ * global options ({@link GLOBAL_OPTIONS}) may come before the legacy words (`driveseed --json u:`) and
+ * stay in front; other tokens (--json, --yes, …) after the first legacy word pass through unchanged
+ * after the rewritten ones. Anything else is not legacy syntax and is returned untouched.
  */
 import { usageError } from '../core/errors';
 
 const SWITCH = /^([sSpPuU]):(.*)$/s;
 
-/** Rewrites `args` (argv without node and script) when it starts with a legacy switch. */
+/**
+ * The options of the program itself (src/cli/program.ts), which may precede a command and so also the
+ * legacy words. Flags without a value; test/cli-legacy.test.ts holds this list to the program's.
+ */
+export const GLOBAL_OPTIONS: readonly string[] = ['--json', '--verbose'];
+
+/** Rewrites `args` (argv without node and script) when its first word after the global options is a legacy switch. */
 export function rewriteLegacyArgv(args: readonly string[]): string[] {
-  const first = args[0];
+  let lead = 0;
+  while (lead < args.length && GLOBAL_OPTIONS.includes(args[lead]!)) lead++;
+  const first = args[lead];
   if (first === undefined || !SWITCH.test(first)) return [...args];
+  return [...args.slice(0, lead), ...rewriteLegacyWords(args.slice(lead))];
+}
+
+/** `args` starts with a legacy switch: the modern command and its options, then the other tokens. */
+function rewriteLegacyWords(args: readonly string[]): string[] {
   let command: 'prep' | 'ship' = 'prep';
   let staging: string | undefined;
   let publish: string | undefined;
