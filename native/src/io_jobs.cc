@@ -3,7 +3,8 @@
 //
 // Engine (docs/native-io.md has the measurement behind it): the job thread reads sequentially into a
 // fixed BufferPool (the job's memory cap) and hands each filled buffer to a fixed set of worker
-// threads that pwrite it, so `queueDepth` writes are in flight. hashFilesJob opens items ahead on the
+// threads that pwrite it, so `queueDepth` writes are in flight; copyFiles hashes the same buffer on
+// separate hash workers meanwhile. hashFilesJob opens items ahead on the
 // job thread and lets `threads` workers read and hash blocks across item boundaries. Plain positional writes on threads
 // were as fast as io_uring and libaio at queue depth ≥ 4 here, with no extra link dependency.
 // Memory: copyFiles (queueDepth + 1) × blockSize, writeRaw (queueDepth + 1) × ioSize, hashFiles
@@ -283,50 +284,191 @@ class CopyFilesJob final : public Job {
   uint64_t queueDepth = 4, ioSize = 4 * kMiB, blockSize = 4 * kMiB;
   bool direct = true, preallocate = true, sync = true;
 
+ private:
+  static constexpr size_t kNone = SIZE_MAX;
+
+  // One destination from its open to its report. Written by the write workers and hashed by the hash
+  // workers; its last block's last user hands it to a write worker that truncates, syncs and closes it.
+  struct Dest {
+    size_t index = 0;
+    uint64_t size = 0;
+    bool trimTail = false;  // direct writes were padded to the sector: truncate to size
+    std::unique_ptr<platform::File> file;
+    // Blocks not yet both written and hashed, + 1 that the job thread drops once every block is submitted.
+    std::atomic<uint64_t> outstanding{1};
+  };
+
+  BufferPool* pool_ = nullptr;
+  Workers* writers_ = nullptr;
+  std::unique_ptr<std::atomic<int>[]> refs_;  // per pool buffer: its write pieces + its hash not yet done
+  std::atomic<size_t> failIndex_{kNone};     // lowest failed item; work for it and later items is skipped
+  std::mutex mu_;                            // guards error_, openDests_, finished_, nextReport_
+  std::condition_variable cv_;
+  std::exception_ptr error_;
+  size_t openDests_ = 0;
+  std::vector<char> finished_;
+  size_t nextReport_ = 0;
+
+  // Any thread: keeps the failure of the lowest item, the one a sequential copy would have met first.
+  void Fail(size_t i, std::exception_ptr e) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (i < failIndex_.load()) {
+        failIndex_ = i;
+        error_ = e;
+      }
+    }
+    cv_.notify_all();
+  }
+  bool Skip(size_t i) const { return i >= failIndex_.load() || cancelled(); }
+
+  // Worker thread: one user of buffer idx (a write piece or the hash) is done with it.
+  void Unref(int idx, Dest* d) {
+    if (refs_[idx].fetch_sub(1) != 1) return;
+    pool_->release(idx);
+    BlockDone(d);
+  }
+  // Job or worker thread: after the last block (and the job thread's submission hold), finish d.
+  void BlockDone(Dest* d) {
+    if (d->outstanding.fetch_sub(1) == 1) writers_->submit([this, d] { Finish(*d); });
+  }
+
+  // Write worker: trims, syncs and closes d, then reports every item now finished in item order.
+  // fdatasync comes before the report: prep's journal records a file as complete on its itemDone,
+  // so a reported file must be durable. Syncs of several items run concurrently on the write
+  // workers (ext4 commits them together); reports still come strictly in order.
+  void Finish(Dest& d) {
+    bool ok = !Skip(d.index);
+    if (ok) {
+      try {
+        if (d.trimTail) d.file->truncate(d.size);
+        if (sync) d.file->sync();
+      } catch (...) {
+        Fail(d.index, std::current_exception());
+        ok = false;
+      }
+    }
+    d.file.reset();  // closes
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      openDests_--;
+      if (ok) {
+        items[d.index].bytes = d.size;
+        finished_[d.index] = 1;
+      }
+      while (nextReport_ < items.size() && finished_[nextReport_] && nextReport_ < failIndex_.load()) Report(nextReport_++);
+    }
+    cv_.notify_all();
+  }
+
+  // Worker thread, under mu_ (so events leave in item order).
+  void Report(size_t i) {
+    advance(0, 1);
+    emit([i, bytes = items[i].bytes, md5 = items[i].blockMd5](Napi::Env env) -> Napi::Value {
+      Napi::Object e = Napi::Object::New(env);
+      e.Set("type", "itemDone");
+      e.Set("index", static_cast<double>(i));
+      e.Set("bytes", static_cast<double>(bytes));
+      e.Set("blockMd5", ToBuffer(env, md5));
+      return e;
+    });
+  }
+
  protected:
-  // Job thread (reads, then hands buffers to the queueDepth write workers).
+  // Job thread: opens items and reads them sequentially into the pool; each filled buffer goes to a
+  // hash worker (its block MD5) and, in ioSize pieces, to the write workers at the same time, and
+  // returns to the pool when its writes and its hash are all done. The next item is opened and read
+  // while the previous ones are still being written and synced (at most 2 × queueDepth destinations
+  // open). Memory: (queueDepth + 1) × blockSize aligned bytes.
   void Run() override {
     setTotals(0, items.size());
-    // Buffers first, workers after: workers are joined before the buffers are freed.
+    finished_.assign(items.size(), 0);
+    const size_t poolCount = static_cast<size_t>(queueDepth) + 1;
+    // Hashing beside the writes: one block's MD5 (about 5 ms per 4 MiB on one core here) is as long as
+    // its write, so hashed in line it kept the buffer twice as long and halved the writes in flight.
+    const size_t hashThreads = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), queueDepth);
+    const size_t maxOpen = 2 * static_cast<size_t>(queueDepth);
+    refs_.reset(new std::atomic<int>[poolCount]);
+    std::vector<std::unique_ptr<Dest>> dests(items.size());  // outlive the workers: declared first
     std::unique_ptr<BufferPool> pool;
     size_t poolAlign = 0;
-    std::unique_ptr<Workers> workers;
-    for (size_t i = 0; i < items.size(); i++) {
-      checkCancelled();
-      Item& it = items[i];
-      auto src = OpenSource(it.source, direct);
-      platform::Geometry sg = src->geometry();
-      platform::OpenOptions o;
-      o.write = o.create = o.truncate = true;
-      o.direct = direct;
-      auto dst = platform::Open(it.dest, o);
-      platform::Geometry dg = dst->geometry();
-      if (dg.kind != platform::Kind::File)
-        ThrowCode("EINVAL", "copyFiles writes regular files, and " + it.dest + " is a block device; use writeRaw for devices",
-                  it.dest);
-      const uint64_t size = sg.size;
-      addTotals(size, 0);
-      if (preallocate) dst->preallocate(size);
-      size_t align = BufferAlignment({&sg, &dg});
-      // Padded direct writes and rounded-up direct reads must stay inside one pool buffer.
-      if (direct && (blockSize % align != 0 || ioSize % align != 0))
-        ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " and ioSize " + std::to_string(ioSize) +
-                                       " must be multiples of the " + std::to_string(align) + "-byte sector size of " +
-                                       it.source + " / " + it.dest + " for direct I/O; choose multiples or set direct: false",
-                  it.dest);
-      if (!pool || align > poolAlign) {
-        workers.reset();  // idle between items; rebuilt with the pool it writes from
-        pool = std::make_unique<BufferPool>(queueDepth + 1, blockSize, align);
-        poolAlign = align;
-        workers = std::make_unique<Workers>(queueDepth, this);
+    Workers writers(queueDepth, this);
+    Workers hashers(hashThreads, this);
+    writers_ = &writers;
+    // Hash tasks may submit a Finish to the writers, write tasks only to the writers: drain in that order.
+    auto drain = [&] {
+      hashers.wait();
+      writers.wait();
+    };
+    struct DrainAtExit {
+      std::function<void()>& drain;
+      ~DrainAtExit() {
+        try {
+          drain();
+        } catch (...) {
+        }
       }
-      const uint64_t blocks = (size + blockSize - 1) / blockSize;
-      it.blockMd5.assign(blocks * 16, 0);
-      {
-        DrainGuard drain(*workers);  // in-flight writes finish before src/dst close, also on error
+    };
+    std::function<void()> drainFn = drain;
+    DrainAtExit drainAtExit{drainFn};
+
+    size_t cur = 0;
+    try {
+      for (; cur < items.size(); cur++) {
+        if (failIndex_.load() != kNone) break;
+        checkCancelled();
+        {
+          // The descriptor bound; the timeout only bounds how late a cancellation is noticed.
+          std::unique_lock<std::mutex> lk(mu_);
+          while (openDests_ >= maxOpen && failIndex_.load() == kNone && !cancelled()) cv_.wait_for(lk, std::chrono::milliseconds(100));
+        }
+        if (failIndex_.load() != kNone) break;
+        checkCancelled();
+        Item& it = items[cur];
+        auto src = OpenSource(it.source, direct);
+        platform::Geometry sg = src->geometry();
+        platform::OpenOptions o;
+        o.write = o.create = o.truncate = true;
+        o.direct = direct;
+        auto dst = platform::Open(it.dest, o);
+        platform::Geometry dg = dst->geometry();
+        if (dg.kind != platform::Kind::File)
+          ThrowCode("EINVAL", "copyFiles writes regular files, and " + it.dest + " is a block device; use writeRaw for devices",
+                    it.dest);
+        const uint64_t size = sg.size;
+        addTotals(size, 0);
+        // One write allocates a file of up to ioSize in one go; reserving it first only added a call
+        // and an unwritten extent to convert, per file, on the many-small-files path.
+        if (preallocate && size > ioSize) dst->preallocate(size);
+        size_t align = BufferAlignment({&sg, &dg});
+        // Padded direct writes and rounded-up direct reads must stay inside one pool buffer.
+        if (direct && (blockSize % align != 0 || ioSize % align != 0))
+          ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " and ioSize " + std::to_string(ioSize) +
+                                         " must be multiples of the " + std::to_string(align) + "-byte sector size of " +
+                                         it.source + " / " + it.dest + " for direct I/O; choose multiples or set direct: false",
+                    it.dest);
+        if (!pool || align > poolAlign) {
+          drain();  // nothing may still use the old buffers
+          pool = std::make_unique<BufferPool>(poolCount, blockSize, align);
+          poolAlign = align;
+          pool_ = pool.get();
+        }
+        const uint64_t blocks = (size + blockSize - 1) / blockSize;
+        it.blockMd5.assign(blocks * 16, 0);
+        auto owned = std::make_unique<Dest>();
+        Dest* d = owned.get();
+        d->index = cur;
+        d->size = size;
+        d->trimTail = direct && size % dg.logicalSectorSize != 0;
+        d->file = std::move(dst);
+        dests[cur] = std::move(owned);
+        {
+          std::lock_guard<std::mutex> lk(mu_);
+          openDests_++;
+        }
         for (uint64_t b = 0; b < blocks; b++) {
+          if (failIndex_.load() != kNone) break;
           checkCancelled();
-          workers->check();
           int idx = pool->acquire();
           BufferLease lease{pool.get(), idx};
           uint8_t* buf = pool->data(idx);
@@ -336,39 +478,44 @@ class CopyFilesJob final : public Job {
           // Direct writes go out in whole sectors: zero the pad, truncate to the exact size at the end.
           const size_t padded = direct ? RoundUp(n, dg.logicalSectorSize) : n;
           std::memset(buf + n, 0, padded - n);
-          lease.index = -1;  // the task owns the buffer now
-          platform::File* d = dst.get();
+          const size_t pieces = (padded + ioSize - 1) / ioSize;
+          refs_[idx] = static_cast<int>(pieces) + 1;
+          d->outstanding++;
+          lease.index = -1;  // the tasks own the buffer now; the last one returns it
           uint8_t* md5 = it.blockMd5.data() + b * 16;
-          BufferPool* p = pool.get();
-          Workers* w = workers.get();
-          uint64_t io = ioSize;
-          workers->submit([this, p, w, idx, buf, n, padded, off, d, md5, io] {
-            // Worker thread: hash the block, then write it in ioSize pieces.
-            BufferLease l{p, idx};
-            if (w->aborted()) return;
-            Md5(buf, n, md5);
-            for (size_t done = 0; done < padded; done += io) {
-              checkCancelled();
-              d->pwrite(buf + done, std::min<size_t>(io, padded - done), off + done);
-            }
-            advance(n, 0, n);
+          hashers.submit([this, d, idx, buf, n, md5] {
+            // Hash worker: the block's MD5, while the write workers write the same (read-only) buffer.
+            if (!Skip(d->index)) Md5(buf, n, md5);
+            Unref(idx, d);
           });
+          for (size_t done = 0; done < padded; done += ioSize) {
+            const size_t len = std::min<size_t>(ioSize, padded - done);
+            const size_t payload = std::min<size_t>(done + len, n) - done;  // excludes the zero pad
+            writers.submit([this, d, idx, p = buf + done, len, at = off + done, payload] {
+              // Write worker: one piece of up to ioSize bytes.
+              try {
+                if (!Skip(d->index)) {
+                  checkCancelled();
+                  d->file->pwrite(p, len, at);
+                  advance(payload, 0, payload);
+                }
+              } catch (...) {
+                Fail(d->index, std::current_exception());
+              }
+              Unref(idx, d);
+            });
+          }
         }
-        workers->wait();
+        // Only once every block was submitted: a failure before this leaves d to close at the end, unreported.
+        if (failIndex_.load() == kNone) BlockDone(d);
       }
-      if (direct && size % dg.logicalSectorSize != 0) dst->truncate(size);
-      if (sync) dst->sync();
-      it.bytes = size;
-      advance(0, 1);
-      emit([i, bytes = it.bytes, md5 = it.blockMd5](Napi::Env env) -> Napi::Value {
-        Napi::Object e = Napi::Object::New(env);
-        e.Set("type", "itemDone");
-        e.Set("index", static_cast<double>(i));
-        e.Set("bytes", static_cast<double>(bytes));
-        e.Set("blockMd5", ToBuffer(env, md5));
-        return e;
-      });
+    } catch (...) {
+      Fail(cur, std::current_exception());
     }
+    drain();
+    checkCancelled();
+    std::lock_guard<std::mutex> lk(mu_);
+    if (error_) std::rethrow_exception(error_);
   }
 
   // JS thread.
