@@ -12,6 +12,7 @@ import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure
 import { DriveseedError } from '../src/core/errors';
 import { silentReporter } from '../src/core/reporter';
 import { writeSettings } from '../src/core/settings';
+import { getJob, readJob } from '../src/core/job';
 import { blobOfUri, status } from '../src/core/status';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { runCli, spawnCli } from './support/cli';
@@ -188,6 +189,28 @@ test('a tampered drive: CompletedMoreInfo, job Closed, status names the blob, th
   assert.is(text.code, 0, text.stderr);
   assert.match(text.stdout, /job tamper1: Closed/);
   assert.match(text.stdout, /c-tamper\/data\/0\.pack \(CompletedWithErrors\): block at offset 4194304/);
+});
+
+test('status, job get and ship read the job through one reader: the same view of state, drives and packages', async () => {
+  const d = await buildDrive('v1', 'VIEW-1', 'c-view', [3000]);
+  const dir = staging('view', 'view1', [d]);
+  await createJob('view1', [d]);
+  await ship('view1', 1);
+  const s = await status({ staging: dir, watch: false, intervalSeconds: 1, logs: false }, ctx());
+  const g = await getJob({ staging: dir }, ctx());
+  const r = await readJob({ name: 'view1', subscription: SUB, resourceGroup: RG, emulator: emu.armEndpoint });
+  assert.equal(s.job, r, 'status reports readJob\'s view unchanged');
+  assert.equal(g.drives, r.drives);
+  assert.equal([g.state, g.percentComplete, g.deliveryPackage, g.shipTo], [r.state, r.percentComplete, r.deliveryPackage, r.shipTo]);
+  assert.equal(r.deliveryPackage, { carrierName: 'FedEx', trackingNumber: 'T-view1', driveCount: 1 });
+  assert.equal(r.drives.map((x) => [x.driveId, x.state, x.percentComplete, x.bytesSucceeded]), [['VIEW-1', 'Specified', 0, 0]]);
+  assert.ok(r.shipTo && Object.keys(r.shipTo).length > 0, 'the datacenter address (shippingInformation) is in the view');
+  assert.is(r.account, 'devstoreaccount1');
+  // one error for a missing job, naming it and its resource group
+  const e = (await readJob({ name: 'no-such-job', subscription: SUB, resourceGroup: RG, emulator: emu.armEndpoint }).catch((x) => x)) as DriveseedError;
+  assert.instance(e, DriveseedError);
+  assert.is(e.category, 'AZURE');
+  assert.match(e.message, /no-such-job \(resource group seed-rg\)/);
 });
 
 test('blobOfUri: path-style emulator URLs and Azure URLs', () => {

@@ -29,7 +29,8 @@ import { cancelledError, DriveseedError } from './errors';
 import type { Reporter } from './reporter';
 import { RateMeter } from './reporter';
 import { readSettings, settingsPath, updateSettings } from './settings';
-import { accountOf, getJob, jobStorage, seedTarget, type JobView, type SeedTarget } from './status';
+import { readJob, type JobView } from './job';
+import { accountOf, jobLocation, jobStorage, seedTarget, type SeedTarget } from './status';
 
 /** Parallel ranged reads (and buffers of BLOCK_SIZE): 8 × 4 MiB = 32 MiB, as the cloud side's upload cap. */
 export const CONCURRENCY = 8;
@@ -282,7 +283,7 @@ const DELETABLE = ['config', 'data/', 'index/', 'snapshots/'];
 export async function complete(o: CompleteOptions, ctx: CommandContext): Promise<CompleteResult> {
   const { reporter, signal } = ctx;
   const t = seedTarget(o.staging);
-  const job = await getJob(t);
+  const job = await readJob(jobLocation(t));
   requireImportFinished(t, job, 'driveseed complete');
   const account = accountOf(t, job);
   const container = containerOf(t);

@@ -18,6 +18,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { StorageImportExport } from '@azure/arm-storageimportexport';
 import { armError, createImportExportClient } from '../azure/arm';
+import { parseStorageAccountId } from '../azure/blob';
 import { DEFAULT_MANIFEST_FILE } from '../azure/manifest';
 import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
@@ -112,13 +113,15 @@ export interface JobCreateResult {
   existed: boolean;
 }
 
+/** `job get`'s result: the saved reference with the service's view of the job (src/core/job.ts readJob). */
 export interface JobGetResult {
   job: JobReference;
   state: string;
-  percentComplete?: number;
-  deliveryPackage?: Record<string, unknown>;
-  shipTo?: Record<string, unknown>;
-  drives: Array<{ driveId: string; state: string; percentComplete?: number; bytesSucceeded?: number; copyStatus?: string; errorLogUri?: string; verboseLogUri?: string }>;
+  percentComplete: number;
+  deliveryPackage?: NonNullable<JobView['deliveryPackage']>;
+  /** the datacenter's address to send the drives to */
+  shipTo?: Record<string, string>;
+  drives: DriveView[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,6 +288,89 @@ export function jobCoordinates(staging: string, override: { subscription?: strin
 /** The ARM client for the coordinates (emulator or real Azure with DefaultAzureCredential). */
 export function clientFor(c: Pick<JobCoordinates, 'subscription' | 'emulator'>): StorageImportExport {
   return createImportExportClient({ subscriptionId: c.subscription, ...(c.emulator ? { emulator: c.emulator } : {}) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading the job (Jobs_Get): the one reader that job get, ship, status, complete and repair share
+// ---------------------------------------------------------------------------------------------
+
+/** A drive of the job as the service reports it. */
+export interface DriveView {
+  driveId: string;
+  state: string;
+  percentComplete: number;
+  bytesSucceeded: number;
+  copyStatus?: string;
+  errorLogUri?: string;
+  verboseLogUri?: string;
+}
+
+/** The job as the service reports it (never its BitLocker keys). */
+export interface JobView {
+  name: string;
+  state: string;
+  percentComplete: number;
+  storageAccountId: string;
+  /** the storage account named by storageAccountId */
+  account?: string;
+  diagnosticsPath?: string;
+  deliveryPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string; driveCount?: number };
+  returnPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
+  /** the datacenter's address to send the drives to (ARM shippingInformation) */
+  shipTo?: Record<string, string>;
+  lastModifiedAt?: string;
+  drives: DriveView[];
+}
+
+/** Where a created job lives: the ARM coordinates of a {@link JobReference}. */
+export interface JobLocation {
+  name: string;
+  subscription: string;
+  resourceGroup: string;
+  /** the emulator's ARM endpoint; absent means real Azure */
+  emulator?: string;
+}
+
+/**
+ * Jobs_Get, mapped to a {@link JobView}. Fields the service leaves out read as its initial values:
+ * job state Creating, drive state Specified, 0 % and 0 bytes. Errors: AZURE_REQUEST_FAILED (a 404
+ * included) / AZURE_UNREACHABLE, naming the job and its resource group.
+ */
+export async function readJob(at: JobLocation, client: StorageImportExport = clientFor(at)): Promise<JobView> {
+  let r: Awaited<ReturnType<StorageImportExport['jobs']['get']>>;
+  try {
+    r = await client.jobs.get(at.name, at.resourceGroup);
+  } catch (err) {
+    throw armError(err, `reading import job ${at.name} (resource group ${at.resourceGroup})`);
+  }
+  const p = r.properties ?? {};
+  const view: JobView = {
+    name: r.name ?? at.name,
+    state: p.state ?? 'Creating',
+    percentComplete: p.percentComplete ?? 0,
+    storageAccountId: p.storageAccountId ?? '',
+    drives: (p.driveList ?? []).map((d) => {
+      const v: DriveView = { driveId: d.driveId ?? '', state: d.state ?? 'Specified', percentComplete: d.percentComplete ?? 0, bytesSucceeded: d.bytesSucceeded ?? 0 };
+      if (d.copyStatus) v.copyStatus = d.copyStatus;
+      if (d.errorLogUri) v.errorLogUri = d.errorLogUri;
+      if (d.verboseLogUri) v.verboseLogUri = d.verboseLogUri;
+      return v;
+    }),
+  };
+  const acc = parseStorageAccountId(view.storageAccountId)?.account;
+  if (acc) view.account = acc;
+  if (p.diagnosticsPath) view.diagnosticsPath = p.diagnosticsPath;
+  const dp = p.deliveryPackage;
+  if (dp) view.deliveryPackage = { carrierName: dp.carrierName, trackingNumber: dp.trackingNumber, ...(dp.shipDate ? { shipDate: dp.shipDate } : {}), ...(dp.driveCount !== undefined ? { driveCount: dp.driveCount } : {}) };
+  if (p.shippingInformation) {
+    const to: Record<string, string> = {};
+    for (const [k, v] of Object.entries(p.shippingInformation)) if (typeof v === 'string' && v !== '') to[k] = v;
+    view.shipTo = to;
+  }
+  if (p.returnPackage) view.returnPackage = { carrierName: p.returnPackage.carrierName, trackingNumber: p.returnPackage.trackingNumber, shipDate: p.returnPackage.shipDate };
+  const lm = r.systemData?.lastModifiedAt;
+  if (lm) view.lastModifiedAt = lm instanceof Date ? lm.toISOString() : String(lm);
+  return view;
 }
 
 /** The job reference saved by job create, or JOB_NOT_CREATED naming the command that creates it. */
@@ -474,36 +560,19 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
 }
 
 /**
- * Reads the job saved for the staging location from the service: its state, delivery package, the
- * ship-to address and each drive's state, percent, bytes and copy status (never BitLocker keys).
- * Also refreshes `settings.seed.job.state`. Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
+ * Reads the job saved for the staging location from the service ({@link readJob}): its state,
+ * delivery package, the ship-to address and each drive's state, percent, bytes and copy status (never
+ * BitLocker keys). Also refreshes `settings.seed.job.state`. Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
  */
 export async function getJob(o: { staging: string; emulator?: string; client?: StorageImportExport }, ctx: Pick<CommandContext, 'reporter'>): Promise<JobGetResult> {
   const ref = savedJob(o.staging);
   const emulator = o.emulator ?? ref.emulator;
-  const client = o.client ?? clientFor({ subscription: ref.subscription, ...(emulator ? { emulator } : {}) });
-  let job;
-  try {
-    job = await client.jobs.get(ref.name, ref.resourceGroup);
-  } catch (err) {
-    throw armError(err, `reading import job ${ref.name}`);
-  }
-  const p = job.properties ?? {};
-  const state = p.state ?? 'Unknown';
-  if (state !== ref.state) saveJobReference(o.staging, { ...ref, state });
-  const drives = (p.driveList ?? []).map((d) => {
-    const out: JobGetResult['drives'][number] = { driveId: d.driveId ?? '', state: d.state ?? 'Specified' };
-    if (d.percentComplete !== undefined) out.percentComplete = d.percentComplete;
-    if (d.bytesSucceeded !== undefined) out.bytesSucceeded = d.bytesSucceeded;
-    if (d.copyStatus) out.copyStatus = d.copyStatus;
-    if (d.errorLogUri) out.errorLogUri = d.errorLogUri;
-    if (d.verboseLogUri) out.verboseLogUri = d.verboseLogUri;
-    return out;
-  });
-  ctx.reporter.event('job', { name: ref.name, state, drives: drives.length });
-  const result: JobGetResult = { job: { ...ref, state }, state, drives };
-  if (p.percentComplete !== undefined) result.percentComplete = p.percentComplete;
-  if (p.deliveryPackage) result.deliveryPackage = { ...p.deliveryPackage };
-  if (p.shippingInformation) result.shipTo = { ...p.shippingInformation };
+  const at: JobLocation = { name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, ...(emulator ? { emulator } : {}) };
+  const view = await readJob(at, o.client ?? clientFor(at));
+  if (view.state !== ref.state) saveJobReference(o.staging, { ...ref, state: view.state });
+  ctx.reporter.event('job', { name: ref.name, state: view.state, drives: view.drives.length });
+  const result: JobGetResult = { job: { ...ref, state: view.state }, state: view.state, percentComplete: view.percentComplete, drives: view.drives };
+  if (view.deliveryPackage) result.deliveryPackage = { ...view.deliveryPackage };
+  if (view.shipTo) result.shipTo = view.shipTo;
   return result;
 }

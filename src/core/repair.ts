@@ -21,7 +21,8 @@ import type { CommandContext } from './command';
 import { blockRange, containerOf, expectedBlobs, readReport, requireImportFinished, storageError, verifyContainer, writeReport, type BlobProblem, type ExpectedBlob } from './complete';
 import { cancelledError, DriveseedError } from './errors';
 import { RateMeter } from './reporter';
-import { accountOf, getJob, jobStorage, seedTarget } from './status';
+import { readJob } from './job';
+import { accountOf, jobLocation, jobStorage, seedTarget } from './status';
 
 /** Blobs repaired at once; memory is one BLOCK_SIZE buffer each. */
 const REPAIR_CONCURRENCY = 4;
@@ -148,7 +149,7 @@ export async function repair(o: RepairOptions, ctx: CommandContext): Promise<Rep
   const { reporter, signal } = ctx;
   const t0 = Date.now();
   const t = seedTarget(o.staging);
-  const job = await getJob(t);
+  const job = await readJob(jobLocation(t));
   requireImportFinished(t, job, 'driveseed repair');
   const account = accountOf(t, job);
   const container = containerOf(t);

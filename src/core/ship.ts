@@ -16,7 +16,7 @@ import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
 import { DriveseedError, usageError } from './errors';
-import { clientFor, driveseedHome, knownJobs, saveJobReference, savedJob, type JobReference } from './job';
+import { clientFor, driveseedHome, knownJobs, readJob, saveJobReference, savedJob, type JobReference } from './job';
 import { readSettings, updateSettings } from './settings';
 
 /** The documented window: update carrier and tracking within two weeks of job creation (reference §1.4). */
@@ -169,18 +169,11 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
     throw usageError('SHIP_SUBSCRIPTION_MISMATCH', `The publish settings name subscription ${o.subscription}, but import job ${ref.name} is in ${ref.subscription}; give the publish settings of that subscription`, { field: 'publishSettings' });
   }
   const client = o.client ?? clientFor(ref);
-  let job;
-  try {
-    job = await client.jobs.get(ref.name, ref.resourceGroup);
-  } catch (err) {
-    throw armError(err, `reading import job ${ref.name}`);
-  }
-  const props = job.properties ?? {};
-  const state = props.state ?? 'Creating';
+  const { state, drives } = await readJob(ref, client);
   if (state !== 'Creating' && state !== 'Shipping') {
     throw new DriveseedError('SHIP_INVALID_STATE', `Import job ${ref.name} is ${state}: shipping details can be given only while it is Creating (or corrected while Shipping)`, { category: 'AZURE', details: { job: ref.name, state } });
   }
-  const driveIds = (props.driveList ?? []).map((d) => d.driveId ?? '');
+  const driveIds = drives.map((d) => d.driveId);
   const driveCount = driveIds.length;
 
   let carriers: string[] = [];

@@ -8,13 +8,13 @@
  * With `watch`, it polls until the job reaches a terminal state (Completed, Closed, Canceled) or the
  * signal aborts (Ctrl-C), reporting each change as an event and the import as progress.
  *
- * Also home of the pieces complete and repair share: where the job and its storage are
- * ({@link seedTarget}) and the clients for the job's storage account ({@link jobStorage}).
+ * The job is read by src/core/job.ts's {@link readJob} (one reader for job get, ship, status, complete
+ * and repair). Also home of the pieces complete and repair share: where the job and its storage are
+ * ({@link seedTarget}, {@link jobLocation}) and the clients for the job's storage account ({@link jobStorage}).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
-import { armError, createImportExportClient } from '../azure/arm';
 import { containerClientFor as importContainerClient, emulatorAccount, parseStorageAccountId } from '../azure/blob';
 import { parseDriveLog, type DriveLog } from '../azure/drivelog';
 import { cloudLocationFromSettings, SEED_STATES } from '../cloud/settings';
@@ -22,6 +22,7 @@ import { containerClientFor as cloudContainerClient } from '../cloud/client';
 import { journalDir } from '../prep/journal';
 import type { CommandContext } from './command';
 import { cancelledError, DriveseedError } from './errors';
+import { readJob, type JobLocation, type JobView } from './job';
 import { readSettings, settingsPath, updateSettings, type JobSettings } from './settings';
 
 /** Job states after which nothing changes any more (reference §3.5). */
@@ -37,6 +38,11 @@ export interface SeedTarget {
   resourceGroup: string;
   /** the emulator's ARM endpoint; absent means real Azure */
   emulator?: string;
+}
+
+/** The job's ARM coordinates, for {@link readJob}. */
+export function jobLocation(t: SeedTarget): JobLocation {
+  return { name: t.job, subscription: t.subscription, resourceGroup: t.resourceGroup, ...(t.emulator ? { emulator: t.emulator } : {}) };
 }
 
 /** Reads what status/complete/repair need from the staging settings; errors name the missing setting and the command that saves it. */
@@ -64,29 +70,6 @@ export function seedTarget(staging: string): SeedTarget {
   if (typeof emulator === 'string' && emulator) t.emulator = emulator;
   if (ref.account && !settings.account) t.settings = { ...settings, account: ref.account };
   return t;
-}
-
-export interface DriveView {
-  driveId: string;
-  state: string;
-  percentComplete: number;
-  bytesSucceeded: number;
-  copyStatus?: string;
-  errorLogUri?: string;
-  verboseLogUri?: string;
-}
-
-export interface JobView {
-  name: string;
-  state: string;
-  percentComplete: number;
-  storageAccountId: string;
-  account?: string;
-  diagnosticsPath?: string;
-  deliveryPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
-  returnPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
-  lastModifiedAt?: string;
-  drives: DriveView[];
 }
 
 export interface FailedBlock {
@@ -128,6 +111,8 @@ export interface StatusOptions {
   /** fetch and summarise the error logs (default true) */
   logs?: boolean;
 }
+
+export type { DriveView, JobView } from './job';
 
 export interface StatusResult {
   staging: string;
@@ -199,39 +184,6 @@ export async function jobStorage(t: SeedTarget, account: string): Promise<JobSto
   }
   const loc = (name: string) => cloudLocationFromSettings({ ...t.settings, account, container: name }, t.staging, process.env);
   return { account, blobEndpoint: loc('x-probe').blobEndpoint ?? `https://${account}.blob.core.windows.net`, container: (name) => cloudContainerClient(loc(name)) };
-}
-
-/** Jobs_Get, as a JobView. */
-export async function getJob(t: SeedTarget): Promise<JobView> {
-  const client = createImportExportClient({ subscriptionId: t.subscription, ...(t.emulator ? { emulator: t.emulator } : {}) });
-  let r: Awaited<ReturnType<typeof client.jobs.get>>;
-  try {
-    r = await client.jobs.get(t.job, t.resourceGroup);
-  } catch (err) {
-    throw armError(err, `reading import job ${t.job} (resource group ${t.resourceGroup})`);
-  }
-  const p = r.properties ?? {};
-  const view: JobView = {
-    name: r.name ?? t.job,
-    state: p.state ?? 'Creating',
-    percentComplete: p.percentComplete ?? 0,
-    storageAccountId: p.storageAccountId ?? '',
-    drives: (p.driveList ?? []).map((d) => {
-      const v: DriveView = { driveId: d.driveId ?? '', state: d.state ?? 'Specified', percentComplete: d.percentComplete ?? 0, bytesSucceeded: d.bytesSucceeded ?? 0 };
-      if (d.copyStatus) v.copyStatus = d.copyStatus;
-      if (d.errorLogUri) v.errorLogUri = d.errorLogUri;
-      if (d.verboseLogUri) v.verboseLogUri = d.verboseLogUri;
-      return v;
-    }),
-  };
-  const acc = parseStorageAccountId(view.storageAccountId)?.account;
-  if (acc) view.account = acc;
-  if (p.diagnosticsPath) view.diagnosticsPath = p.diagnosticsPath;
-  if (p.deliveryPackage) view.deliveryPackage = { carrierName: p.deliveryPackage.carrierName, trackingNumber: p.deliveryPackage.trackingNumber, ...(p.deliveryPackage.shipDate ? { shipDate: p.deliveryPackage.shipDate } : {}) };
-  if (p.returnPackage) view.returnPackage = { carrierName: p.returnPackage.carrierName, trackingNumber: p.returnPackage.trackingNumber, shipDate: p.returnPackage.shipDate };
-  const lm = (r as { systemData?: { lastModifiedAt?: Date | string } }).systemData?.lastModifiedAt;
-  if (lm) view.lastModifiedAt = lm instanceof Date ? lm.toISOString() : String(lm);
-  return view;
 }
 
 /** Splits a blob URL of the account into container and blob name (the error log URIs of the job). */
@@ -364,7 +316,7 @@ export async function status(o: StatusOptions, ctx: CommandContext): Promise<Sta
   let polls = 0;
   for (;;) {
     if (signal.aborted && polls === 0) throw cancelledError();
-    const job = await getJob(t);
+    const job = await readJob(jobLocation(t));
     polls++;
     if (!prev || prev.state !== job.state) reporter.event('job.state', { job: job.name, state: job.state, previous: prev?.state ?? null, percentComplete: job.percentComplete });
     for (const d of job.drives) {
