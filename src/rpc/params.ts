@@ -35,10 +35,15 @@ const TYPE_WORDS: Record<OptionType, string> = {
   'string[]': 'an array of strings',
 };
 
+/**
+ * The JSON type of a param value, never the value: a param may be a secret (`passphrase`) that has
+ * not been wrapped in a Secret yet, and a wrong-typed secret is still a secret.
+ */
 function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'string' ? `the string ${JSON.stringify(v).slice(0, 60)}` : `${typeof v} ${JSON.stringify(v)?.slice(0, 60)}`;
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'string') ? 'an array' : 'an array with a value that is not a string';
+  if (typeof v === 'object') return 'an object';
+  return typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : typeof v === 'boolean' ? 'a boolean' : typeof v;
 }
 
 /**

@@ -102,10 +102,22 @@ export class RpcServer {
     try {
       msg = JSON.parse(text);
     } catch (e) {
-      this.reply(null, { code: RpcErrorCode.PARSE_ERROR, message: `Parse error: ${(e as Error).message}` });
+      // Not V8's message: it can quote the input ("Unexpected token 'h', "hunter2…" is not valid
+      // JSON"), and the line may carry a passphrase. The position is enough to find the fault.
+      const at = /at position (\d+)/.exec((e as Error).message)?.[1];
+      this.reply(null, { code: RpcErrorCode.PARSE_ERROR, message: `Parse error: the line is not valid JSON${at ? ` (at position ${at})` : ''}; send one JSON-RPC message per line` });
       return;
     }
     this.handleMessage(msg);
+  }
+
+  /** A line longer than the framer's limit was dropped (src/rpc/stdio.ts): -32600, id null. */
+  lineTooLong(maxBytes: number): void {
+    this.reply(null, {
+      code: RpcErrorCode.INVALID_REQUEST,
+      message: `Invalid Request: a line longer than ${maxBytes} bytes was discarded unread; send one JSON-RPC message per line, each under the limit`,
+      data: { maxLineBytes: maxBytes },
+    });
   }
 
   /** Cancels every running request and resolves when all have answered (EOF on stdin). */
@@ -136,22 +148,28 @@ export class RpcServer {
       return this.reply(null, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "id" must be a string or a number' });
     }
     if (m.method === '$/cancelRequest') {
-      const target = (m.params as { id?: unknown } | undefined)?.id;
+      // An unknown, finished or malformed id is ignored (nothing to cancel); only a request gets an answer.
+      const p = m.params;
+      const target = p && typeof p === 'object' && !Array.isArray(p) ? (p as { id?: unknown }).id : undefined;
       const r = isId(target) ? this.running.get(target) : undefined;
       r?.controller.abort();
       if (hasId) this.reply(id, undefined, { cancelled: r !== undefined });
+      return;
+    }
+    if (!hasId && m.method.startsWith('$/')) {
+      // Protocol notifications driveseed does not implement ($/setTrace, …) may be ignored (LSP base protocol).
       return;
     }
     if (!hasId) {
       // A method call sent as a notification could not report its outcome: refused (docs/protocol.md).
       this.reply(null, {
         code: RpcErrorCode.INVALID_REQUEST,
-        message: `Invalid Request: "${m.method}" was sent without an id; driveseed methods must be requests with an id (only $/cancelRequest is a notification)`,
+        message: `Invalid Request: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} was sent without an id; driveseed methods must be requests with an id (only $/cancelRequest is a notification)`,
       });
       return;
     }
     const spec = this.methods.get(m.method);
-    if (!spec) return this.reply(id, { code: RpcErrorCode.METHOD_NOT_FOUND, message: `Method not found: "${m.method}" (see the "methods" list in the ready notification)` });
+    if (!spec) return this.reply(id, { code: RpcErrorCode.METHOD_NOT_FOUND, message: `Method not found: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} (see the "methods" list in the ready notification)` });
     if (this.running.has(id!)) {
       return this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: `Invalid Request: id ${JSON.stringify(id)} is already used by a running request` });
     }
