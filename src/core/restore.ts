@@ -9,7 +9,7 @@
  *  - order: directories, then file contents, then hard links, then symlinks, then directory
  *    metadata. While files are written no symlink exists under --to, so no write can pass through
  *    one; symlinks are created last and never followed (lchown/lutimes).
- * Memory: one batch of files (≤ 1000 files / 1 GiB), plus the hard links, symlinks and directories
+ * Memory: two batches of files (≤ 1000 files / 1 GiB each: one restoring, one being read), plus the hard links, symlinks and directories
  * whose metadata is applied at the end (O(dirs + links), not O(files)).
  */
 import * as fs from 'node:fs';
@@ -213,68 +213,84 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       });
     };
 
+    // One batch restores while the tree walk builds the next (decoding tree chunks, index lookups,
+    // making directories), so that JS work no longer runs while the native workers sit idle. Jobs never
+    // overlap: a batch starts once the previous one (metadata included) is done.
+    let running: Promise<void> = Promise.resolve();
+    const submit = async (b: Job[]) => {
+      await running;
+      running = runBatch(b);
+      running.catch(() => {});  // observed here; the error surfaces at the next submit or the final await
+    };
+
     let steps = 0;
-    for await (const { rec, depth } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), `snapshots/${snapshotId}`)) {
-      if (++steps % 2000 === 0) {
-        if (ctx.signal.aborted) throw cancelledError();
-        await new Promise((r) => setImmediate(r));
-      }
-      if (rec.t === 'e') {
-        stack.length = depth;
-        continue;
-      }
-      stack.length = depth;
-      const parent = stack[depth - 1];
-      if (parent?.skip) {
-        if (rec.t === 'd') stack.push({ ...parent });
-        continue;
-      }
-      const bad = badName(rec.n);
-      const rel = parent ? `${parent.rel}/${rec.n}` : String(rec.n);
-      if (bad) {
-        res.refused++;
-        fail('UNSAFE_NAME', `Refused snapshot entry ${JSON.stringify(rel)}: ${bad}; it${rec.t === 'd' ? ' and everything below it' : ''} was not restored`, { path: rel });
-        if (rec.t === 'd') stack.push({ rel, dest: '', meta: rec, made: true, skip: true });
-        continue;
-      }
-      const dest = path.join(parent ? parent.dest : root, rec.n);
-      const wanted = !include || include(rel);
-      if (rec.t === 'd') {
-        // Created lazily: with --include, only directories that hold something included (or match) appear.
-        stack.push({ rel, dest, meta: rec as MetaFields, made: false, skip: false });
-        if (wanted) ensureDirs();
-        continue;
-      }
-      if (!wanted) continue;
-      ensureDirs();
-      if (rec.t === 'f') {
-        if (rec.s === 0) {
-          try {
-            fs.writeFileSync(dest, '', { flag: 'wx', mode: 0o600 });
-          } catch (err) {
-            res.filesFailed++;
-            fail('RESTORE_FILE_FAILED', `Did not restore ${rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: rel });
-            continue;
-          }
-          applyMeta(dest, rec, false);
-          res.files++;
-          if (rec.k !== undefined) linkDest.set(rec.k, dest);
+    try {
+      for await (const { rec, depth } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), `snapshots/${snapshotId}`)) {
+        if (++steps % 2000 === 0) {
+          if (ctx.signal.aborted) throw cancelledError();
+          await new Promise((r) => setImmediate(r));
+        }
+        if (rec.t === 'e') {
+          stack.length = depth;
           continue;
         }
-        batch.push({ dest, rel, rec });
-        batchBytes += rec.s;
-        if (batch.length >= (o.batchFiles ?? 1000) || batchBytes >= 1024 ** 3) {
-          await runBatch(batch);
-          batch = [];
-          batchBytes = 0;
+        stack.length = depth;
+        const parent = stack[depth - 1];
+        if (parent?.skip) {
+          if (rec.t === 'd') stack.push({ ...parent });
+          continue;
         }
-      } else if (rec.t === 'h') {
-        hardlinks.push({ k: rec.k, dest, rel });
-      } else if (rec.t === 'l') {
-        symlinks.push({ dest, rec });
+        const bad = badName(rec.n);
+        const rel = parent ? `${parent.rel}/${rec.n}` : String(rec.n);
+        if (bad) {
+          res.refused++;
+          fail('UNSAFE_NAME', `Refused snapshot entry ${JSON.stringify(rel)}: ${bad}; it${rec.t === 'd' ? ' and everything below it' : ''} was not restored`, { path: rel });
+          if (rec.t === 'd') stack.push({ rel, dest: '', meta: rec, made: true, skip: true });
+          continue;
+        }
+        const dest = path.join(parent ? parent.dest : root, rec.n);
+        const wanted = !include || include(rel);
+        if (rec.t === 'd') {
+          // Created lazily: with --include, only directories that hold something included (or match) appear.
+          stack.push({ rel, dest, meta: rec as MetaFields, made: false, skip: false });
+          if (wanted) ensureDirs();
+          continue;
+        }
+        if (!wanted) continue;
+        ensureDirs();
+        if (rec.t === 'f') {
+          if (rec.s === 0) {
+            try {
+              fs.writeFileSync(dest, '', { flag: 'wx', mode: 0o600 });
+            } catch (err) {
+              res.filesFailed++;
+              fail('RESTORE_FILE_FAILED', `Did not restore ${rel}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path: rel });
+              continue;
+            }
+            applyMeta(dest, rec, false);
+            res.files++;
+            if (rec.k !== undefined) linkDest.set(rec.k, dest);
+            continue;
+          }
+          batch.push({ dest, rel, rec });
+          batchBytes += rec.s;
+          if (batch.length >= (o.batchFiles ?? 1000) || batchBytes >= 1024 ** 3) {
+            await submit(batch);
+            batch = [];
+            batchBytes = 0;
+          }
+        } else if (rec.t === 'h') {
+          hardlinks.push({ k: rec.k, dest, rel });
+        } else if (rec.t === 'l') {
+          symlinks.push({ dest, rec });
+        }
       }
+      await submit(batch);
+      await running;
+    } catch (err) {
+      await running.catch(() => {});  // never return while a job still writes under --to
+      throw err;
     }
-    await runBatch(batch);
 
     for (const h of hardlinks) {
       const target = linkDest.get(h.k);
