@@ -270,11 +270,13 @@ export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { i
 export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, maxSize: number): Buffer;
 
 // ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
-// Threads: `readers` reader threads, `threads` compression/encryption workers and one ordered writer
-// (the job thread); none touches JS. Memory cap, whatever the data size:
-//   slots × (2 × chunker.max + 29) + readers × 8 MiB,   slots = min(2 × threads + 1 + readers, 40)
-// (defaults, threads = 2: 9 × 16 MiB + 32 MiB = 176 MiB; only pages actually used become resident, about
-// 3 MiB a slot at 1 MiB chunks), plus
+// Threads: `readers` reader threads, `threads` compression/encryption workers (which also MD5 and
+// write each full blockSize block of pack) and one ordered writer (the job thread); none touches JS.
+// Memory cap, whatever the data size:
+//   slots × (2 × chunker.max + 29) + readers × 8 MiB + (threads + 2) × blockSize,
+//   slots = min(2 × threads + 1 + readers, 40)
+// (defaults, threads = 2: 9 × 16 MiB + 32 MiB + 16 MiB = 192 MiB; only pages actually used become
+// resident, about 3 MiB a slot at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
 // per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
 // event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).
 // Errors: an unreadable file is not an error of the job (its 'file' event carries `error`); the promise
@@ -283,7 +285,7 @@ export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, max
 
 export interface PackJobSpec {
   files: Array<{ path: string; size: number }>;
-  /** pack files are written as <packDir>/<name[0..2]>/<name>, name = hex SHA-256 of the pack */
+  /** pack files are written as <packDir>/<name[0..2]>/<name>, name = SHA-256(size ‖ blockSize ‖ block MD5s) (docs/format-packs.md) */
   packDir: string;
   chunker: ChunkerParams;
   /** zstd level, 1..19 */
@@ -364,8 +366,8 @@ export function packJob(
 // restoreJob: `threads` workers pread, decode and pwrite chunks; memory ≤ threads × (largest blob +
 // largest chunk) + a queue of 4 × threads chunk references; at most 32 packs open at once. Destination
 // directories must exist (the caller creates them, and decides what may be written where). Each dest is
-// created/truncated, written at positional offsets with holes left unwritten (files stay sparse), then
-// truncated to `size`. A chunk that fails to decode fails only its file: the partial dest is removed and
+// created/truncated (by the worker that handles its first chunk), written at positional offsets with
+// holes left unwritten (files stay sparse), then truncated to `size` when it ends in a hole. A chunk that fails to decode fails only its file: the partial dest is removed and
 // its event has ok: false with ERR_AUTH / ERR_CORRUPT / ERR_TOO_LARGE (or an errno code), the pack path
 // and the blob offset; other files continue. A file whose chunk lengths plus holes do not add up to
 // `size` fails with ERR_CORRUPT before anything is written. On cancellation, unfinished dests are removed.
