@@ -371,6 +371,31 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
   fs.rmSync(tree.dir, { recursive: true, force: true });
 });
 
+test('block MD5s and pack names are right for small, default and large block sizes (workers hash blocks out of order)', async () => {
+  const tree = makeTree();
+  const k = keys();
+  for (const blockSize of [4096, 4 * 1024 * 1024, 32 * 1024 * 1024]) {
+    const events: PackEvent[] = [];
+    await packFiles(
+      { files: tree.files, packDir: path.join(tree.dir, `packs-${blockSize}`), keys: k, known: Buffer.alloc(0), chunker: MID, level: 3, threads: 2, packSize: 1024 * 1024, blockSize },
+      { onProgress: (_p, e) => events.push(...e) },
+    );
+    const packs = events.filter((e): e is PackDoneEvent => e.type === 'pack');
+    assert.ok(packs.length >= 3, `several packs at blockSize ${blockSize}`);
+    for (const p of packs) {
+      const body = fs.readFileSync(p.path);
+      const md5s = [];
+      for (let off = 0; off < body.length; off += blockSize) md5s.push(crypto.createHash('md5').update(body.subarray(off, off + blockSize)).digest());
+      assert.equal(p.blockMd5, Buffer.concat(md5s), `block MD5s of ${p.name} at blockSize ${blockSize}`);
+      const head = Buffer.alloc(16);
+      head.writeBigUInt64LE(BigInt(body.length), 0);
+      head.writeBigUInt64LE(BigInt(blockSize), 8);
+      assert.is(crypto.createHash('sha256').update(head).update(Buffer.concat(md5s)).digest('hex'), p.name);
+    }
+  }
+  fs.rmSync(tree.dir, { recursive: true, force: true });
+});
+
 test('dedup: a second packJob with the first run\'s ids as known writes no new chunk', async () => {
   const tree = makeTree();
   const k = keys();

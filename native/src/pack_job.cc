@@ -516,7 +516,11 @@ class PackJob final : public Job {
     b->pack = pack_.get();
     b->index = pack_->blocksOut++;
     b->offset = pack_->size - b->len;
-    pack_->digests.resize(static_cast<size_t>(pack_->blocksOut) * crypto::kMd5Size);
+    {
+      // Under blkMu_: workers write earlier blocks' digests into this string while it grows.
+      std::lock_guard<std::mutex> lk(blkMu_);
+      pack_->digests.resize(static_cast<size_t>(pack_->blocksOut) * crypto::kMd5Size);
+    }
     {
       std::lock_guard<std::mutex> lk(mu_);
       blockWork_.push_back(b);
