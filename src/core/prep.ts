@@ -2,8 +2,12 @@
  * `driveseed prep`: puts the staging repository on Import/Export drives (docs/prep.md).
  *
  *   classify + refuse targets → lock → encryption rules → inventory (block MD5s from staging) →
- *   plan (shown before anything is written) → confirm + format → mount → per drive: drive id,
- *   files through the native aligned writer, DriveManifest.xml, read-back verify → unmount.
+ *   plan (shown before anything is written) → confirm + format → mount → per drive: encryption
+ *   (BitLocker on Windows, before any file), drive id, files through the native aligned writer,
+ *   DriveManifest.xml, read-back verify, encryption complete → unmount.
+ *
+ * Everything that differs between Linux and Windows is behind DiskPlatform (src/prep/platform.ts;
+ * src/prep/linux.ts, src/prep/win32.ts); this file holds the order of the steps only.
  *
  * Every step is journaled (src/prep/journal.ts); a rerun after a crash resumes. Drive records
  * for the job go to `<staging>/.prep/drives.json`; a BitLocker key only to `.prep/keys.json` (0600).
@@ -14,13 +18,11 @@ import { DEFAULT_MANIFEST_FILE, ManifestWriter } from '../azure/manifest';
 import { copyFiles } from '../native/io';
 import { decideEncryption, type EncryptionMode } from '../prep/encryption';
 import { resolveDriveId } from '../prep/drive-id';
-import { firstPartitionPath, fsTypeOf, mountNtfs, partitionAndFormatNtfs, cleanupStaleMounts, type OwnedMount } from '../prep/format';
 import { fingerprint, inventory, type StagedFile } from '../prep/inventory';
 import { Journal, journalDir, type JournalState } from '../prep/journal';
-import { claimTarget, targetInfo, type TargetLock } from '../prep/native';
 import { planSpanning, type Plan } from '../prep/plan';
-import { SysBlock } from '../prep/sysfs';
-import { classifyTargets, confirmFormat, type Target } from '../prep/targets';
+import { hostPlatform, type Claim, type DiskPlatform, type PlatformContext, type PrepVolume } from '../prep/platform';
+import { confirmFormat, isWholeDisk, type Target } from '../prep/targets';
 import { MANIFEST_NAME, verifyDrive, type DriveProblem } from '../prep/verifier';
 import { cancelledError, DriveseedError, usageError } from './errors';
 import type { CommandContext } from './command';
@@ -48,6 +50,8 @@ export interface PrepOptions {
    * exist (else PROMPT_REQUIRED naming --return-address).
    */
   job?: Omit<JobCreateOptions, 'staging'>;
+  /** the disk platform; default this host's (tests inject a Windows platform replaying recorded output) */
+  platform?: DiskPlatform;
 }
 
 export interface PreparedDrive {
@@ -74,50 +78,27 @@ export interface PrepResult {
   job?: JobCreateResult;
 }
 
-const NEEDS_FREE_FOR_FORMAT = (size: number) => size - 2 * 1024 * 1024 - Math.ceil(size / 100) - 16 * 1024 * 1024;
-
 interface Live {
   target: Target;
-  lock?: TargetLock;
-  mount?: OwnedMount;
-  /** directory of the volume's root */
-  dir?: string;
-}
-
-function statfsFree(dir: string): number {
-  const s = fs.statfsSync(dir);
-  return Number(s.bavail) * Number(s.bsize);
+  claim?: Claim;
+  volume?: PrepVolume;
 }
 
 export async function prep(o: PrepOptions, ctx: CommandContext): Promise<PrepResult> {
-  const { reporter } = ctx;
+  const platform = o.platform ?? hostPlatform();
   // A prep killed with -9 leaves its ntfs-3g mount behind. Under the per-disk flock no live
   // driveseed can own such a mount, so it is ours to unmount before the targets are classified.
-  const diskFlocks = o.targets.map((t) => claimDiskFlock(t)).filter((x): x is TargetLock => x !== undefined);
+  const early = platform.preclaim(o.targets);
   try {
-    return await prepLocked(o, ctx, reporter);
+    return await prepLocked(o, ctx, platform);
   } finally {
-    for (const f of diskFlocks) f.release();
+    for (const f of early) f.release();
   }
 }
 
-/** flock on /run/driveseed/disk-<maj>_<min>.lock for a block-device target, after removing stale driveseed mounts of it. */
-function claimDiskFlock(input: string): TargetLock | undefined {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(input);
-  } catch {
-    return undefined;
-  }
-  if (!st.isBlockDevice()) return undefined;
-  const node = new SysBlock().nodeOfPath(input);
-  if (!node || node.isPartition) return undefined;
-  const lock = claimTarget({ kind: 'volume', input, path: input, identity: `disk:${node.majMin}`, fsType: '', source: '', readOnly: false });
-  cleanupStaleMounts(firstPartitionPath(`/dev/${node.name}`));
-  return lock;
-}
-
-async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: CommandContext['reporter']): Promise<PrepResult> {
+async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPlatform): Promise<PrepResult> {
+  const { reporter } = ctx;
+  const pctx: PlatformContext = { reporter, signal: ctx.signal };
   if (o.job) {
     // Fail before writing anything when the job could not be created afterwards.
     jobCoordinates(o.staging, { ...(o.job.subscription ? { subscription: o.job.subscription } : {}), ...(o.job.emulator ? { emulator: o.job.emulator } : {}) });
@@ -125,8 +106,8 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
       throw usageError('PROMPT_REQUIRED', 'prep creates the import job at the end and would ask for the return address, but cannot prompt here (--json, RPC or no terminal); pass --return-address <json file> (RPC param "returnAddress"), or --no-job and create the job later with driveseed job create', { field: 'returnAddress', flag: '--return-address' });
     }
   }
-  const targets = classifyTargets(o.targets);
-  const enc = decideEncryption(o.encryption, targets, o.bitlockerKeyFile);
+  const targets = await platform.inspect(o.targets, pctx);
+  const enc = decideEncryption(o.encryption, targets, o.bitlockerKeyFile, platform.name);
   const files = inventory(o.staging);
   const fp = fingerprint(files);
   const byPath = new Map(files.map((f) => [f.path, f]));
@@ -150,26 +131,13 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
 
   const live: Live[] = targets.map((target) => ({ target }));
   try {
-    for (const l of live) l.lock = claimTarget(l.target);
+    for (const l of live) l.claim = platform.lock(l.target);
 
     // Plan before anything is written; a disk to be formatted counts with its estimated free space.
     let plan: Plan;
     if (st.plan) plan = st.plan;
     else {
-      const free = live.map((l) => {
-        const t = l.target;
-        if (t.kind === 'disk') {
-          if (!o.format && fsTypeOf(firstPartitionPath(t.path)) !== 'ntfs') {
-            throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no NTFS volume; give --format to partition and format it (this erases it)`, { category: 'USAGE', details: { target: t.input } });
-          }
-          return { target: t.input, freeBytes: NEEDS_FREE_FOR_FORMAT(t.sizeBytes) };
-        }
-        if (t.kind === 'volume') {
-          if (o.format) throw new DriveseedError('PREP_FORMAT_VOLUME', `--format takes whole disks; ${t.input} is a mounted volume (give its disk, unmounted, to format it)`, { category: 'USAGE', details: { target: t.input } });
-          return { target: t.input, freeBytes: statfsFree(t.path) };
-        }
-        throw new DriveseedError('PREP_PLATFORM', `${t.input} is a Windows target; run driveseed on Windows to prepare it`, { category: 'USAGE', details: { target: t.input } });
-      });
+      const free = live.map((l) => ({ target: l.target.input, freeBytes: platform.planSpace(l.target, o.format) }));
       plan = planSpanning(files.map((f) => ({ path: f.path, size: f.size })), free);
     }
     reporter.event('plan', {
@@ -179,8 +147,8 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
     });
 
     // Confirm and format what the journal has not formatted yet.
-    const toFormat = live.filter((l, i) => l.target.kind === 'disk' && o.format && !(st.drives[i]?.formatted ?? false));
-    if (toFormat.length > 0) await confirmFormat(toFormat.map((l) => l.target), { yes: o.yes, prompter: ctx.prompter });
+    const toFormat = live.filter((l, i) => isWholeDisk(l.target) && o.format && !(st.drives[i]?.formatted ?? false));
+    if (toFormat.length > 0) await confirmFormat(toFormat.map((l) => l.target), { yes: o.yes, prompter: ctx.prompter, describe: (t) => platform.describe(t) });
     if (!st.plan) {
       journal.append({ t: 'plan', v: 1, at: new Date().toISOString(), plan, fingerprint: fp });
       st = journal.load();
@@ -188,39 +156,24 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
 
     const prepared: PreparedDrive[] = [];
     const problems: DriveProblem[] = [];
+    const keys: Array<{ driveId: string; key: Secret }> = [];
     for (let i = 0; i < live.length; i++) {
       if (ctx.signal.aborted) throw cancelledError();
       const l = live[i]!;
       const pd = plan.drives[i]!;
       const ds = st.drives[i]!;
       const t = l.target;
-      let serial: string | null = null;
-      if (t.kind === 'disk') {
-        serial = targetInfo(t.path).serial;
-        const part = firstPartitionPath(t.path);
-        if (toFormat.includes(l)) {
-          reporter.info(`Partitioning ${t.path} (GPT) and formatting it NTFS`);
-          l.lock?.release(); // the tools open the disk themselves; the flock-less window is the tool run only
-          l.lock = undefined;
-          partitionAndFormatNtfs(t.path);
-          l.lock = claimTarget(t);
-        }
-        cleanupStaleMounts(part);
-        // The O_EXCL claim on the disk would make the partition's mount fail with EBUSY; from here
-        // on our own mount keeps other claimants (mkfs, another driveseed) out of the disk.
-        l.lock?.release();
-        l.lock = undefined;
-        l.mount = mountNtfs(part);
-        l.dir = l.mount.dir;
-        const free = statfsFree(l.dir);
+      if (toFormat.includes(l)) await platform.format(t, l.claim!, pctx);
+      const v = (l.volume = await platform.mount(t, l.claim!, pctx));
+      if (isWholeDisk(t)) {
+        const free = v.freeBytes();
         const need = pd.allocated + pd.manifestEstimate - [...ds.done.values()].reduce((s, f) => s + Math.ceil(f.size / 4096) * 4096, 0);
         if (free < need) throw new DriveseedError('PREP_DOES_NOT_FIT', `${t.input} has ${free} bytes free after formatting but its share of the plan needs ${need}; add a drive or use a larger one`, { category: 'USAGE', details: { target: t.input, free, need } });
-      } else if (t.kind === 'volume') {
-        l.dir = t.path;
-        const n = t.source.startsWith('/dev/') ? new SysBlock().nodeOfPath(t.source) : undefined;
-        if (n) serial = targetInfo(`/dev/${n.disk}`).serial;
       }
-      const dir = l.dir!;
+      // Encryption before the first byte of the drive's own data: BitLocker then encrypts every write.
+      const key = await platform.encrypt(v, enc, pctx);
+      const dir = v.root;
+      const serial = v.serial;
       const { driveId } = resolveDriveId(dir, serial, ds.driveId);
       if (ds.driveId !== driveId || (toFormat.includes(l) && !ds.formatted)) {
         journal.append({ t: 'drive', drive: i, target: t.input, driveId, formatted: toFormat.includes(l) || ds.formatted, serial });
@@ -288,16 +241,16 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
         verified = v.ok;
         journal.append({ t: 'verified', drive: i, ok: v.ok, badBlocks: v.problems.length });
       }
+      await platform.finish(v, enc, pctx);
       prepared.push({ target: t.input, driveId, manifestFile: DEFAULT_MANIFEST_FILE, manifestHash: m.manifestHash, files: pd.files.length, bytes: pd.bytes, verified });
-      if (l.mount) {
-        l.mount.release();
-        l.mount = undefined;
-      }
+      if (key) keys.push({ driveId, key });
+      l.volume = undefined;
+      v.release();
     }
 
     const drivesFile = path.join(journalDir(o.staging), 'drives.json');
     writeJsonAtomic(drivesFile, { version: 1, encryption: enc.mode, drives: prepared }, 0o644);
-    if (enc.key) saveKeys(o.staging, prepared.map((d) => ({ driveId: d.driveId, key: enc.key! })));
+    if (keys.length > 0) saveKeys(o.staging, keys);
     if (problems.length > 0) {
       throw new DriveseedError('PREP_VERIFY_FAILED', `Read-back found ${problems.length} problem(s) on the prepared drives; first: ${problems[0]!.message}. Check the disk (smartctl) and rerun prep with --format`, {
         category: 'VERIFY_FAILED',
@@ -307,7 +260,6 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
     journal.append({ t: 'done', at: new Date().toISOString() });
     const result: PrepResult = { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, problems };
     if (o.job) {
-      for (const l of live) l.mount?.release();
       try {
         result.job = await createJob({ ...o.job, staging: o.staging }, ctx);
       } catch (err) {
@@ -324,9 +276,9 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, reporter: Command
     journal.close();
     for (const l of live) {
       try {
-        l.mount?.release();
+        l.volume?.release();
       } finally {
-        l.lock?.release();
+        l.claim?.release();
       }
     }
   }

@@ -22,8 +22,14 @@ export function targetInfo(p: string): TargetInfo {
   }
 }
 
-function volumeLockFile(identity: string): string {
-  const dir = fs.existsSync('/run') && process.getuid?.() === 0 ? '/run/driveseed' : path.join(os.tmpdir(), 'driveseed-locks');
+/** The lock file of a target identity: /run/driveseed (root) or %ProgramData%\driveseed\locks (Windows), else the temp dir. */
+export function volumeLockFile(identity: string): string {
+  const dir =
+    process.platform === 'win32' && process.env.ProgramData
+      ? path.join(process.env.ProgramData, 'driveseed', 'locks')
+      : fs.existsSync('/run') && process.getuid?.() === 0
+        ? '/run/driveseed'
+        : path.join(os.tmpdir(), 'driveseed-locks');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const f = path.join(dir, `${identity.replace(/[^A-Za-z0-9]/g, '_')}.lock`);
   if (!fs.existsSync(f)) fs.writeFileSync(f, '', { mode: 0o600 });

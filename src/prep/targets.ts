@@ -52,7 +52,12 @@ export type Target =
   | { kind: 'windowsVolume'; input: string; letter: string; path: string; identity: string }
   | { kind: 'windowsDisk'; input: string; number: number; path: string; identity: string };
 
-function refuse(code: string, message: string, details: Record<string, unknown>): DriveseedError {
+/** A whole disk (Linux or Windows) that prep may partition and format, as opposed to a volume written into as it is. */
+export function isWholeDisk(t: Target): t is Extract<Target, { kind: 'disk' | 'windowsDisk' }> {
+  return t.kind === 'disk' || t.kind === 'windowsDisk';
+}
+
+export function refuse(code: string, message: string, details: Record<string, unknown>): DriveseedError {
   return new DriveseedError(code, message, { category: 'TARGET_REFUSED', details });
 }
 
@@ -215,13 +220,13 @@ export function classifyTargets(inputs: string[], view: SystemView = readSystemV
 
 /**
  * The confirmation a destructive action (partition + format) needs. Interactive: the user types the
- * device name (`/dev/loop3` or `loop3`). Non-interactive (no prompter, or --yes): --yes AND the
+ * device name (`/dev/loop3` or `loop3`; `\\.\PhysicalDrive2` or `PhysicalDrive2`). Non-interactive (no prompter, or --yes): --yes AND the
  * target given exactly as its canonical device path, so that a glob or a stale by-id link cannot
  * wipe the wrong disk.
  */
 export async function confirmFormat(targets: Target[], opts: { yes: boolean; prompter?: Prompter; describe?: (t: Target) => string }): Promise<void> {
   for (const t of targets) {
-    if (t.kind === 'volume') continue;
+    if (!isWholeDisk(t)) continue;
     const what = opts.describe?.(t) ?? t.path;
     if (opts.yes) {
       if (t.input !== t.path) {
@@ -233,7 +238,7 @@ export async function confirmFormat(targets: Target[], opts: { yes: boolean; pro
       throw refuse('TARGET_NOT_CONFIRMED', `Formatting ${t.path} erases it; confirm with --yes and --target ${t.path} (or run interactively)`, { target: t.input });
     }
     const answer = await opts.prompter.ask(`ALL DATA ON ${what} WILL BE ERASED. Type the device name (${t.path}) to continue: `);
-    const base = t.kind === 'disk' ? path.basename(t.path) : t.path;
+    const base = t.kind === 'disk' ? path.basename(t.path) : `PhysicalDrive${t.number}`;
     if (answer !== t.path && answer !== base) {
       throw refuse('TARGET_NOT_CONFIRMED', `${t.path} was not confirmed (typed "${answer}"); nothing was written`, { target: t.input });
     }

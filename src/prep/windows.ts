@@ -1,17 +1,20 @@
 /**
  * Windows disk preparation through PowerShell's Storage and BitLocker cmdlets (docs/windows.md).
- * Builders return the exact script text; it runs as `powershell.exe -NoProfile -NonInteractive
- * -ExecutionPolicy Bypass -Command -` with the script on stdin, and every script ends by printing
- * ONE JSON document whose fields are cast to strings/numbers in the script itself, so that parsing
- * does not depend on how a PowerShell version serialises enums. Parsers take that stdout.
+ * Builders return the exact script text; runPowerShell runs it as `powershell.exe -NoProfile
+ * -NonInteractive -ExecutionPolicy Bypass -EncodedCommand <base64 UTF-16LE>` through an injectable
+ * CommandRunner (src/prep/runner.ts), wrapped so that any error stops the script, exits 1 and says
+ * on stderr what failed. Every script ends by printing ONE JSON line whose fields are cast to
+ * strings/numbers in the script itself, so that parsing does not depend on how a PowerShell version
+ * serialises enums. Parsers take that stdout.
  *
- * Not run here (no Windows, no PowerShell in this environment): the parsers are tested against
- * hand-written fixtures in test/fixtures/windows/ shaped like Windows PowerShell 5.1 output.
+ * Not run here (no Windows, no PowerShell in this environment): the parsers and the whole flow
+ * (src/prep/win32.ts) are tested against hand-written fixtures in test/fixtures/windows/ shaped like
+ * Windows PowerShell 5.1 output.
  */
-import { spawnSync } from 'node:child_process';
-import { DriveseedError } from '../core/errors';
-import { Secret } from '../core/secret';
+import { cancelledError, DriveseedError } from '../core/errors';
+import { sanitize, Secret } from '../core/secret';
 import { VOLUME_LABEL } from './format';
+import type { CommandRunner } from './runner';
 
 /** GPT type of a Microsoft basic data partition. */
 export const BASIC_DATA_GPT = '{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}';
@@ -38,8 +41,60 @@ export function getDiskScript(n: number): string {
     `[pscustomobject]@{ Number = [int]$d.Number; FriendlyName = [string]$d.FriendlyName; SerialNumber = [string]$d.SerialNumber; ` +
     `Size = [uint64]$d.Size; IsSystem = [bool]$d.IsSystem; IsBoot = [bool]$d.IsBoot; IsReadOnly = [bool]$d.IsReadOnly; ` +
     `IsOffline = [bool]$d.IsOffline; PartitionStyle = [string]$d.PartitionStyle; BusType = [string]$d.BusType; ` +
-    `LogicalSectorSize = [int]$d.LogicalSectorSize } | ConvertTo-Json -Compress\n`
+    `LogicalSectorSize = [int]$d.LogicalSectorSize; Partitions = @(${PARTITIONS(n)}) } | ConvertTo-Json -Compress\n`
   );
+}
+
+/**
+ * The partitions of disk n with their volumes (Get-Partition + Get-Volume), one object each. A RAW
+ * disk has none (the error is silenced). DriveLetter is [char]0 without a letter, printed "\u0000".
+ */
+function PARTITIONS(n: number): string {
+  return (
+    `Get-Partition -DiskNumber ${diskNumber(n)} -ErrorAction SilentlyContinue | ForEach-Object { $v = $_ | Get-Volume -ErrorAction SilentlyContinue; ` +
+    `[pscustomobject]@{ PartitionNumber = [int]$_.PartitionNumber; DriveLetter = [string]$_.DriveLetter; GptType = [string]$_.GptType; Size = [uint64]$_.Size; ` +
+    `FileSystem = [string]$v.FileSystem; FileSystemLabel = [string]$v.FileSystemLabel; SizeRemaining = [uint64]$v.SizeRemaining } }`
+  );
+}
+
+export interface WindowsPartition {
+  partitionNumber: number;
+  /** the drive letter, or null when it has none */
+  driveLetter: string | null;
+  gptType: string;
+  size: number;
+  /** '' for partitions without a volume (MSR, unformatted) */
+  fileSystem: string;
+  label: string;
+  sizeRemaining: number;
+}
+
+/**
+ * An array property as Windows PowerShell 5.1 may print it: a JSON array, a single object (an array
+ * of one unrolled), or {value: [...], Count: n} (an array wrapped in a PSObject with the Count ETS property).
+ */
+function asList(v: unknown): Array<Record<string, unknown>> {
+  if (v === null || v === undefined) return [];
+  if (Array.isArray(v)) return v as Array<Record<string, unknown>>;
+  if (typeof v === 'object' && Array.isArray((v as { value?: unknown }).value)) return (v as { value: Array<Record<string, unknown>> }).value;
+  return typeof v === 'object' ? [v as Record<string, unknown>] : [];
+}
+
+function letterOf(v: unknown): string | null {
+  const l = String(v ?? '').trim();
+  return /^[A-Za-z]$/.test(l) ? l.toUpperCase() : null;
+}
+
+function parsePartitions(v: unknown): WindowsPartition[] {
+  return asList(v).map((p) => ({
+    partitionNumber: Number(p.PartitionNumber),
+    driveLetter: letterOf(p.DriveLetter),
+    gptType: String(p.GptType ?? '').toLowerCase(),
+    size: Number(p.Size ?? 0),
+    fileSystem: String(p.FileSystem ?? ''),
+    label: String(p.FileSystemLabel ?? ''),
+    sizeRemaining: Number(p.SizeRemaining ?? 0),
+  }));
 }
 
 export interface WindowsDisk {
@@ -54,13 +109,24 @@ export interface WindowsDisk {
   partitionStyle: string;
   busType: string;
   logicalSectorSize: number;
+  /** partitions and their volumes, in partition order */
+  partitions: WindowsPartition[];
+}
+
+/**
+ * The JSON line of a script's stdout: the last line that starts with { or [ (a module may print a
+ * warning line before it; a BOM may lead).
+ */
+function jsonLine(stdout: string): string {
+  const text = stdout.replace(/^\uFEFF/, '').trim();
+  const lines = text.split(/\r?\n/).map((l) => l.replace(/^\uFEFF/, '').trim());
+  return lines.filter((l) => /^[[{]/.test(l)).pop() ?? text;
 }
 
 function parseJson(stdout: string, what: string): Record<string, unknown> {
-  const text = stdout.replace(/^\uFEFF/, '').trim();
-  const start = text.search(/[[{]/);
+  const text = jsonLine(stdout);
   try {
-    const v = JSON.parse(start >= 0 ? text.slice(start) : text) as unknown;
+    const v = JSON.parse(text) as unknown;
     const obj = Array.isArray(v) ? v[0] : v;
     if (!obj || typeof obj !== 'object') throw new Error('not an object');
     return obj as Record<string, unknown>;
@@ -90,6 +156,7 @@ export function parseDisk(stdout: string): WindowsDisk {
     partitionStyle: PARTITION_STYLES[style] ?? style.toUpperCase(),
     busType: String(o.BusType ?? ''),
     logicalSectorSize: Number(o.LogicalSectorSize ?? 512),
+    partitions: parsePartitions(o.Partitions),
   };
 }
 
@@ -235,14 +302,13 @@ export function isRecoveryPassword(s: string): boolean {
 
 /** The first RecoveryPassword protector of Get-BitLockerVolume's KeyProtector list, as a Secret. */
 export function parseRecoveryPassword(stdout: string): { protectorId: string; key: Secret } {
-  const text = stdout.replace(/^\uFEFF/, '').trim();
   let list: unknown;
   try {
-    list = JSON.parse(text.slice(Math.max(0, text.search(/[[{]/))));
+    list = JSON.parse(jsonLine(stdout));
   } catch {
     throw new DriveseedError('BITLOCKER_KEY_UNREADABLE', 'Could not read the BitLocker key protectors (output is not JSON); run manage-bde -protectors -get <X>: by hand', { category: 'FAILED' });
   }
-  const items = (Array.isArray(list) ? list : [list]) as Array<Record<string, unknown>>;
+  const items = asList(list);
   for (const p of items) {
     const type = String(p?.KeyProtectorType ?? '');
     const pw = String(p?.RecoveryPassword ?? '');
@@ -254,13 +320,135 @@ export function parseRecoveryPassword(stdout: string): { protectorId: string; ke
   });
 }
 
-/** Runs a script through Windows PowerShell. Only on win32; stdout is returned, never logged. */
-export function runPowerShell(script: string, what: string): string {
-  const r = spawnSync('powershell.exe', ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-Command', '-'], { input: script, encoding: 'utf8', timeout: 30 * 60_000, windowsHide: true });
-  if (r.error || r.status !== 0) {
-    throw new DriveseedError('TOOL_FAILED', `${what} failed in PowerShell (exit ${r.status ?? 'none'}): ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 3).join(' ')}; run driveseed from an elevated prompt`, {
+/**
+ * The data volume of disk n, partition p, given a drive letter when it has none (a resumed prep, a
+ * disk whose letter was removed). Prints the same fields as formatDiskScript.
+ */
+export function diskVolumeScript(n: number, partitionNumber: number): string {
+  const d = diskNumber(n);
+  const p = diskNumber(partitionNumber);
+  return (
+    PRELUDE +
+    `$p = Get-Partition -DiskNumber ${d} -PartitionNumber ${p}\n` +
+    `if (-not [char]::IsLetter($p.DriveLetter)) { Add-PartitionAccessPath -DiskNumber ${d} -PartitionNumber ${p} -AssignDriveLetter; $p = Get-Partition -DiskNumber ${d} -PartitionNumber ${p} }\n` +
+    `$v = $p | Get-Volume\n` +
+    `[pscustomobject]@{ DiskNumber = [int]$p.DiskNumber; PartitionNumber = [int]$p.PartitionNumber; DriveLetter = [string]$p.DriveLetter; ` +
+    `FileSystem = [string]$v.FileSystem; Size = [uint64]$v.Size; SizeRemaining = [uint64]$v.SizeRemaining } | ConvertTo-Json -Compress\n`
+  );
+}
+
+/** BitLocker conversion state of a volume (polled while it encrypts). */
+export function bitLockerStatusScript(letter: string): string {
+  const l = driveLetter(letter);
+  return (
+    PRELUDE +
+    `$b = Get-BitLockerVolume -MountPoint '${l}:'\n` +
+    `[pscustomobject]@{ MountPoint = '${l}:'; VolumeStatus = [string]$b.VolumeStatus; EncryptionPercentage = [double]$b.EncryptionPercentage; ` +
+    `ProtectionStatus = [string]$b.ProtectionStatus; LockStatus = [string]$b.LockStatus; EncryptionMethod = [string]$b.EncryptionMethod } | ConvertTo-Json -Compress\n`
+  );
+}
+
+export interface BitLockerStatus {
+  /** FullyDecrypted, EncryptionInProgress, FullyEncrypted, EncryptionPaused, DecryptionInProgress, DecryptionPaused */
+  volumeStatus: string;
+  encryptionPercentage: number;
+  protectionStatus: string;
+  locked: boolean;
+  encryptionMethod: string;
+}
+
+export function parseBitLockerStatus(stdout: string): BitLockerStatus {
+  const o = parseJson(stdout, 'Get-BitLockerVolume');
+  return {
+    volumeStatus: String(o.VolumeStatus ?? ''),
+    encryptionPercentage: Number(o.EncryptionPercentage ?? 0),
+    protectionStatus: String(o.ProtectionStatus ?? ''),
+    locked: String(o.LockStatus ?? '') === 'Locked',
+    encryptionMethod: String(o.EncryptionMethod ?? ''),
+  };
+}
+
+export const POWERSHELL = 'powershell.exe';
+
+/**
+ * The script as it is executed: UTF-8 output, warnings and progress silenced (they would precede
+ * the JSON line), and any error caught, written to stderr as one `driveseed-error:` line and turned
+ * into exit code 1, so that no later line of a failed script runs.
+ */
+export function wrapScript(script: string): string {
+  return (
+    "[Console]::OutputEncoding = [System.Text.Encoding]::UTF8\n$WarningPreference = 'SilentlyContinue'\ntry {\n" +
+    script +
+    "} catch {\n  [Console]::Error.WriteLine('driveseed-error: ' + $_.Exception.Message + ' (' + $_.FullyQualifiedErrorId + ')')\n  exit 1\n}\n"
+  );
+}
+
+/**
+ * The argument vector: -EncodedCommand (base64 of UTF-16LE) carries the script as one block, with
+ * no quoting layer in between (`-Command "<script>"` would go through Windows command-line parsing,
+ * which mangles embedded double quotes in Windows PowerShell 5.1; `-Command -` runs stdin line by
+ * line and carries on after a failed line).
+ */
+export function powerShellArgs(script: string): string[] {
+  return ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-EncodedCommand', Buffer.from(wrapScript(script), 'utf16le').toString('base64')];
+}
+
+/** The wrapped script carried by powerShellArgs (tests and fake runners read it back). */
+export function scriptOfArgs(args: string[]): string {
+  const i = args.indexOf('-EncodedCommand');
+  if (i < 0 || i + 1 >= args.length) throw new TypeError('no -EncodedCommand in the arguments');
+  return Buffer.from(args[i + 1]!, 'base64').toString('utf16le');
+}
+
+/** One PowerShell step: what it does, the cmdlet a failure names, and the fix to print with it. */
+export interface PowerShellStep {
+  /** "Enabling BitLocker on E:" */
+  what: string;
+  /** the command line a failure names: "Enable-BitLocker -MountPoint E: …" */
+  command: string;
+  /** what the user does about a failure */
+  fix: string;
+  /** error code of a failure; default TOOL_FAILED */
+  code?: string;
+  /** default 30 minutes (Format-Volume of a large disk, quick or not, is bounded by this) */
+  timeoutMs?: number;
+}
+
+/** The reason a failed script gives: its driveseed-error line, else the text of a CLIXML error record, else its last lines. */
+export function powerShellReason(stderr: string): string {
+  const own = /driveseed-error: (.*)/.exec(stderr);
+  if (own) return own[1]!.trim();
+  if (stderr.includes('#< CLIXML')) {
+    const parts = [...stderr.matchAll(/<S S="Error">([^<]*)<\/S>/g)].map((m) => m[1]!.replace(/_x000D__x000A_/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>'));
+    if (parts.length > 0) return parts.join('').replace(/\s+/g, ' ').trim();
+  }
+  return stderr.trim().split(/\r?\n/).slice(-3).join(' ').trim();
+}
+
+/**
+ * Runs a script through Windows PowerShell with `runner` and returns its stdout, which is never
+ * logged (some carry a recovery password). A failure is a DriveseedError naming the step's command,
+ * PowerShell's reason (passed through sanitize(): no recovery password survives) and the fix.
+ */
+export async function runPowerShell(runner: CommandRunner, script: string, step: PowerShellStep, signal?: AbortSignal): Promise<string> {
+  if (signal?.aborted) throw cancelledError();
+  const r = await runner({ file: POWERSHELL, args: powerShellArgs(script), timeoutMs: step.timeoutMs ?? 30 * 60_000 }, signal);
+  if (signal?.aborted) throw cancelledError();
+  if (r.error) {
+    const missing = r.error.code === 'ENOENT';
+    throw new DriveseedError(missing ? 'TOOL_MISSING' : 'TOOL_FAILED', missing ? `${step.what} needs ${POWERSHELL} (Windows PowerShell 5.1, part of Windows), which was not found on PATH; check %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 is on PATH` : `${step.what}: ${POWERSHELL} could not run (${r.error.message}); ${step.fix}`, {
       category: 'FAILED',
-      details: { what },
+      details: { command: step.command },
+      cause: r.error,
+    });
+  }
+  if (r.status !== 0) {
+    const reason = sanitize(powerShellReason(r.stderr) || `no error text (${r.signal ? `killed by ${r.signal}, timeout ${step.timeoutMs ?? 30 * 60_000} ms` : 'empty stderr'})`);
+    const denied = /access is denied|0x80070005|administrator|Access to a CIM resource was not available/i.test(reason);
+    const fix = denied ? `run driveseed from an elevated prompt (Run as administrator); ${step.fix}` : step.fix;
+    throw new DriveseedError(step.code ?? 'TOOL_FAILED', `${step.what} failed: \`${step.command}\` ${r.status === null ? 'did not finish' : `exited ${r.status}`}: ${reason}. Fix: ${fix}`, {
+      category: 'FAILED',
+      details: { command: step.command, status: r.status, reason },
     });
   }
   return r.stdout;
