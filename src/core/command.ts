@@ -73,7 +73,7 @@ export interface ArgSpec {
 export interface DestructiveSpec<Options> {
   /**
    * The RPC param that must equal the target exactly (for several targets: a string[] equal to
-   * targets(), same order). The RPC server refuses the call with TARGET_REFUSED / NOT_CONFIRMED
+   * targets(), same order). The RPC server refuses the call with TARGET_REFUSED / TARGET_NOT_CONFIRMED
    * when it does not match; the CLI leaves confirmation to the command (prompt or --yes).
    */
   confirmParam: string;
