@@ -12,9 +12,9 @@
  * name it), so both are set. Remember the SDK's argument order: jobs.create/get/update/delete take
  * the job name BEFORE the resource group name.
  */
-import { StorageImportExport } from '@azure/arm-storageimportexport';
+import type { StorageImportExport } from '@azure/arm-storageimportexport';
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
+import { sdk } from './sdk';
 import { DriveseedError } from '../core/errors';
 
 export const ARM_API_VERSION = '2021-01-01';
@@ -44,11 +44,11 @@ export function staticTokenCredential(token: string): TokenCredential {
 export function createImportExportClient(opts: ImportExportClientOptions): StorageImportExport {
   if (!opts.subscriptionId) throw new DriveseedError('AZURE_SUBSCRIPTION_MISSING', 'No Azure subscription id: pass --subscription or a publish-settings file', { category: 'USAGE' });
   if (opts.emulator === undefined) {
-    return new StorageImportExport(opts.credential ?? new DefaultAzureCredential(), opts.subscriptionId, { endpoint: AZURE_ARM_ENDPOINT, $host: AZURE_ARM_ENDPOINT });
+    return new sdk.importExport.StorageImportExport(opts.credential ?? new sdk.identity.DefaultAzureCredential(), opts.subscriptionId, { endpoint: AZURE_ARM_ENDPOINT, $host: AZURE_ARM_ENDPOINT });
   }
   const endpoint = opts.emulator.replace(/\/+$/, '');
   const token = opts.emulatorToken ?? 'driveseed-emulator';
-  const client = new StorageImportExport(staticTokenCredential(token), opts.subscriptionId, {
+  const client = new sdk.importExport.StorageImportExport(staticTokenCredential(token), opts.subscriptionId, {
     endpoint,
     $host: endpoint,
     allowInsecureConnection: true,

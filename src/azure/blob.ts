@@ -8,8 +8,8 @@
  *   from {@link emulatorAccount}, which asks the running emulator.
  */
 import type { TokenCredential } from '@azure/core-auth';
-import { DefaultAzureCredential } from '@azure/identity';
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { sdk } from './sdk';
 import { DriveseedError } from '../core/errors';
 import { Secret } from '../core/secret';
 
@@ -42,9 +42,9 @@ export function parseStorageAccountId(id: string): { subscriptionId: string; res
 export function blobServiceFor(opts: BlobAccountOptions): BlobServiceClient {
   if (opts.emulator) {
     if (opts.emulator.name !== opts.account) throw new DriveseedError('EMULATOR_ACCOUNT_MISMATCH', `The emulator account given is "${opts.emulator.name}", not "${opts.account}"`, { category: 'INTERNAL' });
-    return new BlobServiceClient(opts.emulator.blobEndpoint, new StorageSharedKeyCredential(opts.account, opts.emulator.key.reveal()), { retryOptions: { maxTries: 2 } });
+    return new sdk.blob.BlobServiceClient(opts.emulator.blobEndpoint, new sdk.blob.StorageSharedKeyCredential(opts.account, opts.emulator.key.reveal()), { retryOptions: { maxTries: 2 } });
   }
-  return new BlobServiceClient(`https://${opts.account}.blob.core.windows.net`, opts.credential ?? new DefaultAzureCredential());
+  return new sdk.blob.BlobServiceClient(`https://${opts.account}.blob.core.windows.net`, opts.credential ?? new sdk.identity.DefaultAzureCredential());
 }
 
 /** A ContainerClient for `container` in the account. */

@@ -9,7 +9,6 @@
  *    has wound down), a second SIGINT exits at once with 130
  *  - `driveseed rpc` hands stdin/stdout to the JSON-RPC server (src/rpc/server.ts)
  */
-import './lazy-deps';  // first: the Azure SDK loads on first use, not with the command registry
 import { CommanderError } from 'commander';
 import type { CommandContext, CommandSpec } from '../core/command';
 import { usageError } from '../core/errors';

@@ -6,7 +6,8 @@
  * Credentials are Secrets and never leave this file except inside the SDK's request signing.
  * `describe()` gives the endpoint and container only, for messages.
  */
-import { AnonymousCredential, ContainerClient, StorageSharedKeyCredential, type StoragePipelineOptions, newPipeline } from '@azure/storage-blob';
+import type { ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
+import { sdk } from '../azure/sdk';
 import { usageError } from '../core/errors';
 import type { Secret } from '../core/secret';
 
@@ -51,20 +52,19 @@ export function containerClientFor(loc: CloudLocation): ContainerClient {
   }
   const c = loc.credentials;
   if (c.kind === 'connectionString') {
-    return new ContainerClient(c.connectionString.reveal(), loc.container, pipelineOptions);
+    return new sdk.blob.ContainerClient(c.connectionString.reveal(), loc.container, pipelineOptions);
   }
   const url = `${endpointOf(loc)}/${loc.container}`;
   switch (c.kind) {
     case 'sharedKey':
-      return new ContainerClient(url, newPipeline(new StorageSharedKeyCredential(loc.account, c.accountKey.reveal()), pipelineOptions));
+      return new sdk.blob.ContainerClient(url, sdk.blob.newPipeline(new sdk.blob.StorageSharedKeyCredential(loc.account, c.accountKey.reveal()), pipelineOptions));
     case 'sas': {
       const sas = c.sasToken.reveal().replace(/^\?/, '');
-      return new ContainerClient(`${url}?${sas}`, newPipeline(new AnonymousCredential(), pipelineOptions));
+      return new sdk.blob.ContainerClient(`${url}?${sas}`, sdk.blob.newPipeline(new sdk.blob.AnonymousCredential(), pipelineOptions));
     }
     case 'defaultAzureCredential': {
       // Loaded only here: @azure/identity costs ~180 ms of start-up that key, SAS and emulator runs do not need.
-      const { DefaultAzureCredential } = require('@azure/identity') as typeof import('@azure/identity');
-      return new ContainerClient(url, newPipeline(new DefaultAzureCredential(), pipelineOptions));
+      return new sdk.blob.ContainerClient(url, sdk.blob.newPipeline(new sdk.identity.DefaultAzureCredential(), pipelineOptions));
     }
   }
 }
