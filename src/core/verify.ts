@@ -49,8 +49,14 @@ function refuse(code: string, message: string, target: string): DriveseedError {
 }
 
 /** Where a device's volume can be read: an existing mount of it, or a read-only mount made here. */
-function openVolume(target: string): { dir: string; mount?: OwnedMount } {
-  if (parseWindowsTarget(target) && !fs.existsSync(target)) {
+function openVolume(target: string, platform: NodeJS.Platform = process.platform): { dir: string; mount?: OwnedMount } {
+  const win = parseWindowsTarget(target);
+  if (platform === 'win32' && win) {
+    // "E:" alone means the current directory on E:, not its root.
+    if (win.kind === 'windowsVolume') return { dir: `${win.path}\\` };
+    throw refuse('TARGET_NOT_VOLUME', `verify reads a prepared volume: give its drive letter (E:) instead of ${target}`, target);
+  }
+  if (win && !fs.existsSync(target)) {
     throw refuse('TARGET_NOT_FOUND', `"${target}" is Windows target syntax; on ${process.platform} give the volume's mount directory or its device (/dev/sdX)`, target);
   }
   let st: fs.Stats;

@@ -131,8 +131,8 @@ export function systemDisks(view: SystemView): Set<string> {
 }
 
 /**
- * Classifies one target string and applies the per-target refusals (everything but BUSY, DUPLICATE
- * and NOT_CONFIRMED, which need the whole set or a lock). Throws the refusal.
+ * Classifies one target string and applies the per-target refusals (everything but TARGET_BUSY, TARGET_DUPLICATE
+ * and TARGET_NOT_CONFIRMED, which need the whole set or a lock). Throws the refusal.
  */
 export function classifyTarget(input: string, view: SystemView = readSystemView(), platform: NodeJS.Platform = process.platform): Target {
   const win = parseWindowsTarget(input);
