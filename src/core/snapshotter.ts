@@ -1,0 +1,425 @@
+/**
+ * One snapshot run, shared by `stage` (into the staging directory) and `backup` (into the container):
+ * walk the sources → keep the parent's chunks for unchanged files → pack the rest with the native
+ * packJob in batches → pack the tree stream → write the snapshot. Write order (docs/format.md "Write
+ * order", docs/cloud.md "Backup"): a batch's packs, then the index that lists them, before the next
+ * batch; the tree stream the same way; the snapshot last.
+ *
+ * What differs between the two is a {@link SnapshotTarget}: where the packs go, how index files and
+ * the snapshot are written, and the signal that stops the run (the command's, plus a lost lease).
+ *
+ * Memory: one batch of tree records being packed plus one being walked (≤ 4 × batchFiles records
+ * each), the hard-link map (files with nlink > 1 only), the directory names on the current path, the
+ * parent cursor (one record and the path depth) and the native job's fixed buffer pool. The tree
+ * stream goes to a temp file, not to memory.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import type { BlobKeys, PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
+import { isCancelled } from '../native/errors';
+import { loadBinding } from '../native/load';
+import { runJob } from '../native/run-job';
+import { tempPath } from '../repo/atomic';
+import type { ChunkIndex } from '../repo/chunk-index';
+import type { RepoConfig } from '../repo/config';
+import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
+import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
+import { TreeCursor, type TreePath } from '../repo/tree-cursor';
+import { walkSource } from '../repo/walker';
+import { DriveseedError } from './errors';
+import { RateMeter, type Reporter } from './reporter';
+
+const DEFAULT_BATCH_FILES = 10_000;
+const DEFAULT_BATCH_BYTES = 1024 ** 3;
+/**
+ * The racy-clean window: a file whose ctime is not at least this much older than the start of the
+ * parent's run is read again, because a second change within one file-system timestamp tick can
+ * leave its ctime unchanged (git's "racily clean" rule). 100 ms is well above a timestamp tick
+ * (jiffies: 4–10 ms on Linux; NTFS 100 ns).
+ */
+export const RACY_MARGIN_NS = 100_000_000n;
+
+/** Reports a warning; `partial` marks the run PARTIAL (exit 3). */
+export type Warn = (code: string, message: string, details: Record<string, unknown>, partial: boolean) => void;
+
+/** The packs of one packJob call, as the target receives them. */
+export interface PackBatch {
+  /** A pack the job has made durable in `packDir` (JS thread, in job order). */
+  onPack(ev: PackDoneEvent): void;
+  /**
+   * Called once the job has ended. `failure` is its error (CANCELLED or a lost lease already put as
+   * `stopped()`), undefined on success. On success the target writes the index that lists the
+   * batch's packs; on failure it may throw an error that explains the failure better (a failed
+   * upload, STAGING_FULL); otherwise the run throws `failure`.
+   */
+  finish(failure: unknown): Promise<void>;
+}
+
+/** Where a run's packs, index files and snapshot go: the staging directory or the container. */
+export interface SnapshotTarget {
+  /** the local directory the native job writes packs into */
+  packDir: string;
+  /** the local directory for the tree stream's temp file */
+  tempDir: string;
+  /** Starts the packs of one packJob call; `abortJob` stops that job (a failed upload). */
+  openBatch(abortJob: (reason: unknown) => void): PackBatch;
+  /** Writes the snapshot (last) and returns its id. */
+  writeSnapshot(doc: SnapshotDoc): string | Promise<string>;
+  /** aborted when the run must stop: the command's signal, and for backup a lost lease */
+  signal: AbortSignal;
+  /** the error a stopped run throws (CANCELLED, or LEASE_LOST) */
+  stopped(): Error;
+}
+
+/** The parent snapshot: unchanged files keep its chunk lists unread. */
+export interface ParentSnapshot {
+  id: string;
+  doc: SnapshotDoc;
+  /** a tree chunk's verified plaintext */
+  readChunk(id: string, rawLength: number): Buffer | Promise<Buffer>;
+  /**
+   * When its tree stream cannot be read: 'fail' the run (stage: a local tree that does not read is
+   * damage), or warn PARENT_UNREADABLE and read every file (backup: the tree comes over the network).
+   */
+  onUnreadable: 'fail' | 'read-all';
+}
+
+export interface SnapshotRun {
+  /** absolute source paths; entry i of the tree's root is basename(sources[i]) */
+  sources: string[];
+  job?: string;
+  /** progress phase while files are packed ('stage', 'backup'); the tree stream is phase 'tree' */
+  phase: string;
+  /** Date.now() at the start of the command (the snapshot's durationMs) */
+  startedAt: number;
+  config: Pick<RepoConfig, 'chunker' | 'packSize' | 'blockSize'>;
+  keys: BlobKeys;
+  /** every indexed chunk; the target's index files are added to it as they are written */
+  index: ChunkIndex;
+  /** zstd level 1..19 */
+  level: number;
+  /** compression/encryption threads */
+  threads: number;
+  /** files per packJob call; default 10,000 (bounds the records held in memory) */
+  batchFiles?: number;
+  /** source bytes per packJob call; default 1 GiB (bounds the work lost to an interruption) */
+  batchBytes?: number;
+  /** totals from {@link countSources}, for progress and ETA; absent without a scan */
+  totals?: { files: number; bytes: number };
+  parent?: ParentSnapshot;
+  /** Called on the JS thread after a batch was walked and before its files are read (tests). */
+  beforePack?: (files: ReadonlyArray<{ path: string; size: number }>) => void | Promise<void>;
+  reporter: Reporter;
+  warn: Warn;
+  target: SnapshotTarget;
+}
+
+interface Pending {
+  rec: TreeRecord;
+  /** index into the batch's files for a regular file to read */
+  file?: number;
+  /** the source path, for warnings */
+  path?: string;
+}
+
+interface Batch {
+  recs: Pending[];
+  files: Array<{ path: string; size: number }>;
+  /** bytes of `files` */
+  bytes: number;
+  /** files (and their bytes) taken unread from the parent snapshot */
+  unchangedFiles: number;
+  unchangedBytes: number;
+}
+
+const newBatch = (): Batch => ({ recs: [], files: [], bytes: 0, unchangedFiles: 0, unchangedBytes: 0 });
+const yieldToLoop = () => new Promise((r) => setImmediate(r));
+
+/** The parent snapshot: the latest (last) of `snapshots` with exactly these sources, in this order. */
+export function latestWithSources<T extends { doc: SnapshotDoc }>(snapshots: T[], sources: string[]): T | undefined {
+  const key = JSON.stringify(sources);
+  return snapshots.filter((s) => JSON.stringify(s.doc.sources) === key).pop();
+}
+
+/**
+ * Counts files and bytes for the ETA: an lstat-only walk (the OS caches what the real walk reads
+ * again; about 10% of a run over 1M small files). Stops early, with what it counted, once `stopEarly`
+ * says so (stage: the repository failed to open).
+ */
+export async function countSources(sources: string[], o: { signal: AbortSignal; stopped: () => Error; reporter: Reporter; stopEarly?: () => boolean }): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  let n = 0;
+  for (const src of sources) {
+    for (const ev of walkSource(src)) {
+      if (ev.kind === 'file') {
+        files++;
+        bytes += Number(ev.st.size);
+      }
+      if (++n % 2000 === 0) {
+        if (o.signal.aborted) throw o.stopped();
+        o.reporter.progress({ phase: 'scan', bytesDone: bytes, itemsDone: files, current: ev.path });
+        await yieldToLoop();
+        if (o.stopEarly?.()) return { files, bytes };
+      }
+    }
+  }
+  return { files, bytes };
+}
+
+const emptySummary = (): SnapshotSummary => ({
+  files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0,
+  chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, filesUnchanged: 0, durationMs: 0,
+});
+
+const chunkList = (ev: PackFileEvent): Array<[string, number]> => ev.lengths.map((len, i) => [ev.chunks.toString('hex', i * 32, i * 32 + 32), len]);
+
+/** Runs one snapshot into `o.target` and returns the snapshot's id and summary. Reports through o.reporter; never prints. */
+export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; summary: SnapshotSummary }> {
+  const { reporter, warn, target, index, config: cfg } = o;
+  const { signal } = target;
+  const binding = loadBinding();
+  const sum = emptySummary();
+  const meter = new RateMeter();
+  let bytesBefore = 0;
+  let filesBefore = 0;
+  /** Totals and ETA for a progress report, when the scan ran. */
+  const totals = (bytesDone: number, itemsDone: number) => {
+    const t = o.totals;
+    const { rate, etaSeconds } = meter.sample(bytesDone, t?.bytes);
+    return {
+      bytesDone,
+      itemsDone,
+      rate,
+      ...(t ? { bytesTotal: Math.max(t.bytes, bytesDone), itemsTotal: Math.max(t.files, itemsDone) } : {}),
+      ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+    };
+  };
+
+  /** One packJob over `files`; the target indexes its packs. Returns the file events by index. */
+  const pack = async (files: Array<{ path: string; size: number }>, phase: string): Promise<Array<PackFileEvent | undefined>> => {
+    const events: Array<PackFileEvent | undefined> = new Array(files.length);
+    const jobCtl = new AbortController();
+    const batch = target.openBatch((reason) => jobCtl.abort(reason));
+    let result: PackJobResult | undefined;
+    let failure: unknown;
+    try {
+      result = await runJob<PackFileEvent | PackDoneEvent, PackJobResult>(
+        (cb, token) =>
+          binding.packJob(
+            { files, packDir: target.packDir, chunker: cfg.chunker, level: o.level, threads: o.threads, keys: o.keys, known: index.knownBuffer(), packSize: cfg.packSize, blockSize: cfg.blockSize },
+            cb,
+            token,
+          ),
+        {
+          signal: AbortSignal.any([signal, jobCtl.signal]),
+          onProgress: (p, evs) => {
+            for (const ev of evs) {
+              if (ev.type === 'file') events[ev.index] = ev;
+              else batch.onPack(ev);
+            }
+            reporter.progress({ phase, ...totals(bytesBefore + p.bytesDone, filesBefore + p.itemsDone) });
+          },
+        },
+      );
+    } catch (err) {
+      failure = isCancelled(err) || signal.aborted ? target.stopped() : err;
+    }
+    await batch.finish(failure);
+    if (failure) throw failure;
+    sum.bytesNew += result!.bytesNew;
+    sum.bytesStored += result!.bytesStored;
+    sum.chunksNew += result!.chunksNew;
+    sum.chunksDuplicate += result!.chunksDuplicate;
+    sum.packs += result!.packs;
+    return events;
+  };
+
+  const treeFile = tempPath(target.tempDir, 'tree');
+  let treeWriter: TreeWriter | undefined = new TreeWriter(treeFile);
+  try {
+    const tw = treeWriter;
+    const links = new Map<string, number>();
+    const failedLinks = new Set<number>();
+
+    /** Packs a batch's files, completes its records from the file events and appends them to the tree stream. */
+    const runBatch = async (b: Batch) => {
+      if (o.beforePack && b.files.length) await o.beforePack(b.files);
+      const events = b.files.length ? await pack(b.files, o.phase) : [];
+      for (const p of b.recs) {
+        const rec = p.rec;
+        if (p.file !== undefined) {
+          const f = rec as FileRecord;
+          const ev = events[p.file];
+          if (b.files[p.file]!.size > 0) {
+            if (!ev || ev.error) {
+              const e = ev?.error;
+              warn('FILE_UNREADABLE', `Skipped ${p.path}: ${e ? `${e.code} ${e.message}` : 'the pack job reported nothing for it'}`, { path: p.path, code: e?.code }, true);
+              sum.filesFailed++;
+              if (f.k !== undefined) failedLinks.add(f.k);
+              continue;
+            }
+            f.c = chunkList(ev);
+            const holes = ev.holes.filter(([, len]) => len > 0);
+            if (holes.length) f.h = holes;
+            const content = ev.lengths.reduce((a, x) => a + x, 0) + holes.reduce((a, [, len]) => a + len, 0);
+            if (ev.changed || content !== f.s) {
+              warn('FILE_CHANGED', `${p.path} changed while it was read; the snapshot holds what was read (${content} bytes)`, { path: p.path }, false);
+              sum.filesChanged++;
+              f.s = content;
+            }
+            sum.bytesRead += ev.size;
+          }
+          sum.files++;
+          sum.bytes += f.s;
+        } else if (rec.t === 'h') {
+          if (failedLinks.has(rec.k)) {
+            warn('FILE_UNREADABLE', `Skipped ${p.path}: it is a hard link to a file that could not be read`, { path: p.path }, true);
+            continue;
+          }
+          sum.hardlinks++;
+        }
+        tw.write(rec);
+      }
+      bytesBefore += b.bytes + b.unchangedBytes;
+      filesBefore += b.files.length + b.unchangedFiles;
+      reporter.progress({ phase: o.phase, ...totals(bytesBefore, filesBefore) });
+    };
+
+    const batchFiles = o.batchFiles ?? DEFAULT_BATCH_FILES;
+    const batchBytes = o.batchBytes ?? DEFAULT_BATCH_BYTES;
+    let batch = newBatch();
+    let running: Promise<void> = Promise.resolve();
+    // Walk the next batch while the previous one is packed; a failure there surfaces at the next await.
+    let runError: unknown;
+    const submit = async () => {
+      await running;
+      if (runError) throw runError;
+      const b = batch;
+      batch = newBatch();
+      running = runBatch(b).catch((err) => {
+        runError = err;
+      });
+    };
+
+    // The parent snapshot's tree, read in step with the walk (same order): unchanged files keep their chunks unread.
+    const parent = o.parent;
+    let cursor = parent ? new TreeCursor(readTree(parent.doc.tree, (id, raw) => parent.readChunk(id, raw), `snapshots/${parent.id}`)) : undefined;
+    const parentStartNs = parent ? BigInt(Date.parse(parent.doc.time) - parent.doc.summary.durationMs) * 1_000_000n - RACY_MARGIN_NS : 0n;
+    /** The parent's record for this file when it is unchanged, not racily clean, and all its chunks are indexed. */
+    const unchanged = async (p: TreePath, st: fs.BigIntStats): Promise<FileRecord | undefined> => {
+      let prev: FileRecord | undefined;
+      try {
+        prev = await cursor!.file(p);
+      } catch (err) {
+        if (parent!.onUnreadable === 'fail') throw err;
+        if (signal.aborted) throw target.stopped();
+        warn('PARENT_UNREADABLE', `Snapshot ${parent!.id} cannot be read as the parent (${(err as Error).message}); every file is read instead`, { parent: parent!.id }, false);
+        cursor = undefined;
+        return undefined;
+      }
+      if (!prev || prev.s !== Number(st.size) || prev.mt !== st.mtimeNs.toString() || prev.ct !== st.ctimeNs.toString() || prev.i !== st.ino.toString()) return undefined;
+      if (st.ctimeNs >= parentStartNs) return undefined;
+      return prev.c.every(([id]) => index.lookup(Buffer.from(id, 'hex')) !== undefined) ? prev : undefined;
+    };
+    const meta = (st: fs.BigIntStats, name: string) => ({ n: name, m: Number(st.mode), u: Number(st.uid), g: Number(st.gid), mt: st.mtimeNs.toString() });
+    // Where the walk is: the source's index, then the names of the directories below it.
+    const walkPath: Array<number | string> = [];
+    let steps = 0;
+    for (const [srcIndex, src] of o.sources.entries()) {
+      for (const ev of walkSource(src)) {
+        if (++steps % 1000 === 0) {
+          if (signal.aborted) throw target.stopped();
+          if (runError) throw runError;
+          await yieldToLoop();
+        }
+        switch (ev.kind) {
+          case 'problem':
+            warn(ev.code, ev.message, { path: ev.path }, ev.partial);
+            if (ev.code === 'FILE_UNREADABLE') sum.filesFailed++;
+            break;
+          case 'dir':
+            sum.dirs++;
+            walkPath.push(walkPath.length ? ev.name : srcIndex);
+            batch.recs.push({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
+            break;
+          case 'end':
+            walkPath.pop();
+            batch.recs.push({ rec: { t: 'e' } });
+            break;
+          case 'symlink':
+            sum.symlinks++;
+            batch.recs.push({ rec: { t: 'l', ...meta(ev.st, ev.name), tg: ev.target } });
+            break;
+          case 'file': {
+            const size = Number(ev.st.size);
+            let k: number | undefined;
+            if (ev.st.nlink > 1n) {
+              const key = `${ev.st.dev}:${ev.st.ino}`;
+              const seen = links.get(key);
+              if (seen !== undefined) {
+                batch.recs.push({ rec: { t: 'h', n: ev.name, k: seen }, path: ev.path });
+                break;
+              }
+              k = links.size;
+              links.set(key, k);
+            }
+            const rec: FileRecord = { t: 'f', ...meta(ev.st, ev.name), s: size, c: [] };
+            if (k !== undefined) rec.k = k;
+            rec.ct = ev.st.ctimeNs.toString();
+            rec.i = ev.st.ino.toString();
+            const prev = cursor && (await unchanged((walkPath.length ? [...walkPath, ev.name] : [srcIndex]) as TreePath, ev.st));
+            if (prev) {
+              rec.c = prev.c;
+              if (prev.h) rec.h = prev.h;
+              batch.recs.push({ rec });
+              sum.files++;
+              sum.bytes += size;
+              sum.filesUnchanged!++;
+              batch.unchangedFiles++;
+              batch.unchangedBytes += size;
+            } else {
+              batch.recs.push({ rec, file: batch.files.length, path: ev.path });
+              batch.files.push({ path: ev.path, size });
+              batch.bytes += size;
+            }
+            // Records of unchanged files are bounded too: they wait in the batch until it is written.
+            if (batch.files.length >= batchFiles || batch.bytes >= batchBytes || batch.recs.length >= 4 * batchFiles) await submit();
+            break;
+          }
+        }
+      }
+    }
+    await cursor?.close();
+    await submit();
+    await running;
+    if (runError) throw runError;
+
+    // The tree stream: packed like file data, so unchanged trees dedup against earlier snapshots.
+    const treeSize = tw.close();
+    treeWriter = undefined;
+    const tev = (await pack([{ path: treeFile, size: treeSize }], 'tree'))[0];
+    if (!tev || tev.error) {
+      throw new DriveseedError('TREE_WRITE', `Could not pack the snapshot's tree stream ${treeFile}: ${tev?.error?.message ?? 'no result'}`, { category: 'FAILED', details: { path: treeFile } });
+    }
+    if (tev.holes.some(([, len]) => len > 0)) {
+      // A tree stream is JSON text: it never holds 1 MiB of zeros; a hole means the job misread it.
+      throw new DriveseedError('TREE_HOLES', `The pack job reported holes in the tree stream ${treeFile}`, { category: 'INTERNAL' });
+    }
+    fs.rmSync(treeFile, { force: true });
+
+    sum.durationMs = Date.now() - o.startedAt;
+    const snapshot = await target.writeSnapshot({
+      version: 1,
+      time: new Date().toISOString(),
+      host: os.hostname(),
+      sources: o.sources,
+      ...(o.job ? { job: o.job } : {}),
+      tree: { chunks: chunkList(tev), size: treeSize },
+      summary: sum,
+    });
+    return { snapshot, summary: sum };
+  } finally {
+    treeWriter?.abandon();
+  }
+}
