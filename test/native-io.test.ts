@@ -253,6 +253,56 @@ test('copyFiles under concurrency: random block counts, blockMd5 in order agains
   zeroCounters();
 });
 
+// File-fed writeRaw and copyFiles hand each source buffer to queueDepth writers (and copyFiles' hash
+// workers) that finish out of order: the bytes written and every blockMd5 must still be exactly the
+// source's, in offset order, at every depth and for sizes around the ioSize/blockSize boundaries.
+// (A read-ahead on the source side, measured and not adopted — docs/native-io.md — must pass this too.)
+test('writeRaw and copyFiles from files of random sizes keep offset order at queue depths 1–8', async () => {
+  let seed = 0xa11ce;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (const queueDepth of [1, 2, 3, 4, 8]) {
+    for (const ioSize of [4096, 8192]) {
+      const length = [0, rnd(ioSize) + 1, ioSize * (2 + rnd(40)), rnd(ioSize * 60) + 1][rnd(4)];
+      const src = randomFile(`ra-src-${queueDepth}-${ioSize}.bin`, length + rnd(3) * 4096);
+      const target = path.join(dir, `ra-raw-${queueDepth}-${ioSize}.out`);
+      const r = await writeRaw(target, { path: src.file }, length, { ioSize, queueDepth, direct: tmpIsExt4 });
+      assert.is(r.bytes, length);
+      assert.ok(fs.readFileSync(target).equals(src.data.subarray(0, length)), `writeRaw qd ${queueDepth} ioSize ${ioSize} length ${length}`);
+
+      const blockSize = ioSize * (1 + rnd(3));
+      const sizes = [rnd(blockSize * 50) + 1, blockSize * (3 + rnd(20)), rnd(blockSize) + 1];
+      const srcs = sizes.map((n, i) => randomFile(`ra-copy-${queueDepth}-${ioSize}-${i}.bin`, n));
+      const items = srcs.map((s, i) => ({ source: s.file, dest: path.join(dir, `ra-copy-${queueDepth}-${ioSize}-${i}.out`) }));
+      const events: number[] = [];
+      const c = await copyFiles(items, {
+        ioSize, blockSize, queueDepth, direct: tmpIsExt4, onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)),
+      });
+      assert.equal(events, [0, 1, 2]);
+      srcs.forEach((s, i) => {
+        assert.ok(fs.readFileSync(items[i].dest).equals(s.data), `copyFiles qd ${queueDepth} item ${i}`);
+        assert.equal(c.items[i].blockMd5Hex, md5Blocks(s.data, blockSize), `copyFiles qd ${queueDepth} blockSize ${blockSize} item ${i}`);
+      });
+    }
+  }
+  zeroCounters();
+});
+
+test('cancellation of file-fed writeRaw and copyFiles mid-stream: ERR_CANCELLED, no descriptor, buffer or thread left', async () => {
+  await fs.promises.stat(dir);
+  const baseline = threadCount();
+  const src = randomFile('ra-cancel.bin', 32 * MiB);
+  for (const run of ['raw', 'copy']) {
+    const ac = new AbortController();
+    const onProgress = () => ac.abort();
+    const dest = path.join(dir, `ra-cancel-${run}.out`);
+    const opts = { ioSize: 4096, queueDepth: 4, direct: tmpIsExt4, sync: false, signal: ac.signal, onProgress };
+    await rejects(run === 'raw' ? writeRaw(dest, { path: src.file }, 32 * MiB, opts)
+      : copyFiles([{ source: src.file, dest }], { ...opts, blockSize: 4096 }), 'ERR_CANCELLED');
+    zeroCounters();
+    assert.is(threadCount(), baseline);
+  }
+});
+
 test('hashFiles: per-4 MiB MD5 and SHA-256 equal node:crypto, items in order', async () => {
   const a = randomFile('hash-a.bin', 13 * MiB + 4097);
   const sub = { offset: 8192, length: 5 * MiB + 7 };
