@@ -41,29 +41,19 @@ import { DriveseedError, cancelledError, usageError } from './errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from './reporter';
 import { readSettings } from './settings';
-import { type PackBatch, type Warn, countSources, latestWithSources, takeSnapshot } from './snapshotter';
+import { type PackBatch, type SnapshotOptions, Warnings, countSources, latestWithSources, takeSnapshot } from './snapshotter';
 import { checkStagePaths } from './stage';
 
-export interface BackupOptions {
-  /** absolute, existing source paths with distinct basenames */
-  sources: string[];
+export interface BackupOptions extends SnapshotOptions {
   /** absolute staging location: its settings say where the cloud repository is; it holds the index cache and the work directory */
   staging: string;
   passphrase: PassphraseSource;
   /** break a repository lock held by someone else (after a warning naming the holder) */
   forceUnlock: boolean;
-  /** zstd level 1..19 */
-  level: number;
-  /** compression/encryption threads */
-  threads: number;
   /** where the repository is, instead of the saved settings (tests, and `--container` overrides) */
   location?: CloudLocation;
   /** upload blocks in flight (the upload memory cap is this × 4 MiB); default 8 */
   maxBlocksInFlight?: number;
-  /** files per packJob call; default 10,000 */
-  batchFiles?: number;
-  /** source bytes per packJob call; default 1 GiB (bounds local disk used by packs waiting for upload) */
-  batchBytes?: number;
   /** lease timings (tests shorten the renewal interval) */
   lease?: { leaseSeconds?: number; renewEveryMs?: number };
 }
@@ -173,13 +163,8 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   const lock = await acquireLeaseLock(client, { operation: 'backup', forceUnlock: o.forceUnlock, reporter, description: where, ...o.lease });
   const signal = AbortSignal.any([ctx.signal, lock.signal]);
   const stopped = (): Error => (lock.signal.aborted ? (lock.signal.reason as Error) : cancelledError());
-  let warnings = 0;
-  let partial = false;
-  const warn: Warn = (code, message, details, isPartial) => {
-    warnings++;
-    if (isPartial) partial = true;
-    reporter.warning(code, message, details);
-  };
+  const warnings = new Warnings(reporter);
+  const { warn } = warnings;
 
   const work = backupWorkDir(o.staging);
   const packDir = path.join(work, 'packs');
@@ -285,18 +270,12 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
 
     // 4. Walk, pack and upload batch by batch, then the tree stream and the snapshot (the same tree records as stage: src/repo/tree.ts).
     const treeCache = treeBlobCacheDir(o.staging);
-    const { snapshot, summary } = await takeSnapshot({
-      sources: o.sources,
+    const { snapshot, summary } = await takeSnapshot(o, {
       job: settings?.job,
       phase: 'backup',
       startedAt: t0,
-      config: repo.config,
-      keys: repo.keys.blobKeys(),
+      repo,
       index,
-      level: o.level,
-      threads: o.threads,
-      batchFiles: o.batchFiles,
-      batchBytes: o.batchBytes,
       totals,
       parent: parent && { ...parent, readChunk: (id, raw) => readChunkCached(repo, index, treeCache, id, raw, signal), onUnreadable: 'read-all' },
       reporter,
@@ -322,8 +301,8 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       upload,
       index: { files: docs, fetched: sync.fetched, fetchedBytes: sync.fetchedBytes, reused: sync.reused, chunks: index.size },
       ...(parent ? { parent: { snapshot: parent.id, filesReused: summary.filesUnchanged! } } : {}),
-      partial,
-      warnings,
+      partial: warnings.partial,
+      warnings: warnings.count,
     };
   } catch (err) {
     if (lock.signal.aborted && !(err instanceof DriveseedError && err.code === 'LEASE_LOST')) throw lock.signal.reason;

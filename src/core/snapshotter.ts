@@ -15,13 +15,14 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import type { BlobKeys, PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
+import type { PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { tempPath } from '../repo/atomic';
 import type { ChunkIndex } from '../repo/chunk-index';
 import type { RepoConfig } from '../repo/config';
+import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
 import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
 import { TreeCursor, type TreePath } from '../repo/tree-cursor';
@@ -37,10 +38,23 @@ const DEFAULT_BATCH_BYTES = 1024 ** 3;
  * leave its ctime unchanged (git's "racily clean" rule). 100 ms is well above a timestamp tick
  * (jiffies: 4–10 ms on Linux; NTFS 100 ns).
  */
-export const RACY_MARGIN_NS = 100_000_000n;
+const RACY_MARGIN_NS = 100_000_000n;
 
 /** Reports a warning; `partial` marks the run PARTIAL (exit 3). */
 export type Warn = (code: string, message: string, details: Record<string, unknown>, partial: boolean) => void;
+
+/** Reports warnings through a reporter and counts them for the command's result. */
+export class Warnings {
+  count = 0;
+  /** set once a warning marked the run PARTIAL */
+  partial = false;
+  constructor(private readonly reporter: Reporter) {}
+  readonly warn: Warn = (code, message, details, partial) => {
+    this.count++;
+    if (partial) this.partial = true;
+    this.reporter.warning(code, message, details);
+  };
+}
 
 /** The packs of one packJob call, as the target receives them. */
 export interface PackBatch {
@@ -84,26 +98,33 @@ export interface ParentSnapshot {
   onUnreadable: 'fail' | 'read-all';
 }
 
-export interface SnapshotRun {
-  /** absolute source paths; entry i of the tree's root is basename(sources[i]) */
+/** The options of a snapshot run that stage and backup take alike. */
+export interface SnapshotOptions {
+  /** absolute, existing source paths with distinct basenames (checkStagePaths); entry i of the tree's root is basename(sources[i]) */
   sources: string[];
-  job?: string;
-  /** progress phase while files are packed ('stage', 'backup'); the tree stream is phase 'tree' */
-  phase: string;
-  /** Date.now() at the start of the command (the snapshot's durationMs) */
-  startedAt: number;
-  config: Pick<RepoConfig, 'chunker' | 'packSize' | 'blockSize'>;
-  keys: BlobKeys;
-  /** every indexed chunk; the target's index files are added to it as they are written */
-  index: ChunkIndex;
   /** zstd level 1..19 */
   level: number;
   /** compression/encryption threads */
   threads: number;
   /** files per packJob call; default 10,000 (bounds the records held in memory) */
   batchFiles?: number;
-  /** source bytes per packJob call; default 1 GiB (bounds the work lost to an interruption) */
+  /**
+   * source bytes per packJob call; default 1 GiB (bounds the work lost to an interruption, and for
+   * backup the local disk held by packs waiting for upload)
+   */
   batchBytes?: number;
+}
+
+/** What the command has set up for the run. */
+export interface SnapshotRun {
+  job?: string;
+  /** progress phase while files are packed ('stage', 'backup'); the tree stream is phase 'tree' */
+  phase: string;
+  /** Date.now() at the start of the command (the snapshot's durationMs) */
+  startedAt: number;
+  repo: { config: RepoConfig; keys: RepoKeys };
+  /** every indexed chunk; the target adds its index files to it as they are written */
+  index: ChunkIndex;
   /** totals from {@link countSources}, for progress and ETA; absent without a scan */
   totals?: { files: number; bytes: number };
   parent?: ParentSnapshot;
@@ -174,9 +195,11 @@ const emptySummary = (): SnapshotSummary => ({
 
 const chunkList = (ev: PackFileEvent): Array<[string, number]> => ev.lengths.map((len, i) => [ev.chunks.toString('hex', i * 32, i * 32 + 32), len]);
 
-/** Runs one snapshot into `o.target` and returns the snapshot's id and summary. Reports through o.reporter; never prints. */
-export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; summary: SnapshotSummary }> {
-  const { reporter, warn, target, index, config: cfg } = o;
+/** Runs one snapshot into `run.target` and returns the snapshot's id and summary. Reports through run.reporter; never prints. */
+export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promise<{ snapshot: string; summary: SnapshotSummary }> {
+  const { reporter, warn, target, index } = run;
+  const cfg = run.repo.config;
+  const keys = run.repo.keys.blobKeys();
   const { signal } = target;
   const binding = loadBinding();
   const sum = emptySummary();
@@ -185,7 +208,7 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
   let filesBefore = 0;
   /** Totals and ETA for a progress report, when the scan ran. */
   const totals = (bytesDone: number, itemsDone: number) => {
-    const t = o.totals;
+    const t = run.totals;
     const { rate, etaSeconds } = meter.sample(bytesDone, t?.bytes);
     return {
       bytesDone,
@@ -207,7 +230,7 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
       result = await runJob<PackFileEvent | PackDoneEvent, PackJobResult>(
         (cb, token) =>
           binding.packJob(
-            { files, packDir: target.packDir, chunker: cfg.chunker, level: o.level, threads: o.threads, keys: o.keys, known: index.knownBuffer(), packSize: cfg.packSize, blockSize: cfg.blockSize },
+            { files, packDir: target.packDir, chunker: cfg.chunker, level: o.level, threads: o.threads, keys, known: index.knownBuffer(), packSize: cfg.packSize, blockSize: cfg.blockSize },
             cb,
             token,
           ),
@@ -244,8 +267,8 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
 
     /** Packs a batch's files, completes its records from the file events and appends them to the tree stream. */
     const runBatch = async (b: Batch) => {
-      if (o.beforePack && b.files.length) await o.beforePack(b.files);
-      const events = b.files.length ? await pack(b.files, o.phase) : [];
+      if (run.beforePack && b.files.length) await run.beforePack(b.files);
+      const events = b.files.length ? await pack(b.files, run.phase) : [];
       for (const p of b.recs) {
         const rec = p.rec;
         if (p.file !== undefined) {
@@ -283,7 +306,7 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
       }
       bytesBefore += b.bytes + b.unchangedBytes;
       filesBefore += b.files.length + b.unchangedFiles;
-      reporter.progress({ phase: o.phase, ...totals(bytesBefore, filesBefore) });
+      reporter.progress({ phase: run.phase, ...totals(bytesBefore, filesBefore) });
     };
 
     const batchFiles = o.batchFiles ?? DEFAULT_BATCH_FILES;
@@ -303,7 +326,7 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
     };
 
     // The parent snapshot's tree, read in step with the walk (same order): unchanged files keep their chunks unread.
-    const parent = o.parent;
+    const parent = run.parent;
     let cursor = parent ? new TreeCursor(readTree(parent.doc.tree, (id, raw) => parent.readChunk(id, raw), `snapshots/${parent.id}`)) : undefined;
     const parentStartNs = parent ? BigInt(Date.parse(parent.doc.time) - parent.doc.summary.durationMs) * 1_000_000n - RACY_MARGIN_NS : 0n;
     /** The parent's record for this file when it is unchanged, not racily clean, and all its chunks are indexed. */
@@ -408,13 +431,13 @@ export async function takeSnapshot(o: SnapshotRun): Promise<{ snapshot: string; 
     }
     fs.rmSync(treeFile, { force: true });
 
-    sum.durationMs = Date.now() - o.startedAt;
+    sum.durationMs = Date.now() - run.startedAt;
     const snapshot = await target.writeSnapshot({
       version: 1,
       time: new Date().toISOString(),
       host: os.hostname(),
       sources: o.sources,
-      ...(o.job ? { job: o.job } : {}),
+      ...(run.job ? { job: run.job } : {}),
       tree: { chunks: chunkList(tev), size: treeSize },
       summary: sum,
     });

@@ -27,23 +27,13 @@ import type { CommandContext } from './command';
 import { cancelledError, usageError } from './errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { type JobSettingsInput, mergeStageSettings } from './settings';
-import { type SnapshotTarget, type Warn, countSources, latestWithSources, takeSnapshot } from './snapshotter';
+import { type SnapshotOptions, type SnapshotTarget, Warnings, countSources, latestWithSources, takeSnapshot } from './snapshotter';
 
-export interface StageOptions {
-  /** absolute, existing source paths with distinct basenames (checkStagePaths) */
-  sources: string[];
+export interface StageOptions extends SnapshotOptions {
   /** absolute staging directory */
   staging: string;
   settings: JobSettingsInput;
   passphrase: PassphraseSource;
-  /** zstd level 1..19 */
-  level: number;
-  /** compression/encryption threads */
-  threads: number;
-  /** files per packJob call; default 10,000 (bounds the records held in memory) */
-  batchFiles?: number;
-  /** source bytes per packJob call; default 1 GiB (bounds the work lost to an interruption) */
-  batchBytes?: number;
   /**
    * Count files and bytes first for the ETA (default true). The count is an lstat-only walk of the
    * tree; with `scan: false` progress shows files, bytes and rate without totals or ETA.
@@ -169,13 +159,8 @@ function stagingTarget(staging: string, repo: Repository, index: ChunkIndex, ind
 export async function stage(o: StageOptions, ctx: CommandContext): Promise<StageResult> {
   const t0 = Date.now();
   const { reporter } = ctx;
-  let warnings = 0;
-  let partial = false;
-  const warn: Warn = (code, message, details, isPartial) => {
-    warnings++;
-    if (isPartial) partial = true;
-    reporter.warning(code, message, details);
-  };
+  const warnings = new Warnings(reporter);
+  const { warn } = warnings;
 
   try {
     fs.mkdirSync(o.staging, { recursive: true });
@@ -211,18 +196,12 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
     const target = stagingTarget(o.staging, repo, index, indexFiles, ctx.signal);
     const parent = o.readAll ? undefined : latestWithSources(repo.listSnapshots(), o.sources);
     if (parent) reporter.info(`Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) keep its chunks unread; --read-all reads every file`, { parent: parent.id });
-    const { snapshot, summary } = await takeSnapshot({
-      sources: o.sources,
+    const { snapshot, summary } = await takeSnapshot(o, {
       job: o.settings.job,
       phase: 'stage',
       startedAt: t0,
-      config: repo.config,
-      keys: repo.keys.blobKeys(),
+      repo,
       index,
-      level: o.level,
-      threads: o.threads,
-      batchFiles: o.batchFiles,
-      batchBytes: o.batchBytes,
       totals,
       parent: parent && { ...parent, readChunk: (id, raw) => repo.readChunk(index, id, raw), onUnreadable: 'fail' },
       beforePack: o.beforePack,
@@ -231,7 +210,7 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
       target,
     });
     reporter.event('snapshot', { id: snapshot, staging: o.staging, ...summary });
-    return { snapshot, staging: o.staging, repository: repo.config.id, created: !exists, summary, indexFiles, cleaned, partial, warnings };
+    return { snapshot, staging: o.staging, repository: repo.config.id, created: !exists, summary, indexFiles, cleaned, partial: warnings.partial, warnings: warnings.count };
   } finally {
     repo.close();
     lock.release();
