@@ -117,6 +117,7 @@ function runTrial(name, args, timeoutS) {
 // ---- table --------------------------------------------------------------------------------------
 
 const f1 = (x) => (x == null ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+const fBytes = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
 function verdict(r) { return r.goal == null ? 'info' : r.pass == null ? 'n/a' : r.pass ? 'pass' : 'MISS'; }
 
@@ -125,7 +126,14 @@ function table(results, markdown) {
   const lines = [];
   for (const t of results) {
     if (!t.ok) { lines.push([t.trial, `FAILED: ${t.error}`, '', '', '', '', '', 'n/a']); continue; }
-    for (const r of t.rows) lines.push([t.trial, r.what, f1(r.oursMBps), f1(r.baselineMBps), f2(r.ratio), r.spread == null ? '' : `${Math.round(r.spread * 100)}%`, r.goal == null ? '' : `≥ ${r.goal}`, verdict(r)]);
+    for (const r of t.rows) {
+      if (r.oursBytes != null && r.goalBytes != null) {
+        // Size rows (bytes that landed in the container): the goal is an upper bound, not a ratio.
+        lines.push([t.trial, r.what, fBytes(r.oursBytes), '', '', '', `< ${fBytes(r.goalBytes)}`, r.pass ? 'pass' : 'MISS']);
+        continue;
+      }
+      lines.push([t.trial, r.what, f1(r.oursMBps), f1(r.baselineMBps), f2(r.ratio), r.spread == null ? '' : `${Math.round(r.spread * 100)}%`, r.goal == null ? '' : `≥ ${r.goal}`, verdict(r)]);
+    }
   }
   if (markdown) {
     return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n');
