@@ -8,9 +8,9 @@
  * blobs only: page ranges, metadata and properties entries are refused by the parser, since
  * driveseed never writes them.
  */
-import * as fs from 'node:fs';
 import { DriveseedError } from '../core/errors';
 import { escapeAttr, escapeText, parseXmlTree, XmlSyntaxError, type XmlNode } from './xml';
+import { BufferedTextFile } from './text-file';
 
 export const DRIVELOG_VERSION = '2014-11-01';
 
@@ -104,9 +104,6 @@ export function serializeDriveLog(log: DriveLog): string {
   return HEADER(log.driveId) + log.blobs.map(blobXml).join('') + TRAILER(log.status);
 }
 
-/** Buffered text is written out at this size: memory stays bounded by about one blob's entry plus this. */
-const FLUSH_BYTES = 1024 * 1024;
-
 /**
  * Streams a DriveLog to a file, so that a log of millions of blocks never sits in memory (the
  * emulator writes the verbose log of a whole drive this way and then uploads the file):
@@ -115,21 +112,21 @@ const FLUSH_BYTES = 1024 * 1024;
  * is byte for byte what serializeDriveLog gives for the same blobs. abort() closes and removes it.
  */
 export class DriveLogWriter {
-  private chunks: string[] = [];
-  private pending = 0;
-  private closed = false;
   /** blobs written */
   blobCount = 0;
 
   private constructor(
-    readonly file: string,
-    private readonly fh: fs.promises.FileHandle,
+    private readonly out: BufferedTextFile,
     private readonly errorOnly: boolean,
   ) {}
 
+  get file(): string {
+    return this.out.path;
+  }
+
   static async create(file: string, driveId: string, opts: { errorOnly?: boolean } = {}): Promise<DriveLogWriter> {
-    const w = new DriveLogWriter(file, await fs.promises.open(file, 'w', 0o600), opts.errorOnly ?? false);
-    w.put(HEADER(driveId));
+    const w = new DriveLogWriter(await BufferedTextFile.create(file, { mode: 0o600 }), opts.errorOnly ?? false);
+    w.out.put(HEADER(driveId));
     return w;
   }
 
@@ -140,41 +137,20 @@ export class DriveLogWriter {
       entry = { ...b };
       if (b.blocks) entry.blocks = b.blocks.filter((k) => !OK_BLOCK.has(k.status));
     }
-    this.put(blobXml(entry));
+    this.out.put(blobXml(entry));
     this.blobCount++;
-    if (this.pending >= FLUSH_BYTES) await this.flush();
+    await this.out.maybeFlush();
   }
 
   /** Writes `<Status>`, flushes and closes; returns the file's size in bytes. */
   async finish(status: DriveLogStatus): Promise<number> {
-    this.put(TRAILER(status));
-    await this.flush();
-    const { size } = await this.fh.stat();
-    await this.fh.close();
-    this.closed = true;
-    return size;
+    this.out.put(TRAILER(status));
+    await this.out.close();
+    return this.out.bytes;
   }
 
   async abort(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.fh.close().catch(() => {});
-    }
-    await fs.promises.rm(this.file, { force: true });
-  }
-
-  private put(s: string): void {
-    this.chunks.push(s);
-    this.pending += s.length;
-  }
-
-  private async flush(): Promise<void> {
-    if (this.chunks.length === 0) return;
-    const buf = Buffer.from(this.chunks.join(''), 'utf8');
-    this.chunks = [];
-    this.pending = 0;
-    let off = 0;
-    while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
+    await this.out.abort();
   }
 }
 

@@ -15,11 +15,12 @@
  * manifestHash is the uppercase hex MD5 of the manifest file's bytes (32 hex), per the documented
  * text; the 64-hex value in one API example is treated as an anomaly (docs/manifest.md).
  */
-import { createHash } from 'node:crypto';
+import { type Hash, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../core/errors';
 import { escapeAttr, escapeText, SubtreeBuilder, XmlSyntaxError, XmlTokenizer, type XmlEvent, type XmlNode } from './xml';
+import { BufferedTextFile } from './text-file';
 
 export const MANIFEST_VERSION = '2014-11-01';
 /** The documented maximum block length (4 MiB) and the block size driveseed writes. */
@@ -153,9 +154,6 @@ function driveIdProblem(driveId: string): string | undefined {
 
 // ---- writer ---------------------------------------------------------------------------------
 
-/** Flush to disk in about this many bytes: big enough for few syscalls, small enough to stay bounded. */
-const FLUSH_BYTES = 1 << 20;
-
 /**
  * Streams a DriveManifest.xml. Usage: `const w = await ManifestWriter.create(file, header)`, then
  * `await w.addBlob(blob)` per file (optionally `w.beginBlobList(id)` between sessions), then
@@ -164,37 +162,32 @@ const FLUSH_BYTES = 1 << 20;
  * naming the blob and the rule: staging produced data the service would refuse.
  */
 export class ManifestWriter {
-  private chunks: string[] = [];
-  private pending = 0;
-  private bytes = 0;
-  private readonly md5 = createHash('md5');
   private inBlobList = false;
   private blobCount = 0;
   private blockCount = 0;
-  private closed = false;
 
   private constructor(
     private readonly file: string,
-    private readonly tmp: string,
-    private readonly fh: fs.promises.FileHandle,
+    private readonly out: BufferedTextFile,
+    /** fed every byte written: the manifestHash */
+    private readonly md5: Hash,
   ) {}
 
   static async create(file: string, header: ManifestHeader): Promise<ManifestWriter> {
     const p = driveIdProblem(header.driveId);
     if (p) throw invalid(p, { element: 'DriveId' });
-    const tmp = `${file}.tmp`;
-    const fh = await fs.promises.open(tmp, 'w');
-    const w = new ManifestWriter(file, tmp, fh);
-    w.put(`<?xml version="1.0" encoding="UTF-8"?>\n<DriveManifest Version="${MANIFEST_VERSION}">\n  <Drive>\n`);
-    w.put(`    <DriveId>${escapeText(header.driveId)}</DriveId>\n`);
-    if (header.clientCreator !== undefined) w.put(`    <ClientCreator>${escapeText(header.clientCreator)}</ClientCreator>\n`);
+    const md5 = createHash('md5');
+    const w = new ManifestWriter(file, await BufferedTextFile.create(`${file}.tmp`, { digest: md5 }), md5);
+    w.out.put(`<?xml version="1.0" encoding="UTF-8"?>\n<DriveManifest Version="${MANIFEST_VERSION}">\n  <Drive>\n`);
+    w.out.put(`    <DriveId>${escapeText(header.driveId)}</DriveId>\n`);
+    if (header.clientCreator !== undefined) w.out.put(`    <ClientCreator>${escapeText(header.clientCreator)}</ClientCreator>\n`);
     return w;
   }
 
   /** Starts a new BlobList (a copy session); addBlob() starts one without an Id when none is open. */
   beginBlobList(id?: string): void {
-    if (this.inBlobList) this.put('    </BlobList>\n');
-    this.put(id === undefined ? '    <BlobList>\n' : `    <BlobList Id="${escapeAttr(id)}">\n`);
+    if (this.inBlobList) this.out.put('    </BlobList>\n');
+    this.out.put(id === undefined ? '    <BlobList>\n' : `    <BlobList Id="${escapeAttr(id)}">\n`);
     this.inBlobList = true;
   }
 
@@ -204,59 +197,36 @@ export class ManifestWriter {
     if (!this.inBlobList) this.beginBlobList();
     let s = `      <Blob>\n        <BlobPath>${escapeText(blob.blobPath)}</BlobPath>\n        <FilePath>${escapeText(blob.filePath)}</FilePath>\n        <Length>${blob.length}</Length>\n`;
     if (blob.importDisposition !== undefined) s += `        <ImportDisposition>${blob.importDisposition}</ImportDisposition>\n`;
-    this.put(s);
+    this.out.put(s);
     if (blob.blocks.length === 0) {
-      this.put('        <BlockList />\n');
+      this.out.put('        <BlockList />\n');
     } else {
-      this.put('        <BlockList>\n');
+      this.out.put('        <BlockList>\n');
       for (const k of blob.blocks) {
         const id = k.id === undefined ? '' : ` Id="${k.id}"`;
-        this.put(`          <Block Offset="${k.offset}" Length="${k.length}"${id} Hash="${k.hash.toUpperCase()}" />\n`);
-        if (this.pending >= FLUSH_BYTES) await this.flush();
+        this.out.put(`          <Block Offset="${k.offset}" Length="${k.length}"${id} Hash="${k.hash.toUpperCase()}" />\n`);
+        await this.out.maybeFlush();
       }
-      this.put('        </BlockList>\n');
+      this.out.put('        </BlockList>\n');
     }
-    this.put('      </Blob>\n');
+    this.out.put('      </Blob>\n');
     this.blobCount++;
     this.blockCount += blob.blocks.length;
-    if (this.pending >= FLUSH_BYTES) await this.flush();
+    await this.out.maybeFlush();
   }
 
   /** Closes the document, fsyncs, renames `<file>.tmp` to `<file>` and returns the manifestHash. */
   async finish(): Promise<ManifestWriteResult> {
-    if (this.inBlobList) this.put('    </BlobList>\n');
-    this.put('  </Drive>\n</DriveManifest>\n');
-    await this.flush();
-    await this.fh.sync();
-    await this.fh.close();
-    this.closed = true;
-    await fs.promises.rename(this.tmp, this.file);
-    return { path: this.file, bytes: this.bytes, manifestHash: this.md5.digest('hex').toUpperCase(), blobCount: this.blobCount, blockCount: this.blockCount };
+    if (this.inBlobList) this.out.put('    </BlobList>\n');
+    this.out.put('  </Drive>\n</DriveManifest>\n');
+    await this.out.close({ sync: true });
+    await fs.promises.rename(this.out.path, this.file);
+    return { path: this.file, bytes: this.out.bytes, manifestHash: this.md5.digest('hex').toUpperCase(), blobCount: this.blobCount, blockCount: this.blockCount };
   }
 
   /** Gives up: closes and removes the temp file. */
   async abort(): Promise<void> {
-    if (!this.closed) {
-      this.closed = true;
-      await this.fh.close().catch(() => {});
-    }
-    await fs.promises.rm(this.tmp, { force: true });
-  }
-
-  private put(s: string): void {
-    this.chunks.push(s);
-    this.pending += s.length;
-  }
-
-  private async flush(): Promise<void> {
-    if (this.chunks.length === 0) return;
-    const buf = Buffer.from(this.chunks.join(''), 'utf8');
-    this.chunks = [];
-    this.pending = 0;
-    this.md5.update(buf);
-    let off = 0;
-    while (off < buf.length) off += (await this.fh.write(buf, off, buf.length - off)).bytesWritten;
-    this.bytes += buf.length;
+    await this.out.abort();
   }
 }
 
