@@ -15,7 +15,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandContext } from '../core/command';
-import type { CheckProblem, CheckResult } from '../core/check';
+import type { CheckResult } from '../core/check';
+import { ProblemList, checkPackEntries, checkTree, packListMatches } from '../core/check-rules';
 import { DriveseedError, cancelledError, usageError } from '../core/errors';
 import { type PassphraseSource, resolvePassphrase } from '../core/passphrase';
 import { readSettings } from '../core/settings';
@@ -27,7 +28,6 @@ import { ChunkIndex } from '../repo/chunk-index';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
 import { packName } from '../repo/pack-name';
-import { badName, readTree } from '../repo/tree';
 import { BLOCK_SIZE } from './backend';
 import { type CloudLocation, containerClientFor, describeLocation } from './client';
 import { ContainerBackend, blockId } from './container-backend';
@@ -46,8 +46,6 @@ export interface CloudCheckOptions {
   location?: CloudLocation;
 }
 
-const MAX_LISTED = 10_000;
-
 export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Promise<CheckResult> {
   const { reporter, signal } = ctx;
   let location = o.location;
@@ -61,13 +59,8 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   const backend = new ContainerBackend(client, where);
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = await CloudRepository.open(backend, passphrase, signal);
-  const problems: CheckProblem[] = [];
-  let problemCount = 0;
-  const report = (p: CheckProblem) => {
-    problemCount++;
-    if (problems.length < MAX_LISTED) problems.push(p);
-    reporter.warning(p.code, p.message, { ...p });
-  };
+  const found = new ProblemList(reporter);
+  const { report } = found;
   const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
   const cacheDir = indexCacheDir(o.staging);
 
@@ -87,14 +80,7 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
     index.addIndex(doc);
     try {
       const list = JSON.parse((await backend.readAll(packListPath(id), signal)).toString('utf8')) as PackListDoc;
-      const same =
-        list.index === id &&
-        list.packs.length === doc.packs.length &&
-        list.packs.every((p, i) => {
-          const q = doc.packs[i]!;
-          return p.name === q.name && p.path === q.path && p.size === q.size && p.blockMd5.join() === q.blockMd5.join();
-        });
-      if (!same) report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)} does not match index/${id}`, file: packListPath(id) });
+      if (list.index !== id || !packListMatches(list, doc)) report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)} does not match index/${id}`, file: packListPath(id) });
     } catch (err) {
       report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)}: ${(err as Error).message}`, file: packListPath(id) });
     }
@@ -111,11 +97,7 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
       continue;
     }
     if (size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${size} bytes in ${where}, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(size, p.size) });
-    for (const [id, offset, length] of p.entries) {
-      if (offset < 0 || length <= 0 || offset + length > p.size) {
-        report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
-      }
-    }
+    checkPackEntries(p, report);
     if (p.blockSize === BLOCK_SIZE) {
       let committed: Array<{ name: string }> = [];
       try {
@@ -137,48 +119,21 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   const unreferenced = [...blobs.keys()].filter((b) => !packs.has(b.split('/').pop()!));
 
   // ---- snapshots and their trees
+  const readChunk = async (id: string, raw: number) => {
+    const loc = index.lookup(Buffer.from(id, 'hex'));
+    if (!loc) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} is in no index file`, { category: 'VERIFY_FAILED', details: { chunk: id } });
+    const pk = index.packs[loc.pack]!;
+    const blob = await backend.readRange(pk.path, loc.offset, loc.length, signal);
+    const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
+    if (data.length !== raw) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, { category: 'VERIFY_FAILED', details: { pack: pk.name, offset: loc.offset, chunk: id } });
+    return data;
+  };
   for (const s of await repo.listSnapshots(signal).catch((err: unknown) => {
     report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message });
     return [];
   })) {
     counts.snapshots++;
-    const names: string[] = [];
-    const links = new Set<number>();
-    const readChunk = async (id: string, raw: number) => {
-      const loc = index.lookup(Buffer.from(id, 'hex'));
-      if (!loc) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} is in no index file`, { category: 'VERIFY_FAILED', details: { chunk: id } });
-      const pk = index.packs[loc.pack]!;
-      const blob = await backend.readRange(pk.path, loc.offset, loc.length, signal);
-      const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
-      if (data.length !== raw) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, { category: 'VERIFY_FAILED', details: { pack: pk.name, offset: loc.offset, chunk: id } });
-      return data;
-    };
-    try {
-      for await (const { rec, depth } of readTree(s.doc.tree, readChunk, `snapshots/${s.id}`)) {
-        if (rec.t === 'e') {
-          names.length = depth;
-          continue;
-        }
-        names.length = depth;
-        const at = [...names, rec.n].join('/');
-        const bad = badName(rec.n);
-        if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${s.id}: entry ${JSON.stringify(at)} is refused: ${bad}`, snapshot: s.id, path: at });
-        if (rec.t === 'd') names.push(rec.n);
-        else if (rec.t === 'h') {
-          if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${s.id}: hard link ${at} names link ${rec.k}, which no earlier file has`, snapshot: s.id, path: at });
-        } else if (rec.t === 'f') {
-          counts.files++;
-          if (rec.k !== undefined) links.add(rec.k);
-          for (const [id] of rec.c) {
-            if (!index.lookup(Buffer.from(id, 'hex'))) report({ code: 'CHUNK_MISSING', message: `Snapshot ${s.id}: file ${at} needs chunk ${id}, which no index lists`, snapshot: s.id, path: at, chunk: id });
-          }
-        }
-      }
-    } catch (err) {
-      if (err instanceof DriveseedError && err.category === 'CANCELLED') throw err;
-      const d = (err as DriveseedError).details ?? {};
-      report({ code: 'TREE_DAMAGED', message: `Snapshot ${s.id}: its tree cannot be read: ${(err as Error).message}`, snapshot: s.id, ...(typeof d.pack === 'string' ? { pack: d.pack } : {}), ...(typeof d.offset === 'number' ? { offset: d.offset } : {}) });
-    }
+    await checkTree({ snapshot: s.id, tree: s.doc.tree, readChunk, index, counts, report, signal });
   }
 
   // ---- data
@@ -268,10 +223,10 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   if (unreferenced.length) reporter.info(`${unreferenced.length} packs in ${where} are in no index (left by an interrupted backup); they do not harm the repository`, { packs: unreferenced.length });
   return {
     staging: where,
-    healthy: problemCount === 0,
+    healthy: found.count === 0,
     readData: o.readData,
-    problems,
-    problemCount,
+    problems: found.problems,
+    problemCount: found.count,
     counts,
     garbage: { temps: [], unreferencedPacks: unreferenced, orphanPackLists: [], unknown: [], bytes: unreferenced.reduce((a, b) => a + (blobs.get(b) ?? 0), 0) },
   };

@@ -21,9 +21,9 @@ import { packName } from '../repo/pack-name';
 import { scanGarbage } from '../repo/garbage';
 import { Repository } from '../repo/repository';
 import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
-import { badName, readTree } from '../repo/tree';
+import { ProblemList, checkPackEntries, checkTree, packListMatches } from './check-rules';
 import type { CommandContext } from './command';
-import { DriveseedError, cancelledError } from './errors';
+import { cancelledError } from './errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from './reporter';
 
@@ -61,20 +61,12 @@ export interface CheckResult {
   garbage: { temps: string[]; unreferencedPacks: string[]; orphanPackLists: string[]; unknown: string[]; bytes: number };
 }
 
-/** Problems beyond this many are counted but not listed (the count is exact). */
-const MAX_LISTED = 10_000;
-
 export async function check(o: CheckOptions, ctx: CommandContext): Promise<CheckResult> {
   const { reporter } = ctx;
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = await Repository.open(o.staging, passphrase);
-  const problems: CheckProblem[] = [];
-  let problemCount = 0;
-  const report = (p: CheckProblem) => {
-    problemCount++;
-    if (problems.length < MAX_LISTED) problems.push(p);
-    reporter.warning(p.code, p.message, { ...p });
-  };
+  const found = new ProblemList(reporter);
+  const { report } = found;
   const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
   try {
     // ---- index files and the packs they list
@@ -92,13 +84,7 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
       index.addIndex(doc);
       try {
         const list = readPackList(o.staging, id);
-        const same =
-          list.packs.length === doc.packs.length &&
-          list.packs.every((p, i) => {
-            const q = doc.packs[i]!;
-            return p.name === q.name && p.path === q.path && p.size === q.size && p.blockMd5.join() === q.blockMd5.join();
-          });
-        if (!same) report({ code: 'PACK_LIST_MISMATCH', message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`, file: `index/${id}.packs.json` });
+        if (!packListMatches(list, doc)) report({ code: 'PACK_LIST_MISMATCH', message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`, file: `index/${id}.packs.json` });
       } catch (err) {
         report({ code: 'PACK_LIST_MISMATCH', message: (err as Error).message, file: `index/${id}.packs.json` });
       }
@@ -116,11 +102,7 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
       if (disk.size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${disk.size} bytes, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(disk.size, p.size) });
       const blocks = Math.ceil(p.size / p.blockSize);
       if (p.blockMd5.length !== blocks) report({ code: 'PACK_LIST_MISMATCH', message: `Pack ${p.path} has ${p.blockMd5.length} block MD5s for ${blocks} blocks`, file: p.path, pack: p.name });
-      for (const [id, offset, length] of p.entries) {
-        if (offset < 0 || length <= 0 || offset + length > p.size) {
-          report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
-        }
-      }
+      checkPackEntries(p, report);
     }
 
     // ---- snapshots and their trees
@@ -133,49 +115,19 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
         report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message, file: `snapshots/${sid}`, snapshot: sid });
         continue;
       }
-      const names: string[] = [];
-      const links = new Set<number>();
-      let steps = 0;
-      try {
-        for await (const { rec, depth } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), `snapshots/${sid}`)) {
-          if (++steps % 5000 === 0) {
-            if (ctx.signal.aborted) throw cancelledError();
-            reporter.progress({ phase: 'check-tree', bytesDone: 0, itemsDone: counts.files, current: names.join('/') });
-            await new Promise((r) => setImmediate(r));
-          }
-          if (rec.t === 'e') {
-            names.length = depth;
-            continue;
-          }
-          names.length = depth;
-          const where = [...names, rec.n].join('/');
-          const bad = badName(rec.n);
-          if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${sid}: entry ${JSON.stringify(where)} is refused: ${bad}`, snapshot: sid, path: where });
-          if (rec.t === 'd') names.push(rec.n);
-          else if (rec.t === 'h') {
-            if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${sid}: hard link ${where} names link ${rec.k}, which no earlier file has`, snapshot: sid, path: where });
-          } else if (rec.t === 'f') {
-            counts.files++;
-            if (rec.k !== undefined) links.add(rec.k);
-            for (const [id] of rec.c) {
-              if (!index.lookup(Buffer.from(id, 'hex'))) {
-                report({ code: 'CHUNK_MISSING', message: `Snapshot ${sid}: file ${where} needs chunk ${id}, which no index lists`, snapshot: sid, path: where, chunk: id });
-              }
-            }
-          }
-        }
-      } catch (err) {
-        if (err instanceof DriveseedError && err.category === 'CANCELLED') throw err;
-        const d = (err as DriveseedError).details ?? {};
-        report({
-          code: 'TREE_DAMAGED',
-          message: `Snapshot ${sid}: its tree cannot be read: ${(err as Error).message}`,
-          snapshot: sid,
-          ...(typeof d.pack === 'string' ? { pack: d.pack } : {}),
-          ...(typeof d.offset === 'number' ? { offset: d.offset } : {}),
-          ...(typeof d.chunk === 'string' ? { chunk: d.chunk } : {}),
-        });
-      }
+      await checkTree({
+        snapshot: sid,
+        tree: snap.tree,
+        readChunk: (id, raw) => repo.readChunk(index, id, raw),
+        index,
+        counts,
+        report,
+        signal: ctx.signal,
+        onStep: async (current) => {
+          reporter.progress({ phase: 'check-tree', bytesDone: 0, itemsDone: counts.files, current });
+          await new Promise((r) => setImmediate(r));
+        },
+      });
     }
 
     // ---- data
@@ -273,10 +225,10 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
     }
     return {
       staging: o.staging,
-      healthy: problemCount === 0,
+      healthy: found.count === 0,
       readData: o.readData,
-      problems,
-      problemCount,
+      problems: found.problems,
+      problemCount: found.count,
       counts,
       garbage: {
         temps: garbage.temps.map((t) => t.path),

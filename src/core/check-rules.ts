@@ -1,0 +1,105 @@
+/**
+ * The rules `check` applies to a repository, shared by the staging check (src/core/check.ts) and the
+ * cloud check (src/cloud/check.ts). They differ only in how they read bytes; what counts as a problem,
+ * and how problems are collected, lives here once.
+ */
+import type { ChunkIndex } from '../repo/chunk-index';
+import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
+import { type TreeRef, badName, readTree } from '../repo/tree';
+import type { CheckProblem, CheckResult } from './check';
+import { DriveseedError, cancelledError } from './errors';
+import type { Reporter } from './reporter';
+
+/** Problems beyond this many are counted but not listed (the count is exact). */
+const MAX_LISTED = 10_000;
+
+/** Collects problems: every one is reported as a warning and counted; the first MAX_LISTED are kept. */
+export class ProblemList {
+  readonly problems: CheckProblem[] = [];
+  count = 0;
+  constructor(private readonly reporter: Reporter) {}
+  readonly report = (p: CheckProblem): void => {
+    this.count++;
+    if (this.problems.length < MAX_LISTED) this.problems.push(p);
+    this.reporter.warning(p.code, p.message, { ...p });
+  };
+}
+
+/** True when a plain pack list says exactly what its encrypted index says (prep builds manifests from it). */
+export function packListMatches(list: PackListDoc, doc: IndexDoc): boolean {
+  return (
+    list.packs.length === doc.packs.length &&
+    list.packs.every((p, i) => {
+      const q = doc.packs[i]!;
+      return p.name === q.name && p.path === q.path && p.size === q.size && p.blockMd5.join() === q.blockMd5.join();
+    })
+  );
+}
+
+/** Reports every index entry that lies outside its pack. */
+export function checkPackEntries(p: IndexPack, report: (p: CheckProblem) => void): void {
+  for (const [id, offset, length] of p.entries) {
+    if (offset < 0 || length <= 0 || offset + length > p.size) {
+      report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
+    }
+  }
+}
+
+export interface TreeCheck {
+  snapshot: string;
+  tree: TreeRef;
+  readChunk: (id: string, rawLength: number) => Buffer | Promise<Buffer>;
+  index: ChunkIndex;
+  counts: CheckResult['counts'];
+  report: (p: CheckProblem) => void;
+  signal: AbortSignal;
+  /** called every few thousand entries (progress; yields to the event loop) */
+  onStep?: (path: string) => Promise<void>;
+}
+
+/**
+ * Walks one snapshot's tree: refused names, dangling hard links, chunks no index lists; a tree that
+ * cannot be read is one TREE_DAMAGED problem naming the pack and offset where known.
+ */
+export async function checkTree(t: TreeCheck): Promise<void> {
+  const { snapshot: sid, report, counts } = t;
+  const names: string[] = [];
+  const links = new Set<number>();
+  let steps = 0;
+  try {
+    for await (const { rec, depth } of readTree(t.tree, t.readChunk, `snapshots/${sid}`)) {
+      if (++steps % 5000 === 0) {
+        if (t.signal.aborted) throw cancelledError();
+        await t.onStep?.(names.join('/'));
+      }
+      names.length = depth;
+      if (rec.t === 'e') continue;
+      const where = [...names, rec.n].join('/');
+      const bad = badName(rec.n);
+      if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${sid}: entry ${JSON.stringify(where)} is refused: ${bad}`, snapshot: sid, path: where });
+      if (rec.t === 'd') names.push(rec.n);
+      else if (rec.t === 'h') {
+        if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${sid}: hard link ${where} names link ${rec.k}, which no earlier file has`, snapshot: sid, path: where });
+      } else if (rec.t === 'f') {
+        counts.files++;
+        if (rec.k !== undefined) links.add(rec.k);
+        for (const [id] of rec.c) {
+          if (!t.index.lookup(Buffer.from(id, 'hex'))) {
+            report({ code: 'CHUNK_MISSING', message: `Snapshot ${sid}: file ${where} needs chunk ${id}, which no index lists`, snapshot: sid, path: where, chunk: id });
+          }
+        }
+      }
+    }
+  } catch (err) {
+    if (err instanceof DriveseedError && err.category === 'CANCELLED') throw err;
+    const d = (err as DriveseedError).details ?? {};
+    report({
+      code: 'TREE_DAMAGED',
+      message: `Snapshot ${sid}: its tree cannot be read: ${(err as Error).message}`,
+      snapshot: sid,
+      ...(typeof d.pack === 'string' ? { pack: d.pack } : {}),
+      ...(typeof d.offset === 'number' ? { offset: d.offset } : {}),
+      ...(typeof d.chunk === 'string' ? { chunk: d.chunk } : {}),
+    });
+  }
+}
