@@ -269,6 +269,26 @@ Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, const std::vector<uint8_t>& v) {
   return Napi::Buffer<uint8_t>::Copy(env, v.data(), v.size());
 }
 
+// JS thread: the result shape of the per-item jobs, {bytes: total, items: [{bytes, blockMd5, ...}]};
+// `extra(o, item)` adds job-specific fields.
+template <typename Item, typename Extra>
+Napi::Object ItemsResult(Napi::Env env, const std::vector<Item>& items, Extra extra) {
+  Napi::Object r = Napi::Object::New(env);
+  Napi::Array arr = Napi::Array::New(env, items.size());
+  uint64_t total = 0;
+  for (size_t i = 0; i < items.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytes", static_cast<double>(items[i].bytes));
+    o.Set("blockMd5", ToBuffer(env, items[i].blockMd5));
+    extra(o, items[i]);
+    arr.Set(i, o);
+    total += items[i].bytes;
+  }
+  r.Set("bytes", static_cast<double>(total));
+  r.Set("items", arr);
+  return r;
+}
+
 CancelFlag CancelArg(const Napi::CallbackInfo& info) { return CancelToken::FromValue(info.Env(), info[2], "cancel"); }
 
 // ---- copyFilesJob --------------------------------------------------------------------------------
@@ -520,19 +540,7 @@ class CopyFilesJob final : public Job {
 
   // JS thread.
   Napi::Value Result(Napi::Env env) override {
-    Napi::Object r = Napi::Object::New(env);
-    Napi::Array arr = Napi::Array::New(env, items.size());
-    uint64_t total = 0;
-    for (size_t i = 0; i < items.size(); i++) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("bytes", static_cast<double>(items[i].bytes));
-      o.Set("blockMd5", ToBuffer(env, items[i].blockMd5));
-      arr.Set(i, o);
-      total += items[i].bytes;
-    }
-    r.Set("bytes", static_cast<double>(total));
-    r.Set("items", arr);
-    return r;
+    return ItemsResult(env, items, [](Napi::Object&, const Item&) {});
   }
 };
 
@@ -819,20 +827,9 @@ class HashFilesJob final : public Job {
 
   // JS thread.
   Napi::Value Result(Napi::Env env) override {
-    Napi::Object r = Napi::Object::New(env);
-    Napi::Array arr = Napi::Array::New(env, items.size());
-    uint64_t total = 0;
-    for (size_t i = 0; i < items.size(); i++) {
-      Napi::Object o = Napi::Object::New(env);
-      o.Set("bytes", static_cast<double>(items[i].bytes));
-      o.Set("blockMd5", ToBuffer(env, items[i].blockMd5));
-      if (sha) o.Set("sha256", ToBuffer(env, items[i].sha256));
-      arr.Set(i, o);
-      total += items[i].bytes;
-    }
-    r.Set("bytes", static_cast<double>(total));
-    r.Set("items", arr);
-    return r;
+    return ItemsResult(env, items, [&](Napi::Object& o, const Item& item) {
+      if (sha) o.Set("sha256", ToBuffer(env, item.sha256));
+    });
   }
 };
 
