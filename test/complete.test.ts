@@ -19,6 +19,7 @@ import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from
 import { Journal } from '../src/prep/journal';
 import { spawnCli } from './support/cli';
 import { tmpDir } from './helpers';
+import { importJobBody } from './support/emulator-job';
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'seed-rg';
@@ -83,18 +84,7 @@ async function setup(name: string, layout: Array<Array<[string, number]>>): Prom
     container: CONTAINER,
     seed: { job: { name, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'Creating', emulator: emu.armEndpoint } },
   });
-  await client.jobs.create(name, RG, {
-    location: 'westus',
-    properties: {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      logLevel: 'Error',
-      driveList: drives.map((d) => ({ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash })),
-    },
-  });
+  await client.jobs.create(name, RG, importJobBody(SUB, RG, drives, 'Error'));
   return { staging, drives, files };
 }
 

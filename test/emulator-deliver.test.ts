@@ -15,6 +15,7 @@ import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure
 import { DriveseedError } from '../src/core/errors';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { tmpDir } from './helpers';
+import { importJobBody } from './support/emulator-job';
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'seed-rg';
@@ -52,18 +53,7 @@ async function buildDrive(name: string, driveId: string, sizes: number[]): Promi
 }
 
 async function shippedJob(name: string, drives: Drive[], logLevel = 'Error'): Promise<void> {
-  await client.jobs.create(name, RG, {
-    location: 'westus',
-    properties: {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      logLevel,
-      driveList: drives.map((d) => ({ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash })),
-    },
-  });
+  await client.jobs.create(name, RG, importJobBody(SUB, RG, drives, logLevel));
   await client.jobs.update(name, RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: `T-${name}`, driveCount: drives.length } });
 }
 

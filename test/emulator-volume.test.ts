@@ -17,6 +17,7 @@ import { DriveseedError } from '../src/core/errors';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { firstPartitionPath, mountNtfs, partitionAndFormatNtfs } from '../src/prep/format';
 import { attachLoop, gated, hasTool, loopUnavailable } from './helpers';
+import { importJobBody } from './support/emulator-job';
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'vol-rg';
@@ -73,17 +74,7 @@ async function prepareNtfsDisk(dev: string, driveId: string, container: string, 
 }
 
 async function shippedJob(client: StorageImportExport, name: string, d: Layout): Promise<void> {
-  await client.jobs.create(name, RG, {
-    location: 'westus',
-    properties: {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      driveList: [{ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash }],
-    },
-  });
+  await client.jobs.create(name, RG, importJobBody(SUB, RG, [d]));
   await client.jobs.update(name, RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: `T-${name}`, driveCount: 1 } });
 }
 

@@ -17,6 +17,7 @@ import { blobOfUri, status } from '../src/core/status';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { runCli, spawnCli } from './support/cli';
 import { tmpDir } from './helpers';
+import { importJobBody } from './support/emulator-job';
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'seed-rg';
@@ -66,18 +67,7 @@ function staging(name: string, job: string, drives: Drive[]): string {
 }
 
 async function createJob(name: string, drives: Drive[]): Promise<void> {
-  await client.jobs.create(name, RG, {
-    location: 'westus',
-    properties: {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      logLevel: 'Error',
-      driveList: drives.map((d) => ({ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash })),
-    },
-  });
+  await client.jobs.create(name, RG, importJobBody(SUB, RG, drives, 'Error'));
 }
 
 const ship = (name: string, n: number) => client.jobs.update(name, RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: `T-${name}`, driveCount: n } });
