@@ -474,6 +474,9 @@ struct Problem {
 struct PackReport {
   std::vector<Problem> problems;
   uint64_t ok = 0, bad = 0;
+  bool hashed = false;   // the whole file was read: bytes and blockMd5 are its digests
+  uint64_t bytes = 0;
+  std::string blockMd5;  // 16 bytes per block, in order
 };
 
 class VerifyJob final : public Job {
@@ -497,6 +500,7 @@ class VerifyJob final : public Job {
     blockSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "blockSize", "spec.blockSize", 4096, 1 << 30, 4 << 20));
     setTotals(0, packs_.size());
     reports_.resize(packs_.size());
+    digests_.resize(packs_.size());
     done_.assign(packs_.size(), 0);
   }
 
@@ -525,6 +529,20 @@ class VerifyJob final : public Job {
     r.Set("chunksBad", static_cast<double>(chunksBad_));
     r.Set("packsBad", static_cast<double>(packsBad_));
     r.Set("bytes", static_cast<double>(bytes_.load()));
+    // The block MD5s read along the way, so a caller comparing them with its index need not read the
+    // packs a second time (check --read-data). null for a pack that could not be read to its end.
+    Napi::Array d = Napi::Array::New(env, digests_.size());
+    for (size_t i = 0; i < digests_.size(); i++) {
+      if (!digests_[i].present) {
+        d.Set(i, env.Null());
+        continue;
+      }
+      Napi::Object o = Napi::Object::New(env);
+      o.Set("bytes", static_cast<double>(digests_[i].bytes));
+      o.Set("blockMd5", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(digests_[i].blockMd5.data()), digests_[i].blockMd5.size()));
+      d.Set(i, o);
+    }
+    r.Set("packs", d);
     return r;
   }
 
@@ -617,7 +635,10 @@ class VerifyJob final : public Job {
     }
     hashTo(size);
     md5.Finish();
-    std::string hex = pack::Name(pos, blockSize_, md5.Digests());
+    rep.hashed = true;
+    rep.bytes = pos;
+    rep.blockMd5 = md5.Digests();
+    std::string hex = pack::Name(pos, blockSize_, rep.blockMd5);
     if (hex != p.name)
       Add(rep, p, 0, size, nullptr, "ERR_CORRUPT",
           "content name of the pack file (from its block MD5s) is " + hex + " but its name is " + p.name +
@@ -686,6 +707,7 @@ class VerifyJob final : public Job {
       chunksOk_ += r.ok;
       chunksBad_ += r.bad;
       if (!r.problems.empty()) packsBad_++;
+      if (r.hashed) digests_[k] = Digest{true, r.bytes, std::move(r.blockMd5)};
       auto probs = std::make_shared<std::vector<Problem>>(std::move(r.problems));
       r = PackReport{};
       std::string path = packs_[k].path;
@@ -713,6 +735,12 @@ class VerifyJob final : public Job {
   std::atomic<size_t> next_{0};
   std::mutex emitMu_;
   std::vector<PackReport> reports_;
+  struct Digest {
+    bool present = false;
+    uint64_t bytes = 0;
+    std::string blockMd5;
+  };
+  std::vector<Digest> digests_;  // per pack, spec order; filled under emitMu_
   std::vector<uint8_t> done_;
   size_t emitHead_ = 0;
   std::unique_ptr<NativeError> fatal_;

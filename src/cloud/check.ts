@@ -16,18 +16,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandContext } from '../core/command';
 import type { CheckResult } from '../core/check';
-import { ProblemList, checkPackEntries, checkTree, packListMatches } from '../core/check-rules';
+import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from '../core/check-rules';
 import { DriveseedError, cancelledError, usageError } from '../core/errors';
 import { type PassphraseSource, resolvePassphrase } from '../core/passphrase';
 import { readSettings } from '../core/settings';
-import type { HashFilesEvent, VerifyProblemEvent } from '../native/binding';
+import type { VerifyProblemEvent } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { ChunkIndex } from '../repo/chunk-index';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
-import { packName } from '../repo/pack-name';
 import { BLOCK_SIZE } from './backend';
 import { type CloudLocation, containerClientFor, describeLocation } from './client';
 import { ContainerBackend, blockId } from './container-backend';
@@ -163,7 +162,7 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
             return file;
           }),
         );
-        await runJob<VerifyProblemEvent, Awaited<ReturnType<typeof binding.verifyPacksJob>>>(
+        const r = await runJob<VerifyProblemEvent, Awaited<ReturnType<typeof binding.verifyPacksJob>>>(
           (cb, token) =>
             binding.verifyPacksJob(
               {
@@ -193,21 +192,8 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
             },
           },
         );
-        const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
-          (cb, token) => binding.hashFilesJob({ items: files.map((f) => ({ path: f })), blockSize: repo.config.blockSize, direct: false, threads: o.threads }, cb, token),
-          { signal },
-        );
-        h.items.forEach((item, j) => {
-          const p = group[j]!;
-          const named = packName(item.bytes, repo.config.blockSize, item.blockMd5);
-          if (named !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
-          for (let b = 0; b * 16 < item.blockMd5.length; b++) {
-            const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);
-            if (got !== p.blockMd5[b]) {
-              const offset = b * repo.config.blockSize;
-              report({ code: 'BLOCK_MD5', message: `Pack ${p.path}: bytes ${offset}..${Math.min(offset + repo.config.blockSize, p.size)} have MD5 ${got}, the index recorded ${p.blockMd5[b] ?? 'none'}`, file: p.path, pack: p.name, offset, length: Math.min(repo.config.blockSize, p.size - offset) });
-            }
-          }
+        r.packs.forEach((d, j) => {
+          if (d) checkPackDigests(group[j]!, d, repo.config.blockSize, report);
         });
         for (const f of files) fs.rmSync(f, { force: true });
         reporter.progress({ phase: 'verify', bytesDone: counts.bytesRead, itemsDone: Math.min(i + 2, present.length), itemsTotal: present.length });

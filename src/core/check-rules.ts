@@ -4,6 +4,7 @@
  * and how problems are collected, lives here once.
  */
 import type { ChunkIndex } from '../repo/chunk-index';
+import { packName } from '../repo/pack-name';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { type TreeRef, badName, readTree } from '../repo/tree';
 import type { CheckProblem, CheckResult } from './check';
@@ -101,5 +102,33 @@ export async function checkTree(t: TreeCheck): Promise<void> {
       ...(typeof d.offset === 'number' ? { offset: d.offset } : {}),
       ...(typeof d.chunk === 'string' ? { chunk: d.chunk } : {}),
     });
+  }
+}
+
+/**
+ * Compares a pack's digests as read (length and block MD5s, from verifyPacksJob) with its name and
+ * with the block MD5s the index recorded for drive manifests: PACK_HASH and one BLOCK_MD5 per block.
+ */
+export function checkPackDigests(
+  p: IndexPack,
+  read: { bytes: number; blockMd5: Buffer },
+  blockSize: number,
+  report: (p: CheckProblem) => void,
+): void {
+  const named = packName(read.bytes, blockSize, read.blockMd5);
+  if (named !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
+  for (let b = 0; b * 16 < read.blockMd5.length; b++) {
+    const got = read.blockMd5.toString('hex', b * 16, b * 16 + 16);
+    if (got !== p.blockMd5[b]) {
+      const offset = b * blockSize;
+      report({
+        code: 'BLOCK_MD5',
+        message: `Pack ${p.path}: bytes ${offset}..${Math.min(offset + blockSize, p.size)} have MD5 ${got}, the index recorded ${p.blockMd5[b] ?? 'none'}`,
+        file: p.path,
+        pack: p.name,
+        offset,
+        length: Math.min(blockSize, p.size - offset),
+      });
+    }
   }
 }

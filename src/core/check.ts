@@ -7,21 +7,20 @@
  * its recorded size, block-MD5 count and entries inside it; every snapshot's tree stream decodes
  * and every file chunk and hard link in it resolves. Data (--read-data): every chunk of every pack
  * decrypts and matches its id (verifyPacksJob), every pack's content name (from its block MD5s) equals its name and every
- * 4 MiB block matches the MD5 recorded for drive manifests (hashFilesJob).
+ * 4 MiB block matches the MD5 recorded for drive manifests (read in the same pass by verifyPacksJob).
  * Garbage (temps, unreferenced packs) is listed but does not make a repository unhealthy.
  */
 import * as path from 'node:path';
-import type { HashFilesEvent, VerifyProblemEvent } from '../native/binding';
+import type { VerifyProblemEvent } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { ChunkIndex } from '../repo/chunk-index';
 import { type IndexPack, listIndexIds, readIndex, readPackList } from '../repo/index-file';
-import { packName } from '../repo/pack-name';
 import { scanGarbage } from '../repo/garbage';
 import { Repository } from '../repo/repository';
 import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
-import { ProblemList, checkPackEntries, checkTree, packListMatches } from './check-rules';
+import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from './check-rules';
 import type { CommandContext } from './command';
 import { cancelledError } from './errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
@@ -176,39 +175,9 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
           },
         );
         counts.bytesRead += r.bytes;
-        // The 4 MiB block MD5s that drive manifests use; the pack names derive from them (packName).
-        const blockSize = repo.config.blockSize;
-        const h = await runJob<HashFilesEvent, Awaited<ReturnType<typeof binding.hashFilesJob>>>(
-          (cb, token) =>
-            binding.hashFilesJob({ items: present.map((p) => ({ path: path.join(o.staging, p.path) })), blockSize, direct: false, threads: o.threads }, cb, token),
-          {
-            signal: ctx.signal,
-            onProgress: (p) => {
-              const { rate, etaSeconds } = meter.sample(total + p.bytesDone, 2 * total);
-              reporter.progress({ phase: 'verify-hash', bytesDone: p.bytesDone, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
-            },
-          },
-        );
-        h.items.forEach((item, i) => {
-          const p = present[i]!;
-          const named = packName(item.bytes, blockSize, item.blockMd5);
-          if (named !== p.name) {
-            report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
-          }
-          for (let b = 0; b * 16 < item.blockMd5.length; b++) {
-            const got = item.blockMd5.toString('hex', b * 16, b * 16 + 16);
-            if (got !== p.blockMd5[b]) {
-              const offset = b * blockSize;
-              report({
-                code: 'BLOCK_MD5',
-                message: `Pack ${p.path}: bytes ${offset}..${Math.min(offset + blockSize, p.size)} have MD5 ${got}, the index recorded ${p.blockMd5[b] ?? 'none'}`,
-                file: p.path,
-                pack: p.name,
-                offset,
-                length: Math.min(blockSize, p.size - offset),
-              });
-            }
-          }
+        // The 4 MiB block MD5s that drive manifests use, read by the same pass; the pack names derive from them.
+        r.packs.forEach((d, i) => {
+          if (d) checkPackDigests(present[i]!, d, repo.config.blockSize, report);
         });
       } catch (err) {
         if (isCancelled(err) || ctx.signal.aborted) throw cancelledError();

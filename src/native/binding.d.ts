@@ -427,4 +427,11 @@ export function verifyPacksJob(
   spec: VerifyPacksSpec,
   onProgress?: ProgressCallback<VerifyProblemEvent>,
   cancel?: CancelToken,
-): Promise<{ chunksOk: number; chunksBad: number; packsBad: number; bytes: number }>;
+): Promise<{
+  chunksOk: number;
+  chunksBad: number;
+  packsBad: number;
+  bytes: number;
+  /** per pack, spec order: its length and the MD5 of every blockSize block, read while verifying; null when the pack could not be read to its end */
+  packs: Array<{ bytes: number; blockMd5: Buffer } | null>;
+}>;
