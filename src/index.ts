@@ -12,9 +12,9 @@
 export { commands } from './cli/commands';
 export type { ArgSpec, CommandContext, CommandSpec, DestructiveSpec, OptionSpec, OptionType, Prompter } from './core/command';
 export { askOrFail, defineCommand, flagOf } from './core/command';
-export { DriveseedError, ExitCode, type ExitCategory, cancelledError, usageError } from './core/errors';
-export { type Progress, RateMeter, type Reporter, silentReporter } from './core/reporter';
-export { Secret, sanitize } from './core/secret';
+export { DriveseedError, ExitCode, type ExitCategory, cancelledError, usageError } from './base/errors';
+export { type Progress, RateMeter, type Reporter, silentReporter } from './base/reporter';
+export { Secret, sanitize } from './base/secret';
 export { type DiskInfo, type PartitionInfo, listDisks } from './core/drives';
 export { PROTOCOL_VERSION, type VersionInfo, versionInfo } from './core/version';
 export { DataPlaneError } from './native/errors';

@@ -10,7 +10,7 @@ import { checkCloud } from '../src/cloud/check';
 import { containerClientFor } from '../src/cloud/client';
 import { readLockHolder } from '../src/cloud/lease-lock';
 import { type BackupResult, backup, backupWorkDir } from '../src/core/backup';
-import type { DriveseedError } from '../src/core/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';
 import { loadBinding } from '../src/native/load';
 import { PASS, blobSizes, ctxWith, prng, recorder, seededRepo, treeOf } from './backup-helpers';

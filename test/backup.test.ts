@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { backup } from '../src/core/backup';
 import { restore } from '../src/core/restore';
-import type { DriveseedError } from '../src/core/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { updateSettings } from '../src/core/settings';
 import { loadBinding } from '../src/native/load';
 import { PASS, addedBytes, blobSizes, ctxWith, prng, recorder, seededRepo, treeOf } from './backup-helpers';

@@ -14,7 +14,7 @@ import { stage } from '../src/core/stage';
 import { listIndexIds, readIndex } from '../src/repo/index-file';
 import { Repository } from '../src/repo/repository';
 import { readTree } from '../src/repo/tree';
-import { Secret } from '../src/core/secret';
+import { Secret } from '../src/base/secret';
 import { FAST_KDF, PASS, collector, context, noise, passphrase } from './stage-fixtures';
 import { tmpDir } from './helpers';
 

@@ -15,7 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExitCode } from '../src/core/errors';
+import { ExitCode } from '../src/base/errors';
 import { ROOT } from './support/rpc-client';
 
 const CATEGORIES = new Set([...Object.keys(ExitCode), 'warning']);

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ExitCode } from '../src/core/errors';
+import { ExitCode } from '../src/base/errors';
 import { runCli, spawnCli } from './support/cli';
 import { ROOT } from './support/rpc-client';
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { defineCommand } from '../src/core/command';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { GLOBAL_OPTIONS, rewriteLegacyArgv } from '../src/cli/legacy';
 import { buildProgram, type Selection } from '../src/cli/program';
 import { tmpDir } from './helpers';

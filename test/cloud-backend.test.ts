@@ -12,7 +12,7 @@ import { BLOCK_SIZE, type Backend, LocalBackend, blockMd5Of } from '../src/cloud
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { containerClientFor, describeLocation } from '../src/cloud/client';
 import { ContainerBackend } from '../src/cloud/container-backend';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { tmpDir } from './helpers';
 
 let azurite: AzuriteHandle;

@@ -9,7 +9,7 @@ import { containerClientFor, describeLocation } from '../src/cloud/client';
 import { ContainerBackend } from '../src/cloud/container-backend';
 import { uploadRepository } from '../src/cloud/seed';
 import { backup } from '../src/core/backup';
-import type { DriveseedError } from '../src/core/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';
 import { updateSettings } from '../src/core/settings';
 import { listSnapshots } from '../src/core/snapshots';

@@ -6,8 +6,8 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { containerClientFor } from '../src/cloud/client';
 import { acquireLeaseLock, readLockHolder } from '../src/cloud/lease-lock';
-import { DriveseedError } from '../src/core/errors';
-import type { Reporter } from '../src/core/reporter';
+import { DriveseedError } from '../src/base/errors';
+import type { Reporter } from '../src/base/reporter';
 
 let azurite: AzuriteHandle;
 let n = 0;

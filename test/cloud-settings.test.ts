@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { describeLocation } from '../src/cloud/client';
 import { isTransient, withRetry } from '../src/cloud/retry';
 import { cloudLocationFromSettings, requireSeedComplete, seedComplete } from '../src/cloud/settings';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import type { JobSettings } from '../src/core/settings';
 
 const base: JobSettings = { version: 1, staging: '/s', job: 'job1', account: 'acct1', container: 'repo' };

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveLogWriter, parseDriveLog, serializeDriveLog, toErrorLog, type DriveLog, type DriveLogBlob } from '../src/azure/drivelog';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { tmpDir } from './helpers';
 
 const H = 'D41D8CD98F00B204E9800998ECF8427E';

@@ -12,7 +12,7 @@ import { createImportExportClient } from '../src/azure/arm';
 import { containerClientFor } from '../src/azure/blob';
 import { parseDriveLog } from '../src/azure/drivelog';
 import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure/manifest';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { tmpDir } from './helpers';
 import { importJobBody } from './support/emulator-job';

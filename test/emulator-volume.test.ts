@@ -13,7 +13,7 @@ import * as assert from 'uvu/assert';
 import { createImportExportClient } from '../src/azure/arm';
 import { containerClientFor } from '../src/azure/blob';
 import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure/manifest';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { deliverDrive, DRIVE_ID_FILE, startEmulator, type RunningEmulator } from '../src/emulator';
 import { firstPartitionPath, mountNtfs, partitionAndFormatNtfs } from '../src/prep/format';
 import { attachLoop, gated, hasTool, loopUnavailable } from './helpers';

@@ -16,7 +16,7 @@ import {
   type DriveManifest,
   type ManifestBlob,
 } from '../src/azure/manifest';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { tmpDir } from './helpers';
 
 const dir = tmpDir('driveseed-manifest-');

@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { fileCost, planSpanning, usableBytes } from '../src/prep/plan';
 
 const MiB = 1024 * 1024;

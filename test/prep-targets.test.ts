@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { claimTarget } from '../src/prep/native';
 import { parseMountInfo, SysBlock } from '../src/prep/sysfs';
 import { classifyTarget, classifyTargets, confirmFormat, parseWindowsTarget, readSystemView, type SystemView } from '../src/prep/targets';

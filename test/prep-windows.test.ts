@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import {
   checkWindowsDisk,
   enableBitLockerScript,

@@ -11,7 +11,7 @@ import type { PackDoneEvent, PackFileEvent } from '../src/native/binding';
 import { loadBinding } from '../src/native/load';
 import { restore } from '../src/core/restore';
 import { stage } from '../src/core/stage';
-import { Secret } from '../src/core/secret';
+import { Secret } from '../src/base/secret';
 import { packFromEvent, writeIndex } from '../src/repo/index-file';
 import { Repository } from '../src/repo/repository';
 import { writeSnapshot } from '../src/repo/snapshot';

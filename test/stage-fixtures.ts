@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CommandContext } from '../src/core/command';
-import type { Progress, Reporter } from '../src/core/reporter';
-import { Secret } from '../src/core/secret';
+import type { Progress, Reporter } from '../src/base/reporter';
+import { Secret } from '../src/base/secret';
 import type { PassphraseSource } from '../src/core/passphrase';
 
 export const PASS = 'correct horse battery staple';

@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stageCommand } from '../src/cli/commands/stage';
 import { check } from '../src/core/check';
-import { DriveseedError } from '../src/core/errors';
+import { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';
 import { type StageOptions, stage } from '../src/core/stage';
 import { readPackList, listIndexIds } from '../src/repo/index-file';

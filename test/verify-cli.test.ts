@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { verifyCommand } from '../src/cli/commands/verify';
-import { DriveseedError, ExitCode } from '../src/core/errors';
+import { DriveseedError, ExitCode } from '../src/base/errors';
 import { runCli } from './support/cli';
 
 test('a --target given twice: TARGET_DUPLICATE, TARGET_REFUSED (exit 5), naming the drive', async () => {

@@ -15,7 +15,7 @@
 import type { StorageImportExport } from '@azure/arm-storageimportexport';
 import type { TokenCredential } from '@azure/core-auth';
 import { sdk } from './sdk';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 export const ARM_API_VERSION = '2021-01-01';
 export const AZURE_ARM_ENDPOINT = 'https://management.azure.com';

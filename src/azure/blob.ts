@@ -10,8 +10,8 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { sdk } from './sdk';
-import { DriveseedError } from '../core/errors';
-import { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import { Secret } from '../base/secret';
 
 /** An emulator-hosted account: where its blobs are and its key. */
 export interface EmulatorAccount {

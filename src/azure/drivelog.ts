@@ -8,7 +8,7 @@
  * blobs only: page ranges, metadata and properties entries are refused by the parser, since
  * driveseed never writes them.
  */
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { escapeAttr, escapeText, parseXmlTree, XmlSyntaxError, type XmlNode } from './xml';
 import { BufferedTextFile } from './text-file';
 

@@ -18,7 +18,7 @@
 import { type Hash, createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { escapeAttr, escapeText, SubtreeBuilder, XmlSyntaxError, XmlTokenizer, type XmlEvent, type XmlNode } from './xml';
 import { BufferedTextFile } from './text-file';
 

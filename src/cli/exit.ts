@@ -3,8 +3,8 @@
  * text and JSON error line) and the RPC server (application error). docs/exit-codes.md is the
  * written form of this file and of ExitCode; a test holds them together.
  */
-import { DriveseedError, ExitCode, type ExitCategory } from '../core/errors';
-import { sanitize } from '../core/secret';
+import { DriveseedError, ExitCode, type ExitCategory } from '../base/errors';
+import { sanitize } from '../base/secret';
 import { DataPlaneError } from '../native/errors';
 
 export interface ErrorInfo {

@@ -3,8 +3,8 @@
  * Types: progress, warning, info, event, then exactly one final result or error line. Every line
  * passes through sanitize(); Secret values serialise as "[redacted]" on their own.
  */
-import type { Progress, Reporter } from '../core/reporter';
-import { Secret, sanitize } from '../core/secret';
+import type { Progress, Reporter } from '../base/reporter';
+import { Secret, sanitize } from '../base/secret';
 
 export interface LineSink {
   write(s: string): unknown;

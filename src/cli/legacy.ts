@@ -9,7 +9,7 @@
  * stay in front; other tokens (--json, --yes, …) after the first legacy word pass through unchanged
  * after the rewritten ones. Anything else is not legacy syntax and is returned untouched.
  */
-import { usageError } from '../core/errors';
+import { usageError } from '../base/errors';
 
 const SWITCH = /^([sSpPuU]):(.*)$/s;
 

@@ -11,9 +11,9 @@
  */
 import { CommanderError } from 'commander';
 import type { CommandContext, CommandSpec } from '../core/command';
-import { usageError } from '../core/errors';
-import { ExitCode } from '../core/errors';
-import { sanitize } from '../core/secret';
+import { usageError } from '../base/errors';
+import { ExitCode } from '../base/errors';
+import { sanitize } from '../base/secret';
 import { serveStdio } from '../rpc/stdio';
 import { commands as registry } from './commands';
 import { describeError, errorPayload, type ErrorInfo } from './exit';

@@ -6,7 +6,7 @@
 import * as readline from 'node:readline';
 import { Writable } from 'node:stream';
 import type { Prompter } from '../core/command';
-import { cancelledError } from '../core/errors';
+import { cancelledError } from '../base/errors';
 
 export function terminalPrompter(signal: AbortSignal): Prompter | undefined {
   if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;

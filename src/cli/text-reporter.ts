@@ -6,8 +6,8 @@
  *  - warning: "warning: <message> [CODE]"; info: the sentence; event: only with --verbose
  * Every line passes through sanitize() (conventions §11).
  */
-import type { Progress, Reporter } from '../core/reporter';
-import { sanitize } from '../core/secret';
+import type { Progress, Reporter } from '../base/reporter';
+import { sanitize } from '../base/secret';
 import { formatBytes, formatDuration } from './format';
 
 export interface TextStream {

@@ -8,8 +8,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
-import { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import { Secret } from '../base/secret';
 import type { CloudLocation } from './client';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret, but handled as one). */

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cancelledError, usageError } from '../core/errors';
+import { cancelledError, usageError } from '../base/errors';
 import { fsyncDir, tempPath, writeFileAtomic } from '../repo/atomic';
 import { repoIoError } from '../repo/errors';
 import { TEMP_PREFIX } from '../repo/layout';

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import type { CommandContext } from '../core/command';
 import type { CheckResult } from '../core/check';
 import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from '../core/check-rules';
-import { DriveseedError, cancelledError, usageError } from '../core/errors';
+import { DriveseedError, cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from '../core/passphrase';
 import { readSettings } from '../core/settings';
 import type { VerifyProblemEvent } from '../native/binding';

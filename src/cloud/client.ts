@@ -8,8 +8,8 @@
  */
 import type { ContainerClient, StoragePipelineOptions } from '@azure/storage-blob';
 import { sdk } from '../azure/sdk';
-import { usageError } from '../core/errors';
-import type { Secret } from '../core/secret';
+import { usageError } from '../base/errors';
+import type { Secret } from '../base/secret';
 
 export type CloudCredentials =
   /** storage account key (Azurite, the emulator, or a real account's access key) */

@@ -3,8 +3,8 @@
  * DriveseedError with a stable code; messages name the blob or container and the fix, and never
  * carry a storage key, SAS token or connection string (they are Secrets and are never interpolated).
  */
-import { DriveseedError } from '../core/errors';
-import { sanitize } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import { sanitize } from '../base/secret';
 
 /** The HTTP status and service error code of a failed storage call, when it has them. */
 export interface StorageFailure {

@@ -17,8 +17,8 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { ContainerClient } from '@azure/storage-blob';
-import type { DriveseedError } from '../core/errors';
-import type { Reporter } from '../core/reporter';
+import type { DriveseedError } from '../base/errors';
+import type { Reporter } from '../base/reporter';
 import { LOCK_FILE } from '../repo/layout';
 import { type LockHolderInfo, cloudError, leaseLostError, repositoryLockedError, storageFailure } from './errors';
 import { isTransient, withRetry } from './retry';

@@ -4,8 +4,8 @@
  * the local index cache), its snapshots, and the writers that keep the repository's write order —
  * packs (putFile) → index (pack list, then index) → snapshot, each atomic.
  */
-import type { Secret } from '../core/secret';
-import { DriveseedError } from '../core/errors';
+import type { Secret } from '../base/secret';
+import { DriveseedError } from '../base/errors';
 import { ChunkIndex } from '../repo/chunk-index';
 import { type RepoConfig, parseConfig, unlockConfig } from '../repo/config';
 import { type RepoKeys, encodeMetadata, sha256Hex } from '../repo/crypto';

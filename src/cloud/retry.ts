@@ -3,7 +3,7 @@
  * timeout, and the caller's AbortSignal honoured between and during attempts. The SDK's own retry
  * policy is switched off in our clients (client.ts) so that this is the one place that decides.
  */
-import { cancelledError } from '../core/errors';
+import { cancelledError } from '../base/errors';
 import { storageFailure } from './errors';
 
 export interface RetryOptions {

@@ -14,8 +14,8 @@
  *                                         otherwise DefaultAzureCredential (az login, managed identity…)
  */
 import { emulatorAccount } from '../azure/blob';
-import { DriveseedError } from '../core/errors';
-import { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import { Secret } from '../base/secret';
 import type { JobSettings } from '../core/settings';
 import type { CloudLocation } from './client';
 

@@ -8,8 +8,8 @@ import { packName } from '../repo/pack-name';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { type TreeRef, badName, readTree } from '../repo/tree';
 import type { CheckProblem, CheckResult } from './check';
-import { DriveseedError, cancelledError } from './errors';
-import type { Reporter } from './reporter';
+import { DriveseedError, cancelledError } from '../base/errors';
+import type { Reporter } from '../base/reporter';
 
 /** Problems beyond this many are counted but not listed (the count is exact). */
 const MAX_LISTED = 10_000;

@@ -22,9 +22,9 @@ import { Repository } from '../repo/repository';
 import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
 import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from './check-rules';
 import type { CommandContext } from './command';
-import { cancelledError } from './errors';
+import { cancelledError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
-import { RateMeter } from './reporter';
+import { RateMeter } from '../base/reporter';
 
 export interface CheckOptions {
   staging: string;

@@ -13,8 +13,8 @@
  *     → run(options, ctx): the core operation; reports through ctx.reporter; returns a JSON-able result
  *     → renderText(result): the human summary (CLI text mode only)
  */
-import { type ExitCategory, usageError } from './errors';
-import type { Reporter } from './reporter';
+import { type ExitCategory, usageError } from '../base/errors';
+import type { Reporter } from '../base/reporter';
 
 export interface Prompter {
   /** asks a question and returns the typed answer (trimmed) */

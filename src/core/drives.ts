@@ -17,7 +17,7 @@
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from './errors';
+import { DriveseedError } from '../base/errors';
 
 export interface PartitionInfo {
   path: string;

@@ -23,8 +23,8 @@ import { DEFAULT_MANIFEST_FILE } from '../azure/manifest';
 import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
-import { DriveseedError, usageError } from './errors';
-import { Secret } from './secret';
+import { DriveseedError, usageError } from '../base/errors';
+import { Secret } from '../base/secret';
 import { readSettings, settingsPath, updateSettings, validateSubscription, type JobSettings } from './settings';
 
 /** Where the service writes copy logs and (with backupDriveManifest) manifest copies: the documented example. */

@@ -4,9 +4,9 @@
  * Over RPC a `passphrase` param may carry it. It is held in a Secret from the moment it is read.
  */
 import * as fs from 'node:fs';
-import { DriveseedError, usageError } from './errors';
+import { DriveseedError, usageError } from '../base/errors';
 import type { CommandContext } from './command';
-import { Secret } from './secret';
+import { Secret } from '../base/secret';
 
 export const PASSPHRASE_ENV = 'DRIVESEED_PASSPHRASE';
 

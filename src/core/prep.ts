@@ -24,11 +24,11 @@ import { planSpanning, type Plan } from '../prep/plan';
 import { hostPlatform, type Claim, type DiskPlatform, type PlatformContext, type PrepVolume } from '../prep/platform';
 import { confirmFormat, isWholeDisk, type Target } from '../prep/targets';
 import { MANIFEST_NAME, verifyDrive, type DriveProblem } from '../prep/verifier';
-import { cancelledError, DriveseedError, usageError } from './errors';
+import { cancelledError, DriveseedError, usageError } from '../base/errors';
 import type { CommandContext } from './command';
 import { createJob, jobCoordinates, type JobCreateOptions, type JobCreateResult } from './job';
-import { RateMeter } from './reporter';
-import type { Secret } from './secret';
+import { RateMeter } from '../base/reporter';
+import type { Secret } from '../base/secret';
 import { driveseedVersion } from './version';
 
 export interface PrepOptions {

@@ -19,8 +19,8 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { BLOCK_SIZE } from '../prep/plan';
 import type { CommandContext } from './command';
 import { blockRange, containerOf, expectedBlobs, readReport, requireImportFinished, storageError, verifyContainer, writeReport, type BlobProblem, type ExpectedBlob } from './complete';
-import { cancelledError, DriveseedError } from './errors';
-import { RateMeter } from './reporter';
+import { cancelledError, DriveseedError } from '../base/errors';
+import { RateMeter } from '../base/reporter';
 import { readJob } from './job';
 import { accountOf, jobLocation, jobStorage, seedTarget } from './status';
 

@@ -23,9 +23,9 @@ import { Repository } from '../repo/repository';
 import { CloudRestoreSource } from '../cloud/restore-source';
 import { type FileRecord, type MetaFields, badName, readTree } from '../repo/tree';
 import type { CommandContext } from './command';
-import { DriveseedError, cancelledError, usageError } from './errors';
+import { DriveseedError, cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
-import { RateMeter } from './reporter';
+import { RateMeter } from '../base/reporter';
 
 export interface RestoreOptions {
   staging: string;

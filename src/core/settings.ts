@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../repo/atomic';
 import { repoIoError } from '../repo/errors';
 import { SETTINGS_FILE } from '../repo/layout';
-import { DriveseedError, usageError } from './errors';
+import { DriveseedError, usageError } from '../base/errors';
 
 export interface JobSettings {
   version: 1;

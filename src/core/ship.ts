@@ -15,7 +15,7 @@ import { armError } from '../azure/arm';
 import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
-import { DriveseedError, usageError } from './errors';
+import { DriveseedError, usageError } from '../base/errors';
 import { clientFor, driveseedHome, knownJobs, readJob, saveJobReference, savedJob, type JobReference } from './job';
 import { readSettings, updateSettings } from './settings';
 

@@ -9,7 +9,7 @@ import { resolveCloudLocation } from '../cloud/settings';
 import { Repository } from '../repo/repository';
 import type { SnapshotDoc } from '../repo/snapshot';
 import type { CommandContext } from './command';
-import { usageError } from './errors';
+import { usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { readSettings } from './settings';
 

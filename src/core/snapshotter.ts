@@ -27,8 +27,8 @@ import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
 import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
 import { TreeCursor, type TreePath } from '../repo/tree-cursor';
 import { walkSource } from '../repo/walker';
-import { DriveseedError } from './errors';
-import { RateMeter, type Reporter } from './reporter';
+import { DriveseedError } from '../base/errors';
+import { RateMeter, type Reporter } from '../base/reporter';
 
 /**
  * A batch is one packJob call followed by its index file. 10k files / 1 GiB: the native job keeps

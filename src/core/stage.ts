@@ -24,7 +24,7 @@ import { acquireRepoLock } from '../repo/lock';
 import { Repository } from '../repo/repository';
 import { type SnapshotSummary, writeSnapshot } from '../repo/snapshot';
 import type { CommandContext } from './command';
-import { cancelledError, usageError } from './errors';
+import { cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { type JobSettingsInput, mergeStageSettings } from './settings';
 import { type SnapshotOptions, type SnapshotTarget, Warnings, countSources, latestWithSources, takeSnapshot } from './snapshotter';

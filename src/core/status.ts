@@ -21,7 +21,7 @@ import { cloudLocationFromSettings, SEED_STATES } from '../cloud/settings';
 import { containerClientFor as cloudContainerClient } from '../cloud/client';
 import { journalDir } from '../prep/journal';
 import type { CommandContext } from './command';
-import { cancelledError, DriveseedError } from './errors';
+import { cancelledError, DriveseedError } from '../base/errors';
 import { readJob, type JobLocation, type JobView } from './job';
 import { readSettings, settingsPath, updateSettings, type JobSettings } from './settings';
 

@@ -16,7 +16,7 @@ import { majMinOf, parseMountInfo, SysBlock } from '../prep/sysfs';
 import { parseWindowsTarget } from '../prep/targets';
 import { verifyDrive, type DriveProblem } from '../prep/verifier';
 import type { CommandContext } from './command';
-import { cancelledError, DriveseedError } from './errors';
+import { cancelledError, DriveseedError } from '../base/errors';
 
 export interface VerifyOptions {
   targets: string[];

@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 /** The well-known Azurite development account and key (public, documented by Microsoft). */
 export const DEV_ACCOUNT = 'devstoreaccount1';

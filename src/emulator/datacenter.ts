@@ -24,7 +24,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { DriveLogWriter, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
 import { filePathToPosix, readManifest, splitBlobPath, type ManifestBlob } from '../azure/manifest';
 import { parseStorageAccountId } from '../azure/blob';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { ArmError, type StoredDrive, type StoredJob } from './model';
 import type { StateStore } from './state';
 import { openVolume, type OpenedVolume } from './volume';

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import type { StoredJob } from './model';
 
 export const STATE_FILE = 'emulator-state.json';

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 /** The id file at the volume root (`\driveseed-drive-id` on Windows). */
 export const DRIVE_ID_FILE = 'driveseed-drive-id';

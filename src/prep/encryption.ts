@@ -7,8 +7,8 @@
  * mounted with ntfs-3g and given as the target, with its recovery password in --bitlocker-key-file.
  */
 import * as fs from 'node:fs';
-import { DriveseedError, usageError } from '../core/errors';
-import { Secret } from '../core/secret';
+import { DriveseedError, usageError } from '../base/errors';
+import { Secret } from '../base/secret';
 import type { Target } from './targets';
 import { isRecoveryPassword } from './windows';
 

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 export const VOLUME_LABEL = 'DRIVESEED';
 /** GPT type GUID of "Microsoft basic data" (sgdisk code 0700): what Windows and the import service mount. */

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { CONFIG_FILE, DATA_DIR, INDEX_DIR, SNAPSHOT_DIR, TEMP_PREFIX } from '../repo/layout';
 import { PACK_LIST_SUFFIX, listIndexIds, readPackList } from '../repo/index-file';
 import { BLOCK_SIZE } from './plan';

@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import type { Plan } from './plan';
 
 export const JOURNAL_VERSION = 1;

@@ -5,8 +5,8 @@
  * --bitlocker-key-file (src/prep/encryption.ts).
  */
 import * as fs from 'node:fs';
-import { DriveseedError } from '../core/errors';
-import type { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import type { Secret } from '../base/secret';
 import type { EncryptionDecision } from './encryption';
 import { cleanupStaleMounts, firstPartitionPath, fsTypeOf, mountNtfs, partitionAndFormatNtfs } from './format';
 import { claimTarget, targetInfo, type TargetLock } from './native';

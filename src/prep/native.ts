@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { acquireLock, openTarget, type TargetInfo, type TargetLock } from '../native/io';
 import { loadBinding } from '../native/load';
 import type { Target } from './targets';

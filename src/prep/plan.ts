@@ -4,7 +4,7 @@
  * MAX_DRIVES_PER_JOB drives. Each drive keeps a reserve for NTFS metadata, the driveseed-drive-id
  * file and its DriveManifest.xml, estimated from the number of blobs and 4 MiB blocks it will list.
  */
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 /** The Import/Export limit: "up to ten drives" per job. */
 export const MAX_DRIVES_PER_JOB = 10;

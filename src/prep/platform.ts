@@ -11,8 +11,8 @@
  *   describe(t)) → per drive: format(t) if asked → mount(t) → encrypt(v) → files, manifest,
  *   read-back → finish(v) → v.release()
  */
-import type { Reporter } from '../core/reporter';
-import type { Secret } from '../core/secret';
+import type { Reporter } from '../base/reporter';
+import type { Secret } from '../base/secret';
 import type { EncryptionDecision } from './encryption';
 import { LinuxPlatform } from './linux';
 import type { Target } from './targets';

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Prompter } from '../core/command';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { MountEntry, SysBlock, majMinOf, parseMountInfo, parseSwaps } from './sysfs';
 
 /** Smallest disk or volume prep accepts: NTFS metadata plus one 4 MiB block leave nothing useful below this. */

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RateMeter, type Reporter } from '../core/reporter';
+import { RateMeter, type Reporter } from '../base/reporter';
 import { filePathToPosix, manifestFileHash, readManifest, type ManifestBlob } from '../azure/manifest';
 import { hashFiles } from '../native/io';
 import { readDriveIdFile } from './drive-id';

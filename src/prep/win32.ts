@@ -23,8 +23,8 @@
  *   finish    Get-BitLockerVolume once more: the drive ships only FullyEncrypted with AES-256
  */
 import * as fs from 'node:fs';
-import { cancelledError, DriveseedError } from '../core/errors';
-import type { Secret } from '../core/secret';
+import { cancelledError, DriveseedError } from '../base/errors';
+import type { Secret } from '../base/secret';
 import { acquireLock } from '../native/io';
 import type { EncryptionDecision } from './encryption';
 import { volumeLockFile } from './native';

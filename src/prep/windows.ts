@@ -11,8 +11,8 @@
  * (src/prep/win32.ts) are tested against hand-written fixtures in test/fixtures/windows/ shaped like
  * Windows PowerShell 5.1 output.
  */
-import { cancelledError, DriveseedError } from '../core/errors';
-import { sanitize, Secret } from '../core/secret';
+import { cancelledError, DriveseedError } from '../base/errors';
+import { sanitize, Secret } from '../base/secret';
 import { VOLUME_LABEL } from './format';
 import type { CommandRunner } from './runner';
 

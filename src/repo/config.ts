@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
-import type { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import type { Secret } from '../base/secret';
 import { writeFileAtomic } from './atomic';
 import { DEFAULT_KDF, type KdfParams, RepoKeys, deriveKey, seal, unseal } from './crypto';
 import { corruptError, repoIoError } from './errors';

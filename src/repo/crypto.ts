@@ -7,7 +7,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes, scrypt as sc
 import { inspect } from 'node:util';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { BlobKeys } from '../native/binding';
-import type { Secret } from '../core/secret';
+import type { Secret } from '../base/secret';
 
 /** scrypt parameters as stored in `config`. */
 export interface KdfParams {

@@ -2,7 +2,7 @@
  * Errors of the repository layer. Every one is a DriveseedError with a stable code (docs/format.md,
  * docs/exit-codes.md); messages name the file and the fix and never carry key material.
  */
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 
 /** An I/O failure on the repository; ENOSPC becomes STAGING_FULL, which says the repository is still consistent. */
 export function repoIoError(err: unknown, action: string, file: string): DriveseedError {

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
+import { DriveseedError } from '../base/errors';
 import { fsyncDir } from './atomic';
 import { repoIoError } from './errors';
 import { LOCK_FILE } from './layout';

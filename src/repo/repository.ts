@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DriveseedError } from '../core/errors';
-import type { Secret } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import type { Secret } from '../base/secret';
 import { loadBinding } from '../native/load';
 import { ChunkIndex } from './chunk-index';
 import { type InitOptions, type RepoConfig, createConfig, readConfig, unlockConfig } from './config';

@@ -17,9 +17,9 @@
  */
 import * as path from 'node:path';
 import type { CommandContext, CommandSpec } from '../core/command';
-import { DriveseedError } from '../core/errors';
-import type { Progress, Reporter } from '../core/reporter';
-import { Secret, sanitize } from '../core/secret';
+import { DriveseedError } from '../base/errors';
+import type { Progress, Reporter } from '../base/reporter';
+import { Secret, sanitize } from '../base/secret';
 import { baseVersions } from '../core/version';
 import { describeError, type ErrorInfo } from '../cli/exit';
 import { confirmMatches, ParamsError, paramsToRaw } from './params';

@@ -3,8 +3,8 @@
  * DRIVESEED_TEST_COMMANDS=<this file> with DRIVESEED_TEST=1, or passed in-process as extraCommands.
  */
 import { askOrFail, defineCommand } from '../../src/core/command';
-import { cancelledError, usageError } from '../../src/core/errors';
-import { Secret } from '../../src/core/secret';
+import { cancelledError, usageError } from '../../src/base/errors';
+import { Secret } from '../../src/base/secret';
 import { DataPlaneError } from '../../src/native/errors';
 
 const sleep = (ms: number, signal: AbortSignal) =>

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { type BackupOptions, type BackupResult, backup } from '../../core/backup';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { cookPassphrase } from '../../core/passphrase';
 import { checkStagePaths } from '../../core/stage';
 import { formatBytes } from '../format';

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { type CheckOptions, type CheckResult, check } from '../../core/check';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { cookPassphrase } from '../../core/passphrase';
 import { checkCloud } from '../../cloud/check';
 import { defaultThreads, intOption, passphraseOptions } from './stage';

@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { type CompleteOptions, type CompleteResult, complete } from '../../core/complete';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { formatBytes, formatDuration } from '../format';
 
 export interface CompleteRaw {

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import { defineCommand, flagOf } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { deliverDrive, startEmulator, type DeliverResult } from '../../emulator';
 
 /** A fixed default ARM port, so that `deliver` and `--emulator` find the emulator without copying URLs. */

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { type JobCreateOptions, type JobCreateResult, type JobGetResult, createJob, getJob, parsePublishSettings, readReturnInfo } from '../../core/job';
 import { cookEmulatorUrl, cookLogLevel, renderJob } from './prep';
 

@@ -7,9 +7,9 @@
  */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { loadPreparedDrives } from '../../core/job';
-import type { Secret } from '../../core/secret';
+import type { Secret } from '../../base/secret';
 
 export interface KeysResult {
   staging: string;

@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 import { type CommandContext, askOrFail, defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { parsePublishSettings, readReturnInfo, type JobCreateResult, type ReturnInfo } from '../../core/job';
 import { type PrepOptions, type PrepResult, prep } from '../../core/prep';
 import { readSettings, validateContainer } from '../../core/settings';

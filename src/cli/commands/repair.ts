@@ -1,7 +1,7 @@
 /** `driveseed repair --staging <dir> [--full]` / RPC `repair` (src/core/repair.ts). */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { type RepairOptions, type RepairResult, repair } from '../../core/repair';
 import { formatBytes, formatDuration } from '../format';
 

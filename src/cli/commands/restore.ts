@@ -1,7 +1,7 @@
 /** `driveseed restore --staging <dir> --to <dir> [--snapshot <id>|latest] [--include <pattern>]` / RPC `restore`. */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { cookPassphrase } from '../../core/passphrase';
 import { type RestoreOptions, type RestoreResult, restore } from '../../core/restore';
 import { defaultThreads, intOption, passphraseOptions } from './stage';

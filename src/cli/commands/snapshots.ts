@@ -1,7 +1,7 @@
 /** `driveseed snapshots --staging <dir> [--cloud]` / RPC `snapshots.list` (src/core/snapshots.ts). */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { cookPassphrase } from '../../core/passphrase';
 import { type SnapshotsOptions, type SnapshotsResult, listSnapshots } from '../../core/snapshots';
 import { formatBytes } from '../format';

@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type OptionSpec, defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { cookPassphrase } from '../../core/passphrase';
 import { readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../../core/settings';
 import { type StageOptions, type StageResult, checkStagePaths, stage } from '../../core/stage';

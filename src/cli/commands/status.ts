@@ -1,7 +1,7 @@
 /** `driveseed status --staging <dir> [--watch] [--interval <s>]` / RPC `status` (src/core/status.ts). */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { usageError } from '../../core/errors';
+import { usageError } from '../../base/errors';
 import { type StatusOptions, type StatusResult, status } from '../../core/status';
 import { formatBytes } from '../format';
 

@@ -1,7 +1,7 @@
 /** `driveseed verify --target <t>... [--staging <dir>]` / RPC `verify` (src/core/verify.ts, docs/prep.md "Verify"). */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { DriveseedError, usageError } from '../../core/errors';
+import { DriveseedError, usageError } from '../../base/errors';
 import { type VerifyOptions, type VerifyResult, verifyTargets } from '../../core/verify';
 import { formatBytes } from '../format';
 
