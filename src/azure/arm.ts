@@ -1,6 +1,7 @@
 /**
- * The Microsoft.ImportExport ARM client (api-version 2021-01-01) through
- * @azure/arm-storageimportexport, pointed either at real Azure or at driveseed's emulator.
+ * The Microsoft.DataBox ARM client through @azure/arm-databox (api-version {@link ARM_API_VERSION}),
+ * pointed either at real Azure or at driveseed's emulator. Import jobs are Data Box jobs of SKU
+ * DataBoxCustomerDisk (the classic Microsoft.ImportExport API is retired).
  *
  * - Real Azure (the default): https://management.azure.com with DefaultAzureCredential (az login,
  *   environment variables, managed identity, …).
@@ -9,18 +10,19 @@
  *   a policy that sets the same `Authorization: Bearer` header over loopback http.
  *
  * The SDK builds request URLs from `endpoint` (not `$host`, which it keeps only for templates that
- * name it), so both are set. Remember the SDK's argument order: jobs.create/get/update/delete take
- * the job name BEFORE the resource group name.
+ * name it), so both are set. Mind the SDK's argument order: jobs.get/beginCreate/cancel/listCredentials
+ * take the resource group FIRST, but jobs.markDevicesShipped and client.mitigate take the job name first.
  */
-import type { StorageImportExport } from '@azure/arm-storageimportexport';
+import type { DataBoxManagementClient } from '@azure/arm-databox';
 import type { TokenCredential } from '@azure/core-auth';
 import { sdk } from './sdk';
 import { DriveseedError } from '../base/errors';
 
-export const ARM_API_VERSION = '2021-01-01';
+/** What @azure/arm-databox 5.0.0 sends; the emulator serves exactly this version. */
+export const ARM_API_VERSION = '2022-12-01';
 export const AZURE_ARM_ENDPOINT = 'https://management.azure.com';
 
-export interface ImportExportClientOptions {
+export interface DataBoxClientOptions {
   subscriptionId: string;
   /** the emulator's ARM endpoint (`http://127.0.0.1:<port>`); absent means real Azure */
   emulator?: string;
@@ -33,7 +35,7 @@ export interface ImportExportClientOptions {
 const STATIC_TOKEN_POLICY = 'driveseedEmulatorBearerPolicy';
 /** @azure/core-rest-pipeline's bearerTokenAuthenticationPolicyName (not imported: a transitive dependency). */
 const SDK_BEARER_POLICY = 'bearerTokenAuthenticationPolicy';
-type PipelinePolicy = Parameters<StorageImportExport['pipeline']['addPolicy']>[0];
+type PipelinePolicy = Parameters<DataBoxManagementClient['pipeline']['addPolicy']>[0];
 
 /** A credential that always returns the same token (the emulator accepts any non-empty bearer). */
 export function staticTokenCredential(token: string): TokenCredential {
@@ -41,14 +43,14 @@ export function staticTokenCredential(token: string): TokenCredential {
 }
 
 /** Creates the typed SDK client for real Azure or the emulator. */
-export function createImportExportClient(opts: ImportExportClientOptions): StorageImportExport {
+export function createDataBoxClient(opts: DataBoxClientOptions): DataBoxManagementClient {
   if (!opts.subscriptionId) throw new DriveseedError('AZURE_SUBSCRIPTION_MISSING', 'No Azure subscription id: pass --subscription or a publish-settings file', { category: 'USAGE' });
   if (opts.emulator === undefined) {
-    return new sdk.importExport.StorageImportExport(opts.credential ?? new sdk.identity.DefaultAzureCredential(), opts.subscriptionId, { endpoint: AZURE_ARM_ENDPOINT, $host: AZURE_ARM_ENDPOINT });
+    return new sdk.dataBox.DataBoxManagementClient(opts.credential ?? new sdk.identity.DefaultAzureCredential(), opts.subscriptionId, { endpoint: AZURE_ARM_ENDPOINT, $host: AZURE_ARM_ENDPOINT });
   }
   const endpoint = opts.emulator.replace(/\/+$/, '');
   const token = opts.emulatorToken ?? 'driveseed-emulator';
-  const client = new sdk.importExport.StorageImportExport(staticTokenCredential(token), opts.subscriptionId, {
+  const client = new sdk.dataBox.DataBoxManagementClient(staticTokenCredential(token), opts.subscriptionId, {
     endpoint,
     $host: endpoint,
     allowInsecureConnection: true,
@@ -78,7 +80,7 @@ export function armError(err: unknown, action: string): DriveseedError {
   type Envelope = { code?: string; message?: string; target?: string };
   const e = err as { statusCode?: number; code?: string; message?: string; details?: Envelope & { error?: Envelope } };
   if (e && e.statusCode === undefined && typeof e.code === 'string' && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(e.code)) {
-    return new DriveseedError('AZURE_UNREACHABLE', `${action}: the Import/Export endpoint could not be reached (${e.code}); check the network or that the emulator is running`, { category: 'AZURE', cause: err, details: { errno: e.code } });
+    return new DriveseedError('AZURE_UNREACHABLE', `${action}: the Azure Resource Manager endpoint could not be reached (${e.code}); check the network or that the emulator is running`, { category: 'AZURE', cause: err, details: { errno: e.code } });
   }
   const env: Envelope | undefined = e?.details?.error ?? e?.details;
   const armCode = env?.code ?? e?.code;

@@ -6,7 +6,7 @@
  */
 import type * as StorageBlob from '@azure/storage-blob';
 import type * as Identity from '@azure/identity';
-import type * as ImportExport from '@azure/arm-storageimportexport';
+import type * as DataBox from '@azure/arm-databox';
 
 export const sdk = {
   get blob(): typeof StorageBlob {
@@ -15,7 +15,7 @@ export const sdk = {
   get identity(): typeof Identity {
     return require('@azure/identity') as typeof Identity;
   },
-  get importExport(): typeof ImportExport {
-    return require('@azure/arm-storageimportexport') as typeof ImportExport;
+  get dataBox(): typeof DataBox {
+    return require('@azure/arm-databox') as typeof DataBox;
   },
 };
