@@ -1,7 +1,7 @@
 /**
- * `driveseed complete`: the last step of the seed (docs/workflow.md, reference §1.6).
+ * `driveseed complete`: the last step of the seed (docs/workflow.md).
  *
- *   job Completed (or Closed, see below) → what the drives carried, from prep's journal →
+ *   job Completed (or CompletedWithErrors, see below) → what the drives carried, from prep's journal →
  *   every expected blob listed in the container and read back with ranged reads, each 4 MiB
  *   block's MD5 compared with the manifest's → all good: seed.state = complete in the settings
  *   (backup then goes over the network); else VERIFY_FAILED naming every missing or damaged blob
@@ -13,7 +13,8 @@
  * exactly what that drive's DriveManifest.xml lists (prep writes the manifest from the same
  * staging MD5s and checks the written bytes against them).
  *
- * A Closed job (the service finished with errors) is accepted too: its failures are blobs that
+ * A job that finished with errors (CompletedWithErrors, CompletedWithWarnings, or a failure after
+ * some disks were copied) is accepted too: its failures are blobs that
  * are missing or damaged, which this verification names and `repair` re-uploads; after a repair,
  * complete verifies everything again and succeeds. Memory: CONCURRENCY block buffers of 4 MiB.
  */
@@ -28,8 +29,10 @@ import type { CommandContext } from './command';
 import { cancelledError, DriveseedError } from '../base/errors';
 import type { Reporter } from '../base/reporter';
 import { RateMeter } from '../base/reporter';
-import { readSettings, settingsPath, updateSettings } from './settings';
+import { settingsPath, updateSettings } from './settings';
+import { AWAITING_SHIPMENT, COPIED_STATUSES, COPY_DONE } from '../azure/import-job';
 import { readJob, type JobView } from './job';
+import { advanceSeed } from './staging-records';
 import { accountOf, jobLocation, jobStorage, seedTarget, type SeedTarget } from './status';
 
 /** Parallel ranged reads (and buffers of BLOCK_SIZE): 8 × 4 MiB = 32 MiB, as the cloud side's upload cap. */
@@ -256,17 +259,21 @@ export function writeReport(staging: string, r: Omit<CompleteReport, 'version' |
   writeFileAtomic(reportPath(staging), JSON.stringify({ version: 1, at: new Date().toISOString(), ...r }, null, 1) + '\n');
 }
 
-/** Job states in which the service has finished with the drives. */
+/**
+ * Job statuses in which the service has finished copying the disks (COPIED_STATUSES, or a final
+ * failure after which some disks may still have been copied: complete then names what is missing).
+ */
 export function requireImportFinished(t: SeedTarget, job: JobView, command: string): void {
-  if (job.state === 'Completed' || job.state === 'Closed') return;
+  if (COPIED_STATUSES.has(job.status) || (job.status.startsWith('Failed_') && job.disks.some((d) => COPY_DONE.has(d.copyStatus)))) return;
   const s = JSON.stringify(t.staging);
-  const what =
-    job.state === 'Creating'
-      ? `ship the drives first (driveseed ship --staging ${s} --carrier <name> --tracking <number>), then follow the import with driveseed status --staging ${s} --watch`
-      : job.state === 'Canceled'
-        ? 'the job was cancelled; nothing was imported'
+  const what = AWAITING_SHIPMENT.has(job.status)
+    ? `ship the drives first (driveseed ship --staging ${s} --carrier <name> --tracking <number>), then follow the import with driveseed status --staging ${s} --watch`
+    : job.status === 'Cancelled' || job.status === 'Aborted'
+      ? 'the job was cancelled; nothing was imported'
+      : job.status.startsWith('Failed_')
+        ? `the job failed before any disk was copied; driveseed status --staging ${s} says why`
         : `the service is still working on it; follow it with driveseed status --staging ${s} --watch and run ${command} when it is Completed`;
-  throw new DriveseedError('JOB_NOT_COMPLETED', `Import job ${t.job} is ${job.state}, not Completed: ${what}`, { category: 'USAGE', details: { job: t.job, state: job.state } });
+  throw new DriveseedError('JOB_NOT_COMPLETED', `Import job ${t.job} is ${job.status}, not Completed: ${what}`, { category: 'USAGE', details: { job: t.job, state: job.status } });
 }
 
 export function containerOf(t: SeedTarget): string {
@@ -288,7 +295,7 @@ export async function complete(o: CompleteOptions, ctx: CommandContext): Promise
   const account = accountOf(t, job);
   const container = containerOf(t);
   const expected = expectedBlobs(o.staging, container);
-  const jobDrives = new Set(job.drives.map((d) => d.driveId));
+  const jobDrives = new Set(job.disks.map((d) => d.serialNumber));
   const strays = [...new Set(expected.map((b) => b.driveId))].filter((id) => !jobDrives.has(id));
   if (strays.length > 0) {
     throw new DriveseedError('JOB_DRIVES_MISMATCH', `The last prep in ${o.staging} wrote drive(s) ${strays.join(', ')}, which import job ${t.job} does not list (it lists ${[...jobDrives].join(', ')}); the job was created from another prep. Run complete in the staging location the job's drives came from`, {
@@ -301,19 +308,16 @@ export async function complete(o: CompleteOptions, ctx: CommandContext): Promise
   const v = await verifyContainer(storage.container(container), expected, { signal, reporter });
   for (const p of v.problems.slice(0, 1000)) reporter.event('blob.problem', { ...p });
   writeReport(o.staging, { job: t.job, account, container, problems: v.problems });
-  const base = { staging: o.staging, job: t.job, jobState: job.state, account, container, blobs: v.blobs, blocks: v.blocks, bytes: v.bytes, seconds: v.seconds, problems: v.problems };
+  const base = { staging: o.staging, job: t.job, jobState: job.status, account, container, blobs: v.blobs, blocks: v.blocks, bytes: v.bytes, seconds: v.seconds, problems: v.problems };
   const s = JSON.stringify(o.staging);
   if (v.problems.length > 0) {
     return { ...base, ok: false, next: `re-upload the missing and damaged blobs from staging with driveseed repair --staging ${s}, then run driveseed complete --staging ${s} again` };
   }
-  if (job.state === 'Closed') reporter.warning('JOB_CLOSED', `Import job ${t.job} is Closed (the service reported errors), but every blob is now in place and verified`, { job: t.job });
+  if (job.status !== 'Completed') reporter.warning('JOB_CLOSED', `Import job ${t.job} is ${job.status} (the service reported errors), but every blob is now in place and verified`, { job: t.job });
   const completedAt = new Date().toISOString();
-  const seed = ((readSettings(o.staging)?.seed ?? {}) as Record<string, unknown>);
-  updateSettings(o.staging, {
-    seed: { ...seed, state: 'complete', completed: completedAt, completedAt, jobName: t.job, account, container, ...(t.emulator ? { emulator: t.emulator } : {}) },
-    // the cloud side (docs/cloud.md) reads the endpoint from here; Azure's public one is the default
-    ...(t.emulator ? { blobEndpoint: storage.blobEndpoint } : {}),
-  });
+  advanceSeed(o.staging, 'complete', { completed: completedAt, completedAt, jobName: t.job, account, container, ...(t.emulator ? { emulator: t.emulator } : {}) });
+  // the cloud side (docs/cloud.md) reads the endpoint from here; Azure's public one is the default
+  if (t.emulator) updateSettings(o.staging, { blobEndpoint: storage.blobEndpoint });
   reporter.event('seed.complete', { job: t.job, account, container, completedAt });
   return {
     ...base,

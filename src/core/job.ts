@@ -1,250 +1,96 @@
 /**
- * The Azure Import/Export job (docs/prep.md "The import job"): created after prep from the drive
- * records prep saved (`<staging>/.prep/drives.json`, keys in `.prep/keys.json`), through
- * Microsoft.ImportExport api-version 2021-01-01 (src/azure/arm.ts). Real Azure with
- * DefaultAzureCredential by default; the emulator when `emulator` is given or saved in the staging
- * settings.
+ * The import job (docs/prep.md "The import job"): an Azure Data Box job of SKU DataBoxCustomerDisk,
+ * transferType ImportToAzure, through @azure/arm-databox (src/azure/arm.ts). It is created from the
+ * drives prep recorded (src/core/staging-records.ts), read by ship, status, complete and repair
+ * ({@link readJob}), and can be cancelled. Real Azure with DefaultAzureCredential by default; the
+ * emulator when `emulator` is given or saved in the staging settings.
  *
- * What a created job leaves behind (read by ship, status and complete):
- *  - `settings.seed.job` in `<staging>/settings.json`: {@link JobReference}
+ * What a created job leaves behind:
+ *  - `settings.seed.job` in `<staging>/settings.json` ({@link JobReference}), seed state `job-created`
  *  - `settings.emulator` when the job went to the emulator
  *  - an entry in `$DRIVESEED_HOME/jobs.json` (default `~/.driveseed`), so that `driveseed ship`
  *    without options finds the job waiting to be shipped ({@link knownJobs})
  *
- * Secrets: the BitLocker keys are revealed only into the PUT body; nothing here logs or returns them.
+ * Secrets: the BitLocker keys are revealed only into the create request; `--print` masks them, and
+ * nothing here logs or returns them ({@link jobKeys} returns them as Secret objects).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { StorageImportExport } from '@azure/arm-storageimportexport';
-import { armError, createImportExportClient } from '../azure/arm';
-import { parseStorageAccountId } from '../azure/blob';
+import type { DataBoxManagementClient, JobResource } from '@azure/arm-databox';
+import { ARM_API_VERSION, AZURE_ARM_ENDPOINT, armError, createDataBoxClient } from '../azure/arm';
+import {
+  type ImportJobInput,
+  type JobView,
+  type ShipTo,
+  MAX_DISKS_PER_JOB,
+  createValidations,
+  datacenterRequest,
+  importJobBody,
+  jobViewOf,
+  shipToOf,
+  validationProblems,
+} from '../azure/import-job';
 import { DEFAULT_MANIFEST_FILE } from '../azure/manifest';
-import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
 import { DriveseedError, usageError } from '../base/errors';
 import { Secret } from '../base/secret';
-import { readSettings, settingsPath, updateSettings, validateSubscription, type JobSettings } from './settings';
+import { askReturnInfo, type ReturnInfo } from './job-inputs';
+import { readSettings, settingsPath, type JobSettings } from './settings';
+import {
+  type JobReference,
+  type PreparedDriveRecord,
+  advanceSeed,
+  readDriveKeys,
+  readPreparedDrives,
+  saveJobReference,
+  savedJob,
+} from './staging-records';
 
-/** Where the service writes copy logs and (with backupDriveManifest) manifest copies: the documented example. */
-export const DIAGNOSTICS_PATH = 'waimportexport';
-
-/** The return address fields of the ARM `returnAddress` object (* = required by the service). */
-export interface ReturnAddress {
-  recipientName: string;
-  streetAddress1: string;
-  streetAddress2?: string;
-  city: string;
-  stateOrProvince?: string;
-  postalCode: string;
-  countryOrRegion: string;
-  phone: string;
-  email: string;
-}
-
-/** The carrier and account the datacenter ships the drives back with (ARM `returnShipping`). */
-export interface ReturnShipping {
-  carrierName: string;
-  carrierAccountNumber: string;
-}
-
-/** What `--return-address <json file>` holds (docs/prep.md "Return address file"). */
-export interface ReturnInfo {
-  returnAddress: ReturnAddress;
-  returnShipping: ReturnShipping;
-}
-
-/** The job as saved in the staging settings (`settings.seed.job`). */
-export interface JobReference {
-  name: string;
-  subscription: string;
-  resourceGroup: string;
-  location: string;
-  account: string;
-  /** ISO time the service reports (systemData.createdAt), else the local time of the create call */
-  createdAt: string;
-  /** the state at the last time driveseed looked (Creating after create, Shipping after ship, …) */
-  state: string;
-  /** the emulator ARM endpoint when the job lives there; absent for real Azure */
-  emulator?: string;
-}
-
-/** A drive as prep recorded it for the job (`.prep/drives.json`). */
-export interface PreparedDriveRecord {
-  driveId: string;
-  manifestFile: string;
-  manifestHash: string;
-  target?: string;
-  files?: number;
-  bytes?: number;
-}
-
-/** The datacenter's address to ship to, and the carriers it accepts. */
-export interface ShipTo {
-  address: Record<string, string>;
-  supportedCarriers: string[];
-  /** the location the address belongs to */
-  location: string;
-}
+export type { JobReference } from './staging-records';
+export type { JobView, DiskView, ShipTo } from '../azure/import-job';
 
 export interface JobCreateOptions {
   staging: string;
-  /** return address and shipping; asked interactively (ctx.prompter) when absent */
+  /** contact, return address and return carrier; asked interactively (ctx.prompter) when absent */
   returnInfo?: ReturnInfo;
   /** ARM endpoint of the emulator; else settings.emulator; else real Azure */
   emulator?: string;
   /** subscription id from a .publishsettings file; else settings.subscription */
   subscription?: string;
   logLevel: 'Error' | 'Verbose';
-  /** ask the service to keep a copy of each drive manifest under diagnosticsPath; default true */
-  backupDriveManifest?: boolean;
-  /** tests: the ARM client to use instead of createImportExportClient */
-  client?: StorageImportExport;
+  /** ask the service to keep a copy of each drive manifest in the storage account; default true */
+  enableManifestBackup?: boolean;
+  /** show the request instead of sending it (`job create --print`): nothing is created or saved */
+  print?: boolean;
+  /** tests: the ARM client to use instead of createDataBoxClient */
+  client?: DataBoxManagementClient;
 }
 
 export interface JobCreateResult {
   job: JobReference;
-  drives: Array<{ driveId: string; manifestHash: string; state: string }>;
+  disks: Array<{ serialNumber: string; manifestHash: string; copyStatus: string }>;
   shipTo: ShipTo;
   /** the settings file the job reference was saved in */
   settingsFile: string;
-  /** true when the job already existed with these drives (create is idempotent) */
+  /** true when the job already existed with these disks (create is idempotent) */
   existed: boolean;
 }
 
-/** `job get`'s result: the saved reference with the service's view of the job (src/core/job.ts readJob). */
+/** `job create --print`: the exact request, BitLocker keys masked. */
+export interface JobPrintResult {
+  method: 'PUT';
+  url: string;
+  apiVersion: string;
+  body: JobResource;
+}
+
+/** `job get`'s result: the saved reference with the service's view of the job. */
 export interface JobGetResult {
   job: JobReference;
-  state: string;
-  percentComplete: number;
-  deliveryPackage?: NonNullable<JobView['deliveryPackage']>;
-  /** the datacenter's address to send the drives to */
-  shipTo?: Record<string, string>;
-  drives: DriveView[];
-}
-
-// ---------------------------------------------------------------------------------------------
-// Inputs: publish settings, return address
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Reads the subscription id(s) from a classic `.publishsettings` file (`<PublishData><PublishProfile>
- * <Subscription Id="…" Name="…" ManagementCertificate="…"/>`). The management certificate is for the
- * retired Service Management API and cannot authenticate against ARM: it is never read into memory
- * beyond this parse and never used (credentials come from DefaultAzureCredential).
- * Throws PUBLISH_SETTINGS_INVALID naming the file.
- */
-export function parsePublishSettings(file: string): { subscriptionId: string; subscriptionName?: string; subscriptions: number } {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw usageError('PUBLISH_SETTINGS_UNREADABLE', `--publish-settings ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); give the .publishsettings file downloaded for the subscription`, { field: 'publishSettings', file });
-  }
-  if (!/<PublishData[\s>]/.test(text)) {
-    throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} is not a .publishsettings file (no <PublishData> element)`, { field: 'publishSettings', file });
-  }
-  const subs = [...text.matchAll(/<Subscription\b([^>]*)\/?>/g)].map((m) => {
-    const attr = (name: string) => new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`).exec(m[1]!)?.[1];
-    return { id: attr('Id'), name: attr('Name') };
-  });
-  const first = subs.find((s) => s.id);
-  if (!first?.id) throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} names no subscription (<Subscription Id="…">)`, { field: 'publishSettings', file });
-  const subscriptionId = validateSubscription(first.id, '--publish-settings subscription');
-  return first.name ? { subscriptionId, subscriptionName: first.name, subscriptions: subs.length } : { subscriptionId, subscriptions: subs.length };
-}
-
-const ADDRESS_FIELDS: Array<{ key: keyof ReturnAddress; required: boolean; question: string }> = [
-  { key: 'recipientName', required: true, question: 'Contact name:' },
-  { key: 'phone', required: true, question: 'Contact phone number:' },
-  { key: 'email', required: true, question: 'Contact e-mail address:' },
-  { key: 'streetAddress1', required: true, question: 'Return address, street:' },
-  { key: 'streetAddress2', required: false, question: 'Return address, second line (optional):' },
-  { key: 'city', required: true, question: 'City:' },
-  { key: 'stateOrProvince', required: false, question: 'State or province (optional):' },
-  { key: 'postalCode', required: true, question: 'Postal code:' },
-  { key: 'countryOrRegion', required: true, question: 'Country or region:' },
-];
-const SHIPPING_FIELDS: Array<{ key: keyof ReturnShipping; question: string }> = [
-  { key: 'carrierName', question: 'Carrier to return the drives with (e.g. FedEx):' },
-  { key: 'carrierAccountNumber', question: 'Your account number with that carrier:' },
-];
-
-/**
- * Validates a return-address object (the parsed `--return-address` file). Every missing or
- * malformed field is named in one RETURN_ADDRESS_INVALID error (details.fields lists them).
- */
-export function validateReturnInfo(value: unknown, source = '--return-address'): ReturnInfo {
-  const problems: string[] = [];
-  const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-  const root = obj(value);
-  if (!root) throw usageError('RETURN_ADDRESS_INVALID', `${source} must hold a JSON object {"returnAddress": {…}, "returnShipping": {…}} (docs/prep.md)`, { field: 'returnAddress' });
-  const ra = obj(root.returnAddress);
-  const rs = obj(root.returnShipping);
-  if (!ra) problems.push('returnAddress');
-  if (!rs) problems.push('returnShipping');
-  const address: Record<string, string> = {};
-  if (ra) {
-    for (const f of ADDRESS_FIELDS) {
-      const v = ra[f.key];
-      if (v === undefined || v === null || (typeof v === 'string' && v.trim() === '')) {
-        if (f.required) problems.push(`returnAddress.${f.key}`);
-      } else if (typeof v !== 'string') problems.push(`returnAddress.${f.key} (not a string)`);
-      else address[f.key] = v.trim();
-    }
-    if (address.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address.email)) problems.push(`returnAddress.email ("${address.email}" is not an e-mail address)`);
-  }
-  const shipping: Record<string, string> = {};
-  if (rs) {
-    for (const f of SHIPPING_FIELDS) {
-      const v = rs[f.key];
-      if (typeof v !== 'string' || v.trim() === '') problems.push(`returnShipping.${f.key}`);
-      else shipping[f.key] = v.trim();
-    }
-  }
-  if (problems.length > 0) {
-    throw usageError('RETURN_ADDRESS_INVALID', `${source} is missing or has invalid: ${problems.join(', ')} (the import service requires them; docs/prep.md "Return address file")`, { field: 'returnAddress', fields: problems });
-  }
-  return { returnAddress: address as unknown as ReturnAddress, returnShipping: shipping as unknown as ReturnShipping };
-}
-
-/** Reads and validates a `--return-address` JSON file. */
-export function readReturnInfo(file: string): ReturnInfo {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw usageError('RETURN_ADDRESS_UNREADABLE', `--return-address ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`, { field: 'returnAddress', file });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw usageError('RETURN_ADDRESS_INVALID', `--return-address ${file} is not valid JSON (${(err as Error).message})`, { field: 'returnAddress', file });
-  }
-  return validateReturnInfo(value, `--return-address ${file}`);
-}
-
-/** Asks each field like the old tool did; without a prompter, PROMPT_REQUIRED naming --return-address. */
-export async function askReturnInfo(ctx: Pick<CommandContext, 'prompter'>): Promise<ReturnInfo> {
-  const ask = (question: string) => askOrFail(ctx, { question, flag: '--return-address', field: 'returnAddress' });
-  const returnAddress: Record<string, string> = {};
-  for (const f of ADDRESS_FIELDS) {
-    for (;;) {
-      const a = (await ask(f.question)).trim();
-      if (a === '' && f.required) continue; // all required, as in the old tool: ask again
-      if (a !== '') returnAddress[f.key] = a;
-      break;
-    }
-  }
-  const returnShipping: Record<string, string> = {};
-  for (const f of SHIPPING_FIELDS) {
-    let a = '';
-    while (a === '') a = (await ask(f.question)).trim();
-    returnShipping[f.key] = a;
-  }
-  return validateReturnInfo({ returnAddress, returnShipping }, 'the answers');
+  status: string;
+  view: JobView;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -285,43 +131,6 @@ export function jobCoordinates(staging: string, override: { subscription?: strin
   return { settings, name: settings.job, subscription: subscription!, resourceGroup: settings.resourceGroup!, account: settings.account!, location: settings.location!, ...(emulator ? { emulator } : {}) };
 }
 
-/** The ARM client for the coordinates (emulator or real Azure with DefaultAzureCredential). */
-export function clientFor(c: Pick<JobCoordinates, 'subscription' | 'emulator'>): StorageImportExport {
-  return createImportExportClient({ subscriptionId: c.subscription, ...(c.emulator ? { emulator: c.emulator } : {}) });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading the job (Jobs_Get): the one reader that job get, ship, status, complete and repair share
-// ---------------------------------------------------------------------------------------------
-
-/** A drive of the job as the service reports it. */
-export interface DriveView {
-  driveId: string;
-  state: string;
-  percentComplete: number;
-  bytesSucceeded: number;
-  copyStatus?: string;
-  errorLogUri?: string;
-  verboseLogUri?: string;
-}
-
-/** The job as the service reports it (never its BitLocker keys). */
-export interface JobView {
-  name: string;
-  state: string;
-  percentComplete: number;
-  storageAccountId: string;
-  /** the storage account named by storageAccountId */
-  account?: string;
-  diagnosticsPath?: string;
-  deliveryPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string; driveCount?: number };
-  returnPackage?: { carrierName?: string; trackingNumber?: string; shipDate?: string };
-  /** the datacenter's address to send the drives to (ARM shippingInformation) */
-  shipTo?: Record<string, string>;
-  lastModifiedAt?: string;
-  drives: DriveView[];
-}
-
 /** Where a created job lives: the ARM coordinates of a {@link JobReference}. */
 export interface JobLocation {
   name: string;
@@ -331,98 +140,84 @@ export interface JobLocation {
   emulator?: string;
 }
 
+/** The ARM client for the coordinates (emulator or real Azure with DefaultAzureCredential). */
+export function clientFor(c: Pick<JobCoordinates, 'subscription' | 'emulator'>): DataBoxManagementClient {
+  return createDataBoxClient({ subscriptionId: c.subscription, ...(c.emulator ? { emulator: c.emulator } : {}) });
+}
+
 /**
- * Jobs_Get, mapped to a {@link JobView}. Fields the service leaves out read as its initial values:
- * job state Creating, drive state Specified, 0 % and 0 bytes. Errors: AZURE_REQUEST_FAILED (a 404
- * included) / AZURE_UNREACHABLE, naming the job and its resource group.
+ * Jobs_Get, mapped to a {@link JobView}: the one reader that job get, ship, status, complete and
+ * repair share. Errors: AZURE_REQUEST_FAILED (a 404 included) / AZURE_UNREACHABLE, naming the job.
  */
-export async function readJob(at: JobLocation, client: StorageImportExport = clientFor(at)): Promise<JobView> {
-  let r: Awaited<ReturnType<StorageImportExport['jobs']['get']>>;
+export async function readJob(at: JobLocation, client: DataBoxManagementClient = clientFor(at)): Promise<JobView> {
   try {
-    r = await client.jobs.get(at.name, at.resourceGroup);
+    return jobViewOf(await client.jobs.get(at.resourceGroup, at.name, { expand: 'details' }), at.name);
   } catch (err) {
     throw armError(err, `reading import job ${at.name} (resource group ${at.resourceGroup})`);
   }
-  const p = r.properties ?? {};
-  const view: JobView = {
-    name: r.name ?? at.name,
-    state: p.state ?? 'Creating',
-    percentComplete: p.percentComplete ?? 0,
-    storageAccountId: p.storageAccountId ?? '',
-    drives: (p.driveList ?? []).map((d) => {
-      const v: DriveView = { driveId: d.driveId ?? '', state: d.state ?? 'Specified', percentComplete: d.percentComplete ?? 0, bytesSucceeded: d.bytesSucceeded ?? 0 };
-      if (d.copyStatus) v.copyStatus = d.copyStatus;
-      if (d.errorLogUri) v.errorLogUri = d.errorLogUri;
-      if (d.verboseLogUri) v.verboseLogUri = d.verboseLogUri;
-      return v;
-    }),
-  };
-  const acc = parseStorageAccountId(view.storageAccountId)?.account;
-  if (acc) view.account = acc;
-  if (p.diagnosticsPath) view.diagnosticsPath = p.diagnosticsPath;
-  const dp = p.deliveryPackage;
-  if (dp) view.deliveryPackage = { carrierName: dp.carrierName, trackingNumber: dp.trackingNumber, ...(dp.shipDate ? { shipDate: dp.shipDate } : {}), ...(dp.driveCount !== undefined ? { driveCount: dp.driveCount } : {}) };
-  if (p.shippingInformation) {
-    const to: Record<string, string> = {};
-    for (const [k, v] of Object.entries(p.shippingInformation)) if (typeof v === 'string' && v !== '') to[k] = v;
-    view.shipTo = to;
-  }
-  if (p.returnPackage) view.returnPackage = { carrierName: p.returnPackage.carrierName, trackingNumber: p.returnPackage.trackingNumber, shipDate: p.returnPackage.shipDate };
-  const lm = r.systemData?.lastModifiedAt;
-  if (lm) view.lastModifiedAt = lm instanceof Date ? lm.toISOString() : String(lm);
-  return view;
-}
-
-/** The job reference saved by job create, or JOB_NOT_CREATED naming the command that creates it. */
-export function savedJob(staging: string): JobReference {
-  const s = readSettings(staging);
-  const job = (s?.seed as { job?: JobReference } | undefined)?.job;
-  if (!job) {
-    throw usageError('JOB_NOT_CREATED', `No import job has been created for ${staging} yet; run driveseed job create --staging ${staging} (or prep without --no-job)`, { staging });
-  }
-  return job;
-}
-
-/** Merges `patch` into settings.seed.job (and keeps the rest of settings.seed). */
-export function saveJobReference(staging: string, job: JobReference): void {
-  const s = readSettings(staging);
-  const seed = { ...((s?.seed as Record<string, unknown>) ?? {}), job };
-  updateSettings(staging, { seed, ...(job.emulator ? { emulator: job.emulator } : {}) });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Prepared drives
+// The create request
 // ---------------------------------------------------------------------------------------------
 
-/** The drives prep recorded, with their BitLocker keys when prep had them (Windows, dislocker). */
-export function loadPreparedDrives(staging: string): { encryption: string; drives: Array<PreparedDriveRecord & { bitLockerKey?: Secret }> } {
-  const file = path.join(journalDir(staging), 'drives.json');
-  let doc: { version?: number; encryption?: string; drives?: PreparedDriveRecord[] };
-  try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw usageError('PREP_NOT_DONE', `${file} does not exist: no drives have been prepared from ${staging}; run driveseed prep --staging ${staging} --target … first`, { staging, file });
+/**
+ * The create request's inputs from the prepared drives, refusing what the service would refuse
+ * before anything is sent: more than {@link MAX_DISKS_PER_JOB} disks (JOB_TOO_MANY_DISKS), and for
+ * real Azure a generated drive id instead of a hardware serial (DRIVE_SERIAL_GENERATED) or a drive
+ * without a BitLocker key (BITLOCKER_KEY_MISSING). The emulator accepts both, with a warning.
+ */
+export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInfo: ReturnInfo, ctx: Pick<CommandContext, 'reporter'>): ImportJobInput {
+  const prepared = readPreparedDrives(o.staging, { required: true });
+  const keys = readDriveKeys(o.staging);
+  const drives = prepared.drives;
+  if (drives.length > MAX_DISKS_PER_JOB) {
+    throw usageError('JOB_TOO_MANY_DISKS', `${drives.length} drives were prepared from ${o.staging}, but one import job takes at most ${MAX_DISKS_PER_JOB}; prepare the data in parts (stage each part into its own staging location) and create one job per part`, {
+      staging: o.staging,
+      drives: drives.length,
+    });
+  }
+  const generated = drives.filter((d) => (d.driveIdSource ?? 'generated') !== 'hardware');
+  const unkeyed = drives.filter((d) => !keys.has(d.driveId));
+  if (!c.emulator) {
+    if (generated.length > 0) {
+      throw usageError('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`, {
+        drives: generated.map((d) => d.driveId),
+      });
     }
-    throw new DriveseedError('PREP_RECORD_INVALID', `${file} cannot be read (${(err as Error).message}); rerun driveseed prep to rewrite it`, { category: 'FAILED', details: { file } });
+    if (unkeyed.length > 0) {
+      throw usageError('BITLOCKER_KEY_MISSING', `Drive(s) ${unkeyed.map((d) => d.driveId).join(', ')} have no BitLocker key in ${o.staging}/.prep/keys.json; the service requires BitLocker: prepare the drives on Windows with --encryption bitlocker (docs/windows.md)`, {
+        drives: unkeyed.map((d) => d.driveId),
+      });
+    }
+  } else if (generated.length > 0) {
+    ctx.reporter.warning('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated.map((d) => d.driveId) });
   }
-  if (doc.version !== 1 || !Array.isArray(doc.drives) || doc.drives.length === 0) {
-    throw new DriveseedError('PREP_RECORD_INVALID', `${file} lists no drives; rerun driveseed prep`, { category: 'FAILED', details: { file } });
-  }
-  const keys = new Map<string, string>();
-  try {
-    const k = JSON.parse(fs.readFileSync(path.join(journalDir(staging), 'keys.json'), 'utf8')) as { keys?: Array<{ driveId: string; bitLockerKey: string }> };
-    for (const e of k.keys ?? []) keys.set(e.driveId, e.bitLockerKey);
-  } catch {
-    /* no keys: --encryption none */
-  }
+  const ra = returnInfo.returnAddress;
   return {
-    encryption: doc.encryption ?? 'none',
-    drives: doc.drives.map((d) => {
+    location: c.location,
+    storageAccountId: `/subscriptions/${c.subscription}/resourceGroups/${c.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${c.account}`,
+    logLevel: o.logLevel,
+    contact: { contactName: ra.recipientName, phone: ra.phone, emailList: [ra.email] },
+    shippingAddress: {
+      streetAddress1: ra.streetAddress1,
+      ...(ra.streetAddress2 ? { streetAddress2: ra.streetAddress2 } : {}),
+      city: ra.city,
+      ...(ra.stateOrProvince ? { stateOrProvince: ra.stateOrProvince } : {}),
+      postalCode: ra.postalCode,
+      country: ra.countryOrRegion,
+    },
+    returnPackage: { ...returnInfo.returnShipping },
+    enableManifestBackup: o.enableManifestBackup ?? true,
+    disks: drives.map((d: PreparedDriveRecord) => {
       const key = keys.get(d.driveId);
-      return key ? { ...d, bitLockerKey: new Secret(key) } : { ...d };
+      return { serialNumber: d.driveId, manifestFile: d.manifestFile || DEFAULT_MANIFEST_FILE, manifestHash: d.manifestHash, ...(key ? { bitLockerKey: key } : {}) };
     }),
   };
+}
+
+function jobUrl(c: Pick<JobCoordinates, 'subscription' | 'resourceGroup' | 'name' | 'emulator'>): string {
+  return `${c.emulator ?? AZURE_ARM_ENDPOINT}/subscriptions/${c.subscription}/resourceGroups/${c.resourceGroup}/providers/Microsoft.DataBox/jobs/${c.name}?api-version=${ARM_API_VERSION}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -461,118 +256,181 @@ function rememberJob(job: KnownJob, env: Record<string, string | undefined>): vo
 }
 
 // ---------------------------------------------------------------------------------------------
-// Create and get
+// Create, get, cancel, keys
 // ---------------------------------------------------------------------------------------------
 
-function shipToOf(location: string, info: Record<string, unknown> | undefined, carriers: string[]): ShipTo {
-  const address: Record<string, string> = {};
-  for (const [k, v] of Object.entries(info ?? {})) if (typeof v === 'string' && v !== '') address[k] = v;
-  return { address, supportedCarriers: carriers, location };
+/** The datacenter that receives the disks (regionConfiguration); a warning and an empty address when it cannot be read. */
+export async function datacenterOf(client: DataBoxManagementClient, location: string, ctx: Pick<CommandContext, 'reporter'>): Promise<ShipTo> {
+  try {
+    const r = await client.service.regionConfiguration(location, datacenterRequest(location));
+    return shipToOf(location, r.datacenterAddressResponse);
+  } catch (err) {
+    ctx.reporter.warning('DATACENTER_LOOKUP_FAILED', `Could not read the datacenter address of ${location}: ${armError(err, 'regionConfiguration').message}`);
+    return { address: {}, supportedCarriers: [], location };
+  }
 }
 
 /**
- * Creates (PUT) the import job for the drives prep recorded in `<staging>/.prep/drives.json`, saves
- * the job reference in the staging settings and in `$DRIVESEED_HOME/jobs.json`, and reports the
- * datacenter's ship-to address and supported carriers (event `job`).
+ * Creates the import job for the drives prep recorded: checks the drives against the service's
+ * rules ({@link importJobInput}), runs the service's input validation (validateInputs; any failed
+ * check is JOB_INPUTS_INVALID naming each), creates the job, saves the job reference in the
+ * staging settings and in `$DRIVESEED_HOME/jobs.json`, and reports the datacenter's ship-to address
+ * and supported return carriers (event `job`). With `print`, returns the request instead.
  *
- * Idempotent: when a job of that name already exists with the same drives, it is reported as
- * `existed: true` instead of being created again; with other drives it fails with JOB_EXISTS.
- * Errors: PREP_NOT_DONE, SETTINGS_MISSING, JOB_SETTINGS_INCOMPLETE, PROMPT_REQUIRED (no return
- * address and no prompter), RETURN_ADDRESS_INVALID (USAGE); AZURE_REQUEST_FAILED /
- * AZURE_UNREACHABLE (AZURE) from the service.
+ * Idempotent: when a job of that name already exists with the same disks, it is reported as
+ * `existed: true`; with other disks it fails with JOB_EXISTS.
+ * Errors: PREP_NOT_DONE, SETTINGS_MISSING, JOB_SETTINGS_INCOMPLETE, JOB_TOO_MANY_DISKS,
+ * DRIVE_SERIAL_GENERATED, BITLOCKER_KEY_MISSING, PROMPT_REQUIRED, RETURN_ADDRESS_INVALID (USAGE);
+ * JOB_INPUTS_INVALID, JOB_EXISTS, AZURE_REQUEST_FAILED / AZURE_UNREACHABLE (AZURE).
  */
-export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promise<JobCreateResult> {
+export async function createJob(o: JobCreateOptions & { print: true }, ctx: CommandContext): Promise<JobPrintResult>;
+export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promise<JobCreateResult>;
+export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promise<JobCreateResult | JobPrintResult> {
   const c = jobCoordinates(o.staging, { ...(o.subscription ? { subscription: o.subscription } : {}), ...(o.emulator ? { emulator: o.emulator } : {}) });
-  const prepared = loadPreparedDrives(o.staging);
+  readPreparedDrives(o.staging, { required: true }); // PREP_NOT_DONE before asking for an address
   const returnInfo = o.returnInfo ?? (await askReturnInfo(ctx));
-  const client = o.client ?? clientFor(c);
-  const storageAccountId = `/subscriptions/${c.subscription}/resourceGroups/${c.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${c.account}`;
-  const driveIds = prepared.drives.map((d) => d.driveId).sort();
+  const input = importJobInput(o, c, returnInfo, ctx);
+  if (o.print) return { method: 'PUT', url: jobUrl(c), apiVersion: ARM_API_VERSION, body: importJobBody(input) };
 
-  let existing: Awaited<ReturnType<StorageImportExport['jobs']['get']>> | undefined;
+  const client = o.client ?? clientFor(c);
+  const serials = input.disks.map((d) => d.serialNumber).sort();
+  let existing: JobResource | undefined;
   try {
-    existing = await client.jobs.get(c.name, c.resourceGroup);
+    existing = await client.jobs.get(c.resourceGroup, c.name, { expand: 'details' });
   } catch (err) {
     const e = armError(err, `looking up import job ${c.name}`);
     if (e.details?.statusCode !== 404) throw e;
   }
   let job = existing;
-  const existed = existing !== undefined;
   if (existing) {
-    const have = (existing.properties?.driveList ?? []).map((d) => d.driveId ?? '').sort();
-    if (have.join(',') !== driveIds.join(',')) {
-      throw new DriveseedError('JOB_EXISTS', `Import job ${c.name} already exists in resource group ${c.resourceGroup} with drives ${have.join(', ') || 'none'}, not the prepared drives ${driveIds.join(', ')}; stage into a new staging location with a new --job name`, {
+    const have = jobViewOf(existing, c.name).disks.map((d) => d.serialNumber).sort();
+    if (have.join(',') !== serials.join(',')) {
+      throw new DriveseedError('JOB_EXISTS', `Import job ${c.name} already exists in resource group ${c.resourceGroup} with disks ${have.join(', ') || 'none'}, not the prepared disks ${serials.join(', ')}; stage into a new staging location with a new --job name`, {
         category: 'AZURE',
-        details: { job: c.name, drives: have },
+        details: { job: c.name, disks: have },
       });
     }
-    ctx.reporter.info(`Import job ${c.name} already exists with these drives; not creating it again`);
+    ctx.reporter.info(`Import job ${c.name} already exists with these disks; not creating it again`);
   } else {
+    let validation;
+    try {
+      validation = await client.service.validateInputsByResourceGroup(c.resourceGroup, c.location, createValidations(input));
+    } catch (err) {
+      throw armError(err, `validating the inputs of import job ${c.name}`);
+    }
+    const problems = validationProblems(validation);
+    if (problems.length > 0) {
+      throw new DriveseedError('JOB_INPUTS_INVALID', `The service refused the job's inputs: ${problems.map((p) => `${p.validationType}: ${p.code ? `${p.code}: ` : ''}${p.message}`).join('; ')}; correct them (return address file, stage settings) and run driveseed job create again`, {
+        category: 'AZURE',
+        details: { job: c.name, problems },
+      });
+    }
     ctx.reporter.info(`Creating import job ${c.name} in ${c.resourceGroup} (${c.emulator ? `emulator ${c.emulator}` : 'Azure'})`);
     try {
-      job = await client.jobs.create(c.name, c.resourceGroup, {
-        location: c.location,
-        properties: {
-          storageAccountId,
-          jobType: 'Import',
-          returnAddress: returnInfo.returnAddress,
-          returnShipping: returnInfo.returnShipping,
-          diagnosticsPath: DIAGNOSTICS_PATH,
-          logLevel: o.logLevel,
-          backupDriveManifest: o.backupDriveManifest ?? true,
-          driveList: prepared.drives.map((d) => ({
-            driveId: d.driveId,
-            ...(d.bitLockerKey ? { bitLockerKey: d.bitLockerKey.reveal() } : {}),
-            manifestFile: d.manifestFile || DEFAULT_MANIFEST_FILE,
-            manifestHash: d.manifestHash,
-          })),
-        },
-      });
+      job = await client.jobs.beginCreateAndWait(c.resourceGroup, c.name, importJobBody(input, { reveal: true }));
     } catch (err) {
       throw armError(err, `creating import job ${c.name}`);
     }
   }
 
-  let carriers: string[] = [];
-  try {
-    const loc = await client.locations.get(c.location);
-    carriers = loc.supportedCarriers ?? [];
-  } catch (err) {
-    ctx.reporter.warning('LOCATION_LOOKUP_FAILED', `Could not read the supported carriers of ${c.location}: ${armError(err, 'locations.get').message}`);
-  }
-  const props = job!.properties ?? {};
+  const view = jobViewOf(job!, c.name);
+  const shipTo = view.shipTo?.address && Object.keys(view.shipTo.address).length > 0 && view.shipTo.supportedCarriers.length > 0 ? view.shipTo : await datacenterOf(client, c.location, ctx);
   const ref: JobReference = {
     name: c.name,
     subscription: c.subscription,
     resourceGroup: c.resourceGroup,
     location: c.location,
     account: c.account,
-    createdAt: job!.systemData?.createdAt ? new Date(job!.systemData.createdAt).toISOString() : new Date().toISOString(),
-    state: props.state ?? 'Creating',
+    createdAt: view.createdAt ?? new Date().toISOString(),
+    state: view.status,
     ...(c.emulator ? { emulator: c.emulator } : {}),
   };
   saveJobReference(o.staging, ref);
+  advanceSeed(o.staging, 'job-created');
   rememberJob({ name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, staging: path.resolve(o.staging), createdAt: ref.createdAt }, ctx.env);
-  const shipTo = shipToOf(c.location, props.shippingInformation as Record<string, unknown> | undefined, carriers);
-  const drives = (props.driveList ?? []).map((d) => ({ driveId: d.driveId ?? '', manifestHash: d.manifestHash ?? '', state: d.state ?? 'Specified' }));
-  ctx.reporter.event('job', { name: ref.name, resourceGroup: ref.resourceGroup, state: ref.state, drives: drives.length, shipTo: shipTo.address, supportedCarriers: carriers });
-  return { job: ref, drives, shipTo, settingsFile: settingsPath(o.staging), existed };
+  const disks = view.disks.map((d) => ({ serialNumber: d.serialNumber, manifestHash: input.disks.find((x) => x.serialNumber === d.serialNumber)?.manifestHash ?? '', copyStatus: d.copyStatus }));
+  ctx.reporter.event('job', { name: ref.name, resourceGroup: ref.resourceGroup, status: ref.state, disks: disks.length, shipTo: shipTo.address, supportedCarriers: shipTo.supportedCarriers });
+  return { job: ref, disks, shipTo, settingsFile: settingsPath(o.staging), existed: existing !== undefined };
+}
+
+function locationOf(ref: JobReference, emulator?: string): JobLocation {
+  const e = emulator ?? ref.emulator;
+  return { name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, ...(e ? { emulator: e } : {}) };
 }
 
 /**
- * Reads the job saved for the staging location from the service ({@link readJob}): its state,
- * delivery package, the ship-to address and each drive's state, percent, bytes and copy status (never
- * BitLocker keys). Also refreshes `settings.seed.job.state`. Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
+ * Reads the job saved for the staging location from the service ({@link readJob}); refreshes
+ * `settings.seed.job.state`. Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
  */
-export async function getJob(o: { staging: string; emulator?: string; client?: StorageImportExport }, ctx: Pick<CommandContext, 'reporter'>): Promise<JobGetResult> {
+export async function getJob(o: { staging: string; emulator?: string; client?: DataBoxManagementClient }, ctx: Pick<CommandContext, 'reporter'>): Promise<JobGetResult> {
   const ref = savedJob(o.staging);
-  const emulator = o.emulator ?? ref.emulator;
-  const at: JobLocation = { name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, ...(emulator ? { emulator } : {}) };
+  const at = locationOf(ref, o.emulator);
   const view = await readJob(at, o.client ?? clientFor(at));
-  if (view.state !== ref.state) saveJobReference(o.staging, { ...ref, state: view.state });
-  ctx.reporter.event('job', { name: ref.name, state: view.state, drives: view.drives.length });
-  const result: JobGetResult = { job: { ...ref, state: view.state }, state: view.state, percentComplete: view.percentComplete, drives: view.drives };
-  if (view.deliveryPackage) result.deliveryPackage = { ...view.deliveryPackage };
-  if (view.shipTo) result.shipTo = view.shipTo;
-  return result;
+  if (view.status !== ref.state) saveJobReference(o.staging, { ...ref, state: view.status });
+  ctx.reporter.event('job', { name: ref.name, status: view.status, disks: view.disks.length });
+  return { job: { ...ref, state: view.status }, status: view.status, view };
+}
+
+export interface JobCancelOptions {
+  staging: string;
+  reason: string;
+  /** confirmed already (--yes, or the RPC param yes) */
+  yes: boolean;
+  emulator?: string;
+  client?: DataBoxManagementClient;
+}
+
+/**
+ * Cancels the staging location's import job (Jobs_Cancel), after a typed "yes" or `yes`. Refused
+ * when the service says the job can no longer be cancelled (JOB_NOT_CANCELLABLE: the disks are on
+ * their way or at the datacenter). The seed goes back to `prepared`: the drives can go in a new job.
+ * Errors: JOB_NOT_CREATED, PROMPT_REQUIRED (USAGE); JOB_CANCEL_NOT_CONFIRMED (CANCELLED);
+ * JOB_NOT_CANCELLABLE, AZURE_* (AZURE).
+ */
+export async function cancelJob(o: JobCancelOptions, ctx: CommandContext): Promise<{ job: JobReference; status: string }> {
+  const ref = savedJob(o.staging);
+  const at = locationOf(ref, o.emulator);
+  const client = o.client ?? clientFor(at);
+  const view = await readJob(at, client);
+  if (!view.isCancellable) {
+    throw new DriveseedError('JOB_NOT_CANCELLABLE', `Import job ${ref.name} is ${view.status} and the service no longer allows cancelling it; contact Azure support to stop it`, { category: 'AZURE', details: { job: ref.name, status: view.status } });
+  }
+  if (!o.yes) {
+    const answer = await askOrFail(ctx, { question: `Cancel import job ${ref.name} (${view.status}, ${view.disks.length} disk(s))? Type yes to cancel it:`, flag: '--yes', field: 'yes' });
+    if (answer.toLowerCase() !== 'yes') {
+      throw new DriveseedError('JOB_CANCEL_NOT_CONFIRMED', `Cancelling was not confirmed (typed "${answer}"); import job ${ref.name} is unchanged`, { category: 'CANCELLED', details: { job: ref.name } });
+    }
+  }
+  try {
+    await client.jobs.cancel(ref.resourceGroup, ref.name, { reason: o.reason });
+  } catch (err) {
+    throw armError(err, `cancelling import job ${ref.name}`);
+  }
+  const after = await readJob(at, client);
+  const next = { ...ref, state: after.status };
+  saveJobReference(o.staging, next);
+  advanceSeed(o.staging, 'prepared', {}, { back: true });
+  ctx.reporter.info(`Import job ${ref.name} is ${after.status}; the drives can be sent in a new job (stage settings --job <new name>, then driveseed job create)`);
+  return { job: next, status: after.status };
+}
+
+/**
+ * The disks' BitLocker keys as the service holds them (Jobs_ListCredentials): serial → key.
+ * Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
+ */
+export async function jobKeys(o: { staging: string; emulator?: string; client?: DataBoxManagementClient }): Promise<Map<string, Secret>> {
+  const ref = savedJob(o.staging);
+  const at = locationOf(ref, o.emulator);
+  const client = o.client ?? clientFor(at);
+  const out = new Map<string, Secret>();
+  try {
+    for await (const cred of client.jobs.listCredentials(ref.resourceGroup, ref.name)) {
+      const secrets = cred.jobSecrets as { jobSecretsType?: string; diskSecrets?: Array<{ diskSerialNumber?: string; bitLockerKey?: string }> } | undefined;
+      if (secrets?.jobSecretsType !== 'DataBoxCustomerDisk') continue;
+      for (const d of secrets.diskSecrets ?? []) if (d.diskSerialNumber && d.bitLockerKey) out.set(d.diskSerialNumber, new Secret(d.bitLockerKey));
+    }
+  } catch (err) {
+    throw armError(err, `reading the disk credentials of import job ${ref.name}`);
+  }
+  return out;
 }

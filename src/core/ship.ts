@@ -1,25 +1,27 @@
 /**
  * `driveseed ship` (docs/prep.md "Ship"): after the drives are packed and handed to the carrier,
- * record carrier and tracking number with the import job (PATCH deliveryPackage + state Shipping)
- * and keep a local shipping record.
+ * record carrier and tracking number with the import job (Jobs_MarkDevicesShipped) and keep a local
+ * shipping record.
  *
  *   find the job (staging settings, or the one waiting in $DRIVESEED_HOME/jobs.json) → read it from
  *   the service → carrier / tracking / ship date (asked when missing) → rules (supported carrier,
  *   tracking number not used by another job known here, warning after 14 days) → review → confirm
- *   (typed "yes" or --yes) → PATCH → `<staging>/.prep/shipping.json` + `$DRIVESEED_HOME/shipments.json`.
+ *   (typed "yes" or --yes) → markDevicesShipped → `<staging>/.prep/shipping.json` +
+ *   `$DRIVESEED_HOME/shipments.json`, seed state `shipped`.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StorageImportExport } from '@azure/arm-storageimportexport';
+import type { DataBoxManagementClient } from '@azure/arm-databox';
 import { armError } from '../azure/arm';
+import { AWAITING_SHIPMENT, SHIPPABLE_STATUSES } from '../azure/import-job';
 import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
 import { DriveseedError, usageError } from '../base/errors';
-import { clientFor, driveseedHome, knownJobs, readJob, saveJobReference, savedJob, type JobReference } from './job';
-import { readSettings, updateSettings } from './settings';
+import { clientFor, datacenterOf, driveseedHome, knownJobs, readJob } from './job';
+import { advanceSeed, saveJobReference, savedJob, savedJobIfAny, type JobReference } from './staging-records';
 
-/** The documented window: update carrier and tracking within two weeks of job creation (reference §1.4). */
+/** The documented window: give carrier and tracking number within two weeks of creating the job. */
 export const SHIP_WARN_DAYS = 14;
 
 export interface ShipOptions {
@@ -34,7 +36,7 @@ export interface ShipOptions {
   /** subscription from a .publishsettings file (legacy p:); must match the job's */
   subscription?: string;
   /** tests: the ARM client; and the clock */
-  client?: StorageImportExport;
+  client?: DataBoxManagementClient;
   now?: () => Date;
 }
 
@@ -130,9 +132,8 @@ function localDate(d: Date): string {
 async function findWaitingStaging(ctx: CommandContext): Promise<string> {
   const waiting = knownJobs(ctx.env).filter((j) => {
     try {
-      const s = readSettings(j.staging);
-      const ref = (s?.seed as { job?: JobReference } | undefined)?.job;
-      return ref?.name === j.name && ref.state === 'Creating' && !readShippingRecord(j.staging);
+      const ref = savedJobIfAny(j.staging);
+      return ref?.name === j.name && AWAITING_SHIPMENT.has(ref.state) && !readShippingRecord(j.staging);
     } catch {
       return false;
     }
@@ -156,8 +157,8 @@ async function findWaitingStaging(ctx: CommandContext): Promise<string> {
  *
  * Errors (USAGE unless said): JOB_NOT_FOUND / JOB_NOT_CREATED (no job), PROMPT_REQUIRED (a missing
  * --carrier / --tracking / --yes without a terminal), INVALID_OPTION, SHIP_CARRIER_UNSUPPORTED,
- * SHIP_TRACKING_REUSED (the number is another job's), SHIP_INVALID_STATE (the job is past Shipping;
- * AZURE), SHIP_SUBSCRIPTION_MISMATCH, SHIP_NOT_CONFIRMED (CANCELLED: the review was not answered "yes"),
+ * SHIP_TRACKING_REUSED (the number is another job's), SHIP_INVALID_STATE (the disks are already at
+ * the datacenter, or the job is cancelled; AZURE), SHIP_SUBSCRIPTION_MISMATCH, SHIP_NOT_CONFIRMED (CANCELLED: the review was not answered "yes"),
  * AZURE_REQUEST_FAILED / AZURE_UNREACHABLE. Warning SHIP_LATE after SHIP_WARN_DAYS days.
  */
 export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipResult> {
@@ -169,19 +170,14 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
     throw usageError('SHIP_SUBSCRIPTION_MISMATCH', `The publish settings name subscription ${o.subscription}, but import job ${ref.name} is in ${ref.subscription}; give the publish settings of that subscription`, { field: 'publishSettings' });
   }
   const client = o.client ?? clientFor(ref);
-  const { state, drives } = await readJob(ref, client);
-  if (state !== 'Creating' && state !== 'Shipping') {
-    throw new DriveseedError('SHIP_INVALID_STATE', `Import job ${ref.name} is ${state}: shipping details can be given only while it is Creating (or corrected while Shipping)`, { category: 'AZURE', details: { job: ref.name, state } });
+  const view = await readJob(ref, client);
+  const state = view.status;
+  if (!SHIPPABLE_STATUSES.has(state)) {
+    throw new DriveseedError('SHIP_INVALID_STATE', `Import job ${ref.name} is ${state}: shipping details can be given only before the disks reach the datacenter (${[...SHIPPABLE_STATUSES].join(', ')})`, { category: 'AZURE', details: { job: ref.name, state } });
   }
-  const driveIds = drives.map((d) => d.driveId);
+  const driveIds = view.disks.map((d) => d.serialNumber);
   const driveCount = driveIds.length;
-
-  let carriers: string[] = [];
-  try {
-    carriers = (await client.locations.get(ref.location)).supportedCarriers ?? [];
-  } catch (err) {
-    reporter.warning('LOCATION_LOOKUP_FAILED', `Could not read the supported carriers of ${ref.location}: ${armError(err, 'locations.get').message}`);
-  }
+  const carriers = (view.shipTo?.supportedCarriers.length ? view.shipTo : await datacenterOf(client, ref.location, ctx)).supportedCarriers;
 
   let carrier = o.carrier ?? (await askOrFail(ctx, { question: `Carrier${carriers.length ? ` (${carriers.join(', ')})` : ''}:`, flag: '--carrier', field: 'carrier' }));
   carrier = carrier.trim();
@@ -193,7 +189,7 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   const tracking = validateTracking(o.tracking ?? (await askOrFail(ctx, { question: 'Tracking number:', flag: '--tracking', field: 'tracking' })));
   const shipDate = validateShipDate(o.shipDate ?? localDate(now()));
 
-  // One unique tracking number per job (reference §1.4): refuse one known here for another job.
+  // The service wants one tracking number per job: refuse one known here for another job.
   const used = readShipments(ctx.env).find((s) => normTracking(s.tracking) === normTracking(tracking) && !sameJob(s, ref));
   const own = readShippingRecord(staging);
   const ownOther = own && normTracking(own.tracking) === normTracking(tracking) && !sameJob(own, ref) ? own : undefined;
@@ -221,7 +217,7 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   }
 
   try {
-    await client.jobs.update(ref.name, ref.resourceGroup, { state: 'Shipping', deliveryPackage: { carrierName: carrier, trackingNumber: tracking, driveCount, shipDate } });
+    await client.jobs.markDevicesShipped(ref.name, ref.resourceGroup, { deliverToDcPackageDetails: { carrierName: carrier, trackingId: tracking } });
   } catch (err) {
     throw armError(err, `updating import job ${ref.name} with the shipping details`);
   }
@@ -237,10 +233,9 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   shipments.push({ job: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, tracking, carrier, staging: path.resolve(staging), recordedAt });
   writeFileAtomic(path.join(home, 'shipments.json'), JSON.stringify({ version: 1, shipments }, null, 2) + '\n');
 
-  const next: JobReference = { ...ref, state: 'Shipping' };
+  const next: JobReference = { ...ref, state: (await readJob(ref, client)).status };
   saveJobReference(staging, next);
-  const seed = (readSettings(staging)?.seed as Record<string, unknown>) ?? {};
-  updateSettings(staging, { seed: { ...seed, shipping: { carrier, tracking, shipDate, recordFile } } });
+  advanceSeed(staging, 'shipped', { shipping: { carrier, tracking, shipDate, recordFile } });
   reporter.info(`Shipping details saved with import job ${ref.name}; local record: ${recordFile}`);
   return { staging: path.resolve(staging), job: next, carrier, tracking, shipDate, driveCount, recordFile, daysSinceCreated: days };
 }

@@ -1,32 +1,31 @@
 /**
- * `driveseed status`: where the import job stands (docs/workflow.md, reference §3.5, §4.2, §4.3).
+ * `driveseed status`: where the import job stands (docs/workflow.md).
  *
- *   settings.json (job, subscription, resource group, emulator) → Jobs_Get → job + drive states →
- *   for each drive with an errorLogUri: the DriveLog from the storage account, summarised as the
- *   blobs and blocks that failed and why → seed.state in the settings (importing / imported).
+ *   settings.json (job, subscription, resource group, emulator) → Jobs_Get → the job's status and
+ *   stages, each disk's copyStatus (in plain words, with what to do) and copy progress → for each
+ *   disk with an error log (copyLogDetails): the copy log from the storage account, in either the
+ *   current `databoxcopylog` format or the older `waies` DriveLog format, summarised as the blobs
+ *   and blocks that failed and why → seed state in the settings (importing / imported).
  *
- * With `watch`, it polls until the job reaches a terminal state (Completed, Closed, Canceled) or the
- * signal aborts (Ctrl-C), reporting each change as an event and the import as progress.
+ * With `watch`, it polls until the job reaches a final status (Completed, CompletedWithErrors,
+ * Cancelled, Failed_…) or the signal aborts (Ctrl-C), reporting each change as an event and the
+ * import as progress.
  *
  * The job is read by src/core/job.ts's {@link readJob} (one reader for job get, ship, status, complete
  * and repair). Also home of the pieces complete and repair share: where the job and its storage are
  * ({@link seedTarget}, {@link jobLocation}) and the clients for the job's storage account ({@link jobStorage}).
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { ContainerClient } from '@azure/storage-blob';
 import { containerClientFor as importContainerClient, emulatorAccount, parseStorageAccountId } from '../azure/blob';
 import { parseDriveLog, type DriveLog } from '../azure/drivelog';
-import { cloudLocationFromSettings, SEED_STATES } from '../cloud/settings';
+import { COPIED_STATUSES, FINAL_STATUSES, explainCopyStatus, type CopyStatusExplanation } from '../azure/import-job';
+import { cloudLocationFromSettings } from '../cloud/settings';
 import { containerClientFor as cloudContainerClient } from '../cloud/client';
-import { journalDir } from '../prep/journal';
 import type { CommandContext } from './command';
 import { cancelledError, DriveseedError } from '../base/errors';
 import { readJob, type JobLocation, type JobView } from './job';
-import { readSettings, settingsPath, updateSettings, type JobSettings } from './settings';
-
-/** Job states after which nothing changes any more (reference §3.5). */
-export const TERMINAL_JOB_STATES = ['Completed', 'Closed', 'Canceled'] as const;
+import { readSettings, settingsPath, type JobSettings } from './settings';
+import { advanceSeed, readPreparedDrives, savedJob, type SeedState } from './staging-records';
 /** Failed blobs listed per drive in the result (all are counted); a log can list millions. */
 const MAX_FAILED_BLOBS_PER_DRIVE = 100;
 
@@ -54,18 +53,10 @@ export function seedTarget(staging: string): SeedTarget {
       details: { staging },
     });
   }
-  // `job create` saves the job's coordinates in settings.seed.job (src/core/job.ts JobReference);
-  // without it no job was created from this staging location, whatever else the settings name.
-  const ref = (settings.seed as { job?: Record<string, unknown> } | undefined)?.job as { name?: string; subscription?: string; resourceGroup?: string; emulator?: string; account?: string } | undefined;
-  const subscription = ref?.subscription;
-  const resourceGroup = ref?.resourceGroup;
-  if (!ref || !subscription || !resourceGroup) {
-    throw new DriveseedError('JOB_NOT_CREATED', `No import job has been created from ${staging} yet (${settingsPath(staging)} has no seed.job). Run \`driveseed job create --staging ${staging}\` (or prep without --no-job) first`, {
-      category: 'USAGE',
-      details: { staging },
-    });
-  }
-  const t: SeedTarget = { staging, settings, job: ref.name ?? settings.job, subscription, resourceGroup };
+  // `job create` saves the job's coordinates in settings.seed.job; without it no job was created
+  // from this staging location, whatever else the settings name.
+  const ref = savedJob(staging);
+  const t: SeedTarget = { staging, settings, job: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup };
   const emulator = ref.emulator ?? settings.emulator;
   if (typeof emulator === 'string' && emulator) t.emulator = emulator;
   if (ref.account && !settings.account) t.settings = { ...settings, account: ref.account };
@@ -93,10 +84,12 @@ export interface FailedBlob {
 }
 
 export interface DriveFailures {
+  /** the disk's serial number as the log names it */
   driveId: string;
-  /** the drive-level status of the DriveLog (Completed, CompletedWithErrors, ManifestCorrupted, …) */
+  /** the drive-level status of the copy log (Completed, CompletedWithErrors, ManifestCorrupted, …) */
   status: string;
   reason?: string;
+  /** the log's URL in the storage account */
   errorLogUri: string;
   blobsFailed: number;
   /** at most MAX_FAILED_BLOBS_PER_DRIVE; blobsFailed counts them all */
@@ -112,12 +105,20 @@ export interface StatusOptions {
   logs?: boolean;
 }
 
-export type { DriveView, JobView } from './job';
+export type { DiskView, JobView } from './job';
+
+/** A disk's copy status in words: what it means and what to do. */
+export interface DiskAdvice extends CopyStatusExplanation {
+  serialNumber: string;
+  copyStatus: string;
+}
 
 export interface StatusResult {
   staging: string;
   job: JobView;
-  /** true when the job is Completed, Closed or Canceled */
+  /** each disk's copyStatus explained, in the order of job.disks */
+  disks: DiskAdvice[];
+  /** true when the job's status is final (nothing more is copied) */
   terminal: boolean;
   failures: DriveFailures[];
   /** the next command to run, in words */
@@ -127,7 +128,7 @@ export interface StatusResult {
   polls: number;
 }
 
-/** Reasons for the DriveLog statuses (reference §4.3) that a user can act on. */
+/** Reasons for the copy log statuses that a user can act on. */
 const REASONS: Record<string, string> = {
   Corrupted: 'the data on the drive did not match the MD5 in the manifest (the file changed or the drive was damaged after prep)',
   FileUnexpectedEnd: 'the file on the drive is shorter than the manifest says',
@@ -238,58 +239,57 @@ export function summariseDriveLog(log: DriveLog, errorLogUri: string): DriveFail
   return out;
 }
 
-/** What to do next, for a job in `state`. */
+/** What to do next, for a job in its status. */
 export function nextStep(staging: string, job: JobView, failures: DriveFailures[]): string {
   const s = JSON.stringify(staging);
-  switch (job.state) {
-    case 'Creating':
-      return `send the drives and record the tracking number: driveseed ship --staging ${s} --carrier <name> --tracking <number>`;
-    case 'Shipping':
-    case 'Received':
-    case 'Transferring':
-    case 'Packaging':
+  switch (job.status) {
+    case 'DeviceOrdered':
+    case 'Created':
+    case 'AwaitingShipmentDetails':
+    case 'ReadyToReceiveAtAzureDC':
+      return `send the disks and record the tracking number: driveseed ship --staging ${s} --carrier <name> --tracking <number>`;
+    case 'ShippedToAzureDC':
+    case 'Delivered':
+    case 'AtAzureDC':
+    case 'DataCopy':
       return `wait for the import: driveseed status --staging ${s} --watch`;
     case 'Completed':
-      return `verify the blobs and switch backups to the network: driveseed complete --staging ${s}`;
-    case 'Closed':
+    case 'CompletedWithWarnings':
+    case 'PreparingToShipFromAzureDC':
+    case 'ShippedToCustomer':
+    case 'CompletedWithErrors':
+      if (job.status !== 'CompletedWithErrors' && job.disks.every((d) => explainCopyStatus(d.copyStatus).ok)) return `verify the blobs and switch backups to the network: driveseed complete --staging ${s}`;
       return failures.length > 0
         ? `the import finished with errors (listed above); verify what is missing with driveseed complete --staging ${s}, then re-upload it with driveseed repair --staging ${s}`
         : `the import finished with errors; driveseed complete --staging ${s} names what is missing, driveseed repair --staging ${s} re-uploads it`;
-    case 'Canceled':
-      return 'the job was cancelled; create a new job for the drives (driveseed job create)';
+    case 'Cancelled':
+      return 'the job was cancelled; create a new job for the disks (driveseed job create with a new --job name in the stage settings)';
+    case 'Failed_IssueDetectedAtAzureDC':
+    case 'Failed_IssueReportedAtCustomer':
+    case 'Aborted':
+      return `the job failed${job.error?.message ? ` (${job.error.message})` : ''}; read each disk's status above, fix what it names and send the disks in a new job, or upload over the network with driveseed repair --staging ${s}`;
     default:
       return `driveseed status --staging ${s} --watch`;
   }
 }
 
-/** The seed state a job state implies (never moves a seed backwards, never past imported). */
-function seedStateFor(jobState: string): (typeof SEED_STATES)[number] | undefined {
-  if (['Received', 'Transferring', 'Packaging'].includes(jobState)) return 'importing';
-  if (jobState === 'Completed' || jobState === 'Closed') return 'imported';
-  if (jobState === 'Shipping') return 'shipped';
+/** The seed state a job status implies (the seed never moves backwards, never past imported here). */
+function seedStateFor(status: string): SeedState | undefined {
+  if (['Delivered', 'AtAzureDC', 'DataCopy'].includes(status)) return 'importing';
+  if (COPIED_STATUSES.has(status)) return 'imported';
+  if (status === 'ShippedToAzureDC') return 'shipped';
   return undefined;
 }
 
 function recordSeedState(t: SeedTarget, job: JobView): void {
-  const want = seedStateFor(job.state);
-  if (!want) return;
-  const current = readSettings(t.staging);
-  const seed = (current?.seed ?? {}) as Record<string, unknown>;
-  const cur = SEED_STATES.indexOf(seed.state as (typeof SEED_STATES)[number]);
-  if (cur >= SEED_STATES.indexOf(want)) return;
-  updateSettings(t.staging, { seed: { ...seed, state: want, jobState: job.state, checkedAt: new Date().toISOString() } });
+  const want = seedStateFor(job.status);
+  if (want) advanceSeed(t.staging, want, { jobState: job.status, checkedAt: new Date().toISOString() });
 }
 
-/** Total bytes of the prepared drives (from prep's drives.json), to turn percentages into bytes. */
+/** Bytes of the prepared drives (prep's record), for disks the service reports no total for yet. */
 function preparedBytes(staging: string): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    const doc = JSON.parse(fs.readFileSync(path.join(journalDir(staging), 'drives.json'), 'utf8')) as { drives?: Array<{ driveId: string; bytes: number }> };
-    for (const d of doc.drives ?? []) out.set(d.driveId, d.bytes);
-  } catch {
-    // no prep record (job created elsewhere): progress then reports percentages only
-  }
-  return out;
+  const prepared = readPreparedDrives(staging);
+  return new Map((prepared?.drives ?? []).map((d) => [d.driveId, d.bytes ?? 0]));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -318,37 +318,40 @@ export async function status(o: StatusOptions, ctx: CommandContext): Promise<Sta
     if (signal.aborted && polls === 0) throw cancelledError();
     const job = await readJob(jobLocation(t));
     polls++;
-    if (!prev || prev.state !== job.state) reporter.event('job.state', { job: job.name, state: job.state, previous: prev?.state ?? null, percentComplete: job.percentComplete });
-    for (const d of job.drives) {
-      const before = prev?.drives.find((x) => x.driveId === d.driveId);
-      if (!before || before.state !== d.state || before.copyStatus !== d.copyStatus) {
-        reporter.event('drive.state', { driveId: d.driveId, state: d.state, previous: before?.state ?? null, copyStatus: d.copyStatus ?? null, percentComplete: d.percentComplete, bytesSucceeded: d.bytesSucceeded });
+    if (!prev || prev.status !== job.status) reporter.event('job.state', { job: job.name, state: job.status, previous: prev?.status ?? null, stages: job.stages });
+    const disks: DiskAdvice[] = job.disks.map((d) => ({ serialNumber: d.serialNumber, copyStatus: d.copyStatus, ...explainCopyStatus(d.copyStatus) }));
+    for (const d of job.disks) {
+      const before = prev?.disks.find((x) => x.serialNumber === d.serialNumber);
+      if (!before || before.copyStatus !== d.copyStatus) {
+        const { meaning, action } = explainCopyStatus(d.copyStatus);
+        reporter.event('drive.state', { driveId: d.serialNumber, state: d.copyStatus, previous: before?.copyStatus ?? null, copyStatus: d.copyStatus, meaning, action, percentComplete: d.percentComplete, bytesProcessed: d.bytesProcessed });
       }
     }
-    const total = job.drives.reduce((a, d) => a + (sizes.get(d.driveId) ?? 0), 0);
+    const sizeOf = (d: JobView['disks'][number]) => d.totalBytesToProcess || (sizes.get(d.serialNumber) ?? 0);
+    const total = job.disks.reduce((a, d) => a + sizeOf(d), 0);
     if (total > 0) {
-      const done = job.drives.reduce((a, d) => a + Math.round(((sizes.get(d.driveId) ?? 0) * d.percentComplete) / 100), 0);
-      reporter.progress({ phase: 'import', bytesDone: done, bytesTotal: total, itemsDone: job.drives.filter((d) => d.state === 'Completed' || d.state === 'CompletedMoreInfo').length, itemsTotal: job.drives.length, current: job.state });
+      const done = job.disks.reduce((a, d) => a + (d.totalBytesToProcess ? d.bytesProcessed : Math.round((sizeOf(d) * d.percentComplete) / 100)), 0);
+      reporter.progress({ phase: 'import', bytesDone: done, bytesTotal: total, itemsDone: job.disks.filter((d) => d.copyStatus !== 'NotStarted' && d.copyStatus !== 'InProgress').length, itemsTotal: job.disks.length, current: job.status });
     }
     recordSeedState(t, job);
 
     const failures: DriveFailures[] = [];
     if (o.logs !== false) {
-      for (const d of job.drives) {
-        if (!d.errorLogUri) continue;
-        let f = logCache.get(d.errorLogUri);
+      for (const d of job.disks) {
+        if (!d.errorLogLink) continue;
+        let f = logCache.get(d.errorLogLink);
         if (!f) {
           storage ??= await jobStorage(t, accountOf(t, job));
-          const log = await fetchDriveLog(storage, d.errorLogUri);
-          f = summariseDriveLog(log, d.errorLogUri);
-          logCache.set(d.errorLogUri, f);
+          const log = await fetchDriveLog(storage, d.errorLogLink);
+          f = summariseDriveLog(log, d.errorLogLink);
+          logCache.set(d.errorLogLink, f);
           if (f.blobsFailed > 0 || f.status !== 'Completed') reporter.event('drive.failures', { ...f });
         }
         if (f.blobsFailed > 0 || f.status !== 'Completed') failures.push(f);
       }
     }
-    const terminal = (TERMINAL_JOB_STATES as readonly string[]).includes(job.state);
-    const result: StatusResult = { staging: o.staging, job, terminal, failures, next: nextStep(o.staging, job, failures), polls };
+    const terminal = FINAL_STATUSES.has(job.status);
+    const result: StatusResult = { staging: o.staging, job, disks, terminal, failures, next: nextStep(o.staging, job, failures), polls };
     if (!o.watch) return result;
     if (terminal) return { ...result, watch: 'terminal' };
     prev = job;
