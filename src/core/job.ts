@@ -165,7 +165,8 @@ export async function readJob(at: JobLocation, client: DataBoxManagementClient =
  * The create request's inputs from the prepared drives, refusing what the service would refuse
  * before anything is sent: more than {@link MAX_DISKS_PER_JOB} disks (JOB_TOO_MANY_DISKS), and for
  * real Azure a generated drive id instead of a hardware serial (DRIVE_SERIAL_GENERATED) or a drive
- * without a BitLocker key (BITLOCKER_KEY_MISSING). The emulator accepts both, with a warning.
+ * without a BitLocker key (BITLOCKER_KEY_MISSING) or with 4K-native sectors
+ * (DRIVE_SECTOR_SIZE_UNSUPPORTED). The emulator accepts them (a generated id with a warning).
  */
 export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInfo: ReturnInfo, ctx: Pick<CommandContext, 'reporter'>): ImportJobInput {
   const prepared = readPreparedDrives(o.staging, { required: true });
@@ -179,7 +180,13 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
   }
   const generated = drives.filter((d) => (d.driveIdSource ?? 'generated') !== 'hardware');
   const unkeyed = drives.filter((d) => !keys.has(d.driveId));
+  const sectors = drives.filter((d) => d.logicalSectorSize !== undefined && d.logicalSectorSize !== 512);
   if (!c.emulator) {
+    if (sectors.length > 0) {
+      throw usageError('DRIVE_SECTOR_SIZE_UNSUPPORTED', `Drive(s) ${sectors.map((d) => `${d.driveId} (${d.logicalSectorSize}-byte sectors)`).join(', ')} are 4K native, which the datacenter reports as UnsupportedDrive; prepare disks with 512-byte logical sectors (512n or 512e)`, {
+        drives: sectors.map((d) => d.driveId),
+      });
+    }
     if (generated.length > 0) {
       throw usageError('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`, {
         drives: generated.map((d) => d.driveId),
@@ -280,7 +287,7 @@ export async function datacenterOf(client: DataBoxManagementClient, location: st
  * Idempotent: when a job of that name already exists with the same disks, it is reported as
  * `existed: true`; with other disks it fails with JOB_EXISTS.
  * Errors: PREP_NOT_DONE, SETTINGS_MISSING, JOB_SETTINGS_INCOMPLETE, JOB_TOO_MANY_DISKS,
- * DRIVE_SERIAL_GENERATED, BITLOCKER_KEY_MISSING, PROMPT_REQUIRED, RETURN_ADDRESS_INVALID (USAGE);
+ * DRIVE_SERIAL_GENERATED, BITLOCKER_KEY_MISSING, DRIVE_SECTOR_SIZE_UNSUPPORTED, PROMPT_REQUIRED, RETURN_ADDRESS_INVALID (USAGE);
  * JOB_INPUTS_INVALID, JOB_EXISTS, AZURE_REQUEST_FAILED / AZURE_UNREACHABLE (AZURE).
  */
 export async function createJob(o: JobCreateOptions & { print: true }, ctx: CommandContext): Promise<JobPrintResult>;

@@ -9,12 +9,18 @@
  * Everything that differs between Linux and Windows is behind DiskPlatform (src/prep/platform.ts;
  * src/prep/linux.ts, src/prep/win32.ts); this file holds the order of the steps only.
  *
+ * Before anything is written, the targets are held against the import service's drive rules
+ * (src/prep/service-rules.ts): refused when the job goes to real Azure, warned about otherwise.
+ *
  * Every step is journaled (src/prep/journal.ts); a rerun after a crash resumes. Drive records
- * for the job go to `<staging>/.prep/drives.json`; a BitLocker key only to `.prep/keys.json` (0600).
+ * for the job go to `<staging>/.prep/drives.json`, a BitLocker key only to `.prep/keys.json`
+ * (0600) (both through src/core/staging-records.ts), and the files the Azure portal asks for when
+ * the job is created there to `.prep/portal/` (src/azure/portal-files.ts, 0600: they hold the key).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DEFAULT_MANIFEST_FILE, ManifestWriter } from '../azure/manifest';
+import { writePortalFiles } from '../azure/portal-files';
 import { copyFiles } from '../native/io';
 import { decideEncryption, type EncryptionMode } from '../prep/encryption';
 import { resolveDriveId } from '../prep/drive-id';
@@ -23,12 +29,15 @@ import { Journal, journalDir, type JournalState } from '../prep/journal';
 import { planSpanning, type Plan } from '../prep/plan';
 import { hostPlatform, type Claim, type DiskPlatform, type PlatformContext, type PrepVolume } from '../prep/platform';
 import { confirmFormat, isWholeDisk, type Target } from '../prep/targets';
+import { enforceServiceRules } from '../prep/service-rules';
 import { MANIFEST_NAME, verifyDrive, type DriveProblem } from '../prep/verifier';
 import { cancelledError, DriveseedError, usageError } from '../base/errors';
 import type { CommandContext } from './command';
 import { createJob, jobCoordinates, type JobCreateOptions, type JobCreateResult } from './job';
 import { RateMeter } from '../base/reporter';
 import type { Secret } from '../base/secret';
+import { readSettings } from './settings';
+import { advanceSeed, saveDriveKeys, writePreparedDrives, type DriveIdSource } from './staging-records';
 import { driveseedVersion } from './version';
 
 export interface PrepOptions {
@@ -56,7 +65,11 @@ export interface PrepOptions {
 
 export interface PreparedDrive {
   target: string;
+  /** the disk's serial number, or a generated id (emulator only) */
   driveId: string;
+  driveIdSource: DriveIdSource;
+  /** bytes per logical sector, when the platform reports it */
+  logicalSectorSize?: number;
   manifestFile: string;
   manifestHash: string;
   files: number;
@@ -73,6 +86,8 @@ export interface PrepResult {
   encryption: EncryptionMode;
   /** where drive records for `job create` were saved */
   drivesFile: string;
+  /** the files for creating the job in the Azure portal instead, per drive (they hold the BitLocker key: mode 0600) */
+  portalFiles: Array<{ serialNumber: string; journal: string; driveInfo: string }>;
   problems: DriveProblem[];
   /** the created import job (absent with --no-job) */
   job?: JobCreateResult;
@@ -133,6 +148,11 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
   try {
     for (const l of live) l.claim = platform.lock(l.target);
 
+    // The service's drive rules, before anything is written. Strict when the job goes to real Azure.
+    const facts = live.map((l) => platform.driveFacts(l.target, o.format));
+    const toEmulator = Boolean(o.job?.emulator ?? readSettings(o.staging)?.emulator);
+    enforceServiceRules(facts, { strict: o.job !== undefined && !toEmulator, reporter });
+
     // Plan before anything is written; a disk to be formatted counts with its estimated free space.
     let plan: Plan;
     if (st.plan) plan = st.plan;
@@ -174,7 +194,11 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       const key = await platform.encrypt(v, enc, pctx);
       const dir = v.root;
       const serial = v.serial;
-      const { driveId } = resolveDriveId(dir, serial, ds.driveId);
+      const { driveId, source } = resolveDriveId(dir, serial, ds.driveId);
+      const driveIdSource: DriveIdSource = source === 'serial' ? 'hardware' : 'generated';
+      if (driveIdSource === 'generated') {
+        reporter.warning('DRIVE_SERIAL_GENERATED', `${t.input} has no hardware serial number; it gets the generated drive id ${driveId} (stored on the volume), which only the emulator accepts: the real service matches disks by their serial`, { target: t.input, driveId });
+      }
       if (ds.driveId !== driveId || (toFormat.includes(l) && !ds.formatted)) {
         journal.append({ t: 'drive', drive: i, target: t.input, driveId, formatted: toFormat.includes(l) || ds.formatted, serial });
       }
@@ -242,15 +266,24 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
         journal.append({ t: 'verified', drive: i, ok: v.ok, badBlocks: v.problems.length });
       }
       await platform.finish(v, enc, pctx);
-      prepared.push({ target: t.input, driveId, manifestFile: DEFAULT_MANIFEST_FILE, manifestHash: m.manifestHash, files: pd.files.length, bytes: pd.bytes, verified });
+      const sector = facts[i]!.logicalSectorSize;
+      prepared.push({ target: t.input, driveId, driveIdSource, ...(sector ? { logicalSectorSize: sector } : {}), manifestFile: DEFAULT_MANIFEST_FILE, manifestHash: m.manifestHash, files: pd.files.length, bytes: pd.bytes, verified });
       if (key) keys.push({ driveId, key });
       l.volume = undefined;
       v.release();
     }
 
-    const drivesFile = path.join(journalDir(o.staging), 'drives.json');
-    writeJsonAtomic(drivesFile, { version: 1, encryption: enc.mode, drives: prepared }, 0o644);
-    if (keys.length > 0) saveKeys(o.staging, keys);
+    const drivesFile = writePreparedDrives(o.staging, { encryption: enc.mode, drives: prepared });
+    if (keys.length > 0) saveDriveKeys(o.staging, keys);
+    const settings = readSettings(o.staging);
+    const portalFiles = writePortalFiles(
+      path.join(journalDir(o.staging), 'portal'),
+      settings?.job ?? 'driveseed',
+      prepared.map((d) => {
+        const key = keys.find((k) => k.driveId === d.driveId)?.key;
+        return { serialNumber: d.driveId, manifestFile: d.manifestFile, manifestHash: d.manifestHash, ...(key ? { bitLockerKey: key } : {}) };
+      }),
+    );
     if (problems.length > 0) {
       throw new DriveseedError('PREP_VERIFY_FAILED', `Read-back found ${problems.length} problem(s) on the prepared drives; first: ${problems[0]!.message}. Check the disk (smartctl) and rerun prep with --format`, {
         category: 'VERIFY_FAILED',
@@ -258,7 +291,8 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       });
     }
     journal.append({ t: 'done', at: new Date().toISOString() });
-    const result: PrepResult = { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, problems };
+    advanceSeed(o.staging, 'prepared');
+    const result: PrepResult = { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, portalFiles, problems };
     if (o.job) {
       try {
         result.job = await createJob({ ...o.job, staging: o.staging }, ctx);
@@ -302,19 +336,3 @@ function checkWritten(f: StagedFile, bytes: number, blockMd5: Buffer): void {
   }
 }
 
-function writeJsonAtomic(file: string, value: unknown, mode: number): void {
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-/** BitLocker keys for the job, revealed only here and in the ARM create call; the file is 0600. */
-export function saveKeys(staging: string, keys: Array<{ driveId: string; key: Secret }>): void {
-  writeJsonAtomic(path.join(journalDir(staging), 'keys.json'), { version: 1, keys: keys.map((k) => ({ driveId: k.driveId, bitLockerKey: k.key.reveal() })) }, 0o600);
-}

@@ -32,6 +32,8 @@ export interface PreparedDriveRecord {
   driveId: string;
   /** absent in records written before driveseed knew the difference: read as `generated` */
   driveIdSource?: DriveIdSource;
+  /** bytes per logical sector, when the platform reported it */
+  logicalSectorSize?: number;
   manifestFile: string;
   /** Base16 MD5 of the manifest file on the drive */
   manifestHash: string;

@@ -9,13 +9,12 @@
  * (`.prep/drives.json`), and a drive that is not among the prepared drives is a problem.
  */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { firstPartitionPath, mountReadOnly, type OwnedMount } from '../prep/format';
-import { journalDir } from '../prep/journal';
 import { majMinOf, parseMountInfo, SysBlock } from '../prep/sysfs';
 import { parseWindowsTarget } from '../prep/targets';
 import { verifyDrive, type DriveProblem } from '../prep/verifier';
 import type { CommandContext } from './command';
+import { drivesFile, readPreparedDrives } from './staging-records';
 import { cancelledError, DriveseedError } from '../base/errors';
 
 export interface VerifyOptions {
@@ -79,13 +78,11 @@ function openVolume(target: string, platform: NodeJS.Platform = process.platform
 }
 
 function preparedHashes(staging: string): Map<string, string> {
-  const file = path.join(journalDir(staging), 'drives.json');
-  try {
-    const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as { drives?: Array<{ driveId: string; manifestHash: string }> };
-    return new Map((doc.drives ?? []).map((d) => [d.driveId, d.manifestHash]));
-  } catch {
-    throw new DriveseedError('PREP_NOT_DONE', `${file} does not exist or cannot be read: no drives were prepared from --staging ${staging}`, { category: 'USAGE', details: { field: 'staging', file } });
+  const prepared = readPreparedDrives(staging);
+  if (!prepared) {
+    throw new DriveseedError('PREP_NOT_DONE', `${drivesFile(staging)} does not exist: no drives were prepared from --staging ${staging}`, { category: 'USAGE', details: { field: 'staging', file: drivesFile(staging) } });
   }
+  return new Map(prepared.drives.map((d) => [d.driveId, d.manifestHash]));
 }
 
 /**

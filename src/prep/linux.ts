@@ -11,8 +11,18 @@ import type { EncryptionDecision } from './encryption';
 import { cleanupStaleMounts, firstPartitionPath, fsTypeOf, mountNtfs, partitionAndFormatNtfs } from './format';
 import { claimTarget, targetInfo, type TargetLock } from './native';
 import { estimateFormattedFree, type Claim, type DiskPlatform, type PlatformContext, type PrepVolume } from './platform';
+import type { DriveFacts } from './service-rules';
 import { SysBlock } from './sysfs';
 import { classifyTargets, type Target } from './targets';
+
+/** A disk behind USB (its sysfs device path runs through a USB host): fine for preparing, not for shipping. */
+function isUsb(disk: string): boolean {
+  try {
+    return fs.realpathSync(`/sys/block/${disk}/device`).includes('/usb');
+  } catch {
+    return false;
+  }
+}
 
 function statfsFree(dir: string): number {
   const s = fs.statfsSync(dir);
@@ -56,6 +66,24 @@ export class LinuxPlatform implements DiskPlatform {
       return statfsFree(t.path);
     }
     throw new DriveseedError('PREP_PLATFORM', `${t.input} is a Windows target; run driveseed on Windows to prepare it`, { category: 'USAGE', details: { target: t.input } });
+  }
+
+  driveFacts(t: Target, format: boolean): DriveFacts {
+    if (t.kind === 'disk') {
+      const info = targetInfo(t.path);
+      // prep writes the first partition: the one it creates with --format, else the disk's first
+      const fileSystem = format ? 'ntfs' : (fsTypeOf(firstPartitionPath(t.path)) ?? '');
+      return { input: t.input, serial: info.serial, logicalSectorSize: info.logicalSectorSize, fileSystem, firstVolume: true, usb: isUsb(t.name) };
+    }
+    if (t.kind === 'volume') {
+      const sys = new SysBlock();
+      const n = t.source.startsWith('/dev/') ? sys.nodeOfPath(t.source) : undefined;
+      if (!n) return { input: t.input, serial: null, fileSystem: t.fsType };
+      const info = targetInfo(`/dev/${n.disk}`);
+      const first = sys.partitions(n.disk)[0];
+      return { input: t.input, serial: info.serial, logicalSectorSize: info.logicalSectorSize, fileSystem: t.fsType, firstVolume: !n.isPartition || first === n.name, usb: isUsb(n.disk) };
+    }
+    return { input: t.input, serial: null };
   }
 
   describe(t: Target): string {

@@ -15,6 +15,7 @@ import type { Reporter } from '../base/reporter';
 import type { Secret } from '../base/secret';
 import type { EncryptionDecision } from './encryption';
 import { LinuxPlatform } from './linux';
+import type { DriveFacts } from './service-rules';
 import type { Target } from './targets';
 import { WindowsPlatform } from './win32';
 
@@ -57,6 +58,8 @@ export interface DiskPlatform {
    * formatting. Throws PREP_NEEDS_FORMAT (no NTFS volume and no --format) or PREP_FORMAT_VOLUME.
    */
   planSpace(t: Target, format: boolean): number;
+  /** What the import service's drive rules look at (src/prep/service-rules.ts), read before anything is written. */
+  driveFacts(t: Target, format: boolean): DriveFacts;
   /** How the confirmation prompt names a disk: model, size, the volumes that will be erased. */
   describe(t: Target): string;
   /** Erases a whole disk: GPT, one Microsoft basic data partition, NTFS. Called only after confirmation. */

@@ -29,6 +29,7 @@ import { acquireLock } from '../native/io';
 import type { EncryptionDecision } from './encryption';
 import { volumeLockFile } from './native';
 import { estimateFormattedFree, type Claim, type DiskPlatform, type PlatformContext, type PrepVolume } from './platform';
+import type { DriveFacts } from './service-rules';
 import { spawnRunner, type CommandRunner } from './runner';
 import { MIN_TARGET_BYTES, parseWindowsTarget, refuse, type Target } from './targets';
 import {
@@ -217,6 +218,23 @@ export class WindowsPlatform implements DiskPlatform {
       throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} is ${v.fileSystem || 'not formatted'}, but Azure imports only NTFS; give its disk \\\\.\\PhysicalDrive${v.diskNumber} with --format (this erases it)`, { category: 'USAGE', details: { target: t.input } });
     }
     return v.sizeRemaining;
+  }
+
+  driveFacts(t: Target, format: boolean): DriveFacts {
+    const f = this.factsOf(t);
+    if (f.disk) {
+      const p = firstDataPartition(f.disk);
+      return {
+        input: t.input,
+        serial: f.disk.serialNumber,
+        logicalSectorSize: f.disk.logicalSectorSize,
+        fileSystem: format ? 'NTFS' : (p?.fileSystem ?? ''),
+        firstVolume: true,
+        usb: f.disk.busType.toUpperCase() === 'USB',
+      };
+    }
+    const v = f.volume!;
+    return { input: t.input, serial: v.serialNumber, fileSystem: v.fileSystem };
   }
 
   describe(t: Target): string {
