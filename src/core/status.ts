@@ -115,6 +115,7 @@ export interface DiskAdvice extends CopyStatusExplanation {
 
 export interface StatusResult {
   staging: string;
+  resourceGroup: string;
   job: JobView;
   /** each disk's copyStatus explained, in the order of job.disks */
   disks: DiskAdvice[];
@@ -351,7 +352,7 @@ export async function status(o: StatusOptions, ctx: CommandContext): Promise<Sta
       }
     }
     const terminal = FINAL_STATUSES.has(job.status);
-    const result: StatusResult = { staging: o.staging, job, disks, terminal, failures, next: nextStep(o.staging, job, failures), polls };
+    const result: StatusResult = { staging: o.staging, resourceGroup: t.resourceGroup, job, disks, terminal, failures, next: nextStep(o.staging, job, failures), polls };
     if (!o.watch) return result;
     if (terminal) return { ...result, watch: 'terminal' };
     prev = job;

@@ -1,12 +1,15 @@
 /**
- * `driveseed job create --staging <dir> …` / RPC `job.create`, and `driveseed job get --staging <dir>`
- * / RPC `job.get` (src/core/job.ts, docs/prep.md "The import job").
+ * `driveseed job create --staging <dir> …` / RPC `job.create`, `driveseed job get --staging <dir>`
+ * / RPC `job.get`, and `driveseed job cancel --staging <dir>` / RPC `job.cancel` (src/core/job.ts,
+ * docs/prep.md "The import job").
  */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { usageError } from '../../base/errors';
-import { type JobCreateOptions, type JobCreateResult, type JobGetResult, createJob, getJob, parsePublishSettings, readReturnInfo } from '../../core/job';
-import { cookEmulatorUrl, cookLogLevel, renderJob } from './prep';
+import { type JobCancelOptions, type JobCreateOptions, type JobCreateResult, type JobGetResult, type JobPrintResult, cancelJob, createJob, getJob } from '../../core/job';
+import { parsePublishSettings, readReturnInfo } from '../../core/job-inputs';
+import { renderJob, renderJobView } from './render-job';
+import { cookEmulatorUrl, cookLogLevel } from './prep';
 
 export interface JobCreateRaw {
   staging?: string;
@@ -14,18 +17,22 @@ export interface JobCreateRaw {
   emulator?: string;
   logLevel?: string;
   publishSettings?: string;
+  print?: boolean;
+  manifestBackup?: boolean;
 }
 
-export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & { publishSettings?: string }, JobCreateResult>({
+export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & { publishSettings?: string }, JobCreateResult | JobPrintResult>({
   name: 'job create',
   rpcMethod: 'job.create',
-  summary: 'Create the Azure Import/Export job for the prepared drives (after prep --no-job, or when prep could not reach Azure)',
+  summary: 'Create the Azure import job (Data Box customer-disk) for the prepared drives (after prep --no-job, or when prep could not reach Azure)',
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
     { flags: '--return-address <file>', name: 'returnAddress', description: 'JSON file with returnAddress and returnShipping (asked interactively when absent)', type: 'string' },
     { flags: '--emulator <url>', name: 'emulator', description: 'driveseed emulator ARM endpoint instead of Azure (default: the one saved in the staging settings)', type: 'string' },
     { flags: '--log-level <level>', name: 'logLevel', description: 'the service\'s copy log level: Error (default) or Verbose', type: 'string' },
     { flags: '--publish-settings <file>', name: 'publishSettings', description: '.publishsettings file to read the subscription id from (its certificate is not used)', type: 'string' },
+    { flags: '--print', name: 'print', description: 'print the exact create request (BitLocker keys masked) instead of sending it; nothing is created', type: 'boolean' },
+    { flags: '--no-manifest-backup', name: 'manifestBackup', description: 'do not ask the service to keep a copy of each drive manifest in the storage account', type: 'boolean' },
   ],
   cook(raw) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -33,6 +40,8 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
     const emulator = cookEmulatorUrl(raw.emulator);
     if (emulator) o.emulator = emulator;
     if (raw.returnAddress !== undefined) o.returnInfo = readReturnInfo(raw.returnAddress);
+    if (raw.print) o.print = true;
+    if (raw.manifestBackup === false) o.enableManifestBackup = false;
     if (raw.publishSettings !== undefined) {
       o.publishSettings = path.resolve(raw.publishSettings);
       o.subscription = parsePublishSettings(o.publishSettings).subscriptionId;
@@ -46,7 +55,7 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
     return createJob(o, ctx);
   },
   claims: (o) => [o.staging],
-  renderText: (r) => renderJob(r).join('\n'),
+  renderText: (r) => ('body' in r ? `${r.method} ${r.url}\n${JSON.stringify(r.body, null, 2)}` : renderJob(r).join('\n')),
 });
 
 export interface JobGetRaw {
@@ -57,7 +66,7 @@ export interface JobGetRaw {
 export const jobGetCommand = defineCommand<JobGetRaw, { staging: string; emulator?: string }, JobGetResult>({
   name: 'job get',
   rpcMethod: 'job.get',
-  summary: 'Show the import job of a staging location: its state and each drive\'s state',
+  summary: 'Show the import job of a staging location: its status, stages and each disk\'s copy status',
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose job to show', type: 'string', required: true },
     { flags: '--emulator <url>', name: 'emulator', description: 'emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
@@ -68,10 +77,34 @@ export const jobGetCommand = defineCommand<JobGetRaw, { staging: string; emulato
     return { staging: path.resolve(raw.staging), ...(emulator ? { emulator } : {}) };
   },
   run: (o, ctx) => getJob(o, ctx),
-  renderText(r) {
-    const lines = [`import job ${r.job.name} (${r.job.resourceGroup}): ${r.state}${r.percentComplete !== undefined ? `, ${r.percentComplete}%` : ''}`];
-    if (r.deliveryPackage) lines.push(`  shipped with ${String(r.deliveryPackage.carrierName)}, tracking ${String(r.deliveryPackage.trackingNumber)}`);
-    for (const d of r.drives) lines.push(`  drive ${d.driveId}: ${d.state}${d.percentComplete !== undefined ? ` ${d.percentComplete}%` : ''}${d.copyStatus ? ` (${d.copyStatus})` : ''}`);
-    return lines.join('\n');
+  renderText: (r) => renderJobView(r.view, r.job.resourceGroup).join('\n'),
+});
+
+export interface JobCancelRaw {
+  staging?: string;
+  reason?: string;
+  yes?: boolean;
+  emulator?: string;
+}
+
+export const jobCancelCommand = defineCommand<JobCancelRaw, JobCancelOptions, { job: JobGetResult['job']; status: string }>({
+  name: 'job cancel',
+  rpcMethod: 'job.cancel',
+  summary: 'Cancel the import job of a staging location (only while the service allows it; asks for confirmation)',
+  options: [
+    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose job to cancel', type: 'string', required: true },
+    { flags: '--reason <text>', name: 'reason', description: 'why, as the service records it (default "Cancelled with driveseed")', type: 'string' },
+    { flags: '-y, --yes', name: 'yes', description: 'cancel without asking (RPC: the param yes)', type: 'boolean' },
+    { flags: '--emulator <url>', name: 'emulator', description: 'emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
+  ],
+  cook(raw) {
+    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
+    const emulator = cookEmulatorUrl(raw.emulator);
+    const reason = (raw.reason ?? 'Cancelled with driveseed').trim();
+    if (reason === '' || reason.length > 500) throw usageError('INVALID_OPTION', `Invalid --reason: give 1 to 500 characters`, { field: 'reason' });
+    return { staging: path.resolve(raw.staging), reason, yes: raw.yes === true, ...(emulator ? { emulator } : {}) };
   },
+  run: (o, ctx) => cancelJob(o, ctx),
+  claims: (o) => [o.staging],
+  renderText: (r) => `import job ${r.job.name}: ${r.status}`,
 });

@@ -1,6 +1,8 @@
 /**
- * `driveseed keys --staging <dir>` / RPC `keys.list`: the BitLocker recovery passwords of the drives
- * prep recorded (`<staging>/.prep/keys.json`, 0600), for the copy that must travel with the job.
+ * `driveseed keys --staging <dir> [--from-job]` / RPC `keys.list`: the BitLocker recovery passwords
+ * of the prepared drives: by default the ones prep recorded (`<staging>/.prep/keys.json`, 0600);
+ * with `--from-job`, the ones the import job holds (Jobs_ListCredentials), e.g. after the staging
+ * location's records were lost, or to check that the job has the keys the drives were locked with.
  *
  * The one command whose result carries secrets in clear (returnsSecrets): it exists so that a script
  * can fetch the keys deliberately; every other response and line prints them as [redacted].
@@ -8,32 +10,54 @@
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { usageError } from '../../base/errors';
-import { loadPreparedDrives } from '../../core/job';
 import type { Secret } from '../../base/secret';
+import { jobKeys } from '../../core/job';
+import { readDriveKeys, readPreparedDrives } from '../../core/staging-records';
+import { cookEmulatorUrl } from './prep';
 
 export interface KeysResult {
   staging: string;
-  /** bitlocker or none, as prep recorded it */
+  /** where the keys came from: prep's record, or the import job */
+  source: 'prep' | 'job';
+  /** bitlocker or none, as prep recorded it (unknown when prep's record is missing and the keys come from the job) */
   encryption: string;
-  /** one entry per prepared drive; bitLockerKey is null when prep holds no key for it (--encryption none) */
+  /** one entry per drive; bitLockerKey is null when there is no key for it (--encryption none) */
   drives: Array<{ driveId: string; target: string | null; bitLockerKey: Secret | null }>;
 }
 
-export const keysCommand = defineCommand<{ staging?: string }, { staging: string }, KeysResult>({
+export const keysCommand = defineCommand<{ staging?: string; fromJob?: boolean; emulator?: string }, { staging: string; fromJob: boolean; emulator?: string }, KeysResult>({
   name: 'keys',
   rpcMethod: 'keys.list',
   summary: 'Show the BitLocker recovery passwords of the prepared drives (in clear: keep the output safe)',
-  options: [{ flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true }],
+  options: [
+    { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
+    { flags: '--from-job', name: 'fromJob', description: 'read the keys back from the import job (listCredentials) instead of prep\'s record', type: 'boolean' },
+    { flags: '--emulator <url>', name: 'emulator', description: 'with --from-job: emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
+  ],
   cook(raw) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    return { staging: path.resolve(raw.staging) };
+    const emulator = cookEmulatorUrl(raw.emulator);
+    return { staging: path.resolve(raw.staging), fromJob: raw.fromJob === true, ...(emulator ? { emulator } : {}) };
   },
   async run(o) {
-    const { encryption, drives } = loadPreparedDrives(o.staging);
+    if (o.fromJob) {
+      const keys = await jobKeys(o);
+      const prepared = readPreparedDrives(o.staging);
+      const targets = new Map((prepared?.drives ?? []).map((d) => [d.driveId, d.target ?? null]));
+      return {
+        staging: o.staging,
+        source: 'job',
+        encryption: prepared?.encryption ?? 'unknown',
+        drives: [...keys].map(([driveId, key]) => ({ driveId, target: targets.get(driveId) ?? null, bitLockerKey: key.reveal() === '' ? null : key })),
+      };
+    }
+    const { encryption, drives } = readPreparedDrives(o.staging, { required: true });
+    const keys = readDriveKeys(o.staging);
     return {
       staging: o.staging,
+      source: 'prep',
       encryption,
-      drives: drives.map((d) => ({ driveId: d.driveId, target: d.target ?? null, bitLockerKey: d.bitLockerKey ?? null })),
+      drives: drives.map((d) => ({ driveId: d.driveId, target: d.target ?? null, bitLockerKey: keys.get(d.driveId) ?? null })),
     };
   },
   returnsSecrets: true,

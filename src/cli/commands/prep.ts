@@ -10,11 +10,12 @@
 import * as path from 'node:path';
 import { type CommandContext, askOrFail, defineCommand } from '../../core/command';
 import { usageError } from '../../base/errors';
-import { parsePublishSettings, readReturnInfo, type JobCreateResult, type ReturnInfo } from '../../core/job';
+import { parsePublishSettings, readReturnInfo, type ReturnInfo } from '../../core/job-inputs';
 import { type PrepOptions, type PrepResult, prep } from '../../core/prep';
 import { readSettings, validateContainer } from '../../core/settings';
 import type { EncryptionMode } from '../../prep/encryption';
 import { formatBytes } from '../format';
+import { renderJob } from './render-job';
 
 export interface PrepRaw {
   staging?: string;
@@ -150,23 +151,10 @@ export const prepCommand = defineCommand<PrepRaw, PrepCommandOptions, PrepResult
       lines.push(`  ${d.target}: drive id ${d.driveId}, ${d.files} files, ${formatBytes(d.bytes)}, manifest ${d.manifestFile} MD5 ${d.manifestHash}, ${d.verified === null ? 'not verified' : d.verified ? 'verified' : 'VERIFY FAILED'}`);
     }
     lines.push(`drive records for the job: ${r.drivesFile}`);
+    if (r.portalFiles.length > 0) lines.push(`to create the job in the Azure portal instead, upload per drive: ${r.portalFiles.map((f) => f.journal).join(', ')} (or the _DriveInfo_ files beside them); they hold the BitLocker keys`);
     if (r.job) lines.push(...renderJob(r.job));
     else lines.push(`no import job created (--no-job): run driveseed job create --staging ${r.staging}`);
     return lines.join('\n');
   },
 });
 
-/** The job lines shared by prep and job create: name, state, ship-to address and carriers. */
-export function renderJob(j: JobCreateResult): string[] {
-  const a = j.shipTo.address;
-  const address = [a.recipientName, a.streetAddress1, a.streetAddress2, [a.postalCode, a.city].filter(Boolean).join(' '), a.stateOrProvince, a.countryOrRegion, a.phone && `phone ${a.phone}`, a.additionalInformation]
-    .filter((x) => x)
-    .map((x) => `    ${x}`);
-  return [
-    `import job ${j.job.name} ${j.existed ? 'already existed' : 'created'} in resource group ${j.job.resourceGroup} (${j.job.emulator ? `emulator ${j.job.emulator}` : 'Azure'}), state ${j.job.state}, ${j.drives.length} drive(s)`,
-    `ship the drives to (${j.shipTo.location}):`,
-    ...address,
-    `supported carriers: ${j.shipTo.supportedCarriers.join(', ') || 'unknown'}`,
-    `then, within 14 days: driveseed ship --staging ${path.dirname(j.settingsFile)} --carrier <name> --tracking <number>`,
-  ];
-}

@@ -8,7 +8,7 @@
  */
 import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
-import { parsePublishSettings } from '../../core/job';
+import { parsePublishSettings } from '../../core/job-inputs';
 import { type ShipOptions, type ShipResult, ship, validateShipDate, validateTracking } from '../../core/ship';
 
 export interface ShipRaw {

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { defineCommand } from '../../core/command';
 import { usageError } from '../../base/errors';
 import { type StatusOptions, type StatusResult, status } from '../../core/status';
-import { formatBytes } from '../format';
+import { renderJobView } from './render-job';
 
 export interface StatusRaw {
   staging?: string;
@@ -19,10 +19,10 @@ const DEFAULT_INTERVAL_S = 30;
 export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResult>({
   name: 'status',
   rpcMethod: 'status',
-  summary: 'Show the import job: job and drive states, progress, and the blobs and blocks the service could not import',
+  summary: 'Show the import job: its status and stages, each disk\'s copy status in words, progress, and the blobs and blocks the service could not import',
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose settings name the job', type: 'string', required: true },
-    { flags: '--watch', name: 'watch', description: 'poll until the job is Completed, Closed or Canceled (Ctrl-C stops watching)', type: 'boolean' },
+    { flags: '--watch', name: 'watch', description: 'poll until the job\'s status is final (Completed, CompletedWithErrors, Cancelled, Failed_…; Ctrl-C stops watching)', type: 'boolean' },
     { flags: '--interval <seconds>', name: 'interval', description: `seconds between polls with --watch (default ${DEFAULT_INTERVAL_S})`, type: 'number' },
     { flags: '--no-logs', name: 'logs', description: 'do not download and summarise the copy error logs', type: 'boolean' },
   ],
@@ -35,15 +35,11 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
     return { staging: path.resolve(raw.staging), watch: raw.watch === true, intervalSeconds: interval, logs: raw.logs !== false };
   },
   run: (o, ctx) => status(o, ctx),
-  // A status that was read is a success whatever the job's state: scripts read result.job.state
+  // A status that was read is a success whatever the job's state: scripts read result.job.status and result.disks
   // (docs/workflow.md). Failures of the import are data here; `complete` is what fails on them.
   exitCategory: () => 'OK',
   renderText(r) {
-    const j = r.job;
-    const lines = [`job ${j.name}: ${j.state} (${j.percentComplete}%)${j.deliveryPackage?.trackingNumber ? `, shipped with ${j.deliveryPackage.carrierName} ${j.deliveryPackage.trackingNumber}` : ''}`];
-    for (const d of j.drives) {
-      lines.push(`  drive ${d.driveId}: ${d.state} ${d.percentComplete}%, ${formatBytes(d.bytesSucceeded)} imported${d.copyStatus ? `, copy status ${d.copyStatus}` : ''}`);
-    }
+    const lines = renderJobView(r.job, r.resourceGroup);
     for (const f of r.failures) {
       lines.push(`drive ${f.driveId}: ${f.status}${f.reason ? ` — ${f.reason}` : ''}; ${f.blobsFailed} blob(s) not imported (log: ${f.errorLogUri})`);
       for (const b of f.blobs) lines.push(`  ${b.blobPath} (${b.status}): ${b.reason}${b.blocksCancelled ? `; ${b.blocksCancelled} later block(s) not attempted` : ''}`);
