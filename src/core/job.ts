@@ -287,7 +287,8 @@ export async function datacenterOf(client: DataBoxManagementClient, location: st
  * Idempotent: when a job of that name already exists with the same disks, it is reported as
  * `existed: true`; with other disks it fails with JOB_EXISTS.
  * Errors: PREP_NOT_DONE, SETTINGS_MISSING, JOB_SETTINGS_INCOMPLETE, JOB_TOO_MANY_DISKS,
- * DRIVE_SERIAL_GENERATED, BITLOCKER_KEY_MISSING, DRIVE_SECTOR_SIZE_UNSUPPORTED, PROMPT_REQUIRED, RETURN_ADDRESS_INVALID (USAGE);
+ * DRIVE_SERIAL_GENERATED, BITLOCKER_KEY_MISSING, DRIVE_SECTOR_SIZE_UNSUPPORTED, PROMPT_REQUIRED,
+ * RETURN_ADDRESS_INVALID, RETURN_CARRIER_UNSUPPORTED (USAGE);
  * JOB_INPUTS_INVALID, JOB_EXISTS, AZURE_REQUEST_FAILED / AZURE_UNREACHABLE (AZURE).
  */
 export async function createJob(o: JobCreateOptions & { print: true }, ctx: CommandContext): Promise<JobPrintResult>;
@@ -308,6 +309,8 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
     const e = armError(err, `looking up import job ${c.name}`);
     if (e.details?.statusCode !== 404) throw e;
   }
+  // The datacenter: its address is what the user ships to, its carriers what it returns disks with.
+  const datacenter = await datacenterOf(client, c.location, ctx);
   let job = existing;
   if (existing) {
     const have = jobViewOf(existing, c.name).disks.map((d) => d.serialNumber).sort();
@@ -332,6 +335,16 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
         details: { job: c.name, problems },
       });
     }
+    const carriers = datacenter.supportedCarriers;
+    const carrier = input.returnPackage.carrierName;
+    const match = carriers.find((x) => x.toLowerCase() === carrier.toLowerCase());
+    if (carriers.length > 0 && !match) {
+      throw usageError('RETURN_CARRIER_UNSUPPORTED', `The datacenter for ${c.location} returns disks with ${carriers.join(', ')} only; returnShipping.carrierName "${carrier}" in the return address is not one of them: give an account with one of those carriers`, {
+        field: 'returnAddress',
+        supportedCarriers: carriers,
+      });
+    }
+    if (match) input.returnPackage.carrierName = match;
     ctx.reporter.info(`Creating import job ${c.name} in ${c.resourceGroup} (${c.emulator ? `emulator ${c.emulator}` : 'Azure'})`);
     try {
       job = await client.jobs.beginCreateAndWait(c.resourceGroup, c.name, importJobBody(input, { reveal: true }));
@@ -341,7 +354,7 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
   }
 
   const view = jobViewOf(job!, c.name);
-  const shipTo = view.shipTo?.address && Object.keys(view.shipTo.address).length > 0 && view.shipTo.supportedCarriers.length > 0 ? view.shipTo : await datacenterOf(client, c.location, ctx);
+  const shipTo = view.shipTo && Object.keys(view.shipTo.address).length > 0 ? view.shipTo : datacenter;
   const ref: JobReference = {
     name: c.name,
     subscription: c.subscription,

@@ -156,7 +156,7 @@ async function findWaitingStaging(ctx: CommandContext): Promise<string> {
  * Records the shipment of the staging location's drives with the import job.
  *
  * Errors (USAGE unless said): JOB_NOT_FOUND / JOB_NOT_CREATED (no job), PROMPT_REQUIRED (a missing
- * --carrier / --tracking / --yes without a terminal), INVALID_OPTION, SHIP_CARRIER_UNSUPPORTED,
+ * --carrier / --tracking / --yes without a terminal), INVALID_OPTION,
  * SHIP_TRACKING_REUSED (the number is another job's), SHIP_INVALID_STATE (the disks are already at
  * the datacenter, or the job is cancelled; AZURE), SHIP_SUBSCRIPTION_MISMATCH, SHIP_NOT_CONFIRMED (CANCELLED: the review was not answered "yes"),
  * AZURE_REQUEST_FAILED / AZURE_UNREACHABLE. Warning SHIP_LATE after SHIP_WARN_DAYS days.
@@ -179,13 +179,11 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   const driveCount = driveIds.length;
   const carriers = (view.shipTo?.supportedCarriers.length ? view.shipTo : await datacenterOf(client, ref.location, ctx)).supportedCarriers;
 
-  let carrier = o.carrier ?? (await askOrFail(ctx, { question: `Carrier${carriers.length ? ` (${carriers.join(', ')})` : ''}:`, flag: '--carrier', field: 'carrier' }));
-  carrier = carrier.trim();
-  if (carriers.length > 0) {
-    const match = carriers.find((c) => c.toLowerCase() === carrier.toLowerCase());
-    if (!match) throw usageError('SHIP_CARRIER_UNSUPPORTED', `The datacenter for ${ref.location} accepts ${carriers.join(', ')}; --carrier "${carrier}" is not one of them`, { field: 'carrier', supportedCarriers: carriers });
-    carrier = match;
-  } else if (carrier === '') throw usageError('INVALID_OPTION', 'Give the carrier with --carrier <name>', { field: 'carrier' });
+  // The service takes any carrier to the datacenter (its carrier list is for the way back, checked
+  // by job create); a name from that list is spelled as the service spells it.
+  let carrier = (o.carrier ?? (await askOrFail(ctx, { question: `Carrier${carriers.length ? ` (e.g. ${carriers.join(', ')})` : ''}:`, flag: '--carrier', field: 'carrier' }))).trim();
+  if (carrier === '' || carrier.length > 64) throw usageError('INVALID_OPTION', `Invalid --carrier "${carrier}": give the carrier's name (1 to 64 characters)`, { field: 'carrier' });
+  carrier = carriers.find((c) => c.toLowerCase() === carrier.toLowerCase()) ?? carrier;
   const tracking = validateTracking(o.tracking ?? (await askOrFail(ctx, { question: 'Tracking number:', flag: '--tracking', field: 'tracking' })));
   const shipDate = validateShipDate(o.shipDate ?? localDate(now()));
 
