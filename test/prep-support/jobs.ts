@@ -11,15 +11,26 @@ export const RETURN_INFO = {
   returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
 };
 
-/** A staging location with job settings and the drive records prep leaves. */
-export function fakePrepared(job: string, opts: { withKey?: boolean } = {}): string {
+/**
+ * A staging location with job settings and the drive records prep leaves. `hardware`: the drives
+ * carry hardware serials (as on real SATA disks) instead of generated ids; `count` drives (default
+ * 2); `sectorSize`: the recorded logical sector size.
+ */
+export function fakePrepared(job: string, opts: { withKey?: boolean; hardware?: boolean; count?: number; sectorSize?: number } = {}): string {
   const staging = tmpDir('driveseed-job-');
   writeSettings(staging, { version: 1, staging, job, account: 'devstoreaccount1', container: 'seed', subscription: SUB, resourceGroup: 'rg1', location: 'westus' });
   fs.mkdirSync(path.join(staging, '.prep'));
-  const drives = [
-    { target: '/dev/loop90', driveId: 'DS0000000000AA01', manifestFile: '\\DriveManifest.xml', manifestHash: '0123456789ABCDEF0123456789ABCDEF', files: 3, bytes: 100 },
-    { target: '/dev/loop91', driveId: 'DS0000000000AA02', manifestFile: '\\DriveManifest.xml', manifestHash: 'FEDCBA9876543210FEDCBA9876543210', files: 2, bytes: 50 },
-  ];
+  const hashes = ['0123456789ABCDEF0123456789ABCDEF', 'FEDCBA9876543210FEDCBA9876543210'];
+  const drives = Array.from({ length: opts.count ?? 2 }, (_, i) => ({
+    target: `/dev/loop${90 + i}`,
+    driveId: opts.hardware ? `WD-WCC4N${String(1234560 + i)}` : `DS0000000000AA${String(i + 1).padStart(2, '0')}`,
+    driveIdSource: opts.hardware ? 'hardware' : 'generated',
+    ...(opts.sectorSize ? { logicalSectorSize: opts.sectorSize } : {}),
+    manifestFile: '\\DriveManifest.xml',
+    manifestHash: hashes[i % 2]!,
+    files: 3,
+    bytes: 100 - i * 50 > 0 ? 100 - i * 50 : 10,
+  }));
   fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: opts.withKey ? 'bitlocker' : 'none', drives }));
   if (opts.withKey) fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: drives.map((d) => ({ driveId: d.driveId, bitLockerKey: KEY })) }), { mode: 0o600 });
   return staging;
