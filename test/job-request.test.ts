@@ -219,7 +219,7 @@ test('the emulator takes generated ids and unencrypted drives, with a warning th
   const r = recorder();
   const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', client: svc.client, emulator: 'http://127.0.0.1:9' }, ctx(r.reporter));
   assert.is(res.disks.length, 2);
-  assert.ok(r.lines.some((l) => l.startsWith('warning DRIVE_SERIAL_GENERATED')), r.lines.join('\n'));
+  assert.ok(r.lines.some((l) => l.startsWith('warning DRIVE_ID_GENERATED')), r.lines.join('\n'));
   const put = svc.calls.find((c) => c.method === 'PUT')!.body as { properties: { details: { importDiskDetailsCollection: Record<string, { bitLockerKey: string }> } } };
   assert.is(put.properties.details.importDiskDetailsCollection.DS0000000000AA01!.bitLockerKey, '', 'no key: an empty string, never a made-up one');
 });

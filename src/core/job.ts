@@ -198,7 +198,7 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
       });
     }
   } else if (generated.length > 0) {
-    ctx.reporter.warning('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated.map((d) => d.driveId) });
+    ctx.reporter.warning('DRIVE_ID_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated.map((d) => d.driveId) });
   }
   const ra = returnInfo.returnAddress;
   return {

@@ -197,7 +197,7 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       const { driveId, source } = resolveDriveId(dir, serial, ds.driveId);
       const driveIdSource: DriveIdSource = source === 'serial' ? 'hardware' : 'generated';
       if (driveIdSource === 'generated') {
-        reporter.warning('DRIVE_SERIAL_GENERATED', `${t.input} has no hardware serial number; it gets the generated drive id ${driveId} (stored on the volume), which only the emulator accepts: the real service matches disks by their serial`, { target: t.input, driveId });
+        reporter.warning('DRIVE_ID_GENERATED', `${t.input} has no hardware serial number; it gets the generated drive id ${driveId} (stored on the volume), which only the emulator accepts: the real service matches disks by their serial`, { target: t.input, driveId });
       }
       if (ds.driveId !== driveId || (toFormat.includes(l) && !ds.formatted)) {
         journal.append({ t: 'drive', drive: i, target: t.input, driveId, formatted: toFormat.includes(l) || ds.formatted, serial });
