@@ -5,7 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { KnownCopyStatus, KnownStageName, type JobResource } from '@azure/arm-databox';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { COPY_STATUS, explainCopyStatus, FINAL_STATUSES, jobViewOf, SHIPPABLE_STATUSES } from '../src/azure/import-job';
+import { PORTAL_JOURNAL_LIMIT, writePortalFiles } from '../src/azure/portal-files';
+import { Secret } from '../src/base/secret';
+import { tmpDir } from './helpers';
 
 test('every CopyStatus value of @azure/arm-databox is explained with a meaning and an action', () => {
   const known = Object.values(KnownCopyStatus) as string[];
@@ -56,6 +61,22 @@ test('jobViewOf: disks from importDiskDetailsCollection and copyProgress, logs b
   assert.equal(v.stages[0], { stageName: 'DeviceOrdered', stageStatus: 'Succeeded', stageTime: '2026-12-01T00:00:00.000Z' });
   assert.equal(v.deliverToDcPackage, { carrierName: 'FedEx', trackingId: '1Z999' });
   assert.not.ok(JSON.stringify(v).includes('secret'));
+});
+
+test('portal files: a v1 journal with the DriveInfo record and the _DriveInfo_ file, mode 0600, far below the portal limit', () => {
+  const dir = tmpDir();
+  const key = '111111-222222-333333-444444-555555-666666-777777-888888';
+  const [f] = writePortalFiles(path.join(dir, 'portal'), 'seed-2026', [{ serialNumber: 'WD-WCC4N1234560', manifestFile: '\\DriveManifest.xml', manifestHash: 'd863fe44f861ae0da4dceaeeffccce68', bitLockerKey: new Secret(key) }], new Date('2026-12-05T10:00:00.123Z'));
+  assert.is(path.basename(f!.journal), 'seed-2026-WD-WCC4N1234560.jrn');
+  assert.is(path.basename(f!.driveInfo), 'seed-2026-WD-WCC4N1234560_DriveInfo_WD-WCC4N1234560.xml');
+  const jrn = fs.readFileSync(f!.journal, 'utf8');
+  assert.ok(jrn.startsWith('[BeginUpdateRecord][2026/12/05 10:00:00.123][Type:NewJournalFile]\r\nVocabularyVersion: 2013-02-01\r\n[EndUpdateRecord]\r\n'));
+  assert.match(jrn, /ActivityId: DriveInfo\r\nDriveState: \[BeginValue\]\r\n<\?xml version="1\.0" encoding="UTF-8"\?>\r\n<Drive><DriveId>WD-WCC4N1234560<\/DriveId><BitLockerKey>111111-222222-333333-444444-555555-666666-777777-888888<\/BitLockerKey><ManifestFile>\\DriveManifest\.xml<\/ManifestFile><ManifestHash>D863FE44F861AE0DA4DCEAEEFFCCCE68<\/ManifestHash><\/Drive>\r\n\[EndValue\]\r\nSaveCommandOutput: Completed\r\n\[EndUpdateRecord\]\r\n$/);
+  assert.ok(Buffer.byteLength(jrn) < PORTAL_JOURNAL_LIMIT / 100);
+  const info = fs.readFileSync(f!.driveInfo, 'utf8');
+  assert.ok(jrn.includes(info.replace(/\r\n$/, '')), 'the DriveInfo file is the journal\'s <Drive> element');
+  for (const file of [f!.journal, f!.driveInfo]) assert.is(fs.statSync(file).mode & 0o777, 0o600, `${file} holds the key: 0600`);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test.run();

@@ -1,15 +1,18 @@
 /**
- * Job create / get against the emulator (ARM + Azurite on loopback), the return-address checks and
- * the publish-settings parse. The drives come from a hand-written .prep/drives.json (+ keys.json),
- * the contract prep writes; prep itself is covered by test/prep-*.test.ts.
+ * Job create / get / cancel and keys --from-job against the emulator (Microsoft.DataBox ARM +
+ * Azurite on loopback), the return-address checks and the publish-settings parse. The drives come
+ * from a hand-written .prep/drives.json (+ keys.json), the contract prep writes; prep itself is
+ * covered by test/prep-*.test.ts, the exact request by test/job-request.test.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import { createDataBoxClient } from '../src/azure/arm';
 import { DriveseedError } from '../src/base/errors';
-import { createJob, getJob, knownJobs, parsePublishSettings, readReturnInfo, validateReturnInfo } from '../src/core/job';
+import { cancelJob, createJob, getJob, jobKeys, knownJobs } from '../src/core/job';
+import { parsePublishSettings, readReturnInfo, validateReturnInfo } from '../src/core/job-inputs';
+import { seedState } from '../src/core/staging-records';
 import type { Reporter } from '../src/base/reporter';
 import { readSettings } from '../src/core/settings';
 import { startEmulator, type RunningEmulator } from '../src/emulator';
@@ -41,33 +44,34 @@ test.after(async () => {
   fs.rmSync(home, { recursive: true, force: true });
 });
 
-test('job create PUTs the driveList from .prep/drives.json with the keys, saves the job and reports the ship-to address', async () => {
+test('job create makes a DataBoxCustomerDisk job keyed by the disks, with the keys, saves it and reports the datacenter', async () => {
   const staging = fakePrepared('seedjob1', { withKey: true });
   const r = recorder();
   const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Verbose' }, { reporter: r.reporter, signal: new AbortController().signal, env });
   assert.is(res.job.name, 'seedjob1');
-  assert.is(res.job.state, 'Creating');
+  assert.is(res.job.state, 'DeviceOrdered');
   assert.is(res.existed, false);
-  assert.equal(res.drives.map((d) => d.driveId), ['DS0000000000AA01', 'DS0000000000AA02']);
-  assert.ok(res.shipTo.address.streetAddress1, 'ship-to address from shippingInformation');
-  assert.ok(res.shipTo.supportedCarriers.length > 0, 'carriers from locations.get');
+  assert.equal(res.disks.map((d) => d.serialNumber), ['DS0000000000AA01', 'DS0000000000AA02']);
+  assert.ok(Object.keys(res.shipTo.address).length > 0, 'the datacenter address from regionConfiguration');
+  assert.ok(res.shipTo.supportedCarriers.length > 0, 'the return carriers from regionConfiguration');
   assert.not.match(JSON.stringify(res) + r.lines.join('\n') + JSON.stringify(r.events), KEY);
+  assert.is(seedState(staging), 'job-created');
 
-  const client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
-  const got = await client.jobs.get('seedjob1', 'rg1');
-  const p = got.properties!;
-  assert.is(p.jobType, 'Import');
-  assert.is(p.diagnosticsPath, 'waimportexport');
-  assert.is(p.logLevel, 'Verbose');
-  assert.is(p.storageAccountId, `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`);
-  assert.is(p.returnAddress?.email, 'ada@example.com');
-  assert.equal(p.driveList!.map((d) => [d.driveId, d.manifestFile, d.manifestHash]), [
+  const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  const got = await client.jobs.get('rg1', 'seedjob1', { expand: 'details' });
+  assert.is(got.sku.name, 'DataBoxCustomerDisk');
+  assert.is(got.transferType, 'ImportToAzure');
+  const d = got.details as import('@azure/arm-databox').DataBoxCustomerDiskJobDetails;
+  assert.is(d.dataImportDetails?.[0]?.logCollectionLevel, 'Verbose');
+  assert.is((d.dataImportDetails?.[0]?.accountDetails as { storageAccountId: string }).storageAccountId, `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`);
+  assert.equal(d.contactDetails.emailList, ['ada@example.com']);
+  assert.equal(Object.entries(d.importDiskDetailsCollection ?? {}).map(([serial, x]) => [serial, x.manifestFile, x.manifestHash]), [
     ['DS0000000000AA01', '\\DriveManifest.xml', '0123456789ABCDEF0123456789ABCDEF'],
     ['DS0000000000AA02', '\\DriveManifest.xml', 'FEDCBA9876543210FEDCBA9876543210'],
   ]);
-  const keys = [];
-  for await (const k of client.bitLockerKeys.list('seedjob1', 'rg1')) keys.push(k);
-  assert.equal(keys.map((k) => k.bitLockerKey), [KEY, KEY], 'the keys reached the service');
+  assert.not.match(JSON.stringify(got), KEY, 'a GET never returns the keys');
+  const keys = await jobKeys({ staging });
+  assert.equal([...keys].map(([serial, k]) => [serial, k.reveal()]), [['DS0000000000AA01', KEY], ['DS0000000000AA02', KEY]], 'the keys reached the service (listCredentials)');
 
   const saved = readSettings(staging)!;
   assert.is((saved.seed as { job: { name: string } }).job.name, 'seedjob1');
@@ -79,8 +83,8 @@ test('job create PUTs the driveList from .prep/drives.json with the keys, saves 
   assert.is(again.existed, true);
 
   const g = await getJob({ staging }, { reporter: r.reporter });
-  assert.is(g.state, 'Creating');
-  assert.equal(g.drives.map((d) => d.state), ['Specified', 'Specified']);
+  assert.is(g.status, 'DeviceOrdered');
+  assert.equal(g.view.disks.map((d) => d.copyStatus), ['NotStarted', 'NotStarted']);
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
@@ -143,7 +147,44 @@ test('CLI: job create --json against the emulator, then job get', async () => {
   const g = await runCliAsync(['--json', 'job', 'get', '--staging', staging], env);
   assert.is(g.code, 0, g.stdout + g.stderr);
   const gl = g.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.is(gl[gl.length - 1].data.state, 'Creating');
+  assert.is(gl[gl.length - 1].data.status, 'DeviceOrdered');
+  const keys = await runCliAsync(['--json', 'keys', '--staging', staging, '--from-job'], env);
+  assert.is(keys.code, 0, keys.stdout + keys.stderr);
+  const kl = keys.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(kl[kl.length - 1].data.drives.map((d: { driveId: string; bitLockerKey: unknown }) => [d.driveId, d.bitLockerKey]), [['DS0000000000AA01', null], ['DS0000000000AA02', null]], 'unencrypted emulator drives: no keys');
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test('job create --print shows the request with the keys masked and creates nothing', async () => {
+  const staging = fakePrepared('seedjob5', { withKey: true });
+  const ra = path.join(staging, 'return.json');
+  fs.writeFileSync(ra, JSON.stringify(RETURN_INFO));
+  const r = await runCliAsync(['job', 'create', '--staging', staging, '--return-address', ra, '--emulator', emu.armEndpoint, '--print'], env);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /^PUT http:\/\/127\.0\.0\.1:\d+\/subscriptions\/.*\/providers\/Microsoft\.DataBox\/jobs\/seedjob5\?api-version=2022-12-01/);
+  assert.match(r.stdout, /"bitLockerKey": "\[redacted\]"/);
+  assert.not.match(r.stdout + r.stderr, KEY);
+  const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  const e = await client.jobs.get('rg1', 'seedjob5').catch((x) => x);
+  assert.is((e as { statusCode?: number }).statusCode, 404, 'nothing was created');
+  fs.rmSync(staging, { recursive: true, force: true });
+});
+
+test('job cancel: refused without confirmation, cancels with it, and the seed goes back to prepared', async () => {
+  const staging = fakePrepared('seedjob6');
+  const ctx = { reporter: recorder().reporter, signal: new AbortController().signal, env };
+  await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Error' }, ctx);
+  const noTerminal = await cancelJob({ staging, reason: 'test', yes: false }, ctx).catch((x) => x);
+  assert.is(noTerminal.code, 'PROMPT_REQUIRED');
+  const no = await cancelJob({ staging, reason: 'test', yes: false }, { ...ctx, prompter: { ask: async () => 'no', askSecret: async () => '' } }).catch((x) => x);
+  assert.is(no.code, 'JOB_CANCEL_NOT_CONFIRMED');
+  assert.is((await getJob({ staging }, ctx)).status, 'DeviceOrdered', 'not cancelled');
+  const r = await runCliAsync(['--json', 'job', 'cancel', '--staging', staging, '--reason', 'ordered the wrong disks', '--yes'], env);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is((await getJob({ staging }, ctx)).status, 'Cancelled');
+  assert.is(seedState(staging), 'prepared');
+  const again = await cancelJob({ staging, reason: 'test', yes: true }, ctx).catch((x) => x);
+  assert.is(again.code, 'JOB_NOT_CANCELLABLE');
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
