@@ -1,11 +1,14 @@
-/** ship rules against the emulator: confirmation, duplicate tracking, the 14-day warning, the PATCH and the record. */
+/** ship rules against the emulator: confirmation, duplicate tracking, the 14-day warning, markDevicesShipped and the record. */
 import * as fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import type { DataBoxCustomerDiskJobDetails } from '@azure/arm-databox';
+import { createDataBoxClient } from '../src/azure/arm';
 import type { CommandContext } from '../src/core/command';
 import { DriveseedError } from '../src/base/errors';
-import { createJob, savedJob, validateReturnInfo } from '../src/core/job';
+import { createJob } from '../src/core/job';
+import { validateReturnInfo } from '../src/core/job-inputs';
+import { savedJob, seedState } from '../src/core/staging-records';
 import type { Reporter } from '../src/base/reporter';
 import { readSettings } from '../src/core/settings';
 import { readShippingRecord, ship } from '../src/core/ship';
@@ -18,6 +21,8 @@ let emu: RunningEmulator;
 const home = tmpDir('driveseed-home-');
 const env = { DRIVESEED_HOME: home };
 const SUB = '00000000-1111-2222-3333-444444444444';
+
+const jobGet = (name: string) => createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint }).jobs.get('rg1', name, { expand: 'details' });
 
 function ctxWith(prompter?: CommandContext['prompter']) {
   const warnings: Array<{ code: string; message: string }> = [];
@@ -47,8 +52,9 @@ test('without --yes and without a terminal: PROMPT_REQUIRED naming --yes, and th
   assert.instance(e, DriveseedError);
   assert.is(e.code, 'PROMPT_REQUIRED');
   assert.match(e.message, '--yes');
-  const job = await createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint }).jobs.get('shipjob1', 'rg1');
-  assert.is(job.properties?.state, 'Creating');
+  const job = await jobGet('shipjob1');
+  assert.is(job.status, 'DeviceOrdered');
+  assert.is((job.details as DataBoxCustomerDiskJobDetails).deliverToDcPackageDetails?.trackingId, undefined);
   assert.is(readShippingRecord(staging), undefined);
 
   // interactive, answered "no": nothing changes
@@ -59,7 +65,7 @@ test('without --yes and without a terminal: PROMPT_REQUIRED naming --yes, and th
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
-test('confirmed by typing yes: PATCH deliveryPackage + Shipping, record written; the tracking number is then refused for another job', async () => {
+test('confirmed by typing yes: markDevicesShipped, record written; the tracking number is then refused for another job', async () => {
   const staging = await createdJob('shipjob2');
   const questions: string[] = [];
   const c = ctxWith({ ask: async (q) => (questions.push(q), 'yes'), askSecret: async () => '' });
@@ -68,29 +74,30 @@ test('confirmed by typing yes: PATCH deliveryPackage + Shipping, record written;
   assert.ok(c.events.includes('review'), 'the review is reported before the question');
   assert.is(r.carrier, 'FedEx', 'carrier spelled as the datacenter lists it');
   assert.is(r.driveCount, 2);
-  const job = await createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint }).jobs.get('shipjob2', 'rg1');
-  assert.is(job.properties?.state, 'Shipping');
-  assert.equal({ ...job.properties?.deliveryPackage }, { carrierName: 'FedEx', trackingNumber: '1Z999AA10123456785', driveCount: 2, shipDate: '2026-11-20' });
+  const job = await jobGet('shipjob2');
+  assert.is(job.status, 'ShippedToAzureDC');
+  assert.equal({ ...(job.details as DataBoxCustomerDiskJobDetails).deliverToDcPackageDetails }, { carrierName: 'FedEx', trackingId: '1Z999AA10123456785' });
   const rec = readShippingRecord(staging)!;
   assert.is(r.recordFile, `${staging}/.prep/shipping.json`);
   assert.equal([rec.job, rec.tracking, rec.carrier, rec.driveCount], ['shipjob2', '1Z999AA10123456785', 'FedEx', 2]);
-  assert.is(savedJob(staging).state, 'Shipping');
+  assert.is(savedJob(staging).state, 'ShippedToAzureDC');
+  assert.is(seedState(staging), 'shipped');
   assert.is((readSettings(staging)!.seed as { shipping: { tracking: string } }).shipping.tracking, '1Z999AA10123456785');
 
   const other = await createdJob('shipjob3');
   const dup = await ship({ staging: other, carrier: 'FedEx', tracking: '1z999aa1-0123456785', yes: true }, ctxWith().ctx).catch((x) => x);
   assert.is(dup.code, 'SHIP_TRACKING_REUSED');
   assert.match(dup.message, 'shipjob2');
-  const j3 = await createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint }).jobs.get('shipjob3', 'rg1');
-  assert.is(j3.properties?.state, 'Creating', 'the refused job was not touched');
+  const j3 = await jobGet('shipjob3');
+  assert.is(j3.status, 'DeviceOrdered', 'the refused job was not touched');
   fs.rmSync(staging, { recursive: true, force: true });
   fs.rmSync(other, { recursive: true, force: true });
 });
 
-test('more than 14 days after creation: warning SHIP_LATE, still shipped; an unsupported carrier is refused', async () => {
+test('more than 14 days after creation: warning SHIP_LATE, still shipped; any carrier may take the disks to the datacenter', async () => {
   const staging = await createdJob('shipjob4');
-  const bad = await ship({ staging, carrier: 'Pigeon Post', tracking: 'PP0000000001', yes: true }, ctxWith().ctx).catch((x) => x);
-  assert.is(bad.code, 'SHIP_CARRIER_UNSUPPORTED');
+  const empty = await ship({ staging, carrier: ' ', tracking: 'PP0000000001', yes: true }, ctxWith().ctx).catch((x) => x);
+  assert.is(empty.code, 'INVALID_OPTION');
   const created = Date.parse(savedJob(staging).createdAt);
   const c = ctxWith();
   const r = await ship({ staging, carrier: 'FedEx', tracking: '1Z999AA10123456786', yes: true, now: () => new Date(created + 15 * 86_400_000) }, c.ctx);
@@ -100,7 +107,11 @@ test('more than 14 days after creation: warning SHIP_LATE, still shipped; an uns
 
   const c2 = ctxWith();
   await ship({ staging, carrier: 'FedEx', tracking: '1Z999AA10123456787', yes: true, now: () => new Date(created + 13 * 86_400_000) }, c2.ctx);
-  assert.equal(c2.warnings, [], 'no warning within 14 days (a correction while Shipping)');
+  assert.equal(c2.warnings, [], 'no warning within 14 days (a correction while ShippedToAzureDC)');
+  const c3 = ctxWith();
+  const local = await ship({ staging, carrier: 'Pigeon Post', tracking: 'PP0000000002', yes: true, now: () => new Date(created + 13 * 86_400_000) }, c3.ctx);
+  assert.is(local.carrier, 'Pigeon Post', 'a carrier outside the return list is fine inbound');
+  assert.is(((await jobGet('shipjob4')).details as DataBoxCustomerDiskJobDetails).deliverToDcPackageDetails?.carrierName, 'Pigeon Post');
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
