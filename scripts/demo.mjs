@@ -272,10 +272,10 @@ async function main() {
     returnAddress: { recipientName: 'Demo Operator', streetAddress1: '1 Example Way', city: 'Redmond', stateOrProvince: 'WA', postalCode: '98052', countryOrRegion: 'US', phone: '4255550100', email: 'ops@example.com' },
     returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
   }));
-  const created = await step('job create (Microsoft.ImportExport via the emulator)', 0, async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result);
-  log(`   job ${created.job.name}: ${created.job.state}; ship to ${Object.values(created.shipTo.address).filter(Boolean).slice(0, 3).join(', ')}`);
+  const created = await step('job create (an Azure Data Box customer-disk job, Microsoft.DataBox via the emulator)', 0, async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result);
+  log(`   job ${created.job.name}: ${created.job.state}; ship to ${Object.values(created.shipTo.address).filter(Boolean).slice(0, 3).join(', ')}; return carriers ${created.shipTo.supportedCarriers.join(', ')}`);
   const tracking = String(randomInt(10 ** 11, 10 ** 12));
-  await step('ship (FedEx, tracking number recorded in the job)', 0, async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result);
+  await step('ship (FedEx, tracking number recorded in the job: markDevicesShipped)', 0, async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result);
 
   // 6. deliver both drives and watch the import
   const imported = await step('deliver both drives; status --watch until the import ends', stagedBytes, async () => {
@@ -283,11 +283,11 @@ async function main() {
     return (await cli('status', ['status', '--staging', staging, '--watch', '--interval', '0.5'], {
       onLine: (l) => {
         if (l.type === 'event' && l.event === 'job.state') log(`   job ${l.data.state}`);
-        if (l.type === 'event' && l.event === 'drive.state') log(`   drive ${l.data.driveId} ${l.data.state}${l.data.copyStatus ? ` (${l.data.copyStatus})` : ''}`);
+        if (l.type === 'event' && l.event === 'drive.state') log(`   disk ${l.data.driveId}: ${l.data.copyStatus} — ${l.data.meaning}`);
       },
     })).result;
   });
-  if (imported.job.state !== 'Completed') throw new StepError('status', `the import ended ${imported.job.state}: ${JSON.stringify(imported.failures).slice(0, 500)}`);
+  if (imported.job.status !== 'Completed') throw new StepError('status', `the import ended ${imported.job.status}: ${JSON.stringify(imported.disks)} ${JSON.stringify(imported.failures).slice(0, 500)}`);
 
   // 7. complete
   const completed = await step('complete (every blob verified against the manifests)', (r) => r.bytes, async () => (await cli('complete', ['complete', '--staging', staging])).result);
