@@ -111,7 +111,7 @@ test('keys (returnsSecrets) prints the BitLocker keys in clear, in --json and in
     fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: 'DSAAAABBBBCCCCDD', bitLockerKey: key }] }));
     const r = runCli(['--json', 'keys', '--staging', staging]);
     assert.is(r.code, 0, r.stderr);
-    assert.equal(lines(r.stdout).pop(), { type: 'result', data: { staging, encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', target: null, bitLockerKey: key }] } });
+    assert.equal(lines(r.stdout).pop(), { type: 'result', data: { staging, source: 'prep', encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', target: null, bitLockerKey: key }] } });
     const t = runCli(['keys', '--staging', staging]);
     assert.is(t.code, 0, t.stderr);
     assert.is(t.stdout, `DSAAAABBBBCCCCDD: ${key}\n`);
