@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import type { CommandContext, Prompter } from '../src/core/command';
 import { DriveseedError } from '../src/base/errors';
 import { prep, type PrepOptions } from '../src/core/prep';
+import { writeSettings } from '../src/core/settings';
 import type { Reporter } from '../src/base/reporter';
 import { nativeIoUnavailable } from '../src/prep/native';
 import type { CommandOutput, CommandRunner } from '../src/prep/runner';
@@ -85,6 +86,7 @@ interface Rig {
 function rig(replies: Reply[], opts: { lockFails?: boolean; prompter?: Prompter } = {}): Rig {
   const staging = tmpDir();
   makeStaging(staging, [5 * MiB + 17, 3 * MiB]);
+  writeSettings(staging, { version: 1, staging, job: 'seed-windows' }); // as stage leaves it: prep records the seed state there
   const root = tmpDir('driveseed-E-');
   const log: string[] = [];
   const scripts: string[] = [];
@@ -129,10 +131,17 @@ async function refusal(p: Promise<unknown>): Promise<DriveseedError> {
   return e as DriveseedError;
 }
 
-/** Everything prep left in the staging location and said, except keys.json: the key must be in none of it. */
+/**
+ * Everything prep left in the staging location and said, except the files that carry the key on
+ * purpose (keys.json, and the Azure portal's journal and DriveInfo files, which the portal needs it
+ * in): the key must be in none of it. Those files must be 0600.
+ */
 function everythingButKeys(r: Rig, result: unknown): string {
-  const files = fs.readdirSync(path.join(r.staging, '.prep')).filter((f) => f !== 'keys.json');
-  return [JSON.stringify(result), ...r.said, ...r.log, ...files.map((f) => fs.readFileSync(path.join(r.staging, '.prep', f), 'utf8'))].join('\n');
+  const all = (fs.readdirSync(path.join(r.staging, '.prep'), { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(r.staging, '.prep', f)).isFile());
+  const keyFiles = all.filter((f) => path.basename(f) === 'keys.json' || f.endsWith('.jrn') || /_DriveInfo_.*\.xml$/.test(f));
+  for (const f of keyFiles) assert.is(fs.statSync(path.join(r.staging, '.prep', f)).mode & 0o777, 0o600, `${f} carries the key and must be 0600`);
+  const files = all.filter((f) => !keyFiles.includes(f));
+  return [JSON.stringify(result), ...r.said, ...r.log, ...files.map((f) => `${f}: ${fs.readFileSync(path.join(r.staging, '.prep', f), 'utf8')}`)].join('\n');
 }
 
 const ENCRYPTED_AFTER_ENABLE = [ok('enable-bitlocker-E.json'), ok('bitlocker-status-E-in-progress.json'), ok('bitlocker-status-E-encrypted.json')];

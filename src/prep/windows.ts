@@ -371,6 +371,15 @@ export function parseBitLockerStatus(stdout: string): BitLockerStatus {
 export const POWERSHELL = 'powershell.exe';
 
 /**
+ * The PowerShell the Windows prep path runs: $DRIVESEED_POWERSHELL when set (a path to pwsh.exe to use
+ * PowerShell 7, whose Storage and BitLocker modules load through Windows compatibility; the tests
+ * point it at pwsh on Linux with stub cmdlets), else Windows PowerShell 5.1 (`powershell.exe`).
+ */
+export function powerShellFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DRIVESEED_POWERSHELL?.trim() || POWERSHELL;
+}
+
+/**
  * The script as it is executed: UTF-8 output, warnings and progress silenced (they would precede
  * the JSON line), and any error caught, written to stderr as one `driveseed-error:` line and turned
  * into exit code 1, so that no later line of a failed script runs.
@@ -432,11 +441,12 @@ export function powerShellReason(stderr: string): string {
  */
 export async function runPowerShell(runner: CommandRunner, script: string, step: PowerShellStep, signal?: AbortSignal): Promise<string> {
   if (signal?.aborted) throw cancelledError();
-  const r = await runner({ file: POWERSHELL, args: powerShellArgs(script), timeoutMs: step.timeoutMs ?? 30 * 60_000 }, signal);
+  const file = powerShellFile();
+  const r = await runner({ file, args: powerShellArgs(script), timeoutMs: step.timeoutMs ?? 30 * 60_000 }, signal);
   if (signal?.aborted) throw cancelledError();
   if (r.error) {
     const missing = r.error.code === 'ENOENT';
-    throw new DriveseedError(missing ? 'TOOL_MISSING' : 'TOOL_FAILED', missing ? `${step.what} needs ${POWERSHELL} (Windows PowerShell 5.1, part of Windows), which was not found on PATH; check %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 is on PATH` : `${step.what}: ${POWERSHELL} could not run (${r.error.message}); ${step.fix}`, {
+    throw new DriveseedError(missing ? 'TOOL_MISSING' : 'TOOL_FAILED', missing ? (file === POWERSHELL ? `${step.what} needs ${POWERSHELL} (Windows PowerShell 5.1, part of Windows), which was not found on PATH; check %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 is on PATH` : `${step.what} needs ${file} (named by DRIVESEED_POWERSHELL), which was not found; fix the path or unset DRIVESEED_POWERSHELL to use ${POWERSHELL}`) : `${step.what}: ${file} could not run (${r.error.message}); ${step.fix}`, {
       category: 'FAILED',
       details: { command: step.command },
       cause: r.error,
