@@ -13,6 +13,7 @@ import * as assert from 'uvu/assert';
 import { DriveseedError } from '../src/base/errors';
 import type { Reporter } from '../src/base/reporter';
 import type { CommandContext } from '../src/core/command';
+import { parseWindowsStorage, WINDOWS_SCRIPT } from '../src/core/drives';
 import { prep } from '../src/core/prep';
 import { writeSettings } from '../src/core/settings';
 import { nativeIoUnavailable } from '../src/prep/native';
@@ -265,6 +266,26 @@ function staged(sizes: number[]): string {
   writeSettings(dir, { version: 1, staging: dir, job: 'seed-pwsh' });
   return dir;
 }
+
+gated(test, 'drives.list\'s Windows script (src/core/drives.ts) under pwsh -Command: every disk, partition and volume, parsed', pwshUnavailable, async () => {
+  const m = new StubMachine();
+  try {
+    await onMachine(m, async () => {
+      const r = await spawnRunner({ file: powerShellFile(), args: ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_SCRIPT], timeoutMs: 60_000 });
+      assert.is(r.status, 0, r.stderr);
+      const disks = parseWindowsStorage(r.stdout);
+      assert.equal(disks.map((d) => [d.path, d.sizeBytes, d.system, d.bus, d.partitions.length]), [
+        ['\\\\.\\PhysicalDrive0', 1000204886016, true, 'nvme', 3],
+        ['\\\\.\\PhysicalDrive2', 8001563222016, false, 'sata', 0],
+      ]);
+      const c = disks[0]!.partitions[2]!;
+      assert.equal([c.fsType, c.label, c.mountpoints], ['NTFS', 'Windows', ['C:\\']]);
+      assert.equal(m.calls(), ['Get-Disk[ByNumber]', 'Get-Partition[ByNumber]', 'Get-Volume[ByDriveLetter]']);
+    });
+  } finally {
+    m.cleanup();
+  }
+});
 
 function quietReporter(said: string[]): Reporter {
   return { progress: () => undefined, warning: (c, msg) => said.push(`${c} ${msg}`), info: (msg) => said.push(msg), event: () => undefined };

@@ -121,7 +121,8 @@ function New-StubPartition([hashtable]$D, [hashtable]$P) {
         DiskNumber      = [uint32]$D.Number
         PartitionNumber = [uint32]$P.PartitionNumber
         DriveLetter     = ConvertTo-StubLetter $P.DriveLetter
-        AccessPaths     = [string[]]@(if ((ConvertTo-StubLetter $P.DriveLetter) -ne [char]0) { "$($P.DriveLetter):\" })
+        # as Windows lists them: the drive letter root, then the volume's GUID path
+        AccessPaths     = [string[]]@(if ((ConvertTo-StubLetter $P.DriveLetter) -ne [char]0) { "$($P.DriveLetter):\" }; if ($P.ContainsKey('Volume') -and $P.Volume) { "\\?\Volume{stub-$($D.Number)-$($P.PartitionNumber)}\" })
         GptType         = [string]$P.GptType
         Size            = [uint64]$P.Size
         Offset          = [uint64]$P.Offset
