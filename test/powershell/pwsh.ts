@@ -60,8 +60,13 @@ export interface PsCase {
 export function psCases(stdout: string): PsCase[] {
   const out: PsCase[] = [];
   for (const line of stdout.split(/\r?\n/)) {
-    if (!line.startsWith('{"case":')) continue;
-    out.push(JSON.parse(line) as PsCase);
+    if (!line.startsWith('{') || !line.includes('"case":')) continue;
+    try {
+      const c = JSON.parse(line) as PsCase;
+      if (typeof c.case === 'string' && typeof c.ok === 'boolean') out.push(c);
+    } catch {
+      // a line of the cmdlets' own output that merely looks like a case
+    }
   }
   return out;
 }
