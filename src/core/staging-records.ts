@@ -204,9 +204,12 @@ export function seedState(staging: string): SeedState | undefined {
 
 /**
  * Moves settings.seed.state to `to` when that is forward of where it is (or `back: true`, for a
- * cancelled job), merging `fields` into settings.seed either way. Returns the state now recorded.
+ * cancelled job), merging `fields` into settings.seed either way. Returns the state now recorded
+ * (undefined when the staging location has no settings.json).
  */
-export function advanceSeed(staging: string, to: SeedState, fields: Record<string, unknown> = {}, opts: { back?: boolean } = {}): SeedState {
+export function advanceSeed(staging: string, to: SeedState, fields: Record<string, unknown> = {}, opts: { back?: boolean } = {}): SeedState | undefined {
+  // A repository staged without job settings (stage without --job, a test fixture) has no seed to track.
+  if (!readSettings(staging)) return undefined;
   const seed = seedOf(staging);
   const cur = SEED_STATES.indexOf(seed.state as SeedState);
   const next = opts.back || cur < SEED_STATES.indexOf(to) ? to : SEED_STATES[cur]!;
