@@ -9,7 +9,7 @@
  *
  * The native addon is loaded lazily, on the first data-plane call.
  */
-export { commands } from './cli/commands';
+export { commands } from './commands';
 export type { ArgSpec, CommandContext, CommandSpec, DestructiveSpec, OptionSpec, OptionType, Prompter } from './core/command';
 export { askOrFail, defineCommand, flagOf } from './core/command';
 export { DriveseedError, ExitCode, type ExitCategory, cancelledError, usageError } from './base/errors';
@@ -18,5 +18,5 @@ export { Secret, sanitize } from './base/secret';
 export { type DiskInfo, type PartitionInfo, listDisks } from './core/drives';
 export { PROTOCOL_VERSION, type VersionInfo, versionInfo } from './core/version';
 export { DataPlaneError } from './native/errors';
-export { describeError, type ErrorInfo } from './cli/exit';
+export { describeError, type ErrorInfo } from './commands/exit';
 export { RpcServer, type RpcServerOptions } from './rpc/server';

@@ -1,5 +1,5 @@
 /**
- * Every registered command (src/cli/commands/index.ts) in --json mode, spawned as a user would run
+ * Every registered command (src/commands/index.ts) in --json mode, spawned as a user would run
  * it: along its error paths (required options missing; or an unknown option when it has none; and a
  * nonexistent staging location / source / target with the required options filled in) and, where
  * cheap, its success path (version, drives). For each run:
@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commands } from '../src/cli/commands';
+import { commands } from '../src/commands';
 import type { CommandSpec } from '../src/core/command';
 import { tmpDir } from './helpers';
 import { MAIN, cliEnv } from './support/cli';

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { renderDisks } from '../src/cli/commands/drives';
+import { renderDisks } from '../src/commands/drives';
 import { listDisks, lsblkFromSysfs, parseLsblk, parseWindowsStorage } from '../src/core/drives';
 import { attachLoop, gated, hasTool, loopUnavailable } from './helpers';
 

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commands } from '../src/cli/commands';
+import { commands } from '../src/commands';
 import type { CommandSpec } from '../src/core/command';
 import { ROOT } from './support/rpc-client';
 

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { stageCommand } from '../src/cli/commands/stage';
+import { stageCommand } from '../src/commands/stage';
 import { check } from '../src/core/check';
 import { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';

@@ -4,7 +4,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { verifyCommand } from '../src/cli/commands/verify';
+import { verifyCommand } from '../src/commands/verify';
 import { DriveseedError, ExitCode } from '../src/base/errors';
 import { runCli } from './support/cli';
 

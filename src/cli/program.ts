@@ -1,5 +1,5 @@
 /**
- * Builds the commander program from the command registry (src/cli/commands/index.ts): one
+ * Builds the commander program from the command registry (src/commands/index.ts): one
  * subcommand per CommandSpec ("job create" becomes `job` → `create`), its options and positional
  * arguments from the spec's declarations. Parsing only selects the command and collects raw options;
  * running it is main.ts's job.

@@ -8,7 +8,7 @@
  */
 import type { Progress, Reporter } from '../base/reporter';
 import { sanitize } from '../base/secret';
-import { formatBytes, formatDuration } from './format';
+import { formatBytes, formatDuration } from '../base/format';
 
 export interface TextStream {
   write(s: string): unknown;

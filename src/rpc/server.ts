@@ -21,7 +21,7 @@ import { DriveseedError } from '../base/errors';
 import type { Progress, Reporter } from '../base/reporter';
 import { Secret, sanitize } from '../base/secret';
 import { baseVersions } from '../core/version';
-import { describeError, type ErrorInfo } from '../cli/exit';
+import { describeError, type ErrorInfo } from '../commands/exit';
 import { confirmMatches, ParamsError, paramsToRaw } from './params';
 
 /** JSON-RPC 2.0 reserved error codes (§5.1). */

@@ -12,7 +12,7 @@
  * one chunk of the stream.
  */
 import type { CommandSpec } from '../core/command';
-import { guardStdout } from '../cli/stdout-guard';
+import { guardStdout } from './stdout-guard';
 import { RpcServer } from './server';
 
 /**

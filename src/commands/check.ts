@@ -1,11 +1,9 @@
 /** `driveseed check --staging <dir> [--read-data]` / RPC `check` (src/core/check.ts). */
-import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { type CheckOptions, type CheckResult, check } from '../../core/check';
-import { usageError } from '../../base/errors';
-import { cookPassphrase } from '../../core/passphrase';
-import { checkCloud } from '../../cloud/check';
-import { defaultThreads, intOption, passphraseOptions } from './stage';
+import { defineCommand } from '../core/command';
+import { type CheckOptions, type CheckResult, check } from '../core/check';
+import { cookPassphrase } from '../core/passphrase';
+import { checkCloud } from '../cloud/check';
+import { cookStaging, defaultThreads, intOption, passphraseOptions, stagingOption } from './options';
 
 interface CheckRaw {
   staging?: string;
@@ -21,16 +19,15 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: bool
   rpcMethod: 'check',
   summary: 'Check the staging repository; with --read-data, read and verify every chunk',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location', type: 'string', required: true },
+    stagingOption(),
     { flags: '--read-data', name: 'readData', description: 'also read every pack: decrypt and verify every chunk, pack hashes and block MD5s', type: 'boolean' },
     ...passphraseOptions,
     { flags: '--threads <n>', name: 'threads', description: 'verification threads (default: CPU count)', type: 'number' },
     { flags: '--cloud', name: 'cloud', description: 'check the repository in the Azure container named by the staging settings (src/cloud/check.ts)', type: 'boolean' },
   ],
   cook(raw, ctx) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     return {
-      staging: path.resolve(raw.staging),
+      staging: cookStaging(raw.staging),
       readData: raw.readData === true,
       passphrase: cookPassphrase(raw, ctx.env),
       threads: intOption(raw.threads, '--threads', 'threads', 1, 256, defaultThreads()),

@@ -1,11 +1,11 @@
 /** `driveseed stage <source>... --staging <dir> --job <name> …` / RPC `stage` (src/core/stage.ts). */
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { type OptionSpec, defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { cookPassphrase } from '../../core/passphrase';
-import { readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../../core/settings';
-import { type StageOptions, type StageResult, checkStagePaths, stage } from '../../core/stage';
+import { defineCommand } from '../core/command';
+import { usageError } from '../base/errors';
+import { cookPassphrase } from '../core/passphrase';
+import { readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../core/settings';
+import { type StageOptions, type StageResult, checkStagePaths, stage } from '../core/stage';
+import { cookStaging, defaultThreads, intOption, passphraseOptions, stagingOption } from './options';
 
 export interface StageRaw {
   sources?: string[];
@@ -24,29 +24,13 @@ export interface StageRaw {
   readAll?: boolean;
 }
 
-export const passphraseOptions: OptionSpec[] = [
-  { flags: '--passphrase-file <file>', name: 'passphraseFile', description: 'file whose first line is the repository passphrase (else $DRIVESEED_PASSPHRASE, else a prompt)', type: 'string' },
-  { flags: '--passphrase <passphrase>', name: 'passphrase', description: 'the repository passphrase (RPC only; never on a command line)', type: 'string', rpcOnly: true },
-];
-
-/** Integer option in [min, max], or a usage error naming the flag and the range. */
-export function intOption(value: number | undefined, flag: string, field: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw usageError('INVALID_OPTION', `Invalid ${flag} ${value}: expected a whole number from ${min} to ${max}.`, { field, value });
-  }
-  return value;
-}
-
-export const defaultThreads = (): number => Math.max(1, os.availableParallelism());
-
 export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
   name: 'stage',
   rpcMethod: 'stage',
   summary: 'Back source trees up into the staging repository (encrypted, compressed, deduplicated)',
   args: [{ name: 'sources', label: 'source', description: 'directories or files to back up', variadic: true, required: true }],
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location (created when missing)', type: 'string', required: true },
+    stagingOption('the staging location (created when missing)'),
     { flags: '--job <name>', name: 'job', description: 'Azure Import/Export job name (3-24 lowercase letters, digits, hyphens); saved for prep', type: 'string' },
     { flags: '--account <name>', name: 'account', description: 'storage account name (3-24 lowercase letters and digits)', type: 'string' },
     { flags: '--container <name>', name: 'container', description: 'blob container (3-63 lowercase letters, digits, single hyphens)', type: 'string' },
@@ -61,8 +45,7 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
     { flags: '--read-all', name: 'readAll', description: 'read every file, also those unchanged since the last snapshot of these sources (size, mtime, ctime, inode)', type: 'boolean' },
   ],
   cook(raw, ctx) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    const staging = path.resolve(raw.staging);
+    const staging = cookStaging(raw.staging);
     const sources = (raw.sources ?? []).map((s) => path.resolve(s));
     checkStagePaths(sources, staging);
     const saved = readSettings(staging);

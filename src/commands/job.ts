@@ -4,12 +4,12 @@
  * docs/prep.md "The import job").
  */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { type JobCancelOptions, type JobCreateOptions, type JobCreateResult, type JobGetResult, type JobPrintResult, cancelJob, createJob, getJob } from '../../core/job';
-import { parsePublishSettings, readReturnInfo } from '../../core/job-inputs';
+import { defineCommand } from '../core/command';
+import { usageError } from '../base/errors';
+import { type JobCancelOptions, type JobCreateOptions, type JobCreateResult, type JobGetResult, type JobPrintResult, cancelJob, createJob, getJob } from '../core/job';
+import { parsePublishSettings, readReturnInfo } from '../core/job-inputs';
 import { renderJob, renderJobView } from './render-job';
-import { cookEmulatorUrl, cookLogLevel } from './prep';
+import { cookEmulatorUrl, cookLogLevel } from './options';
 
 export interface JobCreateRaw {
   staging?: string;

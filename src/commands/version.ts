@@ -1,6 +1,6 @@
 /** `driveseed version` / RPC `version`: versions of driveseed, the protocol, Node and the native addon. */
-import { defineCommand } from '../../core/command';
-import { type VersionInfo, versionInfo } from '../../core/version';
+import { defineCommand } from '../core/command';
+import { type VersionInfo, versionInfo } from '../core/version';
 
 export const versionCommand = defineCommand<Record<string, unknown>, Record<string, never>, VersionInfo>({
   name: 'version',

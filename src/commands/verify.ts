@@ -1,9 +1,9 @@
 /** `driveseed verify --target <t>... [--staging <dir>]` / RPC `verify` (src/core/verify.ts, docs/prep.md "Verify"). */
-import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { DriveseedError, usageError } from '../../base/errors';
-import { type VerifyOptions, type VerifyResult, verifyTargets } from '../../core/verify';
-import { formatBytes } from '../format';
+import { defineCommand } from '../core/command';
+import { DriveseedError, usageError } from '../base/errors';
+import { type VerifyOptions, type VerifyResult, verifyTargets } from '../core/verify';
+import { formatBytes } from '../base/format';
+import { cookStaging, stagingOption } from './options';
 
 export interface VerifyRaw {
   target?: string[];
@@ -16,7 +16,7 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
   summary: 'Re-read prepared drives and check every block against their DriveManifest.xml; names every bad block',
   options: [
     { flags: '--target <t...>', name: 'target', description: 'a prepared drive: its device (/dev/sdX, mounted read-only for the check) or its mounted volume directory', type: 'string[]', required: true },
-    { flags: '--staging <dir>', name: 'staging', description: 'also compare each manifest with the one prep recorded for the job in this staging location', type: 'string' },
+    stagingOption('also compare each manifest with the one prep recorded for the job in this staging location', false),
   ],
   cook(raw) {
     const targets = raw.target ?? [];
@@ -26,7 +26,7 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
     if (twice !== undefined) {
       throw new DriveseedError('TARGET_DUPLICATE', `--target lists ${twice} twice (${targets.join(', ')}); give each drive once`, { category: 'TARGET_REFUSED', details: { field: 'target', target: twice } });
     }
-    return { targets, ...(raw.staging !== undefined ? { staging: path.resolve(raw.staging) } : {}) };
+    return { targets, ...(raw.staging !== undefined ? { staging: cookStaging(raw.staging) } : {}) };
   },
   run: (o, ctx) => verifyTargets(o, ctx),
   exitCategory: (r) => (r.ok ? 'OK' : 'VERIFY_FAILED'),

@@ -1,12 +1,11 @@
 /** `driveseed backup <source>... --staging <dir> [--force-unlock]` / RPC `backup` (src/core/backup.ts). */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { type BackupOptions, type BackupResult, backup } from '../../core/backup';
-import { usageError } from '../../base/errors';
-import { cookPassphrase } from '../../core/passphrase';
-import { checkStagePaths } from '../../core/stage';
-import { formatBytes } from '../format';
-import { defaultThreads, intOption, passphraseOptions } from './stage';
+import { defineCommand } from '../core/command';
+import { type BackupOptions, type BackupResult, backup } from '../core/backup';
+import { cookPassphrase } from '../core/passphrase';
+import { checkStagePaths } from '../core/stage';
+import { formatBytes } from '../base/format';
+import { cookStaging, defaultThreads, intOption, passphraseOptions, stagingOption } from './options';
 
 export interface BackupRaw {
   sources?: string[];
@@ -24,7 +23,7 @@ export const backupCommand = defineCommand<BackupRaw, BackupOptions, BackupResul
   summary: 'After the seed: back source trees up over the network into the repository in Azure, sending only new data',
   args: [{ name: 'sources', label: 'source', description: 'directories or files to back up', variadic: true, required: true }],
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose settings name the storage account and container (its data may be deleted after complete)', type: 'string', required: true },
+    stagingOption('the staging location whose settings name the storage account and container (its data may be deleted after complete)'),
     {
       flags: '--force-unlock',
       name: 'forceUnlock',
@@ -37,8 +36,7 @@ export const backupCommand = defineCommand<BackupRaw, BackupOptions, BackupResul
     { flags: '--threads <n>', name: 'threads', description: 'compression/encryption threads (default: CPU count)', type: 'number' },
   ],
   cook(raw, ctx) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>; its settings say where the repository in Azure is.', { field: 'staging' });
-    const staging = path.resolve(raw.staging);
+    const staging = cookStaging(raw.staging, 'its settings say where the repository in Azure is');
     const sources = (raw.sources ?? []).map((s) => path.resolve(s));
     checkStagePaths(sources, staging);
     return {

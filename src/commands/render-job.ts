@@ -3,9 +3,9 @@
  * command imports another command; they share this).
  */
 import * as path from 'node:path';
-import { explainCopyStatus, type JobView } from '../../azure/import-job';
-import type { JobCreateResult } from '../../core/job';
-import { formatBytes } from '../format';
+import { explainCopyStatus, type JobView } from '../azure/import-job';
+import type { JobCreateResult } from '../core/job';
+import { formatBytes } from '../base/format';
 
 /** The job lines shared by prep and job create: name, status, the datacenter's address and return carriers. */
 export function renderJob(j: JobCreateResult): string[] {

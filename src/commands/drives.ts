@@ -1,7 +1,7 @@
 /** `driveseed drives` / RPC `drives.list`: the disks this machine could prepare, and which to avoid. */
-import { defineCommand } from '../../core/command';
-import { type DiskInfo, listDisks } from '../../core/drives';
-import { formatBytes } from '../format';
+import { defineCommand } from '../core/command';
+import { type DiskInfo, listDisks } from '../core/drives';
+import { formatBytes } from '../base/format';
 
 export interface DrivesResult {
   /** where the list came from: lsblk, sysfs (lsblk failed) or powershell */

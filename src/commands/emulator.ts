@@ -4,9 +4,9 @@
  * running emulator over its emulator-only route.
  */
 import * as path from 'node:path';
-import { defineCommand, flagOf } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { deliverDrive, startEmulator, type DeliverResult } from '../../emulator';
+import { defineCommand, flagOf } from '../core/command';
+import { usageError } from '../base/errors';
+import { deliverDrive, startEmulator, type DeliverResult } from '../emulator';
 
 /** A fixed default ARM port, so that `deliver` and `--emulator` find the emulator without copying URLs. */
 export const DEFAULT_EMULATOR_PORT = 7080;

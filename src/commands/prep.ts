@@ -8,13 +8,14 @@
  * and then counts as --yes.
  */
 import * as path from 'node:path';
-import { type CommandContext, askOrFail, defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { parsePublishSettings, readReturnInfo, type ReturnInfo } from '../../core/job-inputs';
-import { type PrepOptions, type PrepResult, prep } from '../../core/prep';
-import { readSettings, validateContainer } from '../../core/settings';
-import type { EncryptionMode } from '../../prep/encryption';
-import { formatBytes } from '../format';
+import { type CommandContext, askOrFail, defineCommand } from '../core/command';
+import { usageError } from '../base/errors';
+import { parsePublishSettings, readReturnInfo, type ReturnInfo } from '../core/job-inputs';
+import { type PrepOptions, type PrepResult, prep } from '../core/prep';
+import { readSettings, validateContainer } from '../core/settings';
+import type { EncryptionMode } from '../prep/encryption';
+import { formatBytes } from '../base/format';
+import { cookEmulatorUrl, cookLogLevel } from './options';
 import { renderJob } from './render-job';
 
 export interface PrepRaw {
@@ -38,26 +39,6 @@ export interface PrepRaw {
 export interface PrepCommandOptions extends PrepOptions {
   /** the publish-settings file the subscription came from (its certificate is not used) */
   publishSettings?: string;
-}
-
-/** Emulator URL: an http(s) URL (the emulator listens on 127.0.0.1 over http). */
-export function cookEmulatorUrl(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": give the emulator's ARM endpoint, such as http://127.0.0.1:7080`, { field: 'emulator', value: v });
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": expected an http:// or https:// URL`, { field: 'emulator', value: v });
-  return v.replace(/\/+$/, '');
-}
-
-/** --log-level Error|Verbose (case-insensitive); Error is the service's default. */
-export function cookLogLevel(v: string | undefined): 'Error' | 'Verbose' {
-  if (v === undefined || /^error$/i.test(v)) return 'Error';
-  if (/^verbose$/i.test(v)) return 'Verbose';
-  throw usageError('INVALID_OPTION', `Invalid --log-level "${v}": expected Error or Verbose`, { field: 'logLevel', value: v });
 }
 
 /** Asks for targets one by one, as the old tool asked for a drive letter; empty answer ends the list. */

@@ -8,12 +8,12 @@
  * can fetch the keys deliberately; every other response and line prints them as [redacted].
  */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import type { Secret } from '../../base/secret';
-import { jobKeys } from '../../core/job';
-import { readDriveKeys, readPreparedDrives } from '../../core/staging-records';
-import { cookEmulatorUrl } from './prep';
+import { defineCommand } from '../core/command';
+import { usageError } from '../base/errors';
+import type { Secret } from '../base/secret';
+import { jobKeys } from '../core/job';
+import { readDriveKeys, readPreparedDrives } from '../core/staging-records';
+import { cookEmulatorUrl } from './options';
 
 export interface KeysResult {
   staging: string;

@@ -1,11 +1,9 @@
 /** `driveseed snapshots --staging <dir> [--cloud]` / RPC `snapshots.list` (src/core/snapshots.ts). */
-import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { cookPassphrase } from '../../core/passphrase';
-import { type SnapshotsOptions, type SnapshotsResult, listSnapshots } from '../../core/snapshots';
-import { formatBytes } from '../format';
-import { passphraseOptions } from './stage';
+import { defineCommand } from '../core/command';
+import { cookPassphrase } from '../core/passphrase';
+import { type SnapshotsOptions, type SnapshotsResult, listSnapshots } from '../core/snapshots';
+import { formatBytes } from '../base/format';
+import { cookStaging, passphraseOptions, stagingOption } from './options';
 
 export interface SnapshotsRaw {
   staging?: string;
@@ -19,13 +17,12 @@ export const snapshotsCommand = defineCommand<SnapshotsRaw, SnapshotsOptions, Sn
   rpcMethod: 'snapshots.list',
   summary: 'List the snapshots (id, date, host, files, size, new data) of the staging repository or, with --cloud, of the repository in Azure',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location (with --cloud: whose settings name the account and container)', type: 'string', required: true },
+    stagingOption('the staging location (with --cloud: whose settings name the account and container)'),
     { flags: '--cloud', name: 'cloud', description: 'list the repository in the Azure container instead of the local one', type: 'boolean' },
     ...passphraseOptions,
   ],
   cook(raw, ctx) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    return { staging: path.resolve(raw.staging), cloud: raw.cloud === true, passphrase: cookPassphrase(raw, ctx.env) };
+    return { staging: cookStaging(raw.staging), cloud: raw.cloud === true, passphrase: cookPassphrase(raw, ctx.env) };
   },
   run: (o, ctx) => listSnapshots(o, ctx),
   renderText(r) {

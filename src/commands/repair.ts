@@ -1,9 +1,8 @@
 /** `driveseed repair --staging <dir> [--full]` / RPC `repair` (src/core/repair.ts). */
-import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { type RepairOptions, type RepairResult, repair } from '../../core/repair';
-import { formatBytes, formatDuration } from '../format';
+import { defineCommand } from '../core/command';
+import { type RepairOptions, type RepairResult, repair } from '../core/repair';
+import { formatBytes, formatDuration } from '../base/format';
+import { cookStaging, stagingOption } from './options';
 
 export interface RepairRaw {
   staging?: string;
@@ -15,12 +14,11 @@ export const repairCommand = defineCommand<RepairRaw, RepairOptions, RepairResul
   rpcMethod: 'repair',
   summary: 'Re-upload from staging exactly the blobs and blocks the import missed or damaged (what RepairImport does), then verify them',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from (it must still hold the data)', type: 'string', required: true },
+    stagingOption('the staging location the drives were prepared from (it must still hold the data)'),
     { flags: '--full', name: 'full', description: 'verify the whole container first instead of using what the last complete found', type: 'boolean' },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    return { staging: path.resolve(raw.staging), full: raw.full === true };
+    return { staging: cookStaging(raw.staging), full: raw.full === true };
   },
   run: (o, ctx) => repair(o, ctx),
   claims: (o) => [o.staging],

@@ -7,9 +7,9 @@
  * client answers the review with it (PowerShell: after ShouldProcess).
  */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { parsePublishSettings } from '../../core/job-inputs';
-import { type ShipOptions, type ShipResult, ship, validateShipDate, validateTracking } from '../../core/ship';
+import { defineCommand } from '../core/command';
+import { parsePublishSettings } from '../core/job-inputs';
+import { type ShipOptions, type ShipResult, ship, validateShipDate, validateTracking } from '../core/ship';
 
 export interface ShipRaw {
   staging?: string;

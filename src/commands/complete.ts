@@ -1,9 +1,9 @@
 /** `driveseed complete --staging <dir>` / RPC `complete` (src/core/complete.ts). */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { type CompleteOptions, type CompleteResult, complete } from '../../core/complete';
-import { usageError } from '../../base/errors';
-import { formatBytes, formatDuration } from '../format';
+import { defineCommand } from '../core/command';
+import { type CompleteOptions, type CompleteResult, complete } from '../core/complete';
+import { usageError } from '../base/errors';
+import { formatBytes, formatDuration } from '../base/format';
 
 export interface CompleteRaw {
   staging?: string;

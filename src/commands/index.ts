@@ -3,7 +3,7 @@
  * server (src/rpc/server.ts). The product registry holds real commands only; tests add their own
  * through the `extraCommands` parameters of the front ends, never here.
  *
- * HOW TO ADD A COMMAND: create src/cli/commands/<file>.ts exporting one or more CommandSpec values
+ * HOW TO ADD A COMMAND: create src/commands/<file>.ts exporting one or more CommandSpec values
  * (made with defineCommand from src/core/command.ts), then add ONE import line below, in
  * alphabetical order:
  *
@@ -12,7 +12,7 @@
  * and the same name inside the `modules` list. Every exported CommandSpec of the module is registered;
  * names and rpcMethods must be unique (checked at start-up, a duplicate throws).
  */
-import { type CommandSpec, isCommandSpec } from '../../core/command';
+import { type CommandSpec, isCommandSpec } from '../core/command';
 import * as backup from './backup';
 import * as check from './check';
 import * as complete from './complete';
@@ -39,7 +39,7 @@ function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] 
     for (const value of Object.values(mod)) {
       if (!isCommandSpec(value) || out.includes(value)) continue;
       for (const key of [`cli:${value.name}`, `rpc:${value.rpcMethod}`]) {
-        if (seen.has(key)) throw new Error(`duplicate command registration ${key} in src/cli/commands/index.ts`);
+        if (seen.has(key)) throw new Error(`duplicate command registration ${key} in src/commands/index.ts`);
         seen.add(key);
       }
       out.push(value);

@@ -1,8 +1,8 @@
 /** `driveseed status --staging <dir> [--watch] [--interval <s>]` / RPC `status` (src/core/status.ts). */
 import * as path from 'node:path';
-import { defineCommand } from '../../core/command';
-import { usageError } from '../../base/errors';
-import { type StatusOptions, type StatusResult, status } from '../../core/status';
+import { defineCommand } from '../core/command';
+import { usageError } from '../base/errors';
+import { type StatusOptions, type StatusResult, status } from '../core/status';
 import { renderJobView } from './render-job';
 
 export interface StatusRaw {
