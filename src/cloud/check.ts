@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandContext } from '../core/command';
+import type { CommandContext } from '../base/context';
 import type { CheckResult } from '../core/check';
 import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from '../core/check-rules';
 import { DriveseedError, cancelledError, usageError } from '../base/errors';

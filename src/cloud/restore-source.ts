@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandContext } from '../core/command';
+import type { CommandContext } from '../base/context';
 import { usageError } from '../base/errors';
 import type { Secret } from '../base/secret';
 import { readSettings } from '../core/settings';

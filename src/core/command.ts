@@ -13,24 +13,12 @@
  *     → run(options, ctx): the core operation; reports through ctx.reporter; returns a JSON-able result
  *     → renderText(result): the human summary (CLI text mode only)
  */
+import type { CommandContext } from '../base/context';
 import { type ExitCategory, usageError } from '../base/errors';
-import type { Reporter } from '../base/reporter';
 
-export interface Prompter {
-  /** asks a question and returns the typed answer (trimmed) */
-  ask(question: string): Promise<string>;
-  /** asks for a secret without echo */
-  askSecret(question: string): Promise<string>;
-}
-
-export interface CommandContext {
-  reporter: Reporter;
-  signal: AbortSignal;
-  /** undefined in --json and RPC modes: a command that would need to ask fails with a usage error naming the option */
-  prompter?: Prompter;
-  /** environment for passphrase lookup etc. (process.env in the CLI) */
-  env: Record<string, string | undefined>;
-}
+// The context types live in the base layer (lower layers take them too); re-exported here because
+// they are part of a command's contract.
+export type { CommandContext, Prompter } from '../base/context';
 
 /**
  * The JS type a raw value has when cook() sees it.

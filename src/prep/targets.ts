@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Prompter } from '../core/command';
+import type { Prompter } from '../base/context';
 import { DriveseedError } from '../base/errors';
 import { MountEntry, SysBlock, majMinOf, parseMountInfo, parseSwaps } from './sysfs';
 
