@@ -12,12 +12,15 @@
  *
  * A disk "holds the running system" when it (or a partition, or anything stacked on it) is mounted at
  * /, /boot, /boot/efi, /efi or /usr, or holds active swap; on Windows when Get-Disk says IsBoot or
- * IsSystem. prep refuses such a disk (src/prep/targets.ts applies the same rule).
+ * IsSystem. The rule (SYSTEM_MOUNTS, systemDisks) and the mountinfo/swaps parsing are prep's
+ * (src/prep/targets.ts, src/prep/sysfs.ts): prep refuses exactly the disks this list marks.
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
+import { parseMountInfo, parseSwaps } from '../prep/sysfs';
+import { SYSTEM_MOUNTS, readSystemView, systemDisks } from '../prep/targets';
 
 export interface PartitionInfo {
   path: string;
@@ -50,8 +53,6 @@ export interface DiskInfo {
   /** loop devices: the image file behind it */
   backingFile?: string;
 }
-
-const SYSTEM_MOUNTS = new Set(['/', '/boot', '/boot/efi', '/efi', '/usr']);
 
 // ─── Linux: lsblk ──────────────────────────────────────────────────────────────────────────────
 
@@ -162,25 +163,16 @@ function readTrim(p: string): string | undefined {
   }
 }
 
-/** Parses /proc/self/mountinfo into "major:minor" → mountpoints, plus the swap devices. */
+/** Mountpoints by "major:minor" and by /dev source (FUSE mounts report 0:NN), plus "[SWAP]" for active swap devices. */
 export function mountsByDevice(mountinfo: string, swaps: string): { byMajMin: Map<string, string[]>; bySource: Map<string, string[]> } {
   const byMajMin = new Map<string, string[]>();
   const bySource = new Map<string, string[]>();
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   const add = (m: Map<string, string[]>, k: string, v: string) => m.set(k, [...(m.get(k) ?? []), v]);
-  for (const line of mountinfo.split('\n')) {
-    const [pre, post] = line.split(' - ');
-    if (!pre || !post) continue;
-    const f = pre.split(' ');
-    const source = unescape(post.split(' ')[1] ?? '');
-    const mp = unescape(f[4] ?? '');
-    add(byMajMin, f[2] ?? '', mp);
-    if (source.startsWith('/dev/')) add(bySource, source, mp);
+  for (const m of parseMountInfo(mountinfo)) {
+    add(byMajMin, m.majMin, m.mountPoint);
+    if (m.source.startsWith('/dev/')) add(bySource, m.source, m.mountPoint);
   }
-  for (const l of swaps.split('\n').slice(1)) {
-    const dev = unescape(l.split(/\s+/)[0] ?? '');
-    if (dev.startsWith('/dev/')) add(bySource, dev, '[SWAP]');
-  }
+  for (const dev of parseSwaps(swaps)) if (dev.startsWith('/dev/')) add(bySource, dev, '[SWAP]');
   return { byMajMin, bySource };
 }
 
@@ -384,9 +376,7 @@ export async function listDisks(opts: ListDisksOptions = {}): Promise<DiskInfo[]
 /** The system disks by prep's rule (mountinfo by device number: catches what lsblk shows under other names, FUSE sources). */
 function linuxSystemDisks(): Set<string> {
   try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const targets = require('../prep/targets') as typeof import('../prep/targets');
-    return targets.systemDisks(targets.readSystemView());
+    return systemDisks(readSystemView());
   } catch {
     return new Set();
   }

@@ -97,7 +97,8 @@ export function readSystemView(): SystemView {
   return { mounts: parseMountInfo(read('/proc/self/mountinfo')), swaps: parseSwaps(read('/proc/swaps')), sys: new SysBlock() };
 }
 
-const SYSTEM_MOUNTS = new Set(['/', '/boot', '/boot/efi', '/efi', '/usr']);
+/** Mount points that make a disk the running system's (with active swap): prep refuses it, `driveseed drives` marks it. */
+export const SYSTEM_MOUNTS: ReadonlySet<string> = new Set(['/', '/boot', '/boot/efi', '/efi', '/usr']);
 
 /** Kernel disk names a mount lives on: by major:minor, and by its /dev source (FUSE mounts report 0:NN). */
 function disksOfMount(m: MountEntry, sys: SysBlock): string[] {
@@ -111,7 +112,7 @@ function disksOfMount(m: MountEntry, sys: SysBlock): string[] {
   return [...out];
 }
 
-/** Disks holding /, /boot, /boot/efi or an active swap area. */
+/** Disks holding a SYSTEM_MOUNTS mount point or an active swap area. */
 export function systemDisks(view: SystemView): Set<string> {
   const out = new Set<string>();
   for (const m of view.mounts) if (SYSTEM_MOUNTS.has(m.mountPoint)) for (const d of disksOfMount(m, view.sys)) out.add(d);
