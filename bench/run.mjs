@@ -15,7 +15,7 @@ import { replayLedger } from './lib/ledger.mjs';
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, '..');
 const TRIALS_DIR = path.join(BENCH_DIR, 'trials');
-// Issue 2's four trials first; any other trial file follows in name order.
+// The four data-plane trials (write, compress, md5, pipeline) first; any other trial file follows in name order.
 const ORDER = ['write', 'compress', 'md5', 'pipeline'];
 
 function usage(msg) {

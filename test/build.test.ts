@@ -1,5 +1,5 @@
 /**
- * The build contract (issue 2 §2): one native source list feeds both cmake-js and node-gyp;
+ * The build contract: one native source list feeds both cmake-js and node-gyp;
  * prebuildify's output loads through node-gyp-build; when nothing loads, the loader says what it
  * looked for and how to fix it. No step may download Node headers (the machine is offline for that).
  */

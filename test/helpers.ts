@@ -1,6 +1,6 @@
 /**
  * Shared test helpers. Tests that need root, a loop device or a tool register with `gated(...)`: when
- * the condition fails the test is skipped and its title says why (conventions §12).
+ * the condition fails the test is skipped and its title says why (CONTRIBUTING.md, "Tests").
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Cancellation over `driveseed rpc` followed by a successful resume (issue 5, docs/protocol.md
+ * Cancellation over `driveseed rpc` followed by a successful resume (docs/protocol.md
  * "$/cancelRequest"): the real stage and prep commands, driven exactly as the PowerShell module
  * drives them (test/support/rpc-client.ts).
  *

@@ -1,5 +1,5 @@
 /**
- * Faults during stage (issue 3 §6): unreadable files and directories are reported and skipped and
+ * Faults during stage: unreadable files and directories are reported and skipped and
  * the run ends PARTIAL (exit 3); a full staging disk is STAGING_FULL, the repository stays
  * consistent and a rerun with more space resumes from what was indexed; a file that changes
  * between the walk and the read is reported (FILE_CHANGED) and the snapshot holds what was read.

@@ -1,4 +1,4 @@
-// Shared by the stage and restore trials (issue 3): the driveseed CLI compiled once per trial into a
+// Shared by the stage and restore trials: the driveseed CLI compiled once per trial into a
 // scratch directory (so neither tsx's start-up nor a stale dist/ is measured), the restic commands,
 // and repository sizes. Not a trial itself (the runner skips files starting with "_").
 import { spawnSync } from 'node:child_process';

@@ -1,6 +1,6 @@
-// Trial: how many bytes an incremental `driveseed backup` puts into the container (issue 6's size
-// goals), measured from the blobs that land in Azurite (list + sizes before and after), not from our
-// counters. A 1 GiB file (--quick: 256 MiB) is staged, uploaded as the import would, then:
+// Trial: how many bytes an incremental `driveseed backup` puts into the container (against the size
+// goals below), measured from the blobs that land in Azurite (list + sizes before and after), not from
+// our counters. A 1 GiB file (--quick: 256 MiB) is staged, uploaded as the import would, then:
 //   unchanged tree            → goal: only the new snapshot, < 1 MiB
 //   1 MiB changed mid-file    → goal: < 8 MiB
 //   a few bytes inserted near the start → goal: < 16 MiB

@@ -1,6 +1,6 @@
 // Trial: an unchanged incremental `driveseed backup` of the generated data set into the seeded
 // repository in Azurite, against restic's unchanged second `restic backup` of the same tree into a
-// local repository (issue 6's goal: ≥ 3× faster). Both are whole CLI processes (ours compiled with
+// local repository (goal: ≥ 3× faster than restic). Both are whole CLI processes (ours compiled with
 // tsc, see _stage-common.mjs). Setup, untimed: stage the data set, upload the staged repository into
 // a private Azurite as the import would, mark the seed complete; restic init + first backup.
 // MB/s figures are data-set bytes over wall time (the work avoided is the point of the comparison).

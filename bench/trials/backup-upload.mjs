@@ -1,7 +1,7 @@
 // Trial: upload throughput of the cloud backend (ContainerBackend.putFile: Put Block with Content-MD5
 // per 4 MiB block, 8 blocks in flight, then Put Block List) against @azure/storage-blob's own
 // BlockBlobClient.uploadFile of the same file with the same block size and parallelism, both into the
-// same private Azurite (in memory, on this machine). Goal (issue 6): ≥ 0.8×.
+// same private Azurite (in memory, on this machine). Goal: ≥ 0.8× of the SDK's own upload.
 // Ours gets the per-block MD5s up front, as in a backup, where packJob records them while packing;
 // a second, diagnostic row has ours compute them while uploading.
 // Options: --size <MiB> (default 512; --quick 128). Azurite frees deleted blobs lazily (every 10 min),

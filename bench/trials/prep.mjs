@@ -1,4 +1,4 @@
-// Trial (issue 4): prep and verify on loop devices (image on ext4, losetup --direct-io=on).
+// Trial: prep and verify on loop devices (image on ext4, losetup --direct-io=on).
 //
 // The data is a staging repository that `driveseed stage` makes from the data set (once, untimed).
 // prep: driveseed's core prep() (src/core/prep.ts, as it is: native aligned copy, journal,

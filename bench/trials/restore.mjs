@@ -1,4 +1,4 @@
-// Trial (issue 3): `driveseed restore` of the whole data set against `restic restore` (local
+// Trial: `driveseed restore` of the whole data set against `restic restore` (local
 // repository). Goal ≥ 1.5×. Debian's restic 0.14 has no --sparse: it writes the sparse file's holes
 // as zeros, while ours leaves them as holes (a note in the result says so). Both repositories are
 // written once before timing (untimed); each run restores into a fresh, empty directory. Throughput

@@ -1,4 +1,4 @@
-// Trial (issue 3): `driveseed stage` of the whole data set against `tar -cf - | zstd -T0 -3` and
+// Trial: `driveseed stage` of the whole data set against `tar -cf - | zstd -T0 -3` and
 // against `restic backup` (local repository, compression auto), then an unchanged second run against
 // restic's second run, and the compression ratio (repository bytes) against restic's.
 // Goals: stage ≥ 1.0× tar|zstd and ≥ 1.5× restic; unchanged re-stage ≥ 3× restic; ratio no worse.

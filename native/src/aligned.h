@@ -1,4 +1,5 @@
-// Aligned buffers for direct I/O (conventions §5, §6). JS never holds one of these.
+// Aligned buffers for direct I/O (CONTRIBUTING.md, "Native code": bounded memory, RAII handles).
+// JS never holds one of these.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -52,7 +53,7 @@ class BufferPool {
   bool closed_ = false;
 };
 
-// Process-wide counters, exposed to JS as counters() (conventions §5).
+// Process-wide counters, exposed to JS as counters() so tests can see that nothing leaks.
 struct Counters {
   static std::atomic<int64_t> alignedBytes;   // bytes currently allocated in aligned buffers
   static std::atomic<int64_t> openTargets;    // open platform::File objects owned by JS handles/jobs

@@ -1,5 +1,5 @@
 // Native errors as data. Every failure in the data plane is a ds::Failure carrying a NativeError;
-// it crosses into JS as an Error with {code, syscall, errno, path, offset} (conventions §8).
+// it crosses into JS as an Error with {code, syscall, errno, path, offset} (CONTRIBUTING.md, "Errors").
 #pragma once
 #include <napi.h>
 #include <cstdint>

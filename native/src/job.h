@@ -1,4 +1,4 @@
-// Batch-shaped asynchronous jobs (conventions §3–§5).
+// Batch-shaped asynchronous jobs (CONTRIBUTING.md, "Native code"; ARCHITECTURE.md, thread model).
 //
 // A Job is one call from JS: the spec is copied into plain C++ members on the JS thread, then Run()
 // executes on the job's own std::thread (never in the libuv pool), with whatever fixed worker threads

@@ -1,4 +1,4 @@
-// The one interface between the data plane and the operating system (conventions §7).
+// The one interface between the data plane and the operating system (CONTRIBUTING.md, "Native code").
 // Implemented in posix/platform_posix.cc and win32/platform_win32.cc; nothing else includes OS headers.
 // All functions are safe to call from any thread; failures throw ds::Failure.
 #pragma once

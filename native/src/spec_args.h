@@ -94,7 +94,7 @@ inline int GetLevel(Napi::Env env, Napi::Value v, const std::string& name) {
   return static_cast<int>(GetInt(env, v, name, codec::kMinLevel, codec::kMaxLevel));
 }
 
-// Runs fn on the JS thread, turning a ds::Failure into a JS Error with its code (conventions §8).
+// Runs fn on the JS thread, turning a ds::Failure into a JS Error with its code (CONTRIBUTING.md, "Errors").
 template <typename F>
 Napi::Value Guard(Napi::Env env, F&& fn) {
   try {

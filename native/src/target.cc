@@ -1,5 +1,5 @@
 // JS classes Target and TargetLock (binding.d.ts "Targets and locks"): RAII handles over
-// platform::File and platform::Lock (conventions §6). Everything in this file runs on the JS thread.
+// platform::File and platform::Lock (RAII handles: CONTRIBUTING.md, "Native code"). Everything in this file runs on the JS thread.
 //
 // Safety of `this`: prototype methods are plain functions that check the object's Node-API type tag
 // before unwrapping, so `Target.prototype.info.call(lock)` throws a TypeError instead of reading a

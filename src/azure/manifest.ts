@@ -5,7 +5,7 @@
  * shared/reference/azure-offline-seeding.md §2.5.
  *
  * - {@link ManifestWriter} streams a manifest to a file (millions of blocks never become one
- *   string), writes it to a temp name, fsyncs and renames (conventions §10), and returns the
+ *   string), writes it to a temp name, fsyncs and renames (CONTRIBUTING.md, "Write order on disk"), and returns the
  *   manifestHash computed over exactly the bytes written.
  * - {@link readManifest} is a strict streaming parser: linear in the file size, memory bounded by
  *   one Blob element (≤ 50,000 blocks). Every refusal is a DriveseedError with code

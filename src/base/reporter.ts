@@ -1,5 +1,5 @@
 /**
- * The one channel through which the core reports (conventions §1). The core never prints: it calls a
+ * The one channel through which the core reports (CONTRIBUTING.md, "Reporting"). The core never prints: it calls a
  * Reporter, and the front ends render it — text on a terminal (src/cli/text-reporter.ts), JSON lines
  * (src/cli/json-reporter.ts), JSON-RPC notifications (src/rpc/). Reporter methods must not throw.
  */

@@ -1,5 +1,5 @@
 /**
- * Secrets are a type (conventions §11). Passphrases, BitLocker recovery passwords, storage keys and
+ * Secrets are a type (CONTRIBUTING.md, "Secrets"). Passphrases, BitLocker recovery passwords, storage keys and
  * SAS tokens are held in a Secret, which prints as [redacted] through toString, JSON.stringify and
  * util.inspect. Only reveal() gives the value, and only code that sends it where it must go calls it.
  */

@@ -1,10 +1,10 @@
 /**
- * The human rendering of Reporter calls (conventions §1). Everything here goes to stderr, so that
+ * The human rendering of Reporter calls (CONTRIBUTING.md, "Reporting"). Everything here goes to stderr, so that
  * stdout in text mode carries only the command's result (renderText) and can be redirected.
  *  - progress: on a TTY one line rewritten in place (\r) at most every 200 ms; otherwise a plain line
  *    at most every 10 s per phase (logs stay readable), and always on a phase change
  *  - warning: "warning: <message> [CODE]"; info: the sentence; event: only with --verbose
- * Every line passes through sanitize() (conventions §11).
+ * Every line passes through sanitize() (CONTRIBUTING.md, "Secrets").
  */
 import type { Progress, Reporter } from '../base/reporter';
 import { sanitize } from '../base/secret';

@@ -26,7 +26,7 @@ export interface ContainerBackendOptions {
   retry?: RetryOptions;
 }
 
-/** Counters for tests and progress (conventions §5). */
+/** Counters for tests and progress: what is in flight and what was sent, so tests can see that nothing leaks. */
 export interface TransferCounters {
   blocksStaged: number;
   blocksReused: number;

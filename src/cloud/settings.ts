@@ -1,7 +1,7 @@
 /**
  * What the cloud side reads from the staging settings (settings.json, src/core/settings.ts) and the
  * environment: where the cloud repository is, how to authenticate, and whether the seed is complete.
- * docs/cloud.md, "Settings and credentials", is the contract with prep/job/complete (issue 4).
+ * docs/cloud.md, "Settings and credentials", is the contract with prep/job/complete.
  *
  * Credentials never live in settings.json. In order of precedence:
  *   DRIVESEED_STORAGE_CONNECTION_STRING   a connection string

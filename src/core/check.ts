@@ -1,6 +1,6 @@
 /**
  * `driveseed check`: an independent re-read of the repository that reports EVERY problem with its
- * file, pack and offset, not just the first (conventions §10).
+ * file, pack and offset, not just the first (CONTRIBUTING.md, "Write order on disk").
  *
  * Structure (always): config opens with the passphrase; every index and snapshot file hashes to
  * its name and decrypts; each index's plain pack list matches it; every indexed pack exists with

@@ -1,5 +1,5 @@
 /**
- * The shape every workflow command has, shared by the CLI and the RPC server (conventions §1, §2).
+ * The shape every workflow command has, shared by the CLI and the RPC server (CONTRIBUTING.md, "Commands: options are cooked once").
  * One declaration drives both front ends:
  *
  *   options / args (declared here, once)

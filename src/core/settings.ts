@@ -26,9 +26,9 @@ export interface JobSettings {
   subscription?: string;
   resourceGroup?: string;
   location?: string;
-  /** Import/Export emulator endpoint chosen with --emulator (issue 4) */
+  /** the emulator's ARM endpoint chosen with --emulator (prep, job): later steps talk to the same emulator */
   emulator?: string;
-  /** the seed's progress, written by job/ship/complete (issue 4); stage never changes it */
+  /** the seed's progress, written by job/ship/complete; stage never changes it */
   seed?: Record<string, unknown>;
   /** fields added by later versions or other commands, kept as they are */
   [extra: string]: unknown;

@@ -1,5 +1,5 @@
 /**
- * Typed errors for failures that come out of the native data plane (conventions §8). The native
+ * Typed errors for failures that come out of the native data plane (CONTRIBUTING.md, "Errors"). The native
  * error object's code, syscall, errno, path and offset are kept as data; the stack is the JS call
  * site that started the operation, not the native thread.
  */

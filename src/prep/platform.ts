@@ -1,5 +1,5 @@
 /**
- * prep's platform seam (conventions §7): everything that differs between Linux and Windows —
+ * prep's platform seam (CONTRIBUTING.md, "Native code": platform code lives in platform files): everything that differs between Linux and Windows —
  * classifying targets, claims and locks, partition + format, making the volume writable, BitLocker —
  * sits behind DiskPlatform, implemented once in src/prep/linux.ts and once in src/prep/win32.ts.
  * src/core/prep.ts holds the order of the steps (plan, confirm, journal, copy, manifest, verify) and

@@ -1,5 +1,5 @@
 /**
- * Keeps stdout protocol-only in --json and rpc modes (conventions §9): console.log/info/debug/warn
+ * Keeps stdout protocol-only in --json and rpc modes (CONTRIBUTING.md, "Machine interfaces"): console.log/info/debug/warn
  * and any other process.stdout.write (a dependency's, a stray print) go to stderr from here on;
  * the returned function is the only way left to write to stdout, and only the framer holds it.
  */

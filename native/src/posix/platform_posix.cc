@@ -178,7 +178,7 @@ class PosixFile final : public File {
     // No fallocate (ntfs-3g and other FUSE drivers): preallocation is a hint, so skip it. glibc's
     // posix_fallocate would emulate it by writing one byte per 4 KiB block, each a FUSE round trip:
     // measured 46-79 s for 301 MiB on ntfs-3g, against 0.87x dd for the same copy without it
-    // (bench/RESULTS.md, issue 4 section).
+    // (bench/RESULTS.md, "Prep and verify on loop devices").
   }
 
   void sync() override {
