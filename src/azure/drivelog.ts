@@ -1,5 +1,6 @@
 /**
- * The classic Import/Export copy log (`<DriveLog Version="2014-11-01">`, reference §4.3): what the
+ * The classic Import/Export copy log (`<DriveLog Version="2014-11-01">`; MicrosoftDocs/azure-docs,
+ * articles/storage/common/storage-import-export-file-format-log.md): what the
  * service writes per drive under `<diagnosticsPath>/waies/<job>_<DriveId>_<yyyyMMdd-HHmmss-fff>_error.xml`
  * (and `_verbose.xml` when the job's logLevel is Verbose), and what RepairImport consumes.
  * The emulator writes it; `driveseed status` and `repair` parse it.

@@ -1,8 +1,8 @@
 /**
  * The drive manifest (`DriveManifest.xml`, Version 2014-11-01): the file on an Import/Export drive
  * that tells the service which file becomes which blob, block by block, with an MD5 per block.
- * Format and the choices driveseed makes are in docs/manifest.md; the reference is
- * shared/reference/azure-offline-seeding.md §2.5.
+ * Format and the choices driveseed makes are in docs/manifest.md; Microsoft's description is
+ * MicrosoftDocs/azure-docs, articles/storage/common/storage-import-export-file-format-manifest.md.
  *
  * - {@link ManifestWriter} streams a manifest to a file (millions of blocks never become one
  *   string), writes it to a temp name, fsyncs and renames (CONTRIBUTING.md, "Write order on disk"), and returns the

@@ -1,6 +1,7 @@
 /**
  * Starts Azurite's blob service (the npm `azurite` package, pinned 3.35.0) as a child process on
- * 127.0.0.1, the supported way to run it (reference §6.1): `require('azurite')` has no API.
+ * 127.0.0.1, the supported way to run it: `require('azurite')` has no API (its main module only
+ * re-exports the VS Code extension; Azure/Azurite#540).
  *
  * - Port 0 by default; the port is parsed from the "successfully listens on <url>" line.
  * - `--inMemoryPersistence` without a location; `--location <dir>` with one, so blobs survive a

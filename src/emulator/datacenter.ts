@@ -1,6 +1,8 @@
 /**
  * The emulated datacenter: receives a drive for a job and imports it the way the service does
- * (reference §3.5, §4.2, §4.3), into the job's storage account in Azurite.
+ * (job and drive states: MicrosoftDocs/azure-docs articles/import-export/storage-import-export-view-drive-status.md; copy
+ * logs: articles/storage/common/storage-import-export-file-format-log.md), into the job's storage
+ * account in Azurite.
  *
  *   deliver(): job must be Shipping/Received/Transferring; the drive is identified (id file or
  *   serial) among the job's drives, which must still be Specified → drive Received, job Received.

@@ -1,6 +1,7 @@
 /**
  * The emulator's data model: what a job looks like in the state file and on the wire
- * (Microsoft.ImportExport 2021-01-01 `JobResponse`, reference §3.2), the ARM error type, and the
+ * (Microsoft.ImportExport 2021-01-01 `JobResponse`, as published in Azure/azure-rest-api-specs,
+ * specification/storageimportexport/resource-manager/Microsoft.ImportExport), the ARM error type, and the
  * static datacenter locations. bitLockerKey lives only in the state file (mode 0600) and in
  * listBitLockerKeys answers; toJobResponse() never includes it.
  */
