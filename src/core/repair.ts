@@ -1,7 +1,8 @@
 /**
  * `driveseed repair`: what WAImportExport's RepairImport does (MicrosoftDocs/azure-docs,
- * articles/storage/common/storage-import-export-tool-repairing-an-import-job-v1.md), from the staging location: re-uploads
- * exactly the blobs and blocks that `complete` found missing or damaged, over the network.
+ * articles/storage/common/storage-import-export-tool-repairing-an-import-job-v1.md), from the
+ * staging location: re-uploads exactly the blobs and blocks that `complete` found missing or
+ * damaged, over the network.
  *
  *   problems: the report the last `complete` saved (`.prep/complete-report.json`), else a fresh
  *   verification of the container →
