@@ -6,6 +6,7 @@
 #include "chunker.h"
 #include "codec.h"
 #include "crypto.h"
+#include "md5_mb.h"
 #include "modules.h"
 #include "spec_args.h"
 
@@ -35,6 +36,45 @@ Napi::Value Md5(const Napi::CallbackInfo& info) {
     crypto::Md5(d.data, d.len, out);
     return Copy(env, out, sizeof out);
   });
+}
+
+// JS thread: MD5 of every blockSize piece of data, 16 bytes each, on the multi-buffer path.
+Napi::Value Md5Blocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes d = GetBytes(env, info[0], "data");
+  size_t blockSize = static_cast<size_t>(args::GetInt(env, info[1], "blockSize", 1, kMaxOneShot));
+  return args::Guard(env, [&]() -> Napi::Value {
+    const size_t blocks = d.len == 0 ? 0 : (d.len - 1) / blockSize + 1;
+    auto out = Napi::Buffer<uint8_t>::New(env, blocks * md5::kDigestSize);
+    md5::HashBlocks(d.data, d.len, blockSize, out.Data());
+    return out;
+  });
+}
+
+// JS thread: MD5 of each message of a list, 16 bytes each, in order.
+Napi::Value Md5Many(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = args::GetArray(env, info[0], "messages");
+  std::vector<const uint8_t*> ptrs(list.Length());
+  std::vector<size_t> lens(list.Length());
+  int64_t total = 0;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Bytes b = GetBytes(env, list.Get(i), "messages[" + std::to_string(i) + "]");
+    ptrs[i] = b.data;
+    lens[i] = b.len;
+    total += static_cast<int64_t>(b.len);
+  }
+  if (total > kMaxOneShot) ThrowType(env, "Expected at most 1073741824 bytes in all for messages");
+  return args::Guard(env, [&]() -> Napi::Value {
+    auto out = Napi::Buffer<uint8_t>::New(env, ptrs.size() * md5::kDigestSize);
+    md5::HashMany(ptrs.data(), lens.data(), ptrs.size(), out.Data());
+    return out;
+  });
+}
+
+// JS thread.
+Napi::Value Md5Implementation(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), md5::Name(md5::Active()));
 }
 
 // JS thread.
@@ -188,6 +228,9 @@ Napi::Value DecodeBlob(const Napi::CallbackInfo& info) {
 
 void InitUtil(Napi::Env env, Napi::Object exports) {
   exports.Set("md5", Napi::Function::New(env, Md5, "md5"));
+  exports.Set("md5Blocks", Napi::Function::New(env, Md5Blocks, "md5Blocks"));
+  exports.Set("md5Many", Napi::Function::New(env, Md5Many, "md5Many"));
+  exports.Set("md5Implementation", Napi::Function::New(env, Md5Implementation, "md5Implementation"));
   exports.Set("sha256", Napi::Function::New(env, Sha256, "sha256"));
   exports.Set("hmacSha256", Napi::Function::New(env, Hmac, "hmacSha256"));
   exports.Set("aesGcmEncrypt", Napi::Function::New(env, GcmEncrypt, "aesGcmEncrypt"));

@@ -228,6 +228,16 @@ export function writeRawJob(
 // "Expected an integer from 0 to 1073741824 for maxSize".
 
 export function md5(data: Uint8Array): Buffer;
+/**
+ * MD5 of every `blockSize` piece of `data` (the last may be short; none for empty data), 16 bytes each,
+ * in order: Azure's per-block MD5s of a buffer. Hashes up to 16 blocks at once, one per SIMD lane
+ * (native/src/md5_mb.h). blockSize 1..1073741824 ("Expected an integer from 1 to 1073741824 for blockSize").
+ */
+export function md5Blocks(data: Uint8Array, blockSize: number): Buffer;
+/** MD5 of each message, 16 bytes each, in order (multi-buffer; at most 1 GiB in all). */
+export function md5Many(messages: Uint8Array[]): Buffer;
+/** The MD5 implementation this process picked from the CPU, capped by DRIVESEED_MD5=scalar|avx2|avx512. */
+export function md5Implementation(): 'scalar' | 'avx2' | 'avx512';
 export function sha256(data: Uint8Array): Buffer;
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer;
 /** AES-256-GCM: returns ciphertext || 16-byte tag. key 32 bytes, nonce 12 bytes. */

@@ -122,6 +122,25 @@ export function md5(data: Uint8Array): Buffer {
   return call(() => loadBinding().md5(expectBytes(data, 'data')));
 }
 
+/**
+ * MD5 of every blockSize piece of data (Azure's block MD5s; default 4 MiB), 16 bytes each, hashed
+ * several blocks at once on the native multi-buffer path. JS thread: for buffers already in memory.
+ */
+export function md5Blocks(data: Uint8Array, blockSize: number = DEFAULT_BLOCK_SIZE): Buffer {
+  return call(() => loadBinding().md5Blocks(expectBytes(data, 'data'), expectInt(blockSize, 'blockSize', 1, 2 ** 30)));
+}
+
+/** MD5 of each message, 16 bytes each, in order (multi-buffer). */
+export function md5Many(messages: readonly Uint8Array[]): Buffer {
+  if (!Array.isArray(messages)) throw new TypeError(`Expected an array of Uint8Array for messages but received ${show(messages)}`);
+  return call(() => loadBinding().md5Many(messages.map((m, i) => expectBytes(m, `messages[${i}]`))));
+}
+
+/** 'avx512', 'avx2' or 'scalar': the MD5 path the CPU (and DRIVESEED_MD5) chose. */
+export function md5Implementation(): 'scalar' | 'avx2' | 'avx512' {
+  return loadBinding().md5Implementation();
+}
+
 export function sha256(data: Uint8Array): Buffer {
   return call(() => loadBinding().sha256(expectBytes(data, 'data')));
 }
