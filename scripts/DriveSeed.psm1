@@ -138,11 +138,19 @@ function Invoke-DriveSeedRpc {
         }
     } finally {
         if (-not $answered -and -not $p.HasExited) {
-            # Ctrl-C or Stop-Job: cancel, then read up to the response so ids stay in step.
-            $p.StandardInput.WriteLine((@{ jsonrpc = '2.0'; method = '$/cancelRequest'; params = @{ id = $id } } | ConvertTo-Json -Compress))
-            while ($null -ne ($line = Read-DriveSeedLine)) {
-                $msg = $line | ConvertFrom-Json
-                if (-not $msg.PSObject.Properties['method'] -and $msg.PSObject.Properties['id'] -and $msg.id -eq $id) { break }
+            # Ctrl-C or Stop-Job: cancel, then read up to this request's response so ids stay in step.
+            # This runs while PowerShell stops the pipeline, when invoking any command (a cmdlet such
+            # as ConvertTo-Json, or a function) throws at once: .NET calls only. The response is
+            # recognised by how the server writes responses (src/rpc/server.ts): {"jsonrpc":"2.0","id":<id>,...
+            $p.StandardInput.WriteLine('{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":' + $id + '}}')
+            $prefix = '{"jsonrpc":"2.0","id":' + $id + ','
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while ([DateTime]::UtcNow -lt $deadline) {
+                if ($null -eq $script:PendingRead) { $script:PendingRead = $p.StandardOutput.ReadLineAsync() }
+                if (-not $script:PendingRead.Wait(100)) { continue }
+                $line = $script:PendingRead.Result
+                $script:PendingRead = $null
+                if ($null -eq $line -or $line.StartsWith($prefix)) { break }
             }
         }
     }

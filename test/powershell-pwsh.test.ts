@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { gated, tmpDir } from './helpers';
 import { fakePrepared, KEY } from './prep-support/jobs';
 import { PS_DIR, psCases, PWSH, pwshEnv, pwshUnavailable, runPwshFile, type PsCase } from './powershell/pwsh';
-import { ROOT } from './support/rpc-client';
+import { ROOT, TEST_COMMANDS } from './support/rpc-client';
 
 /** Registers one uvu test per PowerShell case (a skipped case is a skipped test whose title says why). */
 function register(suite: string, cases: PsCase[]): void {
@@ -47,6 +47,8 @@ function moduleInputs(): { env: Record<string, string>; cleanup(): void } {
     env: {
       DRIVESEED_EXE: path.join(PS_DIR, 'driveseed-dev.sh'),
       DRIVESEED_HOME: path.join(work, 'home'),
+      DRIVESEED_TEST: '1',
+      DRIVESEED_TEST_COMMANDS: TEST_COMMANDS,
       DS_MODULE: path.join(ROOT, 'scripts', 'DriveSeed.psd1'),
       DS_WORK: staging,
       DS_SOURCE: source,

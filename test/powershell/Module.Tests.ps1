@@ -173,7 +173,7 @@ Test-Case 'Ctrl-C (pipeline stop) during stage: $/cancelRequest, the cancelled a
         $null = $ps.AddCommand('Start-DriveSeedStage').AddParameter('Source', $env:DS_SOURCE_SLOW).AddParameter('Staging', $slowStaging).AddParameter('Job', 'cancel').AddParameter('PassphraseFile', $env:DS_PASSPHRASE_FILE).AddParameter('Level', 19).AddParameter('Threads', 1)
         $async = $ps.BeginInvoke()
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
-        while (@($ps.Streams.Progress | Where-Object { $_.RecordType -eq 'Processing' }).Count -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+        while ($ps.Streams.Progress.Count -lt 1 -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
         Assert-True (-not $async.IsCompleted) 'stage was still running when stopped'
         $sw = [System.Diagnostics.Stopwatch]::StartNew()
         $ps.Stop()
@@ -196,6 +196,29 @@ Test-Case 'Ctrl-C (pipeline stop) during stage: $/cancelRequest, the cancelled a
         $ps.Commands.Clear()
         $null = $ps.AddCommand('Stop-DriveSeedServer').Invoke()
         Assert-True ($null -eq (Get-Process -Id $state.Pid -ErrorAction SilentlyContinue) -or (Get-Process -Id $state.Pid).HasExited) 'Stop-DriveSeedServer ended the server'
+    } finally { $ps.Dispose() }
+}
+
+Test-Case 'Ctrl-C while the server is quiet (no line for seconds): $/cancelRequest goes out at once and the request ends' {
+    $ps = New-ModuleRunspace
+    try {
+        $null = $ps.AddCommand('Get-DriveSeedDisk').Invoke()   # the server is up before the clock starts
+        $claim = Join-Path $work 'quiet-claim'
+        # test.slow (registered with DRIVESEED_TEST_COMMANDS) reports a step every 8 s and nothing in
+        # between, and holds a claim on -target until it ends: a second one on the same target is
+        # refused (TARGET_BUSY) unless the first was cancelled
+        $slow = '& (Get-Module DriveSeed) {{ function Invoke-Slow {{ [CmdletBinding()] param() Invoke-DriveSeedRpc -Method ''test.slow'' -Params @{{ steps = {0}; delayMs = {1}; target = ''{2}'' }} -Cmdlet $PSCmdlet }}; Invoke-Slow }}'
+        $ps.Commands.Clear()
+        $async = $ps.AddScript(($slow -f 2, 8000, $claim)).BeginInvoke()
+        Start-Sleep -Milliseconds 1500   # the request is sent and waits for its first step
+        # (no stream is enumerated while the invocation runs: enumerating its collections waits for the end)
+        Assert-True (-not $async.IsCompleted) 'test.slow ended early'
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        $ps.Stop()
+        $ps.Commands.Clear()
+        $null = $ps.AddScript(($slow -f 1, 10, $claim)).Invoke()
+        Assert-Equal 0 $ps.Streams.Error.Count "the same target right after the stop: $($ps.Streams.Error | Out-String)"
+        Assert-True ($sw.Elapsed.TotalSeconds -lt 4) "the cancel took $($sw.Elapsed.TotalSeconds) s: it waited for the server's next line"
     } finally { $ps.Dispose() }
 }
 
