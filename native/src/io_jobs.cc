@@ -354,6 +354,47 @@ class CopyFilesJob final : public Job {
     if (d->outstanding.fetch_sub(1) == 1) writers_->submit([this, d] { Finish(*d); });
   }
 
+  // A block read into pool buffer idx, waiting for its MD5.
+  struct HashReq {
+    Dest* d;
+    int idx;
+    const uint8_t* buf;
+    size_t n;
+    uint8_t* md5;
+  };
+  std::mutex hashMu_;
+  std::deque<HashReq> hashQueue_;  // guarded by hashMu_
+
+  // Hash worker: MD5s every block queued by now (up to the SIMD width) in one multi-buffer pass
+  // (md5_mb.h), while the write workers write the same (read-only) buffers.
+  void DrainHashes() {
+    HashReq batch[md5::kMaxLanes];
+    size_t k = 0;
+    {
+      std::lock_guard<std::mutex> lk(hashMu_);
+      while (k < md5::kMaxLanes && !hashQueue_.empty()) {
+        batch[k++] = hashQueue_.front();
+        hashQueue_.pop_front();
+      }
+    }
+    const uint8_t* ptr[md5::kMaxLanes];
+    size_t len[md5::kMaxLanes], which[md5::kMaxLanes], m = 0;
+    for (size_t i = 0; i < k; i++)
+      if (!Skip(batch[i].d->index)) {
+        ptr[m] = batch[i].buf;
+        len[m] = batch[i].n;
+        which[m++] = i;
+      }
+    try {
+      uint8_t out[md5::kMaxLanes * md5::kDigestSize];
+      md5::HashMany(ptr, len, m, out);
+      for (size_t j = 0; j < m; j++) std::memcpy(batch[which[j]].md5, out + 16 * j, 16);
+    } catch (...) {
+      Fail(m ? batch[which[0]].d->index : 0, std::current_exception());
+    }
+    for (size_t i = 0; i < k; i++) Unref(batch[i].idx, batch[i].d);
+  }
+
   // Write worker: trims, syncs and closes d, then reports every item now finished in item order.
   // fdatasync comes before the report: prep's journal records a file as complete on its itemDone,
   // so a reported file must be durable. Syncs of several items run concurrently on the write
@@ -503,12 +544,12 @@ class CopyFilesJob final : public Job {
           refs_[idx] = static_cast<int>(pieces) + 1;
           d->outstanding++;
           lease.index = -1;  // the tasks own the buffer now; the last one returns it
-          uint8_t* md5 = it.blockMd5.data() + b * 16;
-          hashers.submit([this, d, idx, buf, n, md5] {
-            // Hash worker: the block's MD5, while the write workers write the same (read-only) buffer.
-            if (!Skip(d->index)) Md5(buf, n, md5);
-            Unref(idx, d);
-          });
+          {
+            std::lock_guard<std::mutex> lk(hashMu_);
+            hashQueue_.push_back(HashReq{d, idx, buf, n, it.blockMd5.data() + b * 16});
+          }
+          // One drain per queued block, so none is left behind; a drain takes every block queued by then.
+          hashers.submit([this] { DrainHashes(); });
           for (size_t done = 0; done < padded; done += ioSize) {
             const size_t len = std::min<size_t>(ioSize, padded - done);
             const size_t payload = std::min<size_t>(done + len, n) - done;  // excludes the zero pad
