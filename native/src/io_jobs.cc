@@ -10,8 +10,6 @@
 // Memory: copyFiles (queueDepth + 1) × blockSize, writeRaw (queueDepth + 1) × ioSize, hashFiles
 // threads × blockSize. Cancellation is checked before every read and every write; every thread is
 // joined and every descriptor closed (RAII in Run) before the promise settles.
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
@@ -22,6 +20,7 @@
 #include <thread>
 
 #include "aligned.h"
+#include "crypto.h"
 #include "errors.h"
 #include "job.h"
 #include "md5_mb.h"
@@ -34,34 +33,6 @@ namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
 constexpr uint64_t kMaxSafe = 9007199254740991ULL;  // 2^53 - 1: JS numbers are exact up to here
-
-// ---- Hashing -------------------------------------------------------------------------------------
-
-class Digest {
- public:
-  explicit Digest(const EVP_MD* md) : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(ctx_, md, nullptr) != 1) throw std::bad_alloc();
-  }
-  ~Digest() { EVP_MD_CTX_free(ctx_); }
-  Digest(const Digest&) = delete;
-  Digest& operator=(const Digest&) = delete;
-  void update(const void* p, size_t n) { EVP_DigestUpdate(ctx_, p, n); }
-  // Writes the digest to out and re-initialises for the next message.
-  void finish(uint8_t* out) {
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_, out, &len);
-    EVP_DigestInit_ex(ctx_, nullptr, nullptr);
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
-void Md5(const uint8_t* p, size_t n, uint8_t out[16]) {
-  Digest d(EVP_md5());
-  d.update(p, n);
-  d.finish(out);
-}
 
 uint64_t RoundUp(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
@@ -634,7 +605,7 @@ class HashFilesJob final : public Job {
     uint64_t length = 0, blocks = 0;
     uint32_t sector = 512;
     uint64_t nextClaim = 0, nextSha = 0, blocksDone = 0;  // under mu_
-    std::unique_ptr<Digest> sha;
+    std::unique_ptr<crypto::Digest> sha;
   };
   static constexpr size_t kNone = SIZE_MAX;
 
@@ -687,7 +658,7 @@ class HashFilesJob final : public Job {
                 it.path);
     o->blocks = (o->length + blockSize - 1) / blockSize;
     it.blockMd5.assign(o->blocks * 16, 0);
-    if (sha) o->sha = std::make_unique<Digest>(EVP_sha256());
+    if (sha) o->sha = std::make_unique<crypto::Digest>(crypto::Digest::SHA256);
     addTotals(o->length, 0);
     return o;
   }
@@ -780,7 +751,7 @@ class HashFilesJob final : public Job {
           if (stop_ || c.o->index >= failIndex_) continue;
           // In block order, under the lock: other workers keep reading and hashing meanwhile, and the
           // update (a few ms per 4 MiB) is short next to the read.
-          c.o->sha->update(c.buf, c.n);
+          c.o->sha->Update(c.buf, c.n);
           c.o->nextSha++;
         }
         c.o->blocksDone++;
@@ -797,7 +768,7 @@ class HashFilesJob final : public Job {
     it.bytes = o.length;
     if (o.sha) {
       it.sha256.resize(32);
-      o.sha->finish(it.sha256.data());
+      o.sha->Final(it.sha256.data());
     }
     advance(0, 1);
     emit([i = o.index, bytes = it.bytes, md5 = it.blockMd5, s = it.sha256](Napi::Env env) -> Napi::Value {
