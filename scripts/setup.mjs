@@ -16,10 +16,11 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // Why each package: build (g++, make, python3 via the base image; libzstd-dev for zstd),
 // disks (ntfs-3g: mkntfs + FUSE driver; gdisk: GPT; e2fsprogs: ext4; util-linux: losetup/lsblk),
-// baselines and cross-checks (fio, zstd, restic, mingw-w64 for the Windows compile check).
+// baselines and cross-checks (fio, zstd, restic, mingw-w64 for the Windows compile check), and the
+// native formatter and linter test/lint.test.ts runs (clang-format and clang-tidy, version 14).
 export const DEBIAN_PACKAGES = [
   'g++', 'make', 'python3', 'libzstd-dev', 'zstd', 'ntfs-3g', 'gdisk', 'e2fsprogs', 'util-linux', 'fio', 'restic',
-  'g++-mingw-w64-x86-64-posix', 'kmod',
+  'g++-mingw-w64-x86-64-posix', 'kmod', 'clang-format-14', 'clang-tidy-14',
 ];
 
 // The PowerShell the tests run: the .NET global tool. 7.6.10 is pinned because it is what the

@@ -65,8 +65,6 @@ function callArgs(s: string, start: number): string[] {
   return args;
 }
 
-const HELPERS = ['refuse', 'fail', 'appError'];
-
 /**
  * Category a local helper (`function refuse(…)` / `const fail = (…) =>`) gives its errors: a literal
  * in its body, the call's argument where the helper takes `category` as a parameter, 'warning' when it

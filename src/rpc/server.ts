@@ -139,13 +139,18 @@ export class RpcServer {
     const m = msg as Record<string, unknown>;
     const hasId = 'id' in m;
     const id = isId(m.id) ? m.id : null;
-    if (m.jsonrpc !== '2.0') return this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "jsonrpc" must be "2.0"' });
+    if (m.jsonrpc !== '2.0') {
+      this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "jsonrpc" must be "2.0"' });
+      return;
+    }
     if (typeof m.method !== 'string') {
       // a response from the client, or garbage: driveseed sends no requests, so neither is expected
-      return this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "method" must be a string' });
+      this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "method" must be a string' });
+      return;
     }
     if (hasId && !isId(m.id)) {
-      return this.reply(null, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "id" must be a string or a number' });
+      this.reply(null, { code: RpcErrorCode.INVALID_REQUEST, message: 'Invalid Request: "id" must be a string or a number' });
+      return;
     }
     if (m.method === '$/cancelRequest') {
       // An unknown, finished or malformed id is ignored (nothing to cancel); only a request gets an answer.
@@ -169,9 +174,13 @@ export class RpcServer {
       return;
     }
     const spec = this.methods.get(m.method);
-    if (!spec) return this.reply(id, { code: RpcErrorCode.METHOD_NOT_FOUND, message: `Method not found: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} (see the "methods" list in the ready notification)` });
+    if (!spec) {
+      this.reply(id, { code: RpcErrorCode.METHOD_NOT_FOUND, message: `Method not found: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} (see the "methods" list in the ready notification)` });
+      return;
+    }
     if (this.running.has(id!)) {
-      return this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: `Invalid Request: id ${JSON.stringify(id)} is already used by a running request` });
+      this.reply(id, { code: RpcErrorCode.INVALID_REQUEST, message: `Invalid Request: id ${JSON.stringify(id)} is already used by a running request` });
+      return;
     }
     this.start(id!, spec, m.params);
   }
