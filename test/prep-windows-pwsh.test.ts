@@ -15,6 +15,7 @@ import type { Reporter } from '../src/base/reporter';
 import type { CommandContext } from '../src/core/command';
 import { parseWindowsStorage, WINDOWS_SCRIPT } from '../src/core/drives';
 import { prep } from '../src/core/prep';
+import { powerShellInfo } from '../src/core/version';
 import { writeSettings } from '../src/core/settings';
 import { nativeIoUnavailable } from '../src/prep/native';
 import { spawnRunner } from '../src/prep/runner';
@@ -38,7 +39,7 @@ import {
 } from '../src/prep/windows';
 import { gated, tmpDir } from './helpers';
 import { makeStaging } from './prep-support/staging';
-import { BASIC_DATA, defaultMachine, MSR, pwshUnavailable, StubMachine, type StubMachineState } from './powershell/pwsh';
+import { BASIC_DATA, defaultMachine, MSR, PWSH, pwshUnavailable, StubMachine, type StubMachineState } from './powershell/pwsh';
 
 const MiB = 1024 * 1024;
 const DISK2 = '\\\\.\\PhysicalDrive2';
@@ -82,6 +83,14 @@ gated(test, 'powerShellFile: DRIVESEED_POWERSHELL chooses the PowerShell, powers
   assert.is(powerShellFile({}), 'powershell.exe');
   assert.is(powerShellFile({ DRIVESEED_POWERSHELL: 'C:\\Program Files\\PowerShell\\7\\pwsh.exe' }), 'C:\\Program Files\\PowerShell\\7\\pwsh.exe');
   assert.is(powerShellFile({ DRIVESEED_POWERSHELL: '  ' }), 'powershell.exe');
+});
+
+gated(test, 'driveseed version: the PowerShell prep would run, only on Windows or when DRIVESEED_POWERSHELL names one', pwshUnavailable, () => {
+  assert.is(powerShellInfo({}, 'linux'), undefined, 'no PowerShell line on Linux');
+  assert.equal(powerShellInfo({ DRIVESEED_POWERSHELL: PWSH! }, 'linux'), { file: PWSH!, from: 'DRIVESEED_POWERSHELL', version: '7.6.10' });
+  const missing = powerShellInfo({}, 'win32')!; // no powershell.exe on this machine
+  assert.equal([missing.file, missing.from, missing.version], ['powershell.exe', 'default', null]);
+  assert.match(missing.error!, /powershell\.exe could not run \(ENOENT\)/);
 });
 
 gated(test, 'getDiskScript under pwsh: a RAW disk (no partitions), the system disk with its partitions and volumes, enums cast to names', pwshUnavailable, async () => {
