@@ -43,17 +43,9 @@ uint64_t RoundUp(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 class Workers {
  public:
   Workers(size_t n, const Job* job) : job_(job) {
-    for (size_t i = 0; i < n; i++) threads_.emplace_back([this] { Loop(); });
+    for (size_t i = 0; i < n; i++) threads_.Start([this] { Loop(); });
   }
-  ~Workers() {
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      stop_ = true;
-      aborted_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
+  ~Workers() { threads_.JoinAll(); }
   void submit(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -113,7 +105,14 @@ class Workers {
   bool stop_ = false;
   std::atomic<bool> aborted_{false};
   std::exception_ptr error_;
-  std::vector<std::thread> threads_;
+  ThreadGroup threads_{[this] {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+      aborted_ = true;
+    }
+    cv_.notify_all();
+  }};
 };
 
 // Waits for in-flight tasks when a scope ends, also by exception, so no task outlives the files and
@@ -804,25 +803,16 @@ class HashFilesJob final : public Job {
     // (64 MiB of 4 MiB blocks on 2 threads); many threads each hash fewer blocks at once.
     batch_ = std::max<size_t>(1, std::min(md5::PreferredLanes(), std::max<size_t>(16, nThreads) / nThreads));
     BufferPool pool(nThreads * batch_, blockSize, kBufferAlign);
-    std::vector<std::thread> workers;
     // Leaves every worker and joins it on every exit path, before pool and window_ are destroyed.
-    struct Joiner {
-      HashFilesJob* job;
-      std::vector<std::thread>& ts;
-      BufferPool& pool;
-      void join() {
-        {
-          std::lock_guard<std::mutex> lk(job->mu_);
-          job->stop_ = true;
-        }
-        job->cv_.notify_all();
-        pool.close();
-        for (auto& t : ts)
-          if (t.joinable()) t.join();
+    ThreadGroup workers([this, &pool] {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        stop_ = true;
       }
-      ~Joiner() { join(); }
-    } joiner{this, workers, pool};
-    for (size_t t = 0; t < nThreads; t++) workers.emplace_back([this, &pool] { Worker(pool); });
+      cv_.notify_all();
+      pool.close();
+    });
+    for (size_t t = 0; t < nThreads; t++) workers.Start([this, &pool] { Worker(pool); });
 
     size_t nextOpen = 0;
     std::unique_lock<std::mutex> lk(mu_);
@@ -871,7 +861,7 @@ class HashFilesJob final : public Job {
     lk.unlock();
     // Reads still in flight may fail at a lower block of the failed item: wait for them, then report
     // the error a sequential run would have met first.
-    joiner.join();
+    workers.JoinAll();
     std::exception_ptr err = error_;
     checkCancelled();
     if (err) std::rethrow_exception(err);

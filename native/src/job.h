@@ -127,6 +127,40 @@ class Job {
   friend struct JobRegistry;
 };
 
+// A job's own worker threads, joined on every exit path (also when Run() unwinds by exception), so no
+// thread outlives what it uses: declare the group after those members and locals. `stop` (optional)
+// wakes every thread and asks it to leave; JoinAll() runs it, then joins every thread. Job thread.
+class ThreadGroup {
+ public:
+  explicit ThreadGroup(std::function<void()> stop = {}) : stop_(std::move(stop)) {}
+  ~ThreadGroup() { JoinAll(); }
+  ThreadGroup(const ThreadGroup&) = delete;
+  ThreadGroup& operator=(const ThreadGroup&) = delete;
+  template <typename F>
+  void Start(F&& fn) {
+    threads_.emplace_back(std::forward<F>(fn));
+  }
+  // Waits for thread i (started i-th) without stopping anything: a stage that must drain first.
+  void Join(size_t i) {
+    if (threads_[i].joinable()) threads_[i].join();
+  }
+  // Waits for every thread to end on its own (no stop).
+  void Wait() {
+    for (auto& t : threads_)
+      if (t.joinable()) t.join();
+  }
+  // Asks every thread to stop, then waits for them. Idempotent.
+  void JoinAll() {
+    if (stop_) stop_();
+    Wait();
+  }
+  size_t size() const { return threads_.size(); }
+
+ private:
+  std::function<void()> stop_;
+  std::vector<std::thread> threads_;
+};
+
 // Throws a TypeError naming `what` unless v is a function or undefined.
 Napi::Value OptionalFunction(Napi::Env env, Napi::Value v, const char* what);
 

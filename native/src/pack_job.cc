@@ -152,32 +152,24 @@ class PackJob final : public Job {
     std::error_code ec;
     fs::create_directories(packDir_, ec);
     if (ec) ThrowSys("mkdir", ec.value(), packDir_);
-    std::vector<std::thread> threads;
     readersLeft_ = readers_;
-    struct Joiner {
+    struct DiscardAtExit {  // after every thread is joined (destroyed after `threads`)
       PackJob* job;
-      std::vector<std::thread>& t;
-      ~Joiner() {
-        job->Stop();
-        for (auto& th : t)
-          if (th.joinable()) th.join();
-        job->DiscardOpenPack();
-      }
-    } joiner{this, threads};
-    for (int i = 0; i < readers_; i++) threads.emplace_back([this] { Guarded([this] { ReaderMain(); }, true); });
-    for (int i = 0; i < threads_; i++) threads.emplace_back([this] { Guarded([this] { WorkerMain(); }, false); });
-    threads.emplace_back([this] { Guarded([this] { FinisherMain(); }, false); });
+      ~DiscardAtExit() { job->DiscardOpenPack(); }
+    } discard{this};
+    ThreadGroup threads([this] { Stop(); });
+    for (int i = 0; i < readers_; i++) threads.Start([this] { Guarded([this] { ReaderMain(); }, true); });
+    for (int i = 0; i < threads_; i++) threads.Start([this] { Guarded([this] { WorkerMain(); }, false); });
+    threads.Start([this] { Guarded([this] { FinisherMain(); }, false); });
     WriterMain();
     {
       std::lock_guard<std::mutex> lk(finMu_);
       writerDone_ = true;
     }
     cvFin_.notify_all();
-    threads.back().join();  // the finisher drains every sealed pack
+    threads.Join(threads.size() - 1);  // the finisher drains every sealed pack
     EmitReady();
-    Stop();
-    for (auto& th : threads)
-      if (th.joinable()) th.join();
+    threads.JoinAll();
     if (fatal_) throw Failure(*fatal_);
     checkCancelled();
   }

@@ -141,20 +141,10 @@ class RestoreJob final : public Job {
  protected:
   // Job thread: dispatches files in order; workers do the rest.
   void Run() override {
-    std::vector<std::thread> workers;
-    struct Joiner {
-      RestoreJob* job;
-      std::vector<std::thread>& t;
-      ~Joiner() {
-        job->CloseQueue();
-        for (auto& th : t)
-          if (th.joinable()) th.join();
-      }
-    } joiner{this, workers};
-    for (int i = 0; i < threads_; i++) workers.emplace_back([this] { WorkerMain(); });
+    ThreadGroup workers([this] { CloseQueue(); });
+    for (int i = 0; i < threads_; i++) workers.Start([this] { WorkerMain(); });
     for (uint32_t i = 0; i < files_.size() && !cancelled(); i++) Dispatch(i);
-    CloseQueue();
-    for (auto& th : workers) th.join();
+    workers.JoinAll();
     checkCancelled();
   }
 
@@ -507,17 +497,10 @@ class VerifyJob final : public Job {
  protected:
   // Job thread.
   void Run() override {
-    std::vector<std::thread> workers;
-    struct Joiner {
-      std::vector<std::thread>& t;
-      ~Joiner() {
-        for (auto& th : t)
-          if (th.joinable()) th.join();
-      }
-    } joiner{workers};
+    ThreadGroup workers;
     int n = std::min<int>(threads_, static_cast<int>(std::max<size_t>(packs_.size(), 1)));
-    for (int i = 0; i < n; i++) workers.emplace_back([this] { WorkerMain(); });
-    for (auto& th : workers) th.join();
+    for (int i = 0; i < n; i++) workers.Start([this] { WorkerMain(); });
+    workers.Wait();
     if (fatal_) throw Failure(*fatal_);
     checkCancelled();
   }
