@@ -1,6 +1,7 @@
 /**
  * scripts/DriveSeed.psm1 against the command registry, so that the module and the commands cannot
- * drift apart (PowerShell itself cannot run here; docs/powershell.md). For every cmdlet that calls
+ * drift apart. This reads the module's text and needs no PowerShell, so it runs everywhere; the
+ * module's behaviour is tested under pwsh by test/powershell-pwsh.test.ts (docs/powershell.md). For every cmdlet that calls
  * `Invoke-DriveSeedRpc -Method '<m>'`, the params it can send are read from the module text:
  *   - the values of its `ConvertTo-DriveSeedParams $PSBoundParameters @{ Ps = 'rpcName'; … }` map
  *   - `$params['rpcName'] = …` assignments
