@@ -127,7 +127,10 @@ function documented(): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const line of text.slice(from, to).split('\n')) {
     if (!line.startsWith('|') || /^\|\s*-/.test(line)) continue;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     const catCell = cells.map((c) => c.replace(/[`()]/g, '')).find((c) => CATEGORIES.has(c));
     if (!catCell) continue; // header row
     for (const m of cells[0]!.matchAll(/`([A-Z][A-Z0-9_]+)`/g)) out.set(m[1]!, new Set([...(out.get(m[1]!) ?? []), catCell]));
@@ -139,16 +142,38 @@ const uses = scanSource();
 const docs = documented();
 
 test('the scan finds the codes it should (the scanner itself works)', () => {
-  for (const [code, cat] of [['MISSING_OPTION', 'USAGE'], ['TARGET_BUSY', 'TARGET_REFUSED'], ['TARGET_SYSTEM_DISK', 'TARGET_REFUSED'], ['TOOL_MISSING', 'FAILED'], ['TOOL_FAILED', 'FAILED'], ['CLOUD_AUTH', 'AZURE']] as const) {
+  for (const [code, cat] of [
+    ['MISSING_OPTION', 'USAGE'],
+    ['TARGET_BUSY', 'TARGET_REFUSED'],
+    ['TARGET_SYSTEM_DISK', 'TARGET_REFUSED'],
+    ['TOOL_MISSING', 'FAILED'],
+    ['TOOL_FAILED', 'FAILED'],
+    ['CLOUD_AUTH', 'AZURE'],
+  ] as const) {
     assert.ok(uses.has(code), `${code} not found by the scan`);
-    assert.ok(uses.get(code)!.some((u) => u.category === cat), `${code} not seen with ${cat}: ${JSON.stringify(uses.get(code))}`);
+    assert.ok(
+      uses.get(code)!.some((u) => u.category === cat),
+      `${code} not seen with ${cat}: ${JSON.stringify(uses.get(code))}`,
+    );
   }
   assert.ok(uses.size > 100, `only ${uses.size} codes found`);
 });
 
 test('every code raised in src/ is documented in docs/exit-codes.md', () => {
   const missing = [...uses.keys()].filter((c) => !docs.has(c)).sort();
-  assert.equal(missing, [], `undocumented codes (add them to docs/exit-codes.md, "Stable error codes"):\n${missing.map((c) => `  ${c}  ${uses.get(c)!.map((u) => `${u.file}:${u.line} ${u.category ?? '?'}`).join(', ')}`).join('\n')}`);
+  assert.equal(
+    missing,
+    [],
+    `undocumented codes (add them to docs/exit-codes.md, "Stable error codes"):\n${missing
+      .map(
+        (c) =>
+          `  ${c}  ${uses
+            .get(c)!
+            .map((u) => `${u.file}:${u.line} ${u.category ?? '?'}`)
+            .join(', ')}`,
+      )
+      .join('\n')}`,
+  );
 });
 
 test('each code is documented with the category src/ raises it with', () => {
@@ -156,7 +181,8 @@ test('each code is documented with the category src/ raises it with', () => {
   for (const [code, list] of uses) {
     const want = docs.get(code);
     if (!want) continue;
-    for (const u of list) if (u.category !== undefined && !want.has(u.category)) wrong.push(`${code}: ${u.file}:${u.line} raises ${u.category}, documented ${[...want].join('/')}`);
+    for (const u of list)
+      if (u.category !== undefined && !want.has(u.category)) wrong.push(`${code}: ${u.file}:${u.line} raises ${u.category}, documented ${[...want].join('/')}`);
   }
   assert.equal(wrong, []);
 });
@@ -182,7 +208,9 @@ test('one code, one category: no code is raised with two categories', () => {
 });
 
 test('one code, one category: no code is listed under two categories in docs/exit-codes.md', () => {
-  const wrong = [...docs].filter(([code, cats]) => cats.size > 1 && !(code in TWO_CATEGORIES_PENDING)).map(([code, cats]) => `${code}: ${[...cats].join(', ')}`);
+  const wrong = [...docs]
+    .filter(([code, cats]) => cats.size > 1 && !(code in TWO_CATEGORIES_PENDING))
+    .map(([code, cats]) => `${code}: ${[...cats].join(', ')}`);
   assert.equal(wrong, []);
 });
 
@@ -197,7 +225,9 @@ test('the one-category check sees a code raised with two categories (the check i
 });
 
 test('every documented code still occurs in src/', () => {
-  const all = tsFiles(path.join(ROOT, 'src')).map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+  const all = tsFiles(path.join(ROOT, 'src'))
+    .map((f) => fs.readFileSync(f, 'utf8'))
+    .join('\n');
   const stale = [...docs.keys()].filter((c) => !all.includes(`'${c}'`)).sort();
   assert.equal(stale, [], `documented but never used in src/: ${stale.join(', ')}`);
 });

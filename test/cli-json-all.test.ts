@@ -103,7 +103,11 @@ function filledArgs(spec: CommandSpec<unknown, unknown, unknown>): string[] {
 const specs = commands.filter((c) => !c.name.startsWith('test '));
 
 test('the registry holds the workflow commands this test is about', () => {
-  for (const n of ['stage', 'check', 'restore', 'prep', 'verify', 'version', 'drives']) assert.ok(specs.some((s) => s.name === n), n);
+  for (const n of ['stage', 'check', 'restore', 'prep', 'verify', 'version', 'drives'])
+    assert.ok(
+      specs.some((s) => s.name === n),
+      n,
+    );
 });
 
 for (const spec of specs) {
@@ -117,7 +121,10 @@ for (const spec of specs) {
     assert.ok(['MISSING_OPTION', 'MISSING_ARGUMENT', 'UNKNOWN_OPTION'].includes(last.code as string), String(last.code));
   });
 
-  const touchesPaths = (spec.options ?? []).some((o) => ['staging', 'target', 'to'].includes(o.name)) || (spec.args ?? []).length > 0 || (spec.options ?? []).some((o) => o.name === 'emulator');
+  const touchesPaths =
+    (spec.options ?? []).some((o) => ['staging', 'target', 'to'].includes(o.name)) ||
+    (spec.args ?? []).length > 0 ||
+    (spec.options ?? []).some((o) => o.name === 'emulator');
   if (touchesPaths) {
     test(`${spec.name}: error path, staging/source/target that do not exist`, () => {
       const argv = filledArgs(spec);

@@ -14,7 +14,10 @@ const TYPES = new Set(['progress', 'warning', 'info', 'event', 'result', 'error'
 
 function lines(stdout: string): Array<Record<string, unknown>> {
   assert.ok(stdout.endsWith('\n'), 'stdout ends with a newline');
-  const out = stdout.slice(0, -1).split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const out = stdout
+    .slice(0, -1)
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   for (const o of out) assert.ok(TYPES.has(o.type as string), `unknown type ${String(o.type)}`);
   const last = out[out.length - 1]!;
   assert.ok(last.type === 'result' || last.type === 'error', 'last line is result or error');
@@ -29,8 +32,14 @@ test('a successful command: progress/info/warning/event lines, then result', () 
   assert.equal(out[out.length - 1], { type: 'result', data: { steps: 3, target: null } });
   assert.ok(out.some((o) => o.type === 'info' && o.message === 'starting'));
   assert.ok(out.some((o) => o.type === 'warning' && o.code === 'TEST_WARNING'));
-  assert.equal(out.filter((o) => o.type === 'event').map((o) => (o.data as { i: number }).i), [1, 2, 3]);
-  assert.equal(out.filter((o) => o.type === 'progress').map((o) => o.phase), ['step1', 'step2', 'step3']);
+  assert.equal(
+    out.filter((o) => o.type === 'event').map((o) => (o.data as { i: number }).i),
+    [1, 2, 3],
+  );
+  assert.equal(
+    out.filter((o) => o.type === 'progress').map((o) => o.phase),
+    ['step1', 'step2', 'step3'],
+  );
 });
 
 test('--json may come after the command', () => {
@@ -93,7 +102,10 @@ test('a question in --json mode is PROMPT_REQUIRED naming the option', () => {
 });
 
 test('secrets never reach stdout or stderr', () => {
-  for (const args of [['--json', 'test', 'secret'], ['test', 'secret']]) {
+  for (const args of [
+    ['--json', 'test', 'secret'],
+    ['test', 'secret'],
+  ]) {
     const r = runCli(args);
     assert.is(r.code, 0);
     assert.not.ok(r.stdout.includes(SECRET_VALUE), r.stdout);
@@ -107,11 +119,17 @@ test('keys (returnsSecrets) prints the BitLocker keys in clear, in --json and in
   const key = '123456-234567-345678-456789-567890-678901-789012-890123';
   try {
     fs.mkdirSync(path.join(staging, '.prep'));
-    fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', manifestFile: 'x', manifestHash: 'y' }] }));
+    fs.writeFileSync(
+      path.join(staging, '.prep', 'drives.json'),
+      JSON.stringify({ version: 1, encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', manifestFile: 'x', manifestHash: 'y' }] }),
+    );
     fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: 'DSAAAABBBBCCCCDD', bitLockerKey: key }] }));
     const r = runCli(['--json', 'keys', '--staging', staging]);
     assert.is(r.code, 0, r.stderr);
-    assert.equal(lines(r.stdout).pop(), { type: 'result', data: { staging, source: 'prep', encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', target: null, bitLockerKey: key }] } });
+    assert.equal(lines(r.stdout).pop(), {
+      type: 'result',
+      data: { staging, source: 'prep', encryption: 'bitlocker', drives: [{ driveId: 'DSAAAABBBBCCCCDD', target: null, bitLockerKey: key }] },
+    });
     const t = runCli(['keys', '--staging', staging]);
     assert.is(t.code, 0, t.stderr);
     assert.is(t.stdout, `DSAAAABBBBCCCCDD: ${key}\n`);

@@ -14,7 +14,13 @@ test('s:<staging> → prep --staging', () => {
 });
 
 test('s: and p: in either order, Windows paths with colons kept whole, upper case switches', () => {
-  assert.equal(rewriteLegacyArgv(['S:D:\\Staging', 'p:C:\\keys\\my sub.publishsettings']), ['prep', '--staging', 'D:\\Staging', '--publish-settings', 'C:\\keys\\my sub.publishsettings']);
+  assert.equal(rewriteLegacyArgv(['S:D:\\Staging', 'p:C:\\keys\\my sub.publishsettings']), [
+    'prep',
+    '--staging',
+    'D:\\Staging',
+    '--publish-settings',
+    'C:\\keys\\my sub.publishsettings',
+  ]);
   assert.equal(rewriteLegacyArgv(['p:x.publishsettings', 's:/st']), ['prep', '--staging', '/st', '--publish-settings', 'x.publishsettings']);
 });
 
@@ -35,7 +41,16 @@ test('modern syntax is untouched', () => {
 
 test('global options before the legacy words stay in front: driveseed --json u: is driveseed --json ship', () => {
   assert.equal(rewriteLegacyArgv(['--json', 'u:']), ['--json', 'ship']);
-  assert.equal(rewriteLegacyArgv(['--verbose', '--json', 's:/st', 'p:f.publishsettings', '--yes']), ['--verbose', '--json', 'prep', '--staging', '/st', '--publish-settings', 'f.publishsettings', '--yes']);
+  assert.equal(rewriteLegacyArgv(['--verbose', '--json', 's:/st', 'p:f.publishsettings', '--yes']), [
+    '--verbose',
+    '--json',
+    'prep',
+    '--staging',
+    '/st',
+    '--publish-settings',
+    'f.publishsettings',
+    '--yes',
+  ]);
   assert.equal(rewriteLegacyArgv(['--json', 'u:', 's:/st']), ['--json', 'ship', '--staging', '/st']);
   // only the program's own options may precede them: anything else before is not legacy syntax
   assert.equal(rewriteLegacyArgv(['--yes', 'u:']), ['--yes', 'u:']);
@@ -47,7 +62,10 @@ test('global options before the legacy words stay in front: driveseed --json u: 
 test('GLOBAL_OPTIONS are exactly the options of the program', () => {
   const program = buildProgram([], { select: () => {}, writeOut: () => {}, writeErr: () => {} });
   assert.equal(program.options.map((o) => o.long).sort(), [...GLOBAL_OPTIONS].sort());
-  assert.ok(program.options.every((o) => !o.required && !o.optional), 'global options take no value (the rewrite skips them one token each)');
+  assert.ok(
+    program.options.every((o) => !o.required && !o.optional),
+    'global options take no value (the rewrite skips them one token each)',
+  );
 });
 
 test('--json before u: parses into ship with the global --json, like u: --json', async () => {
@@ -59,7 +77,10 @@ test('--json before u: parses into ship with the global --json, like u: --json',
     cook: (raw: Record<string, unknown>) => raw,
     run: async () => null,
   });
-  for (const args of [['--json', 'u:', 's:/st'], ['u:', 's:/st', '--json']]) {
+  for (const args of [
+    ['--json', 'u:', 's:/st'],
+    ['u:', 's:/st', '--json'],
+  ]) {
     let sel: Selection | undefined;
     const program = buildProgram([stub], { select: (s) => (sel = s as Selection), writeOut: () => {}, writeErr: () => {} });
     await program.parseAsync(rewriteLegacyArgv(args), { from: 'user' });
@@ -72,9 +93,15 @@ test('--json before u: parses into ship with the global --json, like u: --json',
 test('CLI: driveseed --json u: runs ship (not UNKNOWN_COMMAND) and prints only JSON lines', () => {
   const home = tmpDir('driveseed-legacy-home-');
   try {
-    for (const args of [['--json', 'u:'], ['u:', '--json']]) {
+    for (const args of [
+      ['--json', 'u:'],
+      ['u:', '--json'],
+    ]) {
       const r = runCli(args, { DRIVESEED_HOME: home });
-      const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; code?: string });
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { type: string; code?: string });
       const last = lines.at(-1)!;
       assert.is(last.type, 'error', args.join(' '));
       // no job waiting in an empty DRIVESEED_HOME: ship's own refusal, proving ship ran
@@ -125,7 +152,10 @@ test('the rewritten argv parses into the prep/ship options (--staging, --publish
       cook: (raw: Record<string, unknown>) => raw,
       run: async () => null,
     });
-  for (const [args, name] of [[['s:D:\\St', 'p:a.publishsettings'], 'prep'], [['u:', 's:/st'], 'ship']] as Array<[string[], string]>) {
+  for (const [args, name] of [
+    [['s:D:\\St', 'p:a.publishsettings'], 'prep'],
+    [['u:', 's:/st'], 'ship'],
+  ] as Array<[string[], string]>) {
     let sel: Selection | undefined;
     const program = buildProgram([stub('prep'), stub('ship')], { select: (s) => (sel = s as Selection), writeOut: () => {}, writeErr: () => {} });
     await program.parseAsync(rewriteLegacyArgv(args), { from: 'user' });

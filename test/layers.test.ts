@@ -296,7 +296,11 @@ test('every known exception still occurs (delete the entry when its import is go
 test('no command imports another command: only the registry (src/commands/index.ts) imports command modules', () => {
   const dir = path.join(SRC, 'commands');
   const isCommandModule = (f: string) => /\bdefineCommand\s*[<(]/.test(stripComments(fs.readFileSync(f, 'utf8')));
-  const commandModules = new Set(walk(dir).filter(isCommandModule).map((f) => noExt(rel(f))));
+  const commandModules = new Set(
+    walk(dir)
+      .filter(isCommandModule)
+      .map((f) => noExt(rel(f))),
+  );
   assert.ok(commandModules.size >= 10, `expected the command modules of src/commands (found ${commandModules.size})`);
   const bad = edges().filter((e) => commandModules.has(e.to) && e.from !== 'src/commands');
   assert.equal(
@@ -318,7 +322,12 @@ test("ARCHITECTURE.md's layer table is the graph this test enforces", () => {
     if (!name) continue;
     table[name] = [...(cells[3] ?? '').matchAll(/`([a-z]+)`/g)].map((x) => x[1]!);
   }
-  const sorted = (r: Record<string, readonly string[]>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, [...v].sort()]).sort());
+  const sorted = (r: Record<string, readonly string[]>) =>
+    Object.fromEntries(
+      Object.entries(r)
+        .map(([k, v]) => [k, [...v].sort()])
+        .sort(),
+    );
   assert.equal(sorted(table), sorted(LAYERS));
 });
 

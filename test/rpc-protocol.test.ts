@@ -59,7 +59,10 @@ test('non-object, batch, bad jsonrpc and bad id → -32600', async () => {
   c.sendRaw('{"jsonrpc":"2.0","id":{"x":1},"method":"version"}');
   await c.waitFor(() => c.messages.slice(before).filter((m) => m.error?.code === -32600).length === 4);
   const errs = c.messages.slice(before).filter((m) => m.error?.code === -32600);
-  assert.equal(errs.map((m) => m.id), [null, null, 501, null]);
+  assert.equal(
+    errs.map((m) => m.id),
+    [null, null, 501, null],
+  );
 });
 
 test('a method sent as a notification (no id) is refused with -32600 and not run', async () => {
@@ -213,7 +216,9 @@ test('keys.list (returnsSecrets) returns the BitLocker keys in clear; nothing el
     fs.mkdirSync(path.join(staging, '.prep'));
     const drive = { driveId: 'DS0123456789ABCD', manifestFile: '\\DriveManifest.xml', manifestHash: '0'.repeat(32), target: '/dev/sdz' };
     fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'bitlocker', drives: [drive] }));
-    fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: drive.driveId, bitLockerKey: key }] }), { mode: 0o600 });
+    fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: [{ driveId: drive.driveId, bitLockerKey: key }] }), {
+      mode: 0o600,
+    });
     const r = (await c.request('keys.list', { staging })) as { encryption: string; drives: Array<Record<string, unknown>> };
     assert.is(r.encryption, 'bitlocker');
     assert.equal(r.drives, [{ driveId: drive.driveId, target: '/dev/sdz', bitLockerKey: key }]);

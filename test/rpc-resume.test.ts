@@ -94,7 +94,11 @@ test('stage cancelled over RPC mid-pack, check is healthy, a second stage comple
     assert.not.ok(second.partial);
     assert.is(second.summary.files, 17);
     assert.is(second.summary.bytes, 16 * 16 * MiB + 13);
-    const chk2 = (await c.request('check', { staging, passphrase: PASSPHRASE, readData: true })) as { healthy: boolean; problems: unknown[]; counts: { snapshots: number } };
+    const chk2 = (await c.request('check', { staging, passphrase: PASSPHRASE, readData: true })) as {
+      healthy: boolean;
+      problems: unknown[];
+      counts: { snapshots: number };
+    };
     assert.ok(chk2.healthy, JSON.stringify(chk2.problems));
     assert.is(chk2.counts.snapshots, 1);
 
@@ -113,12 +117,17 @@ test('stage cancelled over RPC mid-pack, check is healthy, a second stage comple
 });
 
 const prepReason =
-  loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk (mkntfs, sgdisk)');
+  loopUnavailable() ??
+  nativeIoUnavailable() ??
+  (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk (mkntfs, sgdisk)');
 
 gated(test, 'prep cancelled over RPC mid-write, then resumed to a drive that verifies', prepReason, async () => {
   const staging = tmpDir();
   // 160 MiB of packs onto a 256 MiB disk: the write phase lasts long enough to be cancelled in.
-  makeStaging(staging, Array.from({ length: 20 }, () => 8 * MiB + 4096));
+  makeStaging(
+    staging,
+    Array.from({ length: 20 }, () => 8 * MiB + 4096),
+  );
   const d = attachLoop(256 * MiB);
   const c = await RpcClient.start();
   try {
@@ -139,7 +148,11 @@ gated(test, 'prep cancelled over RPC mid-write, then resumed to a drive that ver
     assert.is(e.fullyQualifiedErrorId, 'CANCELLED');
     assert.is(spawnSync('findmnt', ['-S', firstPartitionPath(d.dev)]).status, 1, 'the cancelled prep left no mount behind');
 
-    const r = (await c.request('prep', params)) as { resumed: boolean; drives: Array<{ verified: boolean | null; driveId: string; files: number }>; problems: unknown[] };
+    const r = (await c.request('prep', params)) as {
+      resumed: boolean;
+      drives: Array<{ verified: boolean | null; driveId: string; files: number }>;
+      problems: unknown[];
+    };
     assert.ok(r.resumed, 'the second prep resumed the journal of the first');
     assert.is(r.drives.length, 1);
     assert.is(r.drives[0]!.verified, true);

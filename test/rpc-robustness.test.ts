@@ -14,7 +14,11 @@ import { RpcCallError, RpcClient, type RpcMessage } from './support/rpc-client';
 function splitter(max: number) {
   const lines: string[] = [];
   const tooLong: number[] = [];
-  const s = new LineSplitter(max, (l) => lines.push(l), (m) => tooLong.push(m));
+  const s = new LineSplitter(
+    max,
+    (l) => lines.push(l),
+    (m) => tooLong.push(m),
+  );
   return { s, lines, tooLong };
 }
 
@@ -78,7 +82,10 @@ test('100 MB without a newline: -32600 as soon as the line passes the limit, mem
     const chunk = Buffer.alloc(1024 * 1024, 0x78); // "xxxx…"
     for (let i = 0; i < 100; i++) await write(c, chunk);
     // answered before the line ends: no newline has been sent yet
-    const err = await within(30_000, c.waitFor((m) => c.messages.indexOf(m) >= before && m.error?.code === -32600));
+    const err = await within(
+      30_000,
+      c.waitFor((m) => c.messages.indexOf(m) >= before && m.error?.code === -32600),
+    );
     assert.is(err.id, null);
     assert.match(err.error!.message, `longer than ${MAX_LINE_BYTES} bytes`);
     assert.equal(err.error!.data, { maxLineBytes: MAX_LINE_BYTES });
@@ -119,7 +126,9 @@ test('secrets in params never come back: a wrong-typed passphrase, a broken line
     const pass = 'correct-horse-battery-staple-rpc';
     const notes: string[] = [];
     const staging = path.join(dir, 'staging');
-    const done = (await c.request('stage', { sources: [src], staging, job: 'seedjob', passphrase: pass, threads: 2 }, (p) => notes.push(JSON.stringify(p)))) as { snapshot: string };
+    const done = (await c.request('stage', { sources: [src], staging, job: 'seedjob', passphrase: pass, threads: 2 }, (p) =>
+      notes.push(JSON.stringify(p)),
+    )) as { snapshot: string };
     assert.type(done.snapshot, 'string');
     assert.ok(notes.length > 0, 'the stage reported progress');
     // the same repository with another passphrase: WRONG_PASSPHRASE, which must not quote either
@@ -153,7 +162,11 @@ test('$/cancelRequest for an unknown, finished or malformed id, and other $/ not
     const slow = c.call('test.slow', { steps: 2, delayMs: 5 });
     assert.equal(await slow.promise, { steps: 2, target: null }, 'a running request is not hit by a cancel of another id');
     const after = c.messages.slice(before).filter((m: RpcMessage) => m.method !== '$/progress');
-    assert.equal(after.map((m) => m.id), [slow.id], `only the request was answered: ${JSON.stringify(after)}`);
+    assert.equal(
+      after.map((m) => m.id),
+      [slow.id],
+      `only the request was answered: ${JSON.stringify(after)}`,
+    );
     // a $/ method sent as a request is still answered: method not found
     c.sendRaw('{"jsonrpc":"2.0","id":"t1","method":"$/setTrace","params":{"value":"off"}}');
     const t1 = await c.waitFor((m) => m.id === 't1');

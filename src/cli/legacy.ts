@@ -48,12 +48,16 @@ function rewriteLegacyWords(args: readonly string[]): string[] {
       }
       command = 'ship';
     } else if (value === '') {
-      throw usageError('LEGACY_SYNTAX', `Legacy switch "${tok}" needs a value: ${key}:<${key === 's' ? 'staging directory' : 'publish settings file'}>`, { token: tok });
+      throw usageError('LEGACY_SYNTAX', `Legacy switch "${tok}" needs a value: ${key}:<${key === 's' ? 'staging directory' : 'publish settings file'}>`, {
+        token: tok,
+      });
     } else if (key === 's') {
-      if (staging !== undefined) throw usageError('LEGACY_SYNTAX', `Legacy switch s: given twice ("s:${staging}" and "${tok}"); give one staging location`, { token: tok });
+      if (staging !== undefined)
+        throw usageError('LEGACY_SYNTAX', `Legacy switch s: given twice ("s:${staging}" and "${tok}"); give one staging location`, { token: tok });
       staging = value;
     } else {
-      if (publish !== undefined) throw usageError('LEGACY_SYNTAX', `Legacy switch p: given twice ("p:${publish}" and "${tok}"); give one publish settings file`, { token: tok });
+      if (publish !== undefined)
+        throw usageError('LEGACY_SYNTAX', `Legacy switch p: given twice ("p:${publish}" and "${tok}"); give one publish settings file`, { token: tok });
       publish = value;
     }
   });

@@ -103,7 +103,14 @@ export async function main(args: string[] = process.argv.slice(2), opts: MainOpt
 
 async function runSelected(
   { spec, raw }: Selection,
-  io: { json: boolean; verbose: boolean; env: Record<string, string | undefined>; jsonOut: JsonLinesReporter; fail(info: ErrorInfo): number; out(s: string): unknown },
+  io: {
+    json: boolean;
+    verbose: boolean;
+    env: Record<string, string | undefined>;
+    jsonOut: JsonLinesReporter;
+    fail(info: ErrorInfo): number;
+    out(s: string): unknown;
+  },
 ): Promise<number> {
   const controller = new AbortController();
   const text = new TextReporter(process.stderr, { verbose: io.verbose });

@@ -20,10 +20,20 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: bool
   summary: 'Check the staging repository; with --read-data, read and verify every chunk',
   options: [
     stagingOption(),
-    { flags: '--read-data', name: 'readData', description: 'also read every pack: decrypt and verify every chunk, pack hashes and block MD5s', type: 'boolean' },
+    {
+      flags: '--read-data',
+      name: 'readData',
+      description: 'also read every pack: decrypt and verify every chunk, pack hashes and block MD5s',
+      type: 'boolean',
+    },
     ...passphraseOptions,
     { flags: '--threads <n>', name: 'threads', description: 'verification threads (default: CPU count)', type: 'number' },
-    { flags: '--cloud', name: 'cloud', description: 'check the repository in the Azure container named by the staging settings (src/cloud/check.ts)', type: 'boolean' },
+    {
+      flags: '--cloud',
+      name: 'cloud',
+      description: 'check the repository in the Azure container named by the staging settings (src/cloud/check.ts)',
+      type: 'boolean',
+    },
   ],
   cook(raw, ctx) {
     return {
@@ -44,7 +54,9 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: bool
     ];
     const g = r.garbage;
     if (g.temps.length || g.unreferencedPacks.length || g.orphanPackLists.length) {
-      lines.push(`unreferenced (the next stage removes it): ${g.temps.length} temp files, ${g.unreferencedPacks.length} packs, ${g.orphanPackLists.length} pack lists, ${g.bytes} bytes`);
+      lines.push(
+        `unreferenced (the next stage removes it): ${g.temps.length} temp files, ${g.unreferencedPacks.length} packs, ${g.orphanPackLists.length} pack lists, ${g.bytes} bytes`,
+      );
     }
     if (g.unknown.length) lines.push(`unknown files (left alone): ${g.unknown.join(', ')}`);
     return lines.join('\n');

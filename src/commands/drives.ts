@@ -44,7 +44,9 @@ export function renderDisks(disks: DiskInfo[]): string {
     if (d.mountpoints.length) lines.push(`    mounted at ${d.mountpoints.join(', ')}`);
     for (const p of d.partitions) {
       const desc = [p.fsType, p.label && `"${p.label}"`].filter(Boolean).join(' ');
-      lines.push(`    ${p.path}  ${formatBytes(p.sizeBytes)}${desc ? `  ${desc}` : ''}${p.mountpoints.length ? `  mounted at ${p.mountpoints.join(', ')}` : ''}`);
+      lines.push(
+        `    ${p.path}  ${formatBytes(p.sizeBytes)}${desc ? `  ${desc}` : ''}${p.mountpoints.length ? `  mounted at ${p.mountpoints.join(', ')}` : ''}`,
+      );
     }
   }
   return lines.join('\n');

@@ -47,7 +47,10 @@ export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpo
     { flags: '--state <dir>', name: 'state', type: 'string', description: 'keep jobs and blobs in <dir> across restarts (default: in memory)' },
   ],
   cook(raw) {
-    const o: StartOptions = { armPort: port(emulatorStart, 'port', raw.port ?? DEFAULT_EMULATOR_PORT), blobPort: port(emulatorStart, 'blobPort', raw.blobPort ?? 0) };
+    const o: StartOptions = {
+      armPort: port(emulatorStart, 'port', raw.port ?? DEFAULT_EMULATOR_PORT),
+      blobPort: port(emulatorStart, 'blobPort', raw.blobPort ?? 0),
+    };
     if (raw.state !== undefined) {
       if (raw.state.trim() === '') throw usageError('STATE_DIR_INVALID', 'Expected a directory for --state but received an empty string', { field: 'state' });
       o.stateDir = path.resolve(raw.state);
@@ -104,10 +107,22 @@ export const emulatorDeliver = defineCommand<DeliverRaw, DeliverCooked, DeliverR
   summary: "Play the carrier and the datacenter: hand a prepared drive to a running emulator's import job",
   options: [
     { flags: '--job <name>', name: 'job', type: 'string', required: true, description: 'the import job the drive was shipped for' },
-    { flags: '--drive <target>', name: 'drive', type: 'string', required: true, description: 'a mounted volume directory, a block device or an image file (mounted read-only; needs root)' },
+    {
+      flags: '--drive <target>',
+      name: 'drive',
+      type: 'string',
+      required: true,
+      description: 'a mounted volume directory, a block device or an image file (mounted read-only; needs root)',
+    },
     { flags: '--emulator <url>', name: 'emulator', type: 'string', description: `the emulator's ARM endpoint (default ${DEFAULT_EMULATOR_URL})` },
     { flags: '--resource-group <name>', name: 'resourceGroup', type: 'string', description: 'only when jobs of that name exist in several resource groups' },
-    { flags: '--wait', name: 'wait', type: 'boolean', description: 'wait until the drive is imported (default: return once it is Received)', defaultValue: false },
+    {
+      flags: '--wait',
+      name: 'wait',
+      type: 'boolean',
+      description: 'wait until the drive is imported (default: return once it is Received)',
+      defaultValue: false,
+    },
   ],
   cook(raw, { env }) {
     const job = raw.job?.trim() ?? '';
@@ -119,9 +134,16 @@ export const emulatorDeliver = defineCommand<DeliverRaw, DeliverCooked, DeliverR
     try {
       u = new URL(emulator);
     } catch {
-      throw usageError('EMULATOR_URL_INVALID', `Expected an http:// URL such as ${DEFAULT_EMULATOR_URL} for --emulator but received "${emulator}"`, { field: 'emulator' });
+      throw usageError('EMULATOR_URL_INVALID', `Expected an http:// URL such as ${DEFAULT_EMULATOR_URL} for --emulator but received "${emulator}"`, {
+        field: 'emulator',
+      });
     }
-    if (u.protocol !== 'http:') throw usageError('EMULATOR_URL_INVALID', `Expected an http:// URL for --emulator but received "${emulator}" (the emulator serves plain http on 127.0.0.1)`, { field: 'emulator' });
+    if (u.protocol !== 'http:')
+      throw usageError(
+        'EMULATOR_URL_INVALID',
+        `Expected an http:// URL for --emulator but received "${emulator}" (the emulator serves plain http on 127.0.0.1)`,
+        { field: 'emulator' },
+      );
     const o: DeliverCooked = { job, drive: path.resolve(drive), emulator: emulator.replace(/\/+$/, ''), wait: raw.wait === true };
     if (raw.resourceGroup) o.resourceGroup = raw.resourceGroup;
     return o;

@@ -30,7 +30,24 @@ import * as verify from './verify';
 import * as status from './status';
 import * as version from './version';
 
-const modules: Record<string, unknown>[] = [backup, check, complete, drives, emulator, job, keys, prep, repair, restore, ship, snapshots, stage, status, verify, version];
+const modules: Record<string, unknown>[] = [
+  backup,
+  check,
+  complete,
+  drives,
+  emulator,
+  job,
+  keys,
+  prep,
+  repair,
+  restore,
+  ship,
+  snapshots,
+  stage,
+  status,
+  verify,
+  version,
+];
 
 function collect(mods: Record<string, unknown>[]): CommandSpec<any, any, any>[] {
   const out: CommandSpec<any, any, any>[] = [];

@@ -27,8 +27,19 @@ export function cookStaging(value: string | undefined, why?: string): string {
 }
 
 export const passphraseOptions: OptionSpec[] = [
-  { flags: '--passphrase-file <file>', name: 'passphraseFile', description: 'file whose first line is the repository passphrase (else $DRIVESEED_PASSPHRASE, else a prompt)', type: 'string' },
-  { flags: '--passphrase <passphrase>', name: 'passphrase', description: 'the repository passphrase (RPC only; never on a command line)', type: 'string', rpcOnly: true },
+  {
+    flags: '--passphrase-file <file>',
+    name: 'passphraseFile',
+    description: 'file whose first line is the repository passphrase (else $DRIVESEED_PASSPHRASE, else a prompt)',
+    type: 'string',
+  },
+  {
+    flags: '--passphrase <passphrase>',
+    name: 'passphrase',
+    description: 'the repository passphrase (RPC only; never on a command line)',
+    type: 'string',
+    rpcOnly: true,
+  },
 ];
 
 /** Integer option in [min, max], or a usage error naming the flag and the range. */
@@ -50,9 +61,13 @@ export function cookEmulatorUrl(v: string | undefined): string | undefined {
   try {
     u = new URL(v);
   } catch {
-    throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": give the emulator's ARM endpoint, such as http://127.0.0.1:7080`, { field: 'emulator', value: v });
+    throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": give the emulator's ARM endpoint, such as http://127.0.0.1:7080`, {
+      field: 'emulator',
+      value: v,
+    });
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": expected an http:// or https:// URL`, { field: 'emulator', value: v });
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw usageError('INVALID_OPTION', `Invalid --emulator "${v}": expected an http:// or https:// URL`, { field: 'emulator', value: v });
   return v.replace(/\/+$/, '');
 }
 

@@ -10,7 +10,19 @@ import { formatBytes } from '../base/format';
 /** The job lines shared by prep and job create: name, status, the datacenter's address and return carriers. */
 export function renderJob(j: JobCreateResult): string[] {
   const a = j.shipTo.address;
-  const address = [a.contactPersonName, a.company, a.street1, a.street2, a.street3, [a.zip, a.city].filter(Boolean).join(' '), a.state, a.country, a.phone && `phone ${a.phone}${a.phoneExtension ? ` ext. ${a.phoneExtension}` : ''}`, a.additionalShippingInformation, a.instructions]
+  const address = [
+    a.contactPersonName,
+    a.company,
+    a.street1,
+    a.street2,
+    a.street3,
+    [a.zip, a.city].filter(Boolean).join(' '),
+    a.state,
+    a.country,
+    a.phone && `phone ${a.phone}${a.phoneExtension ? ` ext. ${a.phoneExtension}` : ''}`,
+    a.additionalShippingInformation,
+    a.instructions,
+  ]
     .filter((x) => x)
     .map((x) => `    ${x}`);
   return [
@@ -26,7 +38,8 @@ export function renderJob(j: JobCreateResult): string[] {
 export function renderJobView(v: JobView, resourceGroup: string): string[] {
   const lines = [`import job ${v.name} (${resourceGroup}): ${v.status}${v.error?.message ? ` — ${v.error.message}` : ''}`];
   const stages = v.stages.filter((s) => s.stageStatus && s.stageStatus !== 'None');
-  if (stages.length > 0) lines.push(`  stages: ${stages.map((s) => `${s.displayName ?? s.stageName} ${s.stageStatus}${s.stageTime ? ` (${s.stageTime})` : ''}`).join(' → ')}`);
+  if (stages.length > 0)
+    lines.push(`  stages: ${stages.map((s) => `${s.displayName ?? s.stageName} ${s.stageStatus}${s.stageTime ? ` (${s.stageTime})` : ''}`).join(' → ')}`);
   if (v.deliverToDcPackage?.trackingId) lines.push(`  shipped with ${v.deliverToDcPackage.carrierName ?? '?'}, tracking ${v.deliverToDcPackage.trackingId}`);
   if (v.returnPackage?.trackingId) lines.push(`  returned with ${v.returnPackage.carrierName ?? '?'}, tracking ${v.returnPackage.trackingId}`);
   for (const d of v.disks) {

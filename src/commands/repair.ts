@@ -24,8 +24,11 @@ export const repairCommand = defineCommand<RepairRaw, RepairOptions, RepairResul
   claims: (o) => [o.staging],
   exitCategory: (r) => (r.ok ? 'OK' : 'VERIFY_FAILED'),
   renderText(r) {
-    const lines = [`repaired ${r.repaired.length} blob(s) in ${r.container}, sent ${formatBytes(r.bytesSent)} in ${formatDuration(r.seconds)} (problems from the ${r.source === 'report' ? 'last complete' : 'verification just run'})`];
-    for (const b of r.repaired) lines.push(`  ${b.blobPath}: ${b.mode === 'blob' ? 'whole blob' : `${b.blocksSent} block(s)`} re-uploaded (${formatBytes(b.bytesSent)})`);
+    const lines = [
+      `repaired ${r.repaired.length} blob(s) in ${r.container}, sent ${formatBytes(r.bytesSent)} in ${formatDuration(r.seconds)} (problems from the ${r.source === 'report' ? 'last complete' : 'verification just run'})`,
+    ];
+    for (const b of r.repaired)
+      lines.push(`  ${b.blobPath}: ${b.mode === 'blob' ? 'whole blob' : `${b.blocksSent} block(s)`} re-uploaded (${formatBytes(b.bytesSent)})`);
     for (const p of r.problems) lines.push(`  still wrong: ${p.message}`);
     lines.push(`next: ${r.next}`);
     return lines.join('\n');

@@ -25,20 +25,35 @@ export const restoreCommand = defineCommand<RestoreRaw, RestoreOptions, RestoreR
     stagingOption(),
     { flags: '--to <dir>', name: 'to', description: 'an empty or new directory to restore into', type: 'string', required: true },
     { flags: '--snapshot <id>', name: 'snapshot', description: 'snapshot id (or a unique prefix), or "latest"', type: 'string', defaultValue: 'latest' },
-    { flags: '--include <pattern...>', name: 'include', description: 'restore only paths matching these globs ("<source>/dir", "*.txt", "**")', type: 'string[]' },
+    {
+      flags: '--include <pattern...>',
+      name: 'include',
+      description: 'restore only paths matching these globs ("<source>/dir", "*.txt", "**")',
+      type: 'string[]',
+    },
     ...passphraseOptions,
     { flags: '--threads <n>', name: 'threads', description: 'decryption threads (default: CPU count)', type: 'number' },
-    { flags: '--from-cloud', name: 'fromCloud', description: 'restore from the repository in the Azure container named by the staging settings (after the seed)', type: 'boolean' },
+    {
+      flags: '--from-cloud',
+      name: 'fromCloud',
+      description: 'restore from the repository in the Azure container named by the staging settings (after the seed)',
+      type: 'boolean',
+    },
   ],
   cook(raw, ctx) {
     if (!raw.to) throw usageError('MISSING_OPTION', 'Give the directory to restore into with --to <dir>.', { field: 'to' });
     const snapshot = raw.snapshot ?? 'latest';
     if (snapshot !== 'latest' && !/^[0-9a-f]{4,64}$/.test(snapshot)) {
-      throw usageError('INVALID_OPTION', `Invalid --snapshot ${JSON.stringify(snapshot)}: give "latest" or a snapshot id (at least 4 lowercase hex characters).`, { field: 'snapshot' });
+      throw usageError(
+        'INVALID_OPTION',
+        `Invalid --snapshot ${JSON.stringify(snapshot)}: give "latest" or a snapshot id (at least 4 lowercase hex characters).`,
+        { field: 'snapshot' },
+      );
     }
     const staging = cookStaging(raw.staging);
     const to = path.resolve(raw.to);
-    if (to === staging || to.startsWith(staging + path.sep)) throw usageError('INVALID_OPTION', `--to ${raw.to} is inside --staging; restore somewhere else.`, { field: 'to' });
+    if (to === staging || to.startsWith(staging + path.sep))
+      throw usageError('INVALID_OPTION', `--to ${raw.to} is inside --staging; restore somewhere else.`, { field: 'to' });
     return {
       staging,
       to,

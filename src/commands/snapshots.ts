@@ -27,7 +27,15 @@ export const snapshotsCommand = defineCommand<SnapshotsRaw, SnapshotsOptions, Sn
   run: (o, ctx) => listSnapshots(o, ctx),
   renderText(r) {
     if (!r.snapshots.length) return `No snapshots in ${r.location}.`;
-    const rows = r.snapshots.map((s) => [s.id.slice(0, 12), s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), s.host, String(s.files), formatBytes(s.bytes), formatBytes(s.bytesNew), s.sources.join(', ')]);
+    const rows = r.snapshots.map((s) => [
+      s.id.slice(0, 12),
+      s.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'),
+      s.host,
+      String(s.files),
+      formatBytes(s.bytes),
+      formatBytes(s.bytesNew),
+      s.sources.join(', '),
+    ]);
     const head = ['ID', 'TIME (UTC)', 'HOST', 'FILES', 'SIZE', 'NEW', 'SOURCES'];
     const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(width[i]!))).join('  ');

@@ -3,7 +3,15 @@ import * as path from 'node:path';
 import { defineCommand } from '../core/command';
 import { usageError } from '../base/errors';
 import { cookPassphrase } from '../core/passphrase';
-import { readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../core/settings';
+import {
+  readSettings,
+  validateAccount,
+  validateContainer,
+  validateJobName,
+  validateLocation,
+  validateResourceGroup,
+  validateSubscription,
+} from '../core/settings';
 import { type StageOptions, type StageResult, checkStagePaths, stage } from '../core/stage';
 import { cookStaging, defaultThreads, intOption, passphraseOptions, stagingOption } from './options';
 
@@ -31,7 +39,12 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
   args: [{ name: 'sources', label: 'source', description: 'directories or files to back up', variadic: true, required: true }],
   options: [
     stagingOption('the staging location (created when missing)'),
-    { flags: '--job <name>', name: 'job', description: 'Azure Import/Export job name (3-24 lowercase letters, digits, hyphens); saved for prep', type: 'string' },
+    {
+      flags: '--job <name>',
+      name: 'job',
+      description: 'Azure Import/Export job name (3-24 lowercase letters, digits, hyphens); saved for prep',
+      type: 'string',
+    },
     { flags: '--account <name>', name: 'account', description: 'storage account name (3-24 lowercase letters and digits)', type: 'string' },
     { flags: '--container <name>', name: 'container', description: 'blob container (3-63 lowercase letters, digits, single hyphens)', type: 'string' },
     { flags: '--subscription <id>', name: 'subscription', description: 'Azure subscription id (GUID)', type: 'string' },
@@ -42,7 +55,12 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
     { flags: '--level <n>', name: 'level', description: 'zstd compression level 1-19 (default 3)', type: 'number' },
     { flags: '--threads <n>', name: 'threads', description: 'compression/encryption threads (default: CPU count)', type: 'number' },
     { flags: '--no-scan', name: 'scan', description: 'skip counting files first (progress then has no totals or ETA)', type: 'boolean' },
-    { flags: '--read-all', name: 'readAll', description: 'read every file, also those unchanged since the last snapshot of these sources (size, mtime, ctime, inode)', type: 'boolean' },
+    {
+      flags: '--read-all',
+      name: 'readAll',
+      description: 'read every file, also those unchanged since the last snapshot of these sources (size, mtime, ctime, inode)',
+      type: 'boolean',
+    },
   ],
   cook(raw, ctx) {
     const staging = cookStaging(raw.staging);
@@ -50,7 +68,10 @@ export const stageCommand = defineCommand<StageRaw, StageOptions, StageResult>({
     checkStagePaths(sources, staging);
     const saved = readSettings(staging);
     const job = raw.job ?? saved?.job;
-    if (job === undefined) throw usageError('MISSING_OPTION', 'Give the import job name with --job <name> (3-24 lowercase letters, digits and hyphens, starting with a letter).', { field: 'job' });
+    if (job === undefined)
+      throw usageError('MISSING_OPTION', 'Give the import job name with --job <name> (3-24 lowercase letters, digits and hyphens, starting with a letter).', {
+        field: 'job',
+      });
     return {
       sources,
       staging,

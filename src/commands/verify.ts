@@ -15,7 +15,13 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
   rpcMethod: 'verify',
   summary: 'Re-read prepared drives and check every block against their DriveManifest.xml; names every bad block',
   options: [
-    { flags: '--target <t...>', name: 'target', description: 'a prepared drive: its device (/dev/sdX, mounted read-only for the check) or its mounted volume directory', type: 'string[]', required: true },
+    {
+      flags: '--target <t...>',
+      name: 'target',
+      description: 'a prepared drive: its device (/dev/sdX, mounted read-only for the check) or its mounted volume directory',
+      type: 'string[]',
+      required: true,
+    },
     stagingOption('also compare each manifest with the one prep recorded for the job in this staging location', false),
   ],
   cook(raw) {
@@ -24,7 +30,10 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
     // A target refusal like prep's (src/prep/targets.ts): same code, same category, exit 5.
     const twice = targets.find((t, i) => targets.indexOf(t) !== i);
     if (twice !== undefined) {
-      throw new DriveseedError('TARGET_DUPLICATE', `--target lists ${twice} twice (${targets.join(', ')}); give each drive once`, { category: 'TARGET_REFUSED', details: { field: 'target', target: twice } });
+      throw new DriveseedError('TARGET_DUPLICATE', `--target lists ${twice} twice (${targets.join(', ')}); give each drive once`, {
+        category: 'TARGET_REFUSED',
+        details: { field: 'target', target: twice },
+      });
     }
     return { targets, ...(raw.staging !== undefined ? { staging: cookStaging(raw.staging) } : {}) };
   },
@@ -33,7 +42,9 @@ export const verifyCommand = defineCommand<VerifyRaw, VerifyOptions, VerifyResul
   renderText(r) {
     const lines: string[] = [];
     for (const d of r.drives) {
-      lines.push(`${d.target}: drive ${d.driveId || '?'}, ${d.blobs} files, ${d.blocks} blocks, ${formatBytes(d.bytes)} read: ${d.ok ? 'OK' : `${d.problems.length} problem(s)`}`);
+      lines.push(
+        `${d.target}: drive ${d.driveId || '?'}, ${d.blobs} files, ${d.blocks} blocks, ${formatBytes(d.bytes)} read: ${d.ok ? 'OK' : `${d.problems.length} problem(s)`}`,
+      );
       for (const p of d.problems) lines.push(`  ${p.message}`);
     }
     lines.push(r.ok ? 'all drives verified' : `VERIFY FAILED: ${r.problems} problem(s); rerun prep with --format on the drives named above`);

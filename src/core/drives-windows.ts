@@ -24,13 +24,52 @@ export const WINDOWS_SCRIPT = [
 
 /** MSFT_Disk BusType values, for output where the enum came through as a number. */
 const WIN_BUS: Record<number, string> = {
-  1: 'scsi', 2: 'atapi', 3: 'ata', 4: '1394', 5: 'ssa', 6: 'fibre channel', 7: 'usb', 8: 'raid', 9: 'iscsi',
-  10: 'sas', 11: 'sata', 12: 'sd', 13: 'mmc', 14: 'virtual', 15: 'file backed virtual', 16: 'storage spaces', 17: 'nvme',
+  1: 'scsi',
+  2: 'atapi',
+  3: 'ata',
+  4: '1394',
+  5: 'ssa',
+  6: 'fibre channel',
+  7: 'usb',
+  8: 'raid',
+  9: 'iscsi',
+  10: 'sas',
+  11: 'sata',
+  12: 'sd',
+  13: 'mmc',
+  14: 'virtual',
+  15: 'file backed virtual',
+  16: 'storage spaces',
+  17: 'nvme',
 };
 
-interface WinDisk { Number?: number; FriendlyName?: string | null; SerialNumber?: string | null; BusType?: string | number | null; Size?: number; IsBoot?: boolean; IsSystem?: boolean; IsReadOnly?: boolean; IsOffline?: boolean }
-interface WinPartition { DiskNumber?: number; PartitionNumber?: number; DriveLetter?: string | number | null; Size?: number; Type?: string | null; AccessPaths?: string[] | string | null; IsBoot?: boolean; IsSystem?: boolean }
-interface WinVolume { DriveLetter?: string | number | null; FileSystem?: string | null; FileSystemLabel?: string | null; Path?: string | null }
+interface WinDisk {
+  Number?: number;
+  FriendlyName?: string | null;
+  SerialNumber?: string | null;
+  BusType?: string | number | null;
+  Size?: number;
+  IsBoot?: boolean;
+  IsSystem?: boolean;
+  IsReadOnly?: boolean;
+  IsOffline?: boolean;
+}
+interface WinPartition {
+  DiskNumber?: number;
+  PartitionNumber?: number;
+  DriveLetter?: string | number | null;
+  Size?: number;
+  Type?: string | null;
+  AccessPaths?: string[] | string | null;
+  IsBoot?: boolean;
+  IsSystem?: boolean;
+}
+interface WinVolume {
+  DriveLetter?: string | number | null;
+  FileSystem?: string | null;
+  FileSystemLabel?: string | null;
+  Path?: string | null;
+}
 
 const asArray = <T>(v: T | T[] | null | undefined): T[] => (v == null ? [] : Array.isArray(v) ? v : [v]);
 
@@ -46,7 +85,9 @@ export function parseWindowsStorage(json: string): DiskInfo[] {
   try {
     doc = JSON.parse(json.replace(/^\uFEFF/, '')) as typeof doc;
   } catch (e) {
-    throw new DriveseedError('DRIVES_PARSE', `Could not parse the output of Get-Disk/Get-Partition/Get-Volume: ${(e as Error).message}`, { category: 'FAILED' });
+    throw new DriveseedError('DRIVES_PARSE', `Could not parse the output of Get-Disk/Get-Partition/Get-Volume: ${(e as Error).message}`, {
+      category: 'FAILED',
+    });
   }
   const volumesByPath = new Map<string, WinVolume>();
   for (const v of asArray(doc.volumes)) if (typeof v.Path === 'string') volumesByPath.set(v.Path.toLowerCase(), v);
@@ -64,7 +105,11 @@ export function parseWindowsStorage(json: string): DiskInfo[] {
         const letter = driveLetter(p.DriveLetter);
         const vol = access.map((a) => volumesByPath.get(a.toLowerCase())).find((v) => v !== undefined);
         const mountpoints = [...new Set([...(letter ? [`${letter}:\\`] : []), ...access.filter((a) => !a.startsWith('\\\\?\\'))])];
-        const info: PartitionInfo = { path: `\\\\?\\GLOBALROOT\\Device\\Harddisk${d.Number}\\Partition${p.PartitionNumber}`, sizeBytes: p.Size ?? 0, mountpoints };
+        const info: PartitionInfo = {
+          path: `\\\\?\\GLOBALROOT\\Device\\Harddisk${d.Number}\\Partition${p.PartitionNumber}`,
+          sizeBytes: p.Size ?? 0,
+          mountpoints,
+        };
         if (vol?.FileSystem) info.fsType = vol.FileSystem;
         if (vol?.FileSystemLabel) info.label = vol.FileSystemLabel;
         return info;

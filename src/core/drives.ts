@@ -262,10 +262,14 @@ export async function listDisks(opts: ListDisksOptions = {}): Promise<DiskInfo[]
       out = await run(powerShellFile(), ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_SCRIPT], opts.signal);
     } catch (e) {
       const err = e as { message?: string; stderr?: string; code?: unknown };
-      throw new DriveseedError('DRIVES_UNAVAILABLE', `Could not list disks with Get-Disk (powershell): ${(err.stderr || err.message || '').trim().split('\n')[0]}; run driveseed as an administrator on Windows 8/Server 2012 or later`, {
-        category: 'FAILED',
-        cause: e,
-      });
+      throw new DriveseedError(
+        'DRIVES_UNAVAILABLE',
+        `Could not list disks with Get-Disk (powershell): ${(err.stderr || err.message || '').trim().split('\n')[0]}; run driveseed as an administrator on Windows 8/Server 2012 or later`,
+        {
+          category: 'FAILED',
+          cause: e,
+        },
+      );
     }
     opts.onSource?.('powershell');
     return parseWindowsStorage(out);

@@ -43,7 +43,8 @@ function fail(flag: string, field: string, value: string, rule: string): never {
 
 /** Import/Export job name: 3–24 characters, lowercase letters, digits and hyphens, starting with a letter. */
 export function validateJobName(v: string, flag = '--job'): string {
-  if (!/^[a-z][a-z0-9-]{2,23}$/.test(v)) fail(flag, 'job', v, 'a job name has 3 to 24 characters, lowercase letters, digits and hyphens, and starts with a letter');
+  if (!/^[a-z][a-z0-9-]{2,23}$/.test(v))
+    fail(flag, 'job', v, 'a job name has 3 to 24 characters, lowercase letters, digits and hyphens, and starts with a letter');
   return v;
 }
 
@@ -56,7 +57,12 @@ export function validateAccount(v: string, flag = '--account'): string {
 /** Container: 3–63, lowercase letters, digits and single hyphens, starting and ending with a letter or digit. */
 export function validateContainer(v: string, flag = '--container'): string {
   if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(v)) {
-    fail(flag, 'container', v, 'a container name has 3 to 63 characters, lowercase letters, digits and single hyphens, and starts and ends with a letter or digit');
+    fail(
+      flag,
+      'container',
+      v,
+      'a container name has 3 to 63 characters, lowercase letters, digits and single hyphens, and starts and ends with a letter or digit',
+    );
   }
   return v;
 }
@@ -103,10 +109,14 @@ export function readSettings(staging: string): JobSettings | undefined {
     if (s?.version !== 1 || typeof s.job !== 'string') throw new Error('missing version or job');
     return s;
   } catch (err) {
-    throw new DriveseedError('SETTINGS_INVALID', `${file} is not valid driveseed settings (${(err as Error).message}); fix or delete it and run stage again with the job options.`, {
-      category: 'USAGE',
-      details: { path: file },
-    });
+    throw new DriveseedError(
+      'SETTINGS_INVALID',
+      `${file} is not valid driveseed settings (${(err as Error).message}); fix or delete it and run stage again with the job options.`,
+      {
+        category: 'USAGE',
+        details: { path: file },
+      },
+    );
   }
 }
 
@@ -119,10 +129,14 @@ export function writeSettings(staging: string, settings: JobSettings): void {
 export function updateSettings(staging: string, patch: Partial<JobSettings>): JobSettings {
   const current = readSettings(staging);
   if (!current && typeof patch.job !== 'string') {
-    throw new DriveseedError('SETTINGS_MISSING', `${settingsPath(staging)} does not exist; run \`driveseed stage … --staging ${staging} --job <name>\` first.`, {
-      category: 'USAGE',
-      details: { staging },
-    });
+    throw new DriveseedError(
+      'SETTINGS_MISSING',
+      `${settingsPath(staging)} does not exist; run \`driveseed stage … --staging ${staging} --job <name>\` first.`,
+      {
+        category: 'USAGE',
+        details: { staging },
+      },
+    );
   }
   const next: JobSettings = { ...(current ?? { version: 1, staging: path.resolve(staging), job: patch.job! }) };
   for (const [k, v] of Object.entries(patch)) if (v !== undefined) (next as Record<string, unknown>)[k] = v;

@@ -105,7 +105,10 @@ export class RpcServer {
       // Not V8's message: it can quote the input ("Unexpected token 'h', "hunter2…" is not valid
       // JSON"), and the line may carry a passphrase. The position is enough to find the fault.
       const at = /at position (\d+)/.exec((e as Error).message)?.[1];
-      this.reply(null, { code: RpcErrorCode.PARSE_ERROR, message: `Parse error: the line is not valid JSON${at ? ` (at position ${at})` : ''}; send one JSON-RPC message per line` });
+      this.reply(null, {
+        code: RpcErrorCode.PARSE_ERROR,
+        message: `Parse error: the line is not valid JSON${at ? ` (at position ${at})` : ''}; send one JSON-RPC message per line`,
+      });
       return;
     }
     this.handleMessage(msg);
@@ -175,7 +178,10 @@ export class RpcServer {
     }
     const spec = this.methods.get(m.method);
     if (!spec) {
-      this.reply(id, { code: RpcErrorCode.METHOD_NOT_FOUND, message: `Method not found: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} (see the "methods" list in the ready notification)` });
+      this.reply(id, {
+        code: RpcErrorCode.METHOD_NOT_FOUND,
+        message: `Method not found: ${JSON.stringify(m.method.length > 100 ? `${m.method.slice(0, 100)}…` : m.method)} (see the "methods" list in the ready notification)`,
+      });
       return;
     }
     if (this.running.has(id!)) {
@@ -200,7 +206,11 @@ export class RpcServer {
       raw = paramsToRaw(spec, params);
     } catch (e) {
       if (!(e instanceof ParamsError)) throw e;
-      return this.reply(id, { code: RpcErrorCode.INVALID_PARAMS, message: `Invalid params: ${e.message}`, data: { code: 'INVALID_PARAMS', category: 'USAGE', details: { field: e.field } } });
+      return this.reply(id, {
+        code: RpcErrorCode.INVALID_PARAMS,
+        message: `Invalid params: ${e.message}`,
+        data: { code: 'INVALID_PARAMS', category: 'USAGE', details: { field: e.field } },
+      });
     }
     try {
       const options = await spec.cook(raw, { env: this.opts.env });
@@ -209,7 +219,12 @@ export class RpcServer {
         const confirm = raw[spec.destructive.confirmParam];
         if (!confirmMatches(targets, confirm)) {
           const want = targets.length === 1 ? JSON.stringify(targets[0]) : JSON.stringify(targets);
-          throw appError('TARGET_NOT_CONFIRMED', 'TARGET_REFUSED', `"${spec.rpcMethod}" erases ${targets.join(', ')}; to confirm, pass "${spec.destructive.confirmParam}": ${want} (exactly the target${targets.length > 1 ? 's, in order' : ''})`, { field: spec.destructive.confirmParam, targets });
+          throw appError(
+            'TARGET_NOT_CONFIRMED',
+            'TARGET_REFUSED',
+            `"${spec.rpcMethod}" erases ${targets.join(', ')}; to confirm, pass "${spec.destructive.confirmParam}": ${want} (exactly the target${targets.length > 1 ? 's, in order' : ''})`,
+            { field: spec.destructive.confirmParam, targets },
+          );
         }
       }
       entry.claims = (spec.claims?.(options) ?? []).map((p) => path.resolve(p));
@@ -218,7 +233,12 @@ export class RpcServer {
         for (const mine of entry.claims) {
           const hit = other.claims.find((c) => overlaps(c, mine));
           if (hit !== undefined) {
-            throw appError('TARGET_BUSY', 'TARGET_REFUSED', `${mine} is in use by request ${JSON.stringify(other.id)} (${other.method}); wait for it to finish or cancel it`, { path: mine, conflictsWith: other.id, method: other.method });
+            throw appError(
+              'TARGET_BUSY',
+              'TARGET_REFUSED',
+              `${mine} is in use by request ${JSON.stringify(other.id)} (${other.method}); wait for it to finish or cancel it`,
+              { path: mine, conflictsWith: other.id, method: other.method },
+            );
           }
         }
       }

@@ -10,8 +10,7 @@ export function guardStdout(): (s: string, cb?: () => void) => boolean {
   if (original) return original;
   const stdout = process.stdout;
   original = stdout.write.bind(stdout) as (s: string, cb?: () => void) => boolean;
-  const toStderr = (...args: unknown[]) =>
-    process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
+  const toStderr = (...args: unknown[]) => process.stderr.write(`${args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')}\n`);
   console.log = toStderr;
   console.info = toStderr;
   console.debug = toStderr;
