@@ -47,7 +47,8 @@ bool CpuHas(const char* feature) {
   __builtin_cpu_init();
   // libgcc and compiler-rt report AVX/AVX-512 only when the OS also saves their registers (XCR0).
   if (std::strcmp(feature, "avx2") == 0) return __builtin_cpu_supports("avx2");
-  if (std::strcmp(feature, "avx512") == 0) return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  if (std::strcmp(feature, "avx512") == 0)
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
 #endif
   (void)feature;
   return false;  // other compilers and CPUs: the scalar path
@@ -57,7 +58,9 @@ Impl Detect() {
   Impl best = Impl::Scalar;
   if (detail::kAvx2Compiled && CpuHas("avx2")) best = Impl::Avx2;
   if (detail::kAvx512Compiled && CpuHas("avx512")) best = Impl::Avx512;
-  const char* cap = std::getenv("DRIVESEED_MD5");
+  // Read once: InitUtil (util_fns.cc) calls Active() on the JS thread at addon load, before any job
+  // thread exists, so nothing else is reading or writing the environment concurrently.
+  const char* cap = std::getenv("DRIVESEED_MD5");  // NOLINT(concurrency-mt-unsafe)
   if (cap && std::strcmp(cap, "scalar") == 0) best = Impl::Scalar;
   if (cap && std::strcmp(cap, "avx2") == 0 && best > Impl::Avx2) best = Impl::Avx2;
   return best;
@@ -115,17 +118,23 @@ Impl Active() {
 
 const char* Name(Impl impl) {
   switch (impl) {
-    case Impl::Avx512: return "avx512";
-    case Impl::Avx2: return "avx2";
-    default: return "scalar";
+    case Impl::Avx512:
+      return "avx512";
+    case Impl::Avx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 
 size_t PreferredLanes() {
   switch (Active()) {
-    case Impl::Avx512: return 16;
-    case Impl::Avx2: return 8;
-    default: return 1;
+    case Impl::Avx512:
+      return 16;
+    case Impl::Avx2:
+      return 8;
+    default:
+      return 1;
   }
 }
 
