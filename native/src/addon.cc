@@ -25,7 +25,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitIoJobs(env, exports);
   InitUtil(env, exports);
   InitPack(env, exports);
-  InitUnpack(env, exports);
+  InitRestore(env, exports);
+  InitVerifyPacks(env, exports);
   // Process exit / worker teardown: ask every running job to stop so its threads end promptly.
   env.AddCleanupHook([env]() { Job::CancelAll(env); });
   Job::InstallExitHook();  // process.exit() on the main thread runs no cleanup hook

@@ -1,7 +1,7 @@
 // Each native module registers its exports here; addon.cc calls them in order. One module per file
 // owner: target.cc (targets, locks), io_jobs.cc (direct writer/reader jobs), util_fns.cc (one-shot
-// hashes, cipher, codec, chunking for small buffers), pack_job.cc (stage pipeline), unpack_job.cc
-// (restore / verify pipeline).
+// hashes, cipher, codec, chunking for small buffers), pack_job.cc (stage pipeline), restore_job.cc
+// (restore pipeline), verify_packs_job.cc (pack verification).
 #pragma once
 #include <napi.h>
 
@@ -10,5 +10,6 @@ void InitTarget(Napi::Env env, Napi::Object exports);
 void InitIoJobs(Napi::Env env, Napi::Object exports);
 void InitUtil(Napi::Env env, Napi::Object exports);
 void InitPack(Napi::Env env, Napi::Object exports);
-void InitUnpack(Napi::Env env, Napi::Object exports);
+void InitRestore(Napi::Env env, Napi::Object exports);
+void InitVerifyPacks(Napi::Env env, Napi::Object exports);
 }  // namespace ds

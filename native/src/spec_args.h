@@ -1,4 +1,5 @@
-// Argument and spec readers for the pipeline functions (util_fns.cc, pack_job.cc, unpack_job.cc).
+// Argument and spec readers for the pipeline functions (util_fns.cc, pack_job.cc, restore_job.cc,
+// verify_packs_job.cc).
 // JS thread only. Each throws a TypeError whose message is exactly "Expected <what> for <name>", the
 // form the binding contract (src/native/binding.d.ts) and its tests rely on.
 #pragma once

@@ -372,7 +372,7 @@ export function packJob(
   cancel?: CancelToken,
 ): Promise<PackJobResult>;
 
-// ---- Restore / verify pipeline (native/src/unpack_job.cc) -----------------------------------------
+// ---- Restore / verify pipeline (native/src/restore_job.cc, verify_packs_job.cc) -------------------
 // restoreJob: `threads` workers pread, decode and pwrite chunks; memory ≤ threads × (largest blob +
 // largest chunk) + a queue of 4 × threads chunk references; at most 32 packs open at once. Destination
 // directories must exist (the caller creates them, and decides what may be written where). Each dest is
