@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole offline seed on this machine, through the real CLI (docs/workflow.md).
+// Why one file: it reads top to bottom as the workflow it demonstrates, one step after another.
 //
 //   setup → sample data (or --source <dir>) → emulator (ARM + Azurite) → stage → two loop disks,
 //   prep across both (NTFS, --encryption none) → job create → ship → deliver both drives →

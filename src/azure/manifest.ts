@@ -14,6 +14,9 @@
  *
  * manifestHash is the uppercase hex MD5 of the manifest file's bytes (32 hex), per the documented
  * text; the 64-hex value in one API example is treated as an anomaly (docs/manifest.md).
+ *
+ * Why one file: the writer and the strict reader of one format, kept side by side so that a change to
+ * the format changes both and the writer keeps refusing what the reader refuses.
  */
 import { type Hash, createHash } from 'node:crypto';
 import * as fs from 'node:fs';

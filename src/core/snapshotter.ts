@@ -12,6 +12,9 @@
  * each), the hard-link map (files with nlink > 1 only), the directory names on the current path, the
  * parent cursor (one record and the path depth) and the native job's fixed buffer pool. The tree
  * stream goes to a temp file, not to memory.
+ *
+ * Why one file: the write order above is the invariant that keeps a crashed run recoverable, and it
+ * is checked most easily when the whole loop reads top to bottom in one place.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

@@ -31,6 +31,8 @@
  * size); offsets and I/O sizes must be multiples of the target's logical sector size. A file whose
  * length is not a multiple of the sector size is written with a padded last write and then truncated
  * to its exact length.
+ *
+ * Why one file: it is the whole contract of the addon, in one place on purpose (see above).
  */
 
 export interface NativeErrorShape extends Error {

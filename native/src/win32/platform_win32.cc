@@ -1,6 +1,7 @@
 // Windows implementation of platform.h: unbuffered files and \\.\PhysicalDriveN, the volume lock
 // (FSCTL_LOCK_VOLUME + FSCTL_DISMOUNT_VOLUME on every volume of the disk), ERROR_* names.
 // Compile-checked on Linux with mingw-w64 (scripts/check-win32.mjs). Every function may run on any thread.
+// Why one file: it is the whole Windows side of platform.h, and the only file that includes Windows headers.
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
