@@ -192,14 +192,12 @@ const CLANG_FORMAT_PENDING: string[] = [
   'native/src/io_jobs.cc',
   'native/src/job.cc',
   'native/src/job.h',
-  'native/src/md5_mb.cc',
   'native/src/pack_format.h',
   'native/src/pack_job.cc',
   'native/src/platform.h',
   'native/src/posix/platform_posix.cc',
   'native/src/spec_args.h',
   'native/src/target.cc',
-  'native/src/unpack_job.cc',
   'native/src/util_fns.cc',
   'native/src/win32/platform_win32.cc',
 ];
@@ -228,7 +226,8 @@ function walk(dir: string, keep: (name: string) => boolean): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'fixtures' || e.name === 'node_modules' ? [] : walk(p, keep);
+    // test fixtures, and the benchmarks' generated data set and results (bench/data, bench/out)
+    if (e.isDirectory()) return ['fixtures', 'node_modules', 'data', 'out'].includes(e.name) ? [] : walk(p, keep);
     return keep(e.name) ? [p] : [];
   });
 }
