@@ -26,13 +26,14 @@
 #include "md5_mb.h"
 #include "modules.h"
 #include "platform.h"
+#include "spec_args.h"
 
 namespace ds {
 
 namespace {
 
 constexpr uint64_t kMiB = 1024 * 1024;
-constexpr uint64_t kMaxSafe = 9007199254740991ULL;  // 2^53 - 1: JS numbers are exact up to here
+constexpr uint64_t kMaxSafe = args::kMaxSafe;
 
 uint64_t RoundUp(uint64_t n, uint64_t a) { return (n + a - 1) / a * a; }
 
@@ -176,63 +177,16 @@ void ReadExact(platform::File& src, uint8_t* buf, size_t n, uint64_t off, uint32
 
 // ---- Spec parsing (JS thread) --------------------------------------------------------------------
 
-struct Reader {
-  Napi::Env env;
-  Napi::Object obj;
-  std::string where;  // "spec" or "spec.items[3]"
+using args::Fields;
 
-  Napi::Value get(const char* key) const { return obj.Get(key); }
-  std::string name(const char* key) const { return where + "." + key; }
+Napi::Array ItemsArray(const Fields& r) { return args::GetArray(r.env, r.Get("items"), "spec.items"); }
 
-  std::string str(const char* key) const {
-    Napi::Value v = get(key);
-    if (!v.IsString() || v.As<Napi::String>().Utf8Value().empty())
-      ThrowType(env, "Expected a non-empty string for " + name(key));
-    return v.As<Napi::String>().Utf8Value();
-  }
-  bool boolean(const char* key, bool def) const {
-    Napi::Value v = get(key);
-    if (v.IsUndefined()) return def;
-    if (!v.IsBoolean()) ThrowType(env, "Expected a boolean for " + name(key));
-    return v.As<Napi::Boolean>().Value();
-  }
-  // An integer in [lo, hi] that is a multiple of `mult`; `def` when undefined (unless required).
-  uint64_t integer(const char* key, uint64_t def, uint64_t lo, uint64_t hi, uint64_t mult, bool required,
-                   const std::string& expected) const {
-    Napi::Value v = get(key);
-    if (v.IsUndefined() && !required) return def;
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<uint64_t>(d)) ||
-        static_cast<uint64_t>(d) % mult != 0)
-      ThrowType(env, "Expected " + expected + " for " + name(key));
-    return static_cast<uint64_t>(d);
-  }
-};
-
-Reader SpecObject(Napi::Env env, Napi::Value v) {
-  if (!v.IsObject() || v.IsArray() || v.IsFunction()) ThrowType(env, "Expected an object for spec");
-  return Reader{env, v.As<Napi::Object>(), "spec"};
+uint64_t QueueDepth(const Fields& r) { return r.Uint("queueDepth", 4, 1, 64, 1, false, "an integer from 1 to 64"); }
+uint64_t IoSize(const Fields& r) {
+  return r.Uint("ioSize", 4 * kMiB, 4096, 64 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 67108864");
 }
-
-Napi::Array ItemsArray(const Reader& r) {
-  Napi::Value v = r.get("items");
-  if (!v.IsArray()) ThrowType(r.env, "Expected an array for spec.items");
-  return v.As<Napi::Array>();
-}
-
-Reader ItemObject(const Reader& r, Napi::Array items, uint32_t i) {
-  Napi::Value v = items.Get(i);
-  std::string where = "spec.items[" + std::to_string(i) + "]";
-  if (!v.IsObject() || v.IsArray() || v.IsFunction()) ThrowType(r.env, "Expected an object for " + where);
-  return Reader{r.env, v.As<Napi::Object>(), where};
-}
-
-uint64_t QueueDepth(const Reader& r) { return r.integer("queueDepth", 4, 1, 64, 1, false, "an integer from 1 to 64"); }
-uint64_t IoSize(const Reader& r) {
-  return r.integer("ioSize", 4 * kMiB, 4096, 64 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 67108864");
-}
-uint64_t BlockSize(const Reader& r, uint64_t ioSize) {
-  return r.integer("blockSize", std::max<uint64_t>(4 * kMiB, ioSize), ioSize, 256 * kMiB, ioSize, false,
+uint64_t BlockSize(const Fields& r, uint64_t ioSize) {
+  return r.Uint("blockSize", std::max<uint64_t>(4 * kMiB, ioSize), ioSize, 256 * kMiB, ioSize, false,
                    "a multiple of spec.ioSize (" + std::to_string(ioSize) + ") up to 268435456");
 }
 
@@ -559,22 +513,22 @@ class CopyFilesJob final : public Job {
 // JS thread: validates and copies the spec, then launches.
 Napi::Value CopyFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Reader r = SpecObject(env, info[0]);
+  Fields r = Fields::Of(env, info[0], "spec");
   auto job = std::make_unique<CopyFilesJob>();
   Napi::Array items = ItemsArray(r);
   for (uint32_t i = 0; i < items.Length(); i++) {
-    Reader it = ItemObject(r, items, i);
+    Fields it = r.Element(items, "items", i);
     CopyFilesJob::Item item;
-    item.source = it.str("source");
-    item.dest = it.str("dest");
+    item.source = it.String("source");
+    item.dest = it.String("dest");
     job->items.push_back(std::move(item));
   }
   job->queueDepth = QueueDepth(r);
   job->ioSize = IoSize(r);
   job->blockSize = BlockSize(r, job->ioSize);
-  job->direct = r.boolean("direct", true);
-  job->preallocate = r.boolean("preallocate", true);
-  job->sync = r.boolean("sync", true);
+  job->direct = r.Bool("direct", true);
+  job->preallocate = r.Bool("preallocate", true);
+  job->sync = r.Bool("sync", true);
   Napi::Value cb = OptionalFunction(env, info[1], "onProgress");
   CancelFlag cancel = CancelArg(info);
   return Job::Launch(env, std::move(job), cb, cancel);
@@ -878,24 +832,24 @@ class HashFilesJob final : public Job {
 // JS thread.
 Napi::Value HashFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Reader r = SpecObject(env, info[0]);
+  Fields r = Fields::Of(env, info[0], "spec");
   auto job = std::make_unique<HashFilesJob>();
   Napi::Array items = ItemsArray(r);
   for (uint32_t i = 0; i < items.Length(); i++) {
-    Reader it = ItemObject(r, items, i);
+    Fields it = r.Element(items, "items", i);
     HashFilesJob::Item item;
-    item.path = it.str("path");
-    item.offset = it.integer("offset", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
-    item.hasLength = !it.get("length").IsUndefined();
-    item.length = it.integer("length", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
+    item.path = it.String("path");
+    item.offset = it.Uint("offset", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
+    item.hasLength = !it.Get("length").IsUndefined();
+    item.length = it.Uint("length", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
     job->items.push_back(std::move(item));
   }
-  job->blockSize = r.integer("blockSize", 4 * kMiB, 4096, 256 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 268435456");
-  job->direct = r.boolean("direct", true);
+  job->blockSize = r.Uint("blockSize", 4 * kMiB, 4096, 256 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 268435456");
+  job->direct = r.Bool("direct", true);
   job->queueDepth = QueueDepth(r);
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  job->threads = r.integer("threads", hw, 1, 64, 1, false, "an integer from 1 to 64");
-  job->sha = r.boolean("sha256", false);
+  job->threads = r.Uint("threads", hw, 1, 64, 1, false, "an integer from 1 to 64");
+  job->sha = r.Bool("sha256", false);
   Napi::Value cb = OptionalFunction(env, info[1], "onProgress");
   CancelFlag cancel = CancelArg(info);
   return Job::Launch(env, std::move(job), cb, cancel);
@@ -1015,27 +969,27 @@ class WriteRawJob final : public Job {
 // JS thread.
 Napi::Value WriteRaw(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Reader r = SpecObject(env, info[0]);
+  Fields r = Fields::Of(env, info[0], "spec");
   auto job = std::make_unique<WriteRawJob>();
-  job->target = r.str("target");
-  Napi::Value s = r.get("source");
+  job->target = r.String("target");
+  Napi::Value s = r.Get("source");
   if (!s.IsObject() || s.IsArray() || s.IsFunction())
     ThrowType(env, "Expected an object with path or pattern for spec.source");
-  Reader src{env, s.As<Napi::Object>(), "spec.source"};
-  if (!src.get("path").IsUndefined()) {
-    job->sourcePath = src.str("path");
+  Fields src{env, s.As<Napi::Object>(), "spec.source"};
+  if (!src.Get("path").IsUndefined()) {
+    job->sourcePath = src.String("path");
   } else {
-    Napi::Value p = src.get("pattern");
+    Napi::Value p = src.Get("pattern");
     std::string pat = p.IsString() ? p.As<Napi::String>().Utf8Value() : "";
     if (pat != "zero" && pat != "random") ThrowType(env, "Expected 'zero' or 'random' for spec.source.pattern");
     job->pattern = pat;
   }
-  job->offset = r.integer("offset", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
-  job->length = r.integer("length", 0, 0, kMaxSafe, 1, true, "a non-negative integer");
+  job->offset = r.Uint("offset", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
+  job->length = r.Uint("length", 0, 0, kMaxSafe, 1, true, "a non-negative integer");
   job->queueDepth = QueueDepth(r);
   job->ioSize = IoSize(r);
-  job->direct = r.boolean("direct", true);
-  job->sync = r.boolean("sync", true);
+  job->direct = r.Bool("direct", true);
+  job->sync = r.Bool("sync", true);
   Napi::Value cb = OptionalFunction(env, info[1], "onProgress");
   CancelFlag cancel = CancelArg(info);
   return Job::Launch(env, std::move(job), cb, cancel);

@@ -51,6 +51,24 @@ inline int64_t GetOptInt(Napi::Env env, Napi::Object o, const char* key, const s
 
 constexpr int64_t kMaxSafe = 9007199254740991LL;  // 2^53 - 1: every byte count a JS number holds exactly
 
+// A non-negative integer in [lo, hi] that is a multiple of mult; `expected` words the message
+// ("Expected a multiple of 4096 from 4096 to 67108864 for spec.ioSize").
+inline uint64_t GetUint(Napi::Env env, Napi::Value v, const std::string& name, uint64_t lo, uint64_t hi, uint64_t mult,
+                        const std::string& expected) {
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!(std::isfinite(d) && std::floor(d) == d && d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) ||
+      static_cast<uint64_t>(d) % mult != 0)
+    ThrowType(env, "Expected " + expected + " for " + name);
+  return static_cast<uint64_t>(d);
+}
+
+// A boolean, or dflt when undefined ("Expected a boolean for options.direct").
+inline bool GetOptBool(Napi::Env env, Napi::Value v, const std::string& name, bool dflt) {
+  if (v.IsUndefined()) return dflt;
+  if (!v.IsBoolean()) ThrowType(env, "Expected a boolean for " + name);
+  return v.As<Napi::Boolean>().Value();
+}
+
 inline Napi::Object GetObject(Napi::Env env, Napi::Value v, const std::string& name) {
   if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray()) ThrowType(env, "Expected an object for " + name);
   return v.As<Napi::Object>();
@@ -67,6 +85,30 @@ inline std::string GetString(Napi::Env env, Napi::Value v, const std::string& na
   if (s.empty() || s.find('\0') != std::string::npos) ThrowType(env, "Expected a non-empty string for " + name);
   return s;
 }
+
+// The fields of one spec object, named in messages by their path ("spec.items[3].path").
+struct Fields {
+  Napi::Env env;
+  Napi::Object obj;
+  std::string where;
+
+  static Fields Of(Napi::Env env, Napi::Value v, const std::string& where) { return {env, GetObject(env, v, where), where}; }
+  Napi::Value Get(const char* key) const { return obj.Get(key); }
+  std::string Name(const char* key) const { return where + "." + key; }
+  std::string String(const char* key) const { return GetString(env, Get(key), Name(key)); }
+  bool Bool(const char* key, bool dflt) const { return GetOptBool(env, Get(key), Name(key), dflt); }
+  // An integer field (see GetUint); dflt when undefined unless required.
+  uint64_t Uint(const char* key, uint64_t dflt, uint64_t lo, uint64_t hi, uint64_t mult, bool required,
+                const std::string& expected) const {
+    Napi::Value v = Get(key);
+    if (v.IsUndefined() && !required) return dflt;
+    return GetUint(env, v, Name(key), lo, hi, mult, expected);
+  }
+  // Element i of the array field `key`, an object ("spec.items[3]").
+  Fields Element(Napi::Array a, const char* key, uint32_t i) const {
+    return Of(env, a.Get(i), Name(key) + "[" + std::to_string(i) + "]");
+  }
+};
 
 // {dataKey, idKey}: two 32-byte Uint8Arrays.
 inline blob::Keys GetKeys(Napi::Env env, Napi::Value v, const std::string& name) {

@@ -12,6 +12,7 @@
 #include "job.h"
 #include "modules.h"
 #include "platform.h"
+#include "spec_args.h"
 
 namespace ds {
 
@@ -42,18 +43,10 @@ struct Pending {
 
 [[noreturn]] void ThrowNative(Napi::Env env, const Failure& f) { throw ToJsError(env, f.error()); }
 
+// A path: "Expected a string for path" for a non-string, then the spec reader's non-empty check.
 std::string StringArg(Napi::Env env, Napi::Value v, const char* name) {
   if (!v.IsString()) ThrowType(env, std::string("Expected a string for ") + name);
-  std::string s = v.As<Napi::String>().Utf8Value();
-  if (s.empty()) ThrowType(env, std::string("Expected a non-empty string for ") + name);
-  return s;
-}
-
-bool BoolOption(Napi::Env env, Napi::Object o, const char* key, bool def) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined()) return def;
-  if (!v.IsBoolean()) ThrowType(env, std::string("Expected a boolean for options.") + key);
-  return v.As<Napi::Boolean>().Value();
+  return args::GetString(env, v, name);
 }
 
 class TargetWrap : public Napi::ObjectWrap<TargetWrap> {
@@ -193,20 +186,13 @@ Napi::Value OpenTarget(const Napi::CallbackInfo& info) {
   platform::OpenOptions o;
   double prealloc = 0;
   if (!info[1].IsUndefined()) {
-    if (!info[1].IsObject() || info[1].IsArray() || info[1].IsFunction()) ThrowType(env, "Expected an object for options");
-    Napi::Object opts = info[1].As<Napi::Object>();
-    o.write = BoolOption(env, opts, "write", false);
-    o.create = BoolOption(env, opts, "create", false);
-    o.truncate = BoolOption(env, opts, "truncate", false);
-    o.direct = BoolOption(env, opts, "direct", true);
-    o.exclusive = BoolOption(env, opts, "exclusive", false);
-    Napi::Value pv = opts.Get("preallocate");
-    if (!pv.IsUndefined()) {
-      double d = pv.IsNumber() ? pv.As<Napi::Number>().DoubleValue() : -1;
-      if (!(d >= 0 && d <= 9007199254740991.0 && d == static_cast<double>(static_cast<uint64_t>(d))))
-        ThrowType(env, "Expected a non-negative integer for options.preallocate");
-      prealloc = d;
-    }
+    args::Fields opts = args::Fields::Of(env, info[1], "options");
+    o.write = opts.Bool("write", false);
+    o.create = opts.Bool("create", false);
+    o.truncate = opts.Bool("truncate", false);
+    o.direct = opts.Bool("direct", true);
+    o.exclusive = opts.Bool("exclusive", false);
+    prealloc = static_cast<double>(opts.Uint("preallocate", 0, 0, args::kMaxSafe, 1, false, "a non-negative integer"));
     if ((o.create || o.truncate || prealloc > 0) && !o.write)
       ThrowType(env, "Expected options.write to be true with options.create, options.truncate or options.preallocate");
   }
