@@ -16,7 +16,7 @@ const ROOT = path.resolve(__dirname, '..');
 const MiB = 1024 * 1024;
 const CHILD_OK = 'driveseed-asan-child: all jobs ran';
 
-if (process.env.DRIVESEED_ASAN_CHILD === '1') {
+if (process.env.DRIVESEED_ASAN_CHILD === '1' || process.env.DRIVESEED_ASAN_CHILD === 'md5') {
   child().then(
     () => {
       console.log(CHILD_OK);
@@ -66,27 +66,28 @@ function parent(): void {
     // vptr check reports as a bad downcast. It is in the library, for every wrapped class, and benign.
     const supp = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'driveseed-ubsan-')), 'ubsan.supp');
     fs.writeFileSync(supp, 'vptr_check:ObjectWrap\n'); // matched against the mangled dynamic type name
-    const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 10 * 60 * 1000,
-      maxBuffer: 64 * MiB,
-      env: {
+    // The whole subset on the MD5 path this CPU picks, then the multi-buffer MD5 alone on each weaker
+    // path (DRIVESEED_MD5 caps the dispatch), so the AVX2 kernel and the scalar fallback run under the
+    // sanitizers too.
+    for (const [mode, md5Cap] of [['1', undefined], ['md5', 'avx2'], ['md5', 'scalar']] as const) {
+      const env: NodeJS.ProcessEnv = {
         ...process.env,
-        DRIVESEED_ASAN_CHILD: '1',
+        DRIVESEED_ASAN_CHILD: mode,
         DRIVESEED_NATIVE: addon,
         LD_PRELOAD: libasan,
         ASAN_OPTIONS: 'detect_leaks=0:halt_on_error=1:exitcode=86:strict_string_checks=1:detect_stack_use_after_return=0',
         UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:exitcode=87:suppressions=${supp}`,
-      },
-    });
+      };
+      if (md5Cap) env.DRIVESEED_MD5 = md5Cap;
+      const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', __filename], { cwd: ROOT, encoding: 'utf8', timeout: 10 * 60 * 1000, maxBuffer: 64 * MiB, env });
+      const out = `${r.stdout}\n${r.stderr}`;
+      const report = out.match(/(ERROR: AddressSanitizer[\s\S]{0,6000}|runtime error:[\s\S]{0,3000}|WARNING: AddressSanitizer[\s\S]{0,2000})/);
+      assert.not.ok(report, `sanitizer report (${mode}, MD5 ${md5Cap ?? 'default'}):\n${report?.[0]}`);
+      assert.is(r.signal, null, `child killed by ${r.signal}:\n${out.slice(-4000)}`);
+      assert.is(r.status, 0, out.slice(-4000));
+      assert.ok(r.stdout.includes(CHILD_OK), out.slice(-4000));
+    }
     fs.rmSync(path.dirname(supp), { recursive: true, force: true });
-    const out = `${r.stdout}\n${r.stderr}`;
-    const report = out.match(/(ERROR: AddressSanitizer[\s\S]{0,6000}|runtime error:[\s\S]{0,3000}|WARNING: AddressSanitizer[\s\S]{0,2000})/);
-    assert.not.ok(report, `sanitizer report:\n${report?.[0]}`);
-    assert.is(r.signal, null, `child killed by ${r.signal}:\n${out.slice(-4000)}`);
-    assert.is(r.status, 0, out.slice(-4000));
-    assert.ok(r.stdout.includes(CHILD_OK), out.slice(-4000));
   });
 
   test.run();
@@ -122,6 +123,33 @@ async function child(): Promise<void> {
     return { file, data };
   };
   check(fs.readFileSync('/proc/self/maps', 'utf8').includes('libasan'), 'the ASan runtime is loaded in this process');
+  // Multi-buffer MD5: every length around the padding boundaries, each message alone in its own
+  // ArrayBuffer (malloc'd, so a read past its end hits an ASan redzone) and at odd offsets; lanes of
+  // unequal length in one batch; 4 MiB blocks with a short tail.
+  {
+    const own = (len: number, shift: number) => {
+      const ab = new ArrayBuffer(len + shift);
+      const v = new Uint8Array(ab, shift, len);
+      v.set(crypto.randomBytes(len));
+      return v;
+    };
+    const msgs = Array.from({ length: 300 }, (_, i) => own(i, i % 7));
+    const got = pl.md5Many(msgs);
+    msgs.forEach((m, i) => check(got.subarray(16 * i, 16 * i + 16).equals(crypto.createHash('md5').update(m).digest()), `md5Many length ${i}`));
+    const mixed = [own(3 * MiB + 5, 3), own(64, 0), own(1, 1), own(MiB - 63, 2), own(0, 0)];
+    const gm = pl.md5Many(mixed);
+    mixed.forEach((m, i) => check(gm.subarray(16 * i, 16 * i + 16).equals(crypto.createHash('md5').update(m).digest()), `md5Many mixed ${i}`));
+    const big = own(9 * 4 * MiB + 777, 5);
+    const gb = pl.md5Blocks(big, 4 * MiB);
+    for (let i = 0; i * 4 * MiB < big.length; i++)
+      check(gb.subarray(16 * i, 16 * i + 16).equals(crypto.createHash('md5').update(big.subarray(i * 4 * MiB, (i + 1) * 4 * MiB)).digest()), `md5Blocks ${i}`);
+    if (process.env.DRIVESEED_ASAN_CHILD === 'md5') {
+      const order = ['scalar', 'avx2', 'avx512'];
+      check(order.indexOf(pl.md5Implementation()) <= order.indexOf(process.env.DRIVESEED_MD5 ?? ''), `MD5 path ${pl.md5Implementation()} is capped`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      return;
+    }
+  }
   try {
     // Direct copy with an unaligned tail, and buffered.
     const a = rand('a.bin', 9 * MiB + 4097);

@@ -187,7 +187,7 @@ void Md5Lanes::Final(const uint8_t* const* tail, const size_t* tailLen, uint8_t*
   // blocks per lane, hashed on the scalar path.
   for (size_t i = 0; i < n_; i++) {
     uint8_t pad[128] = {};
-    std::memcpy(pad, q[i], rem[i]);
+    if (rem[i]) std::memcpy(pad, q[i], rem[i]);  // an empty message may have no data pointer at all
     pad[rem[i]] = 0x80;
     const size_t padLen = rem[i] < 56 ? 64 : 128;
     const uint64_t bits = bytes_[i] * 8;
