@@ -19,8 +19,21 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // baselines and cross-checks (fio, zstd, restic, mingw-w64 for the Windows compile check), and the
 // native formatter and linter test/lint.test.ts runs (clang-format and clang-tidy, version 14).
 export const DEBIAN_PACKAGES = [
-  'g++', 'make', 'python3', 'libzstd-dev', 'zstd', 'ntfs-3g', 'gdisk', 'e2fsprogs', 'util-linux', 'fio', 'restic',
-  'g++-mingw-w64-x86-64-posix', 'kmod', 'clang-format-14', 'clang-tidy-14',
+  'g++',
+  'make',
+  'python3',
+  'libzstd-dev',
+  'zstd',
+  'ntfs-3g',
+  'gdisk',
+  'e2fsprogs',
+  'util-linux',
+  'fio',
+  'restic',
+  'g++-mingw-w64-x86-64-posix',
+  'kmod',
+  'clang-format-14',
+  'clang-tidy-14',
 ];
 
 // The PowerShell the tests run: the .NET global tool. 7.6.10 is pinned because it is what the
@@ -29,7 +42,11 @@ export const PWSH_VERSION = '7.6.10';
 const DOTNET_TOOLS = path.join(os.homedir(), '.dotnet', 'tools');
 
 function onPath(name) {
-  return (process.env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, name)).find((p) => existsSync(p));
+  return (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((d) => path.join(d, name))
+    .find((p) => existsSync(p));
 }
 
 /** The pwsh to run: $DRIVESEED_PWSH, pwsh on PATH, or the .NET global tool's; undefined when none is installed. */
@@ -43,13 +60,16 @@ export function setupPwsh(log = (m) => console.error(`setup: ${m}`), quiet = fal
   if (findPwsh()) return;
   const dotnet = onPath('dotnet');
   if (!dotnet) {
-    log(`PowerShell 7 (pwsh) is missing and so is the .NET SDK that installs it; install the .NET SDK (https://learn.microsoft.com/dotnet/core/install/linux), then: dotnet tool install --global PowerShell --version ${PWSH_VERSION}. Until then the PowerShell tests skip and say why`);
+    log(
+      `PowerShell 7 (pwsh) is missing and so is the .NET SDK that installs it; install the .NET SDK (https://learn.microsoft.com/dotnet/core/install/linux), then: dotnet tool install --global PowerShell --version ${PWSH_VERSION}. Until then the PowerShell tests skip and say why`,
+    );
     return;
   }
   log(`installing PowerShell ${PWSH_VERSION} (dotnet tool install --global PowerShell) into ${DOTNET_TOOLS}`);
   const env = { ...process.env, DOTNET_CLI_TELEMETRY_OPTOUT: '1', DOTNET_NOLOGO: '1', DOTNET_SKIP_FIRST_TIME_EXPERIENCE: '1' };
   const r = sh(dotnet, ['tool', 'install', '--global', 'PowerShell', '--version', PWSH_VERSION], { env, stdio: quiet ? 'ignore' : ['ignore', 2, 2] });
-  if (r.status !== 0 || !findPwsh()) log(`could not install PowerShell ${PWSH_VERSION} with dotnet (exit ${r.status}); the PowerShell tests will skip and say why`);
+  if (r.status !== 0 || !findPwsh())
+    log(`could not install PowerShell ${PWSH_VERSION} with dotnet (exit ${r.status}); the PowerShell tests will skip and say why`);
 }
 
 function sh(cmd, args, opts = {}) {
@@ -64,9 +84,13 @@ function must(cmd, args, what) {
 }
 
 export function setup({ quiet = false } = {}) {
-  const log = (m) => { if (!quiet) console.error(`setup: ${m}`); };
+  const log = (m) => {
+    if (!quiet) console.error(`setup: ${m}`);
+  };
   if (process.platform === 'linux' && existsSync('/usr/bin/dpkg-query')) {
-    const missing = DEBIAN_PACKAGES.filter((p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true);
+    const missing = DEBIAN_PACKAGES.filter(
+      (p) => spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout?.includes('install ok installed') !== true,
+    );
     if (missing.length) {
       const isRoot = process.getuid?.() === 0;
       if (isRoot && existsSync('/usr/bin/apt-get')) {

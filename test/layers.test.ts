@@ -351,7 +351,6 @@ const KNOWN_LONG: Record<string, string> = {
   'src/prep/windows.ts': 'Windows prep (PowerShell work): the scripts apart from the runner',
   'test/native-io.test.ts': 'native data plane: targets and locks apart from the copy/hash/write jobs',
   'test/native-pipeline.test.ts': 'native data plane: crypto and framing apart from the stage/restore/verify jobs',
-  'test/prep-windows-pwsh.test.ts': 'Windows prep (PowerShell work): one file per script family',
 };
 
 function codeFiles(): string[] {

@@ -116,7 +116,8 @@ test('every param the module sends is declared by the method, and every required
     const spec = byMethod.get(c.method);
     if (!spec) continue;
     const { known, required } = paramsOf(spec);
-    for (const name of c.params.keys()) if (!known.has(name)) problems.push(`${c.cmdlet} sends "${name}", which ${c.method} does not declare (known: ${[...known].sort().join(', ')})`);
+    for (const name of c.params.keys())
+      if (!known.has(name)) problems.push(`${c.cmdlet} sends "${name}", which ${c.method} does not declare (known: ${[...known].sort().join(', ')})`);
     for (const r of required) if (c.params.get(r) !== true) problems.push(`${c.cmdlet} does not always send "${r}", which ${c.method} requires`);
   }
   assert.equal(problems, []);
@@ -124,8 +125,13 @@ test('every param the module sends is declared by the method, and every required
 
 test('every workflow method has a cmdlet', () => {
   const called = new Set(found.map((c) => c.method));
-  const want = ['stage', 'prep', 'verify', 'job.create', 'job.get', 'ship', 'status', 'restore', 'check', 'drives.list', 'keys.list'].filter((m) => byMethod.has(m));
-  assert.equal(want.filter((m) => !called.has(m)), []);
+  const want = ['stage', 'prep', 'verify', 'job.create', 'job.get', 'ship', 'status', 'restore', 'check', 'drives.list', 'keys.list'].filter((m) =>
+    byMethod.has(m),
+  );
+  assert.equal(
+    want.filter((m) => !called.has(m)),
+    [],
+  );
 });
 
 test('the manifest exports exactly the functions the module exports', () => {
@@ -134,7 +140,11 @@ test('the manifest exports exactly the functions the module exports', () => {
   const list = /FunctionsToExport\s*=\s*@\(([\s\S]*?)\)/.exec(psd1)!;
   const fromPsd1 = new Set([...list[1]!.matchAll(/'([^']+)'/g)].map((m) => m[1]!));
   assert.equal([...fromPsd1].sort(), [...fromPsm1].sort());
-  for (const f of fromPsm1) assert.ok(functions(psm1).some((x) => x.name === f), `${f} is exported but not defined`);
+  for (const f of fromPsm1)
+    assert.ok(
+      functions(psm1).some((x) => x.name === f),
+      `${f} is exported but not defined`,
+    );
 });
 
 test.run();

@@ -15,7 +15,11 @@ import { PS_DIR, psCases, pwshEnv, pwshUnavailable, runPwshFile } from './powers
 import { ROOT } from './support/rpc-client';
 
 const MiB = 1024 * 1024;
-const reason = pwshUnavailable ?? loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
+const reason =
+  pwshUnavailable ??
+  loopUnavailable() ??
+  nativeIoUnavailable() ??
+  (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
 
 async function main(): Promise<void> {
   if (reason) {

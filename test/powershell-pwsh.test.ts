@@ -77,7 +77,10 @@ async function main(): Promise<void> {
   test('Lint.ps1 ran to its end and checked the module, the manifest and the stubs', () => {
     assert.is(lint.code, 0, lint.stderr);
     for (const f of ['scripts/DriveSeed.psm1', 'scripts/DriveSeed.psd1', 'test/powershell/stubs/Storage/Storage.psm1']) {
-      assert.ok(lintCases.some((c) => c.case.includes(f)), `${f} was not checked`);
+      assert.ok(
+        lintCases.some((c) => c.case.includes(f)),
+        `${f} was not checked`,
+      );
     }
   });
   register('parse', lintCases);

@@ -14,6 +14,10 @@ export const versionCommand = defineCommand<Record<string, unknown>, Record<stri
       `driveseed ${v.driveseed} (protocol ${v.protocol})`,
       `node ${v.node}, Node-API ${v.napi ?? 'unknown'}, ${v.platform}-${v.arch}`,
       v.native.loaded ? `native addon: loaded (ABI ${v.native.abiVersion})` : `native addon: NOT loaded (${v.native.code})\n${v.native.message}`,
-      ...(v.powershell ? [`PowerShell for Windows prep: ${v.powershell.file}${v.powershell.from === 'DRIVESEED_POWERSHELL' ? ' (DRIVESEED_POWERSHELL)' : ''}, ${v.powershell.version ? `version ${v.powershell.version}` : `NOT usable: ${v.powershell.error ?? 'no version'}`}`] : []),
+      ...(v.powershell
+        ? [
+            `PowerShell for Windows prep: ${v.powershell.file}${v.powershell.from === 'DRIVESEED_POWERSHELL' ? ' (DRIVESEED_POWERSHELL)' : ''}, ${v.powershell.version ? `version ${v.powershell.version}` : `NOT usable: ${v.powershell.error ?? 'no version'}`}`,
+          ]
+        : []),
     ].join('\n'),
 });

@@ -64,8 +64,16 @@ export function powerShellInfo(env: NodeJS.ProcessEnv, platform: NodeJS.Platform
   if (platform !== 'win32' && !fromEnv) return undefined;
   const file = powerShellFile(env);
   // 15 s: a cold start of Windows PowerShell with antivirus scanning takes seconds
-  const r = spawnSync(file, ['-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'], { encoding: 'utf8', timeout: 15_000, windowsHide: true });
+  const r = spawnSync(file, ['-NoProfile', '-NonInteractive', '-Command', '$PSVersionTable.PSVersion.ToString()'], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    windowsHide: true,
+  });
   const version = r.status === 0 ? r.stdout.trim() || null : null;
-  const error = r.error ? `${file} could not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})` : r.status !== 0 ? `${file} exited ${r.status ?? r.signal}` : undefined;
+  const error = r.error
+    ? `${file} could not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`
+    : r.status !== 0
+      ? `${file} exited ${r.status ?? r.signal}`
+      : undefined;
   return { file, from: fromEnv ? 'DRIVESEED_POWERSHELL' : 'default', version, ...(error ? { error } : {}) };
 }

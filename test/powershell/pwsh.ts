@@ -20,15 +20,30 @@ export function findPwsh(): string | undefined {
 
 export const PWSH = findPwsh();
 /** Why the PowerShell tests cannot run here, or undefined. */
-export const pwshUnavailable: string | undefined = PWSH ? undefined : 'needs PowerShell 7 (pwsh): scripts/setup.mjs installs it with `dotnet tool install --global PowerShell` where the .NET SDK exists';
+export const pwshUnavailable: string | undefined = PWSH
+  ? undefined
+  : 'needs PowerShell 7 (pwsh): scripts/setup.mjs installs it with `dotnet tool install --global PowerShell` where the .NET SDK exists';
 
 /** Quiet, reproducible PowerShell: no telemetry, no update check, no colour codes in captured output. */
 export function pwshEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, POWERSHELL_TELEMETRY_OPTOUT: '1', POWERSHELL_UPDATECHECK: 'Off', NO_COLOR: '1', TERM: 'dumb', DOTNET_CLI_TELEMETRY_OPTOUT: '1', ...extra };
+  return {
+    ...process.env,
+    POWERSHELL_TELEMETRY_OPTOUT: '1',
+    POWERSHELL_UPDATECHECK: 'Off',
+    NO_COLOR: '1',
+    TERM: 'dumb',
+    DOTNET_CLI_TELEMETRY_OPTOUT: '1',
+    ...extra,
+  };
 }
 
 /** Runs `pwsh -NoProfile -NonInteractive -File <file> args…`; never throws for a failing script. */
-export function runPwshFile(file: string, args: string[], env: NodeJS.ProcessEnv, opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runPwshFile(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { timeoutMs?: number; onStdout?: (chunk: string) => void } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(PWSH!, ['-NoProfile', '-NonInteractive', '-File', file, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -78,7 +93,14 @@ export interface StubVolume {
   FileSystemLabel: string;
   Size: number;
   SizeRemaining: number;
-  BitLocker?: { VolumeStatus: string; EncryptionPercentage: number; EncryptionMethod: string; ProtectionStatus: string; LockStatus: string; KeyProtector: Array<{ KeyProtectorId: string; KeyProtectorType: string; RecoveryPassword: string }> };
+  BitLocker?: {
+    VolumeStatus: string;
+    EncryptionPercentage: number;
+    EncryptionMethod: string;
+    ProtectionStatus: string;
+    LockStatus: string;
+    KeyProtector: Array<{ KeyProtectorId: string; KeyProtectorType: string; RecoveryPassword: string }>;
+  };
 }
 export interface StubPartition {
   PartitionNumber: number;
@@ -123,17 +145,50 @@ export function defaultMachine(): StubMachineState {
   return {
     disks: [
       {
-        Number: 0, FriendlyName: 'Samsung SSD 980 PRO 1TB', SerialNumber: '0025_3852_1140_1D4E.', Size: 1000204886016, IsSystem: true, IsBoot: true, IsReadOnly: false, IsOffline: false,
-        PartitionStyle: 'GPT', BusType: 'NVMe', LogicalSectorSize: 512,
+        Number: 0,
+        FriendlyName: 'Samsung SSD 980 PRO 1TB',
+        SerialNumber: '0025_3852_1140_1D4E.',
+        Size: 1000204886016,
+        IsSystem: true,
+        IsBoot: true,
+        IsReadOnly: false,
+        IsOffline: false,
+        PartitionStyle: 'GPT',
+        BusType: 'NVMe',
+        LogicalSectorSize: 512,
         Partitions: [
-          { PartitionNumber: 1, DriveLetter: '', GptType: '{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}', Size: 104857600, Offset: 1048576, Volume: { FileSystem: 'FAT32', FileSystemLabel: '', Size: 100663296, SizeRemaining: 70000000 } },
+          {
+            PartitionNumber: 1,
+            DriveLetter: '',
+            GptType: '{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}',
+            Size: 104857600,
+            Offset: 1048576,
+            Volume: { FileSystem: 'FAT32', FileSystemLabel: '', Size: 100663296, SizeRemaining: 70000000 },
+          },
           { PartitionNumber: 2, DriveLetter: '', GptType: MSR, Size: 16777216, Offset: 105906176 },
-          { PartitionNumber: 3, DriveLetter: 'C', GptType: BASIC_DATA, Size: 999000000000, Offset: 122683392, Volume: { FileSystem: 'NTFS', FileSystemLabel: 'Windows', Size: 998999994368, SizeRemaining: 612000000000 } },
+          {
+            PartitionNumber: 3,
+            DriveLetter: 'C',
+            GptType: BASIC_DATA,
+            Size: 999000000000,
+            Offset: 122683392,
+            Volume: { FileSystem: 'NTFS', FileSystemLabel: 'Windows', Size: 998999994368, SizeRemaining: 612000000000 },
+          },
         ],
       },
       {
-        Number: 2, FriendlyName: 'ST8000NM0055-1RM112', SerialNumber: 'ZA1E4PQR            ', Size: 8001563222016, IsSystem: false, IsBoot: false, IsReadOnly: false, IsOffline: false,
-        PartitionStyle: 'RAW', BusType: 'SATA', LogicalSectorSize: 512, Partitions: [],
+        Number: 2,
+        FriendlyName: 'ST8000NM0055-1RM112',
+        SerialNumber: 'ZA1E4PQR            ',
+        Size: 8001563222016,
+        IsSystem: false,
+        IsBoot: false,
+        IsReadOnly: false,
+        IsOffline: false,
+        PartitionStyle: 'RAW',
+        BusType: 'SATA',
+        LogicalSectorSize: 512,
+        Partitions: [],
       },
     ],
     freeLetters: ['E', 'F', 'G'],
@@ -158,7 +213,12 @@ export class StubMachine {
   }
   /** "Cmdlet[Set] -Name value …", one per call, parameters in name order */
   calls(): string[] {
-    return this.read().calls.map((c) => `${c.Cmdlet}[${c.ParameterSet}]${Object.entries(c.Parameters).map(([k, v]) => ` -${k} ${Array.isArray(v) ? v.join(',') : String(v)}`).join('')}`);
+    return this.read().calls.map(
+      (c) =>
+        `${c.Cmdlet}[${c.ParameterSet}]${Object.entries(c.Parameters)
+          .map(([k, v]) => ` -${k} ${Array.isArray(v) ? v.join(',') : String(v)}`)
+          .join('')}`,
+    );
   }
   /** The environment in which powershell.exe (pwsh) finds the stub modules and this machine. */
   env(): Record<string, string> {
