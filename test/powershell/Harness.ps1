@@ -1,5 +1,6 @@
-# A small test harness for the PowerShell suites (no Pester: the package registries reachable here
-# do not serve the PowerShell Gallery). Dot-source it, then:
+# A small test harness for the PowerShell suites. Pester is served as a NuGet package here (not from
+# the PowerShell Gallery, which is unreachable), but it would be one more download for setup and CI,
+# and the uvu bridge needs only one JSON line per case, which this prints. Dot-source it, then:
 #
 #   Test-Case 'what it shows' { Assert-Equal 3 (1 + 2) }
 #   Test-Case 'needs X' -Skip 'why it cannot run here' { … }
