@@ -23,6 +23,7 @@ import {
   parseFormatted,
   parseRecoveryPassword,
   parseVolume,
+  powerShellArgs,
   powerShellFile,
   readRecoveryPasswordScript,
 } from '../src/prep/windows';
@@ -34,6 +35,22 @@ gated(test, 'powerShellFile: DRIVESEED_POWERSHELL chooses the PowerShell, powers
   assert.is(powerShellFile({}), 'powershell.exe');
   assert.is(powerShellFile({ DRIVESEED_POWERSHELL: 'C:\\Program Files\\PowerShell\\7\\pwsh.exe' }), 'C:\\Program Files\\PowerShell\\7\\pwsh.exe');
   assert.is(powerShellFile({ DRIVESEED_POWERSHELL: '  ' }), 'powershell.exe');
+});
+
+gated(test, 'every script fits a Windows command line (CreateProcess: 32767 characters) as -EncodedCommand', undefined, () => {
+  const scripts = [
+    getDiskScript(999),
+    formatDiskScript(999, 'L'.repeat(32)),
+    diskVolumeScript(999, 999),
+    getVolumeScript('Z'),
+    enableBitLockerScript('Z'),
+    readRecoveryPasswordScript('Z'),
+    bitLockerStatusScript('Z'),
+  ];
+  for (const s of scripts) {
+    const line = ['powershell.exe', ...powerShellArgs(s)].join(' ');
+    assert.ok(line.length < 32767, `${line.length} characters: ${s.slice(0, 80)}`);
+  }
 });
 
 gated(test, 'driveseed version: the PowerShell prep would run, only on Windows or when DRIVESEED_POWERSHELL names one', pwshUnavailable, () => {
