@@ -1,7 +1,9 @@
 # Stub of Windows' BitLocker module for running the Windows prep scripts (src/prep/windows.ts) under
 # real PowerShell on Linux; found by module autoloading like the Storage stub beside it.
 #
-# Parameter names, positions and parameter sets follow Microsoft's BitLocker cmdlet reference;
+# Parameter names, positions, aliases and parameter sets follow Microsoft's BitLocker cmdlet reference
+# (Enable-BitLocker checked against the Windows Server 2022 reference, including its behaviour on a
+# volume already encrypting or encrypted: no action; paused: resumed);
 # objects are BitLockerVolume / BitLockerVolumeKeyProtector shaped like the module's own
 # (Microsoft.BitLocker.Structures), with its enumerations. Encryption is a model: Enable-BitLocker
 # puts the volume in EncryptionInProgress and each Get-BitLockerVolume moves it on by the machine's
@@ -132,11 +134,11 @@ function Enable-BitLocker {
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string[]]$MountPoint,
         [ValidateSet('Aes128', 'Aes256', 'XtsAes128', 'XtsAes256')][string]$EncryptionMethod,
-        [switch]$HardwareEncryption, [switch]$SkipHardwareTest, [switch]$UsedSpaceOnly,
-        [Parameter(ParameterSetName = 'PasswordProtector', Mandatory)][switch]$PasswordProtector,
-        [Parameter(ParameterSetName = 'PasswordProtector', Position = 1)][securestring]$Password,
+        [switch]$HardwareEncryption, [Alias('s')][switch]$SkipHardwareTest, [switch]$UsedSpaceOnly,
+        [Parameter(ParameterSetName = 'PasswordProtector', Mandatory)][Alias('pwp')][switch]$PasswordProtector,
+        [Parameter(ParameterSetName = 'PasswordProtector', Position = 1)][Alias('pw')][securestring]$Password,
         [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Mandatory)][Alias('rpp')][switch]$RecoveryPasswordProtector,
-        [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Position = 1)][string]$RecoveryPassword,
+        [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Position = 1)][Alias('rp')][string]$RecoveryPassword,
         [Parameter(ParameterSetName = 'StartupKeyProtector', Mandatory)][Alias('skp')][switch]$StartupKeyProtector,
         [Parameter(ParameterSetName = 'StartupKeyProtector', Mandatory, Position = 1)]
         [Parameter(ParameterSetName = 'TpmAndStartupKeyProtector', Mandatory)]
@@ -144,7 +146,7 @@ function Enable-BitLocker {
         [Parameter(ParameterSetName = 'TpmAndStartupKeyProtector', Mandatory)][Alias('tskp')][switch]$TpmAndStartupKeyProtector,
         [Parameter(ParameterSetName = 'TpmAndPinAndStartupKeyProtector', Mandatory)][Alias('tpskp')][switch]$TpmAndPinAndStartupKeyProtector,
         [Parameter(ParameterSetName = 'TpmAndPinAndStartupKeyProtector', Mandatory, Position = 1)]
-        [Parameter(ParameterSetName = 'TpmAndPinProtector', Position = 1)][securestring]$Pin,
+        [Parameter(ParameterSetName = 'TpmAndPinProtector', Position = 1)][Alias('p')][securestring]$Pin,
         [Parameter(ParameterSetName = 'TpmAndPinProtector', Mandatory)][Alias('tpp')][switch]$TpmAndPinProtector,
         [Parameter(ParameterSetName = 'AdAccountOrGroupProtector', Mandatory)][Alias('sidp')][switch]$AdAccountOrGroupProtector,
         [Parameter(ParameterSetName = 'AdAccountOrGroupProtector', Mandatory, Position = 1)][Alias('sid')][string]$AdAccountOrGroup,
@@ -161,9 +163,9 @@ function Enable-BitLocker {
             if (-not $t) { $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.ArgumentException]::new("The volume $mp could not be found."), 'Microsoft.BitLocker.Structures.BitLockerVolumeNotFound', 'ObjectNotFound', $mp)) }
             if (-not $PSCmdlet.ShouldProcess($mp, 'Enable BitLocker')) { continue }
             $b = Get-StubBitLockerState $t.Partition.Volume
-            if ($b.VolumeStatus -ne 'FullyDecrypted') {
-                $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([System.InvalidOperationException]::new('This drive is already encrypted. (Exception from HRESULT: 0x80310046)'), 'Microsoft.BitLocker.Structures.AlreadyEncrypted', 'InvalidOperation', $mp))
-            }
+            # as documented: no action on a volume encrypted or encrypting; a paused one resumes
+            if ($b.VolumeStatus -eq 'EncryptionPaused') { $b.VolumeStatus = 'EncryptionInProgress'; Save-StubMachine $m }
+            if ($b.VolumeStatus -ne 'FullyDecrypted') { New-StubBitLockerVolume ([string]$t.Partition.DriveLetter) $t.Partition.Volume; continue }
             Add-StubProtector $b $PSCmdlet.ParameterSetName $PSBoundParameters
             $b.EncryptionMethod = if ($EncryptionMethod) { $EncryptionMethod } else { 'XtsAes128' }   # the default without Group Policy
             $b.VolumeStatus = 'EncryptionInProgress'
@@ -181,10 +183,10 @@ function Add-BitLockerKeyProtector {
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
     param(
         [Parameter(Mandatory, Position = 0, ValueFromPipeline, ValueFromPipelineByPropertyName)][string[]]$MountPoint,
-        [Parameter(ParameterSetName = 'PasswordProtector', Mandatory)][switch]$PasswordProtector,
-        [Parameter(ParameterSetName = 'PasswordProtector', Position = 1)][securestring]$Password,
+        [Parameter(ParameterSetName = 'PasswordProtector', Mandatory)][Alias('pwp')][switch]$PasswordProtector,
+        [Parameter(ParameterSetName = 'PasswordProtector', Position = 1)][Alias('pw')][securestring]$Password,
         [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Mandatory)][Alias('rpp')][switch]$RecoveryPasswordProtector,
-        [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Position = 1)][string]$RecoveryPassword,
+        [Parameter(ParameterSetName = 'RecoveryPasswordProtector', Position = 1)][Alias('rp')][string]$RecoveryPassword,
         [Parameter(ParameterSetName = 'StartupKeyProtector', Mandatory)][Alias('skp')][switch]$StartupKeyProtector,
         [Parameter(ParameterSetName = 'StartupKeyProtector', Mandatory, Position = 1)][Alias('sk')][string]$StartupKeyPath,
         [Parameter(ParameterSetName = 'TpmProtector', Mandatory)][Alias('tpmp')][switch]$TpmProtector,

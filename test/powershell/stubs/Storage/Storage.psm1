@@ -2,10 +2,13 @@
 # real PowerShell on Linux. It is found by module autoloading when this folder's parent is on
 # $env:PSModulePath, exactly as Windows finds the real module, so the scripts run unchanged.
 #
-# Each cmdlet has the real cmdlet's parameter names, types, positions and parameter sets as
-# Microsoft's cmdlet reference publishes them (the sets the prep path can reach, and the common
-# -CimSession/-ThrottleLimit/-AsJob of the CDXML cmdlets), so a wrong name, a missing mandatory
-# parameter or an ambiguous set fails here as it would on Windows. The behaviour is a model of a
+# Each cmdlet has the real cmdlet's parameter names, types, positions, aliases and parameter sets as
+# Microsoft's cmdlet reference publishes them (checked against the Windows Server 2022 reference for
+# Get-Disk, Get-Partition, Clear-Disk, New-Partition and Format-Volume; Get-Volume, Initialize-Disk
+# and Add-PartitionAccessPath follow the same CDXML pattern; the common -CimSession/-ThrottleLimit/
+# -AsJob included), so a wrong name, a missing mandatory parameter or an ambiguous set fails here as
+# it would on Windows. ConfirmImpact High on Clear-Disk and Format-Volume (both prompt before erasing)
+# is the cautious reading: the reference lists -Confirm but not the impact. The behaviour is a model of a
 # machine (../StubMachine.ps1), not the real thing: see docs/windows.md for what only Windows shows.
 
 . (Join-Path $PSScriptRoot '..' 'StubMachine.ps1')
@@ -15,12 +18,12 @@ function Get-Disk {
     [OutputType('Microsoft.Management.Infrastructure.CimInstance#ROOT/Microsoft/Windows/Storage/MSFT_Disk')]
     param(
         [Parameter(ParameterSetName = 'ByNumber', Position = 0, ValueFromPipelineByPropertyName)][Alias('DeviceId')][uint32[]]$Number,
-        [Parameter(ParameterSetName = 'ByUniqueId', Mandatory, ValueFromPipelineByPropertyName)][Alias('Id')][string[]]$UniqueId,
-        [Parameter(ParameterSetName = 'ByName', Position = 0)][string[]]$FriendlyName,
+        [Parameter(ParameterSetName = 'ByUniqueId')][Alias('Id')][string[]]$UniqueId,
+        [Parameter(ParameterSetName = 'ByName')][string[]]$FriendlyName,
         [Parameter(ParameterSetName = 'ByName')][string[]]$SerialNumber,
-        [Parameter(ParameterSetName = 'ByPath', Mandatory, ValueFromPipelineByPropertyName)][string[]]$Path,
-        [Parameter(ParameterSetName = 'ByPartition', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Partition')][psobject]$Partition,
-        [Parameter(ParameterSetName = 'ByVirtualDisk', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_VirtualDisk')][psobject]$VirtualDisk,
+        [Parameter(ParameterSetName = 'ByPath', ValueFromPipelineByPropertyName)][string[]]$Path,
+        [Parameter(ParameterSetName = 'ByPartition', ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Partition')][psobject]$Partition,
+        [Parameter(ParameterSetName = 'ByVirtualDisk', ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_VirtualDisk')][psobject]$VirtualDisk,
         [Alias('Session')][object[]]$CimSession, [int]$ThrottleLimit, [switch]$AsJob
     )
     process {
@@ -44,15 +47,16 @@ function Get-Disk {
 }
 
 function Get-Partition {
-    [CmdletBinding(DefaultParameterSetName = 'ByNumber')]
+    [CmdletBinding(DefaultParameterSetName = 'ByUniqueId')]
     param(
+        [Parameter(ParameterSetName = 'ByUniqueId', ValueFromPipelineByPropertyName)][string[]]$UniqueId,
+        [Parameter(ParameterSetName = 'ById', Mandatory, ValueFromPipelineByPropertyName)][Alias('DiskPath')][string[]]$DiskId,
+        [Parameter(ParameterSetName = 'ById', ValueFromPipelineByPropertyName)][uint64[]]$Offset,
         [Parameter(ParameterSetName = 'ByNumber', Position = 0, ValueFromPipelineByPropertyName)][uint32[]]$DiskNumber,
-        [Parameter(ParameterSetName = 'ByNumber', Position = 1, ValueFromPipelineByPropertyName)][Alias('Number')][uint32[]]$PartitionNumber,
-        [Parameter(ParameterSetName = 'ByKey', ValueFromPipelineByPropertyName)][string[]]$DiskId,
-        [Parameter(ParameterSetName = 'ByKey', ValueFromPipelineByPropertyName)][uint64[]]$Offset,
-        [Parameter(ParameterSetName = 'ByLetter', Mandatory)][char[]]$DriveLetter,
-        [Parameter(ParameterSetName = 'ByDisk', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Disk')][psobject]$Disk,
-        [Parameter(ParameterSetName = 'ByVolume', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Volume')][psobject]$Volume,
+        [Parameter(ParameterSetName = 'ByNumber', Position = 1)][Alias('Number')][uint32[]]$PartitionNumber,
+        [Parameter(ParameterSetName = 'ByDriveLetter', ValueFromPipelineByPropertyName)][char[]]$DriveLetter,
+        [Parameter(ParameterSetName = 'ByDisk', ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Disk')][psobject]$Disk,
+        [Parameter(ParameterSetName = 'ByVolume', ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Volume')][psobject]$Volume,
         [Alias('Session')][object[]]$CimSession, [int]$ThrottleLimit, [switch]$AsJob
     )
     process {
@@ -60,6 +64,7 @@ function Get-Partition {
         Add-StubCall $m $PSCmdlet $PSBoundParameters
         $pairs = @(Get-StubPartitionPair $m)
         switch ($PSCmdlet.ParameterSetName) {
+            'ByUniqueId' { $pairs | Where-Object { -not $UniqueId } | ForEach-Object { New-StubPartition $_.Disk $_.Partition } }
             'ByNumber' {
                 $hit = @($pairs | Where-Object { (-not $DiskNumber -or $DiskNumber -contains [uint32]$_.Disk.Number) -and (-not $PartitionNumber -or $PartitionNumber -contains [uint32]$_.Partition.PartitionNumber) })
                 if ($hit.Count -eq 0) {
@@ -68,7 +73,7 @@ function Get-Partition {
                 }
                 $hit | ForEach-Object { New-StubPartition $_.Disk $_.Partition }
             }
-            'ByLetter' {
+            'ByDriveLetter' {
                 foreach ($l in $DriveLetter) {
                     $hit = @($pairs | Where-Object { [string]$_.Partition.DriveLetter -eq [string]$l })
                     if ($hit.Count -eq 0) { Write-StubNotFound $PSCmdlet 'MSFT_Partition' 'DriveLetter' $l }
@@ -133,7 +138,7 @@ function Initialize-Disk {
     param(
         [Parameter(ParameterSetName = 'ByNumber', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][Alias('DeviceId')][uint32[]]$Number,
         [Parameter(ParameterSetName = 'ByUniqueId', Mandatory, ValueFromPipelineByPropertyName)][Alias('Id')][string[]]$UniqueId,
-        [Parameter(ParameterSetName = 'ByName', Mandatory, Position = 0)][string[]]$FriendlyName,
+        [Parameter(ParameterSetName = 'ByName', ValueFromPipelineByPropertyName)][string[]]$FriendlyName,
         [Parameter(ParameterSetName = 'ByPath', Mandatory, ValueFromPipelineByPropertyName)][string[]]$Path,
         [Parameter(ParameterSetName = 'InputObject', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Disk')][psobject[]]$InputObject,
         [ValidateSet('Unknown', 'MBR', 'GPT')][string]$PartitionStyle,
@@ -168,10 +173,10 @@ function Clear-Disk {
     param(
         [Parameter(ParameterSetName = 'ByNumber', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][Alias('DeviceId')][uint32[]]$Number,
         [Parameter(ParameterSetName = 'ByUniqueId', Mandatory, ValueFromPipelineByPropertyName)][Alias('Id')][string[]]$UniqueId,
-        [Parameter(ParameterSetName = 'ByName', Mandatory, Position = 0)][string[]]$FriendlyName,
+        [Parameter(ParameterSetName = 'ByName', ValueFromPipelineByPropertyName)][string[]]$FriendlyName,
         [Parameter(ParameterSetName = 'ByPath', Mandatory, ValueFromPipelineByPropertyName)][string[]]$Path,
         [Parameter(ParameterSetName = 'InputObject', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Disk')][psobject[]]$InputObject,
-        [switch]$RemoveData, [switch]$RemoveOEM, [switch]$ZeroOutEntireDisk, [switch]$PassThru,
+        [switch]$RemoveData, [switch]$RemoveOEM, [switch]$Sanitize, [switch]$PassThru,
         [Alias('Session')][object[]]$CimSession, [int]$ThrottleLimit, [switch]$AsJob
     )
     process {
@@ -199,7 +204,7 @@ function New-Partition {
     [CmdletBinding(DefaultParameterSetName = 'ByNumber')]
     param(
         [Parameter(ParameterSetName = 'ByNumber', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][uint32[]]$DiskNumber,
-        [Parameter(ParameterSetName = 'ById', Mandatory, ValueFromPipelineByPropertyName)][string[]]$DiskId,
+        [Parameter(ParameterSetName = 'ByUniqueId', Mandatory, ValueFromPipelineByPropertyName)][string[]]$DiskId,
         [Parameter(ParameterSetName = 'ByPath', Mandatory, ValueFromPipelineByPropertyName)][string[]]$DiskPath,
         [Parameter(ParameterSetName = 'InputObject', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Disk')][psobject[]]$InputObject,
         [uint64]$Size, [switch]$UseMaximumSize, [uint64]$Offset, [uint32]$Alignment,
@@ -237,11 +242,11 @@ function Format-Volume {
         [Parameter(ParameterSetName = 'ById', Mandatory, ValueFromPipelineByPropertyName)][Alias('Id')][string[]]$ObjectId,
         [Parameter(ParameterSetName = 'ByPaths', Mandatory, ValueFromPipelineByPropertyName)][string[]]$Path,
         [Parameter(ParameterSetName = 'ByLabel', Mandatory)][string[]]$FileSystemLabel,
-        [Parameter(ParameterSetName = 'ByPartition', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Partition')][psobject]$Partition,
+        [Parameter(ParameterSetName = 'ByPartition', ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Partition')][psobject]$Partition,
         [Parameter(ParameterSetName = 'InputObject', Mandatory, ValueFromPipeline)][PSTypeName('Microsoft.Management.Infrastructure.CimInstance#MSFT_Volume')][psobject[]]$InputObject,
-        [ValidateSet('FAT', 'FAT32', 'exFAT', 'NTFS', 'ReFS', 'CSVFS_NTFS', 'CSVFS_ReFS')][string]$FileSystem,
-        [string]$NewFileSystemLabel, [uint32]$AllocationUnitSize, [switch]$Full, [switch]$Force, [switch]$Compress,
-        [bool]$ShortFileNameSupport, [bool]$SetIntegrityStreams, [switch]$UseLargeFRS, [switch]$DisableHeatGathering, [switch]$IsDAX,
+        [ValidateSet('FAT', 'FAT32', 'exFAT', 'NTFS', 'ReFS')][string]$FileSystem,
+        [string]$NewFileSystemLabel, [Alias('ClusterSize')][uint32]$AllocationUnitSize, [switch]$Full, [switch]$Force, [switch]$Compress,
+        [bool]$ShortFileNameSupport, [bool]$SetIntegrityStreams, [switch]$UseLargeFRS, [switch]$DisableHeatGathering, [bool]$IsDAX, [switch]$DevDrive,
         [Alias('Session')][object[]]$CimSession, [int]$ThrottleLimit, [switch]$AsJob
     )
     process {
