@@ -46,7 +46,7 @@ gated(test, "drives.list's Windows script (src/core/drives.ts) under pwsh -Comma
       );
       const c = disks[0]!.partitions[2]!;
       assert.equal([c.fsType, c.label, c.mountpoints], ['NTFS', 'Windows', ['C:\\']]);
-      assert.equal(m.calls(), ['Get-Disk[ByNumber]', 'Get-Partition[ByNumber]', 'Get-Volume[ByDriveLetter]']);
+      assert.equal(m.calls(), ['Get-Disk[ByNumber]', 'Get-Partition[ByUniqueId]', 'Get-Volume[ByDriveLetter]']);
     });
   } finally {
     m.cleanup();
