@@ -152,7 +152,7 @@ export const emulatorDeliver = defineCommand<DeliverRaw, DeliverCooked, DeliverR
     return deliverDrive({ emulator: o.emulator, job: o.job, drive: o.drive, wait: o.wait, ...(o.resourceGroup ? { resourceGroup: o.resourceGroup } : {}) });
   },
   renderText: (r) =>
-    'status' in r
-      ? `Drive ${r.driveId} of job ${r.job}: ${r.driveState} (${r.status}); job ${r.jobState}${r.errorLogUri ? `\nerror log: ${r.errorLogUri}` : ''}`
-      : `Drive ${r.driveId} of job ${r.job} received; the import runs now (watch it with driveseed status)`,
+    'copyStatus' in r
+      ? `Disk ${r.serialNumber} of job ${r.job}: ${r.copyStatus} (log: ${r.logStatus}); job ${r.status}${r.errorLogLink ? `\ncopy log: ${r.errorLogLink}` : ''}`
+      : `Disk ${r.serialNumber} of job ${r.job} received (${r.status}); the copy runs now (watch it with driveseed status)`,
 });

@@ -48,7 +48,7 @@ export const keysCommand = defineCommand<{ staging?: string; fromJob?: boolean; 
         staging: o.staging,
         source: 'job',
         encryption: prepared?.encryption ?? 'unknown',
-        drives: [...keys].map(([driveId, key]) => ({ driveId, target: targets.get(driveId) ?? null, bitLockerKey: key.reveal() === '' ? null : key })),
+        drives: [...keys].map(([driveId, key]) => ({ driveId, target: targets.get(driveId) ?? null, bitLockerKey: key })),
       };
     }
     const { encryption, drives } = readPreparedDrives(o.staging, { required: true });

@@ -435,19 +435,19 @@ export async function cancelJob(o: JobCancelOptions, ctx: CommandContext): Promi
 }
 
 /**
- * The disks' BitLocker keys as the service holds them (Jobs_ListCredentials): serial → key.
- * Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
+ * The disks' BitLocker keys as the service holds them (Jobs_ListCredentials): serial → key, null
+ * for a disk the job holds no key for (an unencrypted emulator disk). Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
  */
-export async function jobKeys(o: { staging: string; emulator?: string; client?: DataBoxManagementClient }): Promise<Map<string, Secret>> {
+export async function jobKeys(o: { staging: string; emulator?: string; client?: DataBoxManagementClient }): Promise<Map<string, Secret | null>> {
   const ref = savedJob(o.staging);
   const at = locationOf(ref, o.emulator);
   const client = o.client ?? clientFor(at);
-  const out = new Map<string, Secret>();
+  const out = new Map<string, Secret | null>();
   try {
     for await (const cred of client.jobs.listCredentials(ref.resourceGroup, ref.name)) {
       const secrets = cred.jobSecrets as { jobSecretsType?: string; diskSecrets?: Array<{ diskSerialNumber?: string; bitLockerKey?: string }> } | undefined;
       if (secrets?.jobSecretsType !== 'DataBoxCustomerDisk') continue;
-      for (const d of secrets.diskSecrets ?? []) if (d.diskSerialNumber && d.bitLockerKey) out.set(d.diskSerialNumber, new Secret(d.bitLockerKey));
+      for (const d of secrets.diskSecrets ?? []) if (d.diskSerialNumber) out.set(d.diskSerialNumber, d.bitLockerKey ? new Secret(d.bitLockerKey) : null);
     }
   } catch (err) {
     throw armError(err, `reading the disk credentials of import job ${ref.name}`);

@@ -1,33 +1,35 @@
 /**
- * The emulated datacenter: receives a drive for a job and imports it the way the service does
- * (job and drive states: MicrosoftDocs/azure-docs articles/import-export/storage-import-export-view-drive-status.md; copy
- * logs: articles/storage/common/storage-import-export-file-format-log.md), into the job's storage
- * account in Azurite.
+ * The emulated datacenter: receives a customer disk for a job and imports it the way the service
+ * does (statuses and copy statuses: MicrosoftDocs/azure-docs articles/import-export/
+ * storage-import-export-view-drive-status.md; copy logs: articles/storage/common/
+ * storage-import-export-file-format-log.md), into the job's storage account in Azurite.
  *
- *   deliver(): job must be Shipping/Received/Transferring; the drive is identified (id file or
- *   serial) among the job's drives, which must still be Specified → drive Received, job Received.
- *   Then, in the background, step by step (DRIVESEED_EMULATOR_STEP_MS apart):
- *   drive Transferring → manifest found? hash (MD5 for 32 hex, SHA-256 for 64) matches? well
- *   formed? DriveId matches? → per blob: each block read, MD5-checked against the manifest,
- *   Put Block with Content-MD5, then Put Block List (with the whole blob's Content-MD5) →
- *   DriveLog error log (always) and verbose log (logLevel Verbose) under
- *   `<diagnosticsPath>/waies/<job>_<DriveId>_<yyyyMMdd-HHmmss-fff>_{error,verbose}.xml` →
- *   drive Completed, or CompletedMoreInfo when anything failed. When every drive of the job is
- *   done: job Packaging → Completed (no errors) or Closed (errors).
+ *   deliver(): job must be ShippedToAzureDC/AtAzureDC/DataCopy; the disk is identified by its serial
+ *   (the id file prep writes on virtual disks, else the hardware serial) among the job's disks,
+ *   which must not have arrived yet → job AtAzureDC. A 4K-native disk is refused there and then
+ *   (copyStatus UnsupportedDrive). Then, in the background, step by step
+ *   (DRIVESEED_EMULATOR_STEP_MS apart): job DataCopy, disk InProgress → manifest found? hash
+ *   (MD5 for 32 hex, SHA-256 for 64) matches? well formed? DriveId matches? (else
+ *   MetadataFilesModifiedOrRemoved) → per blob: each block read, MD5-checked against the manifest,
+ *   Put Block with Content-MD5, then Put Block List (with the whole blob's Content-MD5) → the copy
+ *   logs (the job's format: 2021-08-01 in `databoxcopylog`, or the classic DriveLog under
+ *   `waimportexport/waies`) → disk Completed or CompletedWithErrors. When every disk is done: job
+ *   Completed (no errors) or CompletedWithErrors, with the return package.
  *
  * A blob with a bad block is not committed: its earlier blocks stay Uncommitted, the bad one is
- * Corrupted (or FileUnexpectedEnd / BlobRequestFailed), later ones Cancelled (§4.3).
+ * Corrupted (or FileUnexpectedEnd / BlobRequestFailed), later ones Cancelled.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { DriveLogWriter, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
+import { Crc64 } from '../azure/crc64';
+import { CopyLogWriter, DriveLogWriter, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
 import { filePathToPosix, readManifest, splitBlobPath, type ManifestBlob } from '../azure/manifest';
 import { parseStorageAccountId } from '../azure/blob';
 import { DriveseedError } from '../base/errors';
-import { ArmError, type StoredDrive, type StoredJob } from './model';
+import { ArmError, jobId, type StoredDisk, type StoredJob } from './model';
 import type { StateStore } from './state';
 import { openVolume, type OpenedVolume } from './volume';
 
@@ -43,22 +45,27 @@ export interface DatacenterOptions {
 
 export interface DeliveryAccepted {
   job: string;
-  driveId: string;
-  /** resolves when the drive (and, if it was the last, the job) reached its final state */
+  serialNumber: string;
+  /** resolves when the disk (and, if it was the last, the job) reached its final state */
   done: Promise<DriveOutcome>;
 }
 
+/** What became of a delivered disk. */
 export interface DriveOutcome {
   job: string;
-  driveId: string;
-  driveState: StoredDrive['state'];
-  jobState: StoredJob['properties']['state'];
-  status: DriveLogStatus;
-  errorLogUri?: string;
-  verboseLogUri?: string;
+  serialNumber: string;
+  /** the disk's CopyStatus: Completed, CompletedWithErrors, MetadataFilesModifiedOrRemoved, UnsupportedDrive, … */
+  copyStatus: string;
+  /** the job's status afterwards */
+  status: StoredJob['status'];
+  /** the drive status the copy log reports (Completed, CompletedWithErrors, ManifestCorrupted, …) */
+  logStatus: DriveLogStatus;
+  errorLogLink?: string;
+  verboseLogLink?: string;
 }
 
-const TERMINAL = new Set<StoredDrive['state']>(['Completed', 'CompletedMoreInfo']);
+/** Drive-level log statuses that mean the manifest on the disk is missing or not the one the job names. */
+const METADATA_STATUSES = new Set<DriveLogStatus>(['ManifestNotFound', 'ManifestCorrupted', 'ManifestFormatInvalid', 'ManifestDriveIdMismatch', 'ManifestAccessDenied', 'ReadManifestFailed']);
 
 export class Datacenter {
   private readonly running = new Set<Promise<unknown>>();
@@ -71,9 +78,9 @@ export class Datacenter {
    * receive it, or the volume cannot be opened) and starts importing it in the background.
    */
   async deliver(job: StoredJob, target: string): Promise<DeliveryAccepted> {
-    const s = job.properties.state;
-    if (s !== 'Shipping' && s !== 'Received' && s !== 'Transferring') {
-      throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${s}; drives are received only once it is Shipping (set deliveryPackage and state Shipping first).`);
+    const s = job.status;
+    if (s !== 'ShippedToAzureDC' && s !== 'AtAzureDC' && s !== 'DataCopy') {
+      throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${s}; disks are received only once they are marked shipped (markDevicesShipped).`);
     }
     let vol: OpenedVolume;
     try {
@@ -83,23 +90,27 @@ export class Datacenter {
       throw err;
     }
     try {
-      if (!vol.driveId) throw new ArmError(400, 'DriveUnidentified', `The drive ${target} has no driveseed-drive-id file at its root and no hardware serial; the datacenter cannot tell which drive it is.`, 'drive');
-      const drive = job.properties.driveList.find((d) => d.driveId === vol.driveId);
+      if (!vol.driveId) throw new ArmError(400, 'DriveUnidentified', `The drive ${target} has no driveseed-drive-id file at its root and no hardware serial; the datacenter cannot tell which disk it is.`, 'drive');
+      const drive = job.disks.find((d) => d.serialNumber === vol.driveId);
       if (!drive) {
-        const listed = job.properties.driveList.map((d) => d.driveId).join(', ');
-        throw new ArmError(409, 'DriveNotInJob', `The drive ${target} has id '${vol.driveId}' (from its ${vol.idSource === 'file' ? 'driveseed-drive-id file' : 'serial'}), which job '${job.name}' does not list (it lists: ${listed}).`, 'drive');
+        const listed = job.disks.map((d) => d.serialNumber).join(', ');
+        throw new ArmError(409, 'DriveNotInJob', `The drive ${target} has serial '${vol.driveId}' (from its ${vol.idSource === 'file' ? 'driveseed-drive-id file' : 'hardware serial'}), which job '${job.name}' does not list (it lists: ${listed}).`, 'drive');
       }
       if (drive.state !== 'Specified' && drive.state !== 'NeverReceived') {
-        throw new ArmError(409, 'DriveAlreadyReceived', `The drive '${drive.driveId}' of job '${job.name}' was already received (it is ${drive.state}).`, 'drive');
+        throw new ArmError(409, 'DriveAlreadyReceived', `The disk '${drive.serialNumber}' of job '${job.name}' was already received (copy status ${drive.copyStatus}).`, 'drive');
       }
       drive.state = 'Received';
-      drive.percentComplete = 0;
-      delete drive.copyStatus;
-      if (job.properties.state === 'Shipping') job.properties.state = 'Received';
+      drive.copyStatus = 'NotStarted';
+      if (job.status === 'ShippedToAzureDC') enter(job, 'AtAzureDC');
       touch(job);
       await this.opts.store.save();
+      if (vol.logicalSectorSize !== undefined && vol.logicalSectorSize !== 512) {
+        // The datacenter's copy stations read 512-byte-sector disks only (docs/emulator.md).
+        const done = this.track(this.unsupported(job, drive, `The disk has ${vol.logicalSectorSize}-byte logical sectors (4K native); the datacenter reads disks with 512-byte logical sectors only.`).finally(() => vol.release()));
+        return { job: job.name, serialNumber: drive.serialNumber, done };
+      }
       const done = this.track(this.importOrFail(job, drive, vol).finally(() => vol.release()));
-      return { job: job.name, driveId: drive.driveId, done };
+      return { job: job.name, serialNumber: drive.serialNumber, done };
     } catch (err) {
       vol.release();
       throw err;
@@ -126,110 +137,155 @@ export class Datacenter {
     if (this.abort.signal.aborted) throw new DriveseedError('CANCELLED', 'The emulator is stopping', { category: 'CANCELLED' });
   }
 
-  /** importDrive, with an unexpected failure recorded on the drive (InternalError) instead of lost. */
-  private async importOrFail(job: StoredJob, drive: StoredDrive, vol: OpenedVolume): Promise<DriveOutcome> {
+  /** importDrive, with an unexpected failure recorded on the disk (OtherServiceError) instead of lost. */
+  private async importOrFail(job: StoredJob, drive: StoredDisk, vol: OpenedVolume): Promise<DriveOutcome> {
     try {
       return await this.importDrive(job, drive, vol);
     } catch (err) {
-      // Stopping leaves the drive Transferring; the next start puts it back to Specified.
+      // Stopping leaves the disk Transferring; the next start puts it back to Specified.
       if (!(err instanceof DriveseedError && err.code === 'CANCELLED')) {
-        drive.state = 'CompletedMoreInfo';
-        drive.copyStatus = `InternalError: ${(err as Error).message}`;
+        drive.state = 'Done';
+        drive.copyStatus = 'OtherServiceError';
+        drive.error = { code: 'InternalError', message: (err as Error).message };
         touch(job);
+        await this.finishJobIfDone(job).catch(() => {});
         await this.opts.store.save().catch(() => {});
       }
       throw err;
     }
   }
 
-  private async importDrive(job: StoredJob, drive: StoredDrive, vol: OpenedVolume): Promise<DriveOutcome> {
+  /** A disk the datacenter cannot read: no copy, copyStatus UnsupportedDrive, no log. */
+  private async unsupported(job: StoredJob, drive: StoredDisk, message: string): Promise<DriveOutcome> {
+    await this.step();
+    drive.state = 'Done';
+    drive.copyStatus = 'UnsupportedDrive';
+    drive.error = { code: 'UnsupportedDrive', message };
+    touch(job);
+    await this.opts.store.save();
+    await this.finishJobIfDone(job);
+    return { job: job.name, serialNumber: drive.serialNumber, copyStatus: drive.copyStatus, status: job.status, logStatus: 'DiskOperationFailed' };
+  }
+
+  /** When every disk is done (or never came): the job Completed or CompletedWithErrors, and the return package. */
+  private async finishJobIfDone(job: StoredJob): Promise<void> {
+    if (!job.disks.every((d) => d.state === 'Done' || d.state === 'NeverReceived') || (job.status !== 'DataCopy' && job.status !== 'AtAzureDC')) return;
+    await this.step();
+    const errors = job.disks.some((d) => d.copyStatus !== 'Completed');
+    enter(job, errors ? 'CompletedWithErrors' : 'Completed');
+    const tracking = `EMU${createHash('md5').update(job.name).digest('hex').slice(0, 10).toUpperCase()}`;
+    job.returnPackage = { carrierName: job.returnToCustomerPackageDetails.carrierName ?? 'FedEx', trackingId: tracking, trackingUrl: `https://tracking.example/emulator/${tracking}` };
+    touch(job);
+    await this.opts.store.save();
+  }
+
+  /** The datacenter gives up waiting: disks that never arrived are DriveNotReceived, and the job finishes. */
+  async closeJob(job: StoredJob): Promise<void> {
+    if (job.status !== 'ShippedToAzureDC' && job.status !== 'AtAzureDC' && job.status !== 'DataCopy') {
+      throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${job.status}; only a job waiting for or copying disks can be closed.`);
+    }
+    if (job.disks.some((d) => d.state === 'Received' || d.state === 'Transferring')) {
+      throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is still copying a disk; close it when the copy has ended.`);
+    }
+    for (const d of job.disks) {
+      if (d.state !== 'Specified') continue;
+      d.state = 'NeverReceived';
+      d.copyStatus = 'DriveNotReceived';
+    }
+    if (job.status === 'ShippedToAzureDC') enter(job, 'AtAzureDC');
+    touch(job);
+    await this.finishJobIfDone(job);
+    await this.opts.store.save();
+  }
+
+  private async importDrive(job: StoredJob, drive: StoredDisk, vol: OpenedVolume): Promise<DriveOutcome> {
     const store = this.opts.store;
     await this.step();
     drive.state = 'Transferring';
     drive.copyStatus = 'InProgress';
-    drive.bytesSucceeded = 0;
-    job.properties.state = 'Transferring';
+    drive.bytesProcessed = 0;
+    drive.filesProcessed = 0;
+    drive.filesErroredOut = 0;
+    if (job.status !== 'DataCopy') enter(job, 'DataCopy');
     touch(job);
     await store.save();
 
-    const account = parseStorageAccountId(job.properties.storageAccountId)!.account;
+    const account = parseStorageAccountId(job.storageAccountId)!.account;
     const service = this.opts.blobService(account);
-    const keepVerbose = job.properties.logLevel === 'Verbose';
+    const keepVerbose = job.logCollectionLevel === 'Verbose';
+    const modern = job.copyLogFormat === '2021-08-01';
     const started = new Date();
-    // Both logs stream to temp files and are uploaded from there: a drive of millions of blocks
+    // The logs stream to temp files and are uploaded from there: a disk of millions of blocks
     // never has its log in memory (one blob's entry, ≤ 50,000 blocks, at a time).
     const tmp = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'driveseed-drivelog-'));
-    let errorLog: DriveLogWriter | undefined;
-    let verboseLog: DriveLogWriter | undefined;
+    let errorLog: DriveLogWriter | CopyLogWriter | undefined;
+    let verboseLog: DriveLogWriter | CopyLogWriter | undefined;
     try {
-      errorLog = await DriveLogWriter.create(path.join(tmp, 'error.xml'), drive.driveId, { errorOnly: true });
-      if (keepVerbose) verboseLog = await DriveLogWriter.create(path.join(tmp, 'verbose.xml'), drive.driveId);
+      if (modern) {
+        errorLog = await CopyLogWriter.create(path.join(tmp, 'copy.xml'), drive.serialNumber);
+        if (keepVerbose) verboseLog = await CopyLogWriter.create(path.join(tmp, 'verbose.xml'), drive.serialNumber, { verbose: true });
+      } else {
+        errorLog = await DriveLogWriter.create(path.join(tmp, 'error.xml'), drive.serialNumber, { errorOnly: true });
+        if (keepVerbose) verboseLog = await DriveLogWriter.create(path.join(tmp, 'verbose.xml'), drive.serialNumber);
+      }
       let failed = 0;
 
       const manifestPath = path.join(vol.root, filePathToPosix(drive.manifestFile));
       let status: DriveLogStatus = await this.checkManifest(manifestPath, drive);
       if (status === 'Completed') {
-        if (job.properties.backupDriveManifest) {
-          const { container, name } = diagnosticsName(job, drive, started, 'manifest.xml');
+        if (job.enableManifestBackup) {
+          const { container, name } = logName(job, drive, started, 'manifest');
           const c = service.getContainerClient(container);
           await c.createIfNotExists();
           const bb = c.getBlockBlobClient(name);
           await bb.uploadFile(manifestPath);
-          drive.manifestUri = bb.url;
+          drive.backupManifestCloudPath = bb.url;
         }
         let total = 0;
-        await readManifest(manifestPath, { onBlob: (b) => void (total += b.length) });
-        let done = 0;
+        let files = 0;
+        await readManifest(manifestPath, {
+          onBlob: (b) => {
+            total += b.length;
+            files++;
+          },
+        });
+        drive.totalBytesToProcess = total;
+        drive.totalFilesToProcess = files;
         await readManifest(manifestPath, {
           onBlob: async (blob) => {
             if (this.abort.signal.aborted) throw new DriveseedError('CANCELLED', 'The emulator is stopping', { category: 'CANCELLED' });
-            const entry = await this.importBlob(service, vol.root, blob, drive, (n) => {
-              done += n;
-              drive.percentComplete = total === 0 ? 100 : Math.floor((done / total) * 100);
-              job.properties.percentComplete = jobPercent(job);
+            const entry = await this.importBlob(service, vol.root, blob, drive, keepVerbose && modern, (n) => {
+              drive.bytesProcessed += n;
             });
             await verboseLog?.addBlob(entry);
             await errorLog!.addBlob(entry);
-            if (entry.status !== 'Completed') failed++;
+            drive.filesProcessed++;
+            if (entry.status !== 'Completed') {
+              failed++;
+              drive.filesErroredOut++;
+            }
             touch(job);
             await store.save();
           },
         });
         if (failed > 0) status = 'CompletedWithErrors';
       }
-      await errorLog.finish(status);
-      drive.errorLogUri = await this.uploadLog(service, job, drive, started, 'error', errorLog.file);
+      const validation = METADATA_STATUSES.has(status) ? [`${status}: ${drive.manifestFile} on the disk is missing or does not match the manifest hash the job names`] : [];
+      await (errorLog instanceof CopyLogWriter ? errorLog.finish(status, validation) : errorLog.finish(status));
+      drive.errorLogLink = await this.uploadLog(service, job, drive, started, 'error', errorLog.file);
       if (verboseLog) {
-        await verboseLog.finish(status);
-        drive.verboseLogUri = await this.uploadLog(service, job, drive, started, 'verbose', verboseLog.file);
+        await (verboseLog instanceof CopyLogWriter ? verboseLog.finish(status, validation) : verboseLog.finish(status));
+        drive.verboseLogLink = await this.uploadLog(service, job, drive, started, 'verbose', verboseLog.file);
       }
-      drive.state = status === 'Completed' ? 'Completed' : 'CompletedMoreInfo';
-      drive.copyStatus = status;
-      drive.percentComplete = 100;
-      job.properties.percentComplete = jobPercent(job);
+      drive.state = 'Done';
+      drive.copyStatus = status === 'Completed' ? 'Completed' : METADATA_STATUSES.has(status) ? 'MetadataFilesModifiedOrRemoved' : 'CompletedWithErrors';
+      if (drive.copyStatus === 'MetadataFilesModifiedOrRemoved') drive.error = { code: status, message: validation[0]! };
       touch(job);
       await store.save();
-
-      if (job.properties.driveList.every((d) => TERMINAL.has(d.state)) && job.properties.state === 'Transferring') {
-        await this.step();
-        job.properties.state = 'Packaging';
-        touch(job);
-        await store.save();
-        await this.step();
-        const errors = job.properties.driveList.some((d) => d.state !== 'Completed');
-        job.properties.state = errors ? 'Closed' : 'Completed';
-        job.properties.returnPackage = {
-          carrierName: job.properties.returnShipping?.carrierName ?? 'FedEx',
-          trackingNumber: `EMU${createHash('md5').update(job.name).digest('hex').slice(0, 10).toUpperCase()}`,
-          driveCount: job.properties.driveList.length,
-          shipDate: new Date().toISOString(),
-        };
-        touch(job);
-        await store.save();
-      }
-      const out: DriveOutcome = { job: job.name, driveId: drive.driveId, driveState: drive.state, jobState: job.properties.state, status };
-      if (drive.errorLogUri) out.errorLogUri = drive.errorLogUri;
-      if (drive.verboseLogUri) out.verboseLogUri = drive.verboseLogUri;
+      await this.finishJobIfDone(job);
+      const out: DriveOutcome = { job: job.name, serialNumber: drive.serialNumber, copyStatus: drive.copyStatus, status: job.status, logStatus: status };
+      if (drive.errorLogLink) out.errorLogLink = drive.errorLogLink;
+      if (drive.verboseLogLink) out.verboseLogLink = drive.verboseLogLink;
       return out;
     } finally {
       await errorLog?.abort();
@@ -239,7 +295,7 @@ export class Datacenter {
   }
 
   /** The drive-level checks, in the service's order: found, hash, format, DriveId. */
-  private async checkManifest(file: string, drive: StoredDrive): Promise<DriveLogStatus> {
+  private async checkManifest(file: string, drive: StoredDisk): Promise<DriveLogStatus> {
     let bytes: Buffer;
     try {
       bytes = await fs.promises.readFile(file);
@@ -256,10 +312,10 @@ export class Datacenter {
       if (err instanceof DriveseedError && err.code === 'MANIFEST_INVALID') return 'ManifestFormatInvalid';
       throw err;
     }
-    return driveId === drive.driveId ? 'Completed' : 'ManifestDriveIdMismatch';
+    return driveId === drive.serialNumber ? 'Completed' : 'ManifestDriveIdMismatch';
   }
 
-  private async importBlob(service: BlobServiceClient, root: string, blob: ManifestBlob, drive: StoredDrive, progress: (bytes: number) => void): Promise<DriveLogBlob> {
+  private async importBlob(service: BlobServiceClient, root: string, blob: ManifestBlob, drive: StoredDisk, withCrc: boolean, progress: (bytes: number) => void): Promise<DriveLogBlob> {
     const entry: DriveLogBlob = { status: 'Completed', blobPath: blob.blobPath, filePath: blob.filePath, length: blob.length };
     const blocks: DriveLogBlock[] = blob.blocks.map((k, i) => ({ offset: k.offset, length: k.length, id: k.id ?? blockId(i), hash: k.hash, status: 'Cancelled' }));
     entry.blocks = blocks;
@@ -292,6 +348,7 @@ export class Datacenter {
       }
       const bb = cc.getBlockBlobClient(target.name);
       const whole = createHash('md5');
+      const crc = withCrc ? new Crc64() : undefined;
       let failedAt = -1;
       let failure: DriveLogBlock['status'] = 'Failed';
       const buf = Buffer.allocUnsafe(Math.max(1, ...blob.blocks.map((k) => k.length)));
@@ -322,6 +379,7 @@ export class Datacenter {
           break;
         }
         whole.update(data);
+        crc?.update(data);
         try {
           await bb.stageBlock(blocks[i]!.id!, data, k.length, { transactionalContentMD5: md5 });
         } catch {
@@ -335,6 +393,7 @@ export class Datacenter {
       if (failedAt >= 0) {
         blocks[failedAt]!.status = failure;
         entry.status = 'CompletedWithErrors';
+        entry.errorMessage = `block at offset ${blob.blocks[failedAt]!.offset} (length ${blob.blocks[failedAt]!.length}): ${failure === 'Corrupted' ? 'the MD5 of the data on the disk does not match the manifest' : failure}`;
         progress(blob.blocks.slice(failedAt).reduce((a, k) => a + k.length, 0));
         return entry;
       }
@@ -346,15 +405,15 @@ export class Datacenter {
         return entry;
       }
       for (const k of blocks) k.status = 'Committed';
-      drive.bytesSucceeded = (drive.bytesSucceeded ?? 0) + blob.length;
+      if (crc) entry.crc64 = crc.hex();
       return entry;
     } finally {
       await fh.close();
     }
   }
 
-  private async uploadLog(service: BlobServiceClient, job: StoredJob, drive: StoredDrive, at: Date, kind: 'error' | 'verbose', file: string): Promise<string> {
-    const { container, name } = diagnosticsName(job, drive, at, `${kind}.xml`);
+  private async uploadLog(service: BlobServiceClient, job: StoredJob, drive: StoredDisk, at: Date, kind: 'error' | 'verbose', file: string): Promise<string> {
+    const { container, name } = logName(job, drive, at, kind);
     const c = service.getContainerClient(container);
     await c.createIfNotExists();
     const bb = c.getBlockBlobClient(name);
@@ -372,9 +431,10 @@ function touch(job: StoredJob): void {
   job.lastModifiedAt = new Date().toISOString();
 }
 
-function jobPercent(job: StoredJob): number {
-  const d = job.properties.driveList;
-  return Math.floor(d.reduce((a, x) => a + (x.percentComplete ?? 0), 0) / d.length);
+/** Moves the job to `status` and records when. */
+function enter(job: StoredJob, status: StoredJob['status']): void {
+  job.status = status;
+  job.stageTimes[status] = new Date().toISOString();
 }
 
 function stamp(d: Date): string {
@@ -382,10 +442,23 @@ function stamp(d: Date): string {
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}-${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}-${p(d.getUTCMilliseconds(), 3)}`;
 }
 
-/** `<diagnosticsPath>/waies/<job>_<DriveId>_<yyyyMMdd-HHmmss-fff>_<suffix>` split into container and blob name. */
-export function diagnosticsName(job: StoredJob, drive: StoredDrive, at: Date, suffix: string): { container: string; name: string } {
-  const [container, ...dir] = job.properties.diagnosticsPath.split('/');
-  return { container: container!, name: [...dir, 'waies', `${job.name}_${drive.driveId}_${stamp(at)}_${suffix}`].join('/') };
+/** The job's id as the copy-log names carry it: a GUID derived from the job's resource id (stable across restarts). */
+export function jobGuid(job: StoredJob): string {
+  const h = createHash('md5').update(jobId(job).toLowerCase()).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * Where a disk's logs (and manifest backup) go, by the job's copy-log format:
+ *  - 2021-08-01: `databoxcopylog/<job>_<serial>_CopyLog_<jobID>.xml`, `_VerboseLog_`, `_Manifest_`
+ *  - 2014-11-01: `waimportexport/waies/<job>_<serial>_<yyyyMMdd-HHmmss-fff>_{error,verbose,manifest}.xml`
+ */
+export function logName(job: StoredJob, drive: StoredDisk, at: Date, kind: 'error' | 'verbose' | 'manifest'): { container: string; name: string } {
+  if (job.copyLogFormat === '2021-08-01') {
+    const what = kind === 'error' ? 'CopyLog' : kind === 'verbose' ? 'VerboseLog' : 'Manifest';
+    return { container: 'databoxcopylog', name: `${job.name}_${drive.serialNumber}_${what}_${jobGuid(job)}.xml` };
+  }
+  return { container: 'waimportexport', name: `waies/${job.name}_${drive.serialNumber}_${stamp(at)}_${kind}.xml` };
 }
 
 /** ImportDisposition: rename (default) → `name (2)`, `name (3)`… before the last dot; no-overwrite → skip; overwrite. */

@@ -1,11 +1,13 @@
 /**
  * driveseed's local Azure Import/Export double: Azurite for blob storage plus our own
- * Microsoft.ImportExport ARM emulator and datacenter, all on 127.0.0.1 (docs/emulator.md).
+ * Microsoft.DataBox ARM emulator (customer-disk import jobs) and datacenter, all on 127.0.0.1
+ * (docs/emulator.md).
  *
  *   const emu = await startEmulator({ stateDir });            // ARM + Azurite up
- *   const client = createImportExportClient({ subscriptionId, emulator: emu.armEndpoint });
- *   … jobs.create / update(state Shipping) through the SDK …
+ *   const client = createDataBoxClient({ subscriptionId, emulator: emu.armEndpoint });
+ *   … jobs.beginCreateAndWait(rg, name, body) / jobs.markDevicesShipped(name, rg, …) through the SDK …
  *   const r = await deliverDrive({ emulator: emu, job: 'seed1', drive: '/mnt/disk1', wait: true });
+ *   // r: { job, serialNumber, copyStatus, status (the job's), logStatus, errorLogLink?, verboseLogLink? }
  *   await emu.stop();                                         // nothing left running
  *
  * Storage accounts: the emulator hosts a fixed set of accounts (default: devstoreaccount1, with
@@ -20,7 +22,7 @@ import { DriveseedError } from '../base/errors';
 import { Secret } from '../base/secret';
 import { startAzurite, DEV_ACCOUNT, DEV_ACCOUNT_KEY, type AzuriteHandle } from './azurite';
 import { Datacenter, DEFAULT_STEP_MS, type DriveOutcome } from './datacenter';
-import { ArmError, type StoredJob } from './model';
+import { ArmError, type CopyLogFormat, type StoredJob } from './model';
 import { createHandler } from './server';
 import { StateStore } from './state';
 
@@ -38,6 +40,8 @@ export interface EmulatorOptions {
   accounts?: string[];
   /** pause between state transitions in ms; default env DRIVESEED_EMULATOR_STEP_MS, else 200 */
   stepMs?: number;
+  /** the copy-log format new jobs get: 2021-08-01 (default, today's databoxcopylog logs) or 2014-11-01 (the classic DriveLog) */
+  copyLogFormat?: CopyLogFormat;
 }
 
 export interface DeliverOptions {
@@ -50,11 +54,11 @@ export interface DeliverOptions {
   wait?: boolean;
 }
 
-/** What deliver answers: with wait, the final outcome; without, the acceptance (drive Received). */
-export type DeliverResult = DriveOutcome | { job: string; driveId: string; driveState: 'Received' };
+/** What deliver answers: with wait, the final outcome; without, the acceptance (job AtAzureDC). */
+export type DeliverResult = DriveOutcome | { job: string; serialNumber: string; status: 'AtAzureDC' };
 
 export interface RunningEmulator {
-  /** `http://127.0.0.1:<port>`: pass as `endpoint` to the SDK (see createImportExportClient) */
+  /** `http://127.0.0.1:<port>`: pass as `endpoint` to the SDK (see createDataBoxClient) */
   armEndpoint: string;
   /** Azurite's `http://127.0.0.1:<port>`; an account's endpoint is `<blobEndpoint>/<account>` */
   blobEndpoint: string;
@@ -76,23 +80,18 @@ function stepFromEnv(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
-/** After a restart, drives that were being copied start over: the copy did not finish. */
+/** After a restart, disks that were being copied start over: the copy did not finish. */
 function recoverInterrupted(jobs: StoredJob[]): void {
   for (const job of jobs) {
-    const p = job.properties;
-    for (const d of p.driveList) {
+    for (const d of job.disks) {
       if (d.state === 'Received' || d.state === 'Transferring') {
         d.state = 'Specified';
-        d.copyStatus = 'Interrupted: the emulator stopped during the copy; deliver the drive again';
-        d.percentComplete = 0;
-        d.bytesSucceeded = 0;
+        d.copyStatus = 'NotStarted';
+        d.error = { code: 'Interrupted', message: 'the emulator stopped during the copy; deliver the disk again' };
+        d.bytesProcessed = 0;
+        d.filesProcessed = 0;
+        d.filesErroredOut = 0;
       }
-    }
-    if (p.state === 'Received' || p.state === 'Transferring') {
-      if (p.driveList.every((d) => d.state === 'Specified')) p.state = 'Shipping';
-      else p.state = 'Transferring';
-    } else if (p.state === 'Packaging') {
-      p.state = p.driveList.every((d) => d.state === 'Completed') ? 'Completed' : 'Closed';
     }
   }
 }
@@ -127,6 +126,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       datacenter,
       armEndpoint: () => armEndpoint,
       info: () => ({ armEndpoint, blobEndpoint: azurite.url, accounts: accounts.map((a) => ({ name: a.name, blobEndpoint: a.blobEndpoint, key: a.key.reveal() })) }),
+      copyLogFormat: opts.copyLogFormat ?? '2021-08-01',
     }),
   );
   try {
@@ -153,7 +153,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         const accepted = await datacenter.deliver(matches[0]!, d.drive);
         if (d.wait) return await accepted.done;
         accepted.done.catch(() => {});
-        return { job: accepted.job, driveId: accepted.driveId, driveState: 'Received' };
+        return { job: accepted.job, serialNumber: accepted.serialNumber, status: 'AtAzureDC' };
       } catch (err) {
         throw deliverError(err, d);
       }

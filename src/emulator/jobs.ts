@@ -1,33 +1,40 @@
 /**
- * The Import/Export job rules the emulator enforces (docs/emulator.md has the table of refusals
- * with their ARM error codes). Pure functions over the state: the HTTP layer parses, calls these,
+ * The customer-disk job rules the emulator enforces (docs/emulator.md has the table of refusals
+ * with their ARM error codes): the create body as the published DataBoxCustomerDisk types require
+ * it, the name rule, markDevicesShipped, cancel, delete, the tag-only PATCH, and the service's
+ * pre-create validations. Pure functions over the state: the HTTP layer parses, calls these,
  * persists and answers.
  */
 import { parseStorageAccountId } from '../azure/blob';
-import { ArmError, findLocation, type Address, type DeliveryPackage, type JobState, type StoredDrive, type StoredJob } from './model';
+import { ArmError, findDatacenter, isCancellable, SKU, type ContactDetails, type CopyLogFormat, type ShippingAddress, type StoredDisk, type StoredJob } from './model';
 
-/** Job names: 2-64 characters, lowercase letters, digits and hyphens, starting with a letter (docs/emulator.md). */
-export const JOB_NAME = /^[a-z][a-z0-9-]{1,63}$/;
-export const MAX_DRIVES = 10;
+/**
+ * Job names, as the published spec has them: 3–24 characters matching `^[-\w\.]+$` (letters,
+ * digits, underscore, hyphen, dot). The SDK's doc comment says "alphanumeric and underscore only";
+ * the spec's pattern is what the service validates.
+ */
+export const JOB_NAME = /^[-\w.]{3,24}$/;
+export const MAX_DISKS = 10;
 const BITLOCKER_KEY = /^\d{6}(?:-\d{6}){7}$/;
 const HASH = /^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{64})$/;
-const RETURN_ADDRESS_REQUIRED = ['recipientName', 'streetAddress1', 'city', 'postalCode', 'countryOrRegion', 'phone', 'email'] as const;
-const ADDRESS_FIELDS = [...RETURN_ADDRESS_REQUIRED, 'streetAddress2', 'stateOrProvince'];
-const UPDATABLE = ['cancelRequested', 'state', 'returnAddress', 'returnShipping', 'deliveryPackage', 'logLevel', 'backupDriveManifest', 'driveList'];
-/** Service-owned fields a client may echo back in a PUT; they are ignored, not refused. */
-const READ_ONLY = ['shippingInformation', 'returnPackage', 'state', 'cancelRequested', 'percentComplete', 'incompleteBlobListUri', 'provisioningState'];
-const CREATE_FIELDS = ['storageAccountId', 'jobType', 'returnAddress', 'returnShipping', 'deliveryPackage', 'diagnosticsPath', 'logLevel', 'backupDriveManifest', 'driveList', 'export', 'encryptionKey', ...READ_ONLY];
+const MANIFEST_FILE = /^\\[^/]+$/;
 
 type Json = Record<string, unknown>;
 
-function missing(target: string, what = target): ArmError {
-  return new ArmError(400, 'MissingRequiredProperty', `The property '${what}' is required.`, target);
+function missing(target: string): ArmError {
+  return new ArmError(400, 'MissingRequiredProperty', `The property '${target}' is required.`, target);
 }
 function badValue(target: string, message: string): ArmError {
   return new ArmError(400, 'InvalidPropertyValue', message, target);
 }
 function isObj(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function obj(o: Json, key: string, target: string): Json {
+  const v = o[key];
+  if (v === undefined || v === null) throw missing(`${target}.${key}`);
+  if (!isObj(v)) throw badValue(`${target}.${key}`, `The property '${target}.${key}' must be an object.`);
+  return v;
 }
 function str(o: Json, key: string, target: string, required: boolean): string | undefined {
   const v = o[key];
@@ -42,79 +49,67 @@ function str(o: Json, key: string, target: string, required: boolean): string | 
 
 export function checkJobName(name: string): void {
   if (!JOB_NAME.test(name)) {
-    throw new ArmError(400, 'InvalidJobName', `The job name '${name}' is invalid. A job name has 2-64 characters: lowercase letters, digits and hyphens, starting with a letter.`, 'jobName');
+    throw new ArmError(400, 'InvalidJobName', `The job name '${name}' is invalid. A job name has 3 to 24 characters: letters, digits, underscores, hyphens and dots.`, 'jobName');
   }
 }
 
-function address(v: unknown, target: string): Address {
-  if (!isObj(v)) throw badValue(target, `The property '${target}' must be an object.`);
-  const out: Address = {};
-  for (const k of ADDRESS_FIELDS) {
-    const s = str(v, k, target, (RETURN_ADDRESS_REQUIRED as readonly string[]).includes(k));
-    if (s !== undefined) (out as Record<string, string>)[k] = s;
+function contactDetails(v: Json, target: string): ContactDetails {
+  const c: ContactDetails = { contactName: str(v, 'contactName', target, true)!, phone: str(v, 'phone', target, true)!, emailList: [] };
+  const list = v.emailList;
+  if (!Array.isArray(list) || list.length === 0) throw missing(`${target}.emailList`);
+  for (const [i, e] of list.entries()) {
+    if (typeof e !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw badValue(`${target}.emailList[${i}]`, `The e-mail address '${String(e)}' is not valid.`);
+    c.emailList.push(e);
   }
-  if (out.email !== undefined && !/^[^@\s]+@[^@\s]+$/.test(out.email)) throw badValue(`${target}.email`, `The e-mail address '${out.email}' is not valid.`);
-  return out;
+  for (const k of ['phoneExtension', 'mobile'] as const) {
+    const s = str(v, k, target, false);
+    if (s !== undefined) c[k] = s;
+  }
+  return c;
 }
 
-function returnShipping(v: unknown, target: string): { carrierName: string; carrierAccountNumber: string } {
-  if (!isObj(v)) throw badValue(target, `The property '${target}' must be an object.`);
-  return { carrierName: str(v, 'carrierName', target, true)!, carrierAccountNumber: str(v, 'carrierAccountNumber', target, true)! };
+function shippingAddress(v: Json, target: string): ShippingAddress {
+  const a: ShippingAddress = { streetAddress1: str(v, 'streetAddress1', target, true)!, country: str(v, 'country', target, true)! };
+  for (const k of ['streetAddress2', 'streetAddress3', 'city', 'stateOrProvince', 'postalCode', 'companyName', 'addressType'] as const) {
+    const s = str(v, k, target, false);
+    if (s !== undefined) a[k] = s;
+  }
+  if (a.addressType !== undefined && !['None', 'Residential', 'Commercial'].includes(a.addressType)) throw badValue(`${target}.addressType`, `addressType '${a.addressType}' must be None, Residential or Commercial.`);
+  return a;
 }
 
-function deliveryPackage(v: unknown, target: string): DeliveryPackage {
-  if (!isObj(v)) throw badValue(target, `The property '${target}' must be an object.`);
-  const p: DeliveryPackage = { carrierName: str(v, 'carrierName', target, true)!, trackingNumber: str(v, 'trackingNumber', target, true)! };
-  if (v.driveCount !== undefined && v.driveCount !== null) {
-    if (!Number.isInteger(v.driveCount) || (v.driveCount as number) < 1 || (v.driveCount as number) > MAX_DRIVES) throw badValue(`${target}.driveCount`, `driveCount must be an integer from 1 to ${MAX_DRIVES}.`);
-    p.driveCount = v.driveCount as number;
-  }
-  const shipDate = str(v, 'shipDate', target, false);
-  if (shipDate !== undefined) {
-    if (!/^\d{4}-\d{2}-\d{2}/.test(shipDate) || Number.isNaN(Date.parse(shipDate))) throw badValue(`${target}.shipDate`, `shipDate '${shipDate}' is not an ISO 8601 date.`);
-    p.shipDate = shipDate;
-  }
-  return p;
-}
-
-function driveList(v: unknown, target: string): StoredDrive[] {
+function disks(v: unknown, target: string): StoredDisk[] {
   if (v === undefined || v === null) throw missing(target);
-  if (!Array.isArray(v)) throw badValue(target, `The property '${target}' must be an array.`);
-  if (v.length === 0) throw missing(target, `${target} (at least one drive)`);
-  if (v.length > MAX_DRIVES) throw new ArmError(400, 'TooManyDrives', `A job takes at most ${MAX_DRIVES} drives; this one lists ${v.length}. Split the drives over several jobs.`, target);
-  const seen = new Set<string>();
-  return v.map((d, i) => {
-    const t = `${target}[${i}]`;
+  if (!isObj(v)) throw badValue(target, `The property '${target}' must be an object keyed by disk serial number.`);
+  const entries = Object.entries(v);
+  if (entries.length === 0) throw missing(`${target} (at least one disk)`);
+  if (entries.length > MAX_DISKS) throw new ArmError(400, 'TooManyDisks', `A job takes at most ${MAX_DISKS} disks; this one lists ${entries.length}. Split the disks over several jobs.`, target);
+  return entries.map(([serial, d]) => {
+    const t = `${target}['${serial}']`;
+    if (serial.trim() === '' || /\s/.test(serial)) throw badValue(t, `The disk serial number '${serial}' must be non-empty and contain no whitespace.`);
     if (!isObj(d)) throw badValue(t, `The property '${t}' must be an object.`);
-    const driveId = str(d, 'driveId', t, true)!;
-    if (/\s/.test(driveId)) throw badValue(`${t}.driveId`, `The driveId '${driveId}' must not contain whitespace.`);
-    if (seen.has(driveId)) throw new ArmError(400, 'DuplicateDriveId', `The drive '${driveId}' is listed twice.`, `${t}.driveId`);
-    seen.add(driveId);
     const manifestFile = str(d, 'manifestFile', t, true)!;
-    if (!/^\\[^/]+$/.test(manifestFile) || /(^|\\)\.\.?(\\|$)/.test(manifestFile)) throw badValue(`${t}.manifestFile`, `The manifestFile '${manifestFile}' must be a path relative to the drive root starting with "\\", such as "\\DriveManifest.xml".`);
+    if (!MANIFEST_FILE.test(manifestFile) || /(^|\\)\.\.?(\\|$)/.test(manifestFile)) throw badValue(`${t}.manifestFile`, `The manifestFile '${manifestFile}' must be a path relative to the disk root starting with "\\", such as "\\DriveManifest.xml".`);
     const manifestHash = str(d, 'manifestHash', t, true)!;
-    if (!HASH.test(manifestHash)) throw badValue(`${t}.manifestHash`, `The manifestHash '${manifestHash}' must be a hex MD5 (32 digits) or SHA-256 (64 digits).`);
-    const drive: StoredDrive = { driveId, manifestFile, manifestHash: manifestHash.toUpperCase(), state: 'Specified' };
+    if (!HASH.test(manifestHash)) throw badValue(`${t}.manifestHash`, `The manifestHash '${manifestHash}' must be a Base16 MD5 (32 digits) or SHA-256 (64 digits).`);
+    // Required by the type; '' is the emulator's leniency for disks prepared without BitLocker.
     const key = str(d, 'bitLockerKey', t, false);
-    if (key !== undefined) {
-      if (!BITLOCKER_KEY.test(key)) throw badValue(`${t}.bitLockerKey`, 'The bitLockerKey must be a 48-digit BitLocker recovery password (8 groups of 6 digits).');
-      drive.bitLockerKey = key;
-    }
-    const header = str(d, 'driveHeaderHash', t, false);
-    if (header !== undefined && header !== '') drive.driveHeaderHash = header;
-    return drive;
+    if (key === undefined) throw missing(`${t}.bitLockerKey`);
+    if (key !== '' && !BITLOCKER_KEY.test(key)) throw badValue(`${t}.bitLockerKey`, 'The bitLockerKey must be a 48-digit BitLocker recovery password (8 groups of 6 digits).');
+    return {
+      serialNumber: serial,
+      bitLockerKey: key,
+      manifestFile,
+      manifestHash: manifestHash.toUpperCase(),
+      state: 'Specified',
+      copyStatus: 'NotStarted',
+      bytesProcessed: 0,
+      totalBytesToProcess: 0,
+      filesProcessed: 0,
+      totalFilesToProcess: 0,
+      filesErroredOut: 0,
+    };
   });
-}
-
-function logLevel(v: unknown, target: string): 'Error' | 'Verbose' {
-  if (typeof v === 'string' && /^error$/i.test(v)) return 'Error';
-  if (typeof v === 'string' && /^verbose$/i.test(v)) return 'Verbose';
-  throw badValue(target, `The logLevel '${String(v)}' is invalid; use 'Error' or 'Verbose'.`);
-}
-
-function bool(v: unknown, target: string): boolean {
-  if (typeof v !== 'boolean') throw badValue(target, `The property '${target}' must be true or false.`);
-  return v;
 }
 
 function tags(v: unknown): Record<string, string> {
@@ -130,119 +125,192 @@ export interface CreateContext {
   /** the storage accounts this emulator hosts */
   accounts: string[];
   now: string;
+  copyLogFormat: CopyLogFormat;
 }
 
-/** Validates a Jobs_Create body and builds the stored job (state Creating, drives Specified). */
-export function buildJob(body: unknown, ctx: CreateContext, existing?: StoredJob): StoredJob {
+/** The storage account of dataImportDetails, checked against the hosted accounts. */
+function importAccount(details: Json, accounts: string[]): { storageAccountId: string; logCollectionLevel: 'Error' | 'Verbose' } {
+  const t = 'properties.details.dataImportDetails';
+  const list = details.dataImportDetails;
+  if (!Array.isArray(list) || list.length === 0) throw missing(t);
+  if (list.length > 1) throw new ArmError(400, 'InvalidPropertyValue', 'A customer-disk import job copies into one storage account: give one dataImportDetails entry.', t);
+  const entry = list[0];
+  if (!isObj(entry)) throw badValue(`${t}[0]`, `The property '${t}[0]' must be an object.`);
+  const acc = obj(entry, 'accountDetails', `${t}[0]`);
+  const type = str(acc, 'dataAccountType', `${t}[0].accountDetails`, true)!;
+  if (type !== 'StorageAccount') throw badValue(`${t}[0].accountDetails.dataAccountType`, `dataAccountType '${type}' is not supported for customer disks; use StorageAccount.`);
+  const storageAccountId = str(acc, 'storageAccountId', `${t}[0].accountDetails`, true)!;
+  const parsed = parseStorageAccountId(storageAccountId);
+  if (!parsed) throw new ArmError(400, 'InvalidStorageAccountId', `The storageAccountId '${storageAccountId}' is not a storage account resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>).`, `${t}[0].accountDetails.storageAccountId`);
+  if (!accounts.includes(parsed.account)) throw new ArmError(400, 'StorageAccountNotFound', `The storage account '${parsed.account}' does not exist in this emulator; it hosts: ${accounts.join(', ')}.`, `${t}[0].accountDetails.storageAccountId`);
+  const level = entry.logCollectionLevel ?? 'Error';
+  if (level !== 'Error' && level !== 'Verbose') throw badValue(`${t}[0].logCollectionLevel`, `logCollectionLevel '${String(level)}' must be Error or Verbose.`);
+  return { storageAccountId, logCollectionLevel: level };
+}
+
+/** Validates a Jobs_Create body (JobResource) and builds the stored job (status DeviceOrdered). */
+export function buildJob(body: unknown, ctx: CreateContext): StoredJob {
   checkJobName(ctx.name);
   if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
   const loc = str(body, 'location', 'body', true)!;
-  const location = findLocation(loc);
-  if (!location) throw new ArmError(400, 'LocationNotSupported', `The location '${loc}' is not an Import/Export location of this emulator. Use one of GET /providers/Microsoft.ImportExport/locations.`, 'location');
-  const p = body.properties;
-  if (!isObj(p)) throw missing('properties');
-  for (const k of Object.keys(p)) if (!CREATE_FIELDS.includes(k)) throw badValue(`properties.${k}`, `'${k}' is not a property of an Import/Export job.`);
-  const storageAccountId = str(p, 'storageAccountId', 'properties', true)!;
-  const acct = parseStorageAccountId(storageAccountId);
-  if (!acct) throw new ArmError(400, 'InvalidStorageAccountId', `The storageAccountId '${storageAccountId}' is not a storage account resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>).`, 'properties.storageAccountId');
-  if (!ctx.accounts.includes(acct.account)) throw new ArmError(400, 'StorageAccountNotFound', `The storage account '${acct.account}' does not exist in this emulator; it hosts: ${ctx.accounts.join(', ')}.`, 'properties.storageAccountId');
-  const jobType = str(p, 'jobType', 'properties', true)!;
-  if (jobType !== 'Import') throw new ArmError(400, 'UnsupportedJobType', `The jobType '${jobType}' is not supported by the emulator; only 'Import' is.`, 'properties.jobType');
-  const props: StoredJob['properties'] = {
-    storageAccountId,
-    jobType: 'Import',
-    shippingInformation: {
-      recipientName: location.recipientName, streetAddress1: location.streetAddress1, streetAddress2: location.streetAddress2, city: location.city,
-      stateOrProvince: location.stateOrProvince, postalCode: location.postalCode, countryOrRegion: location.countryOrRegion, phone: location.phone,
-      additionalInformation: location.additionalShippingInformation,
-    },
-    diagnosticsPath: 'waimportexport',
-    logLevel: 'Error',
-    backupDriveManifest: false,
-    state: 'Creating',
-    cancelRequested: false,
-    percentComplete: 0,
-    driveList: driveList(p.driveList, 'properties.driveList'),
-    provisioningState: 'Succeeded',
-    encryptionKey: { kekType: 'MicrosoftManaged' },
-  };
-  if (p.returnAddress !== undefined && p.returnAddress !== null) props.returnAddress = address(p.returnAddress, 'properties.returnAddress');
-  if (p.returnShipping !== undefined && p.returnShipping !== null) props.returnShipping = returnShipping(p.returnShipping, 'properties.returnShipping');
-  if (p.deliveryPackage !== undefined && p.deliveryPackage !== null) props.deliveryPackage = deliveryPackage(p.deliveryPackage, 'properties.deliveryPackage');
-  const diag = str(p, 'diagnosticsPath', 'properties', false);
-  if (diag !== undefined) {
-    if (!/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}(?:\/[^/]+)*$/.test(diag)) throw badValue('properties.diagnosticsPath', `The diagnosticsPath '${diag}' must be <container>[/<virtual directory>] with a valid container name.`);
-    props.diagnosticsPath = diag;
+  if (!findDatacenter(loc)) throw new ArmError(400, 'LocationNotSupported', `The location '${loc}' has no customer-disk datacenter in this emulator (it serves westus, westus2, eastus, westeurope, northeurope, australiaeast).`, 'location');
+  const sku = obj(body, 'sku', 'body');
+  const skuName = str(sku, 'name', 'sku', true)!;
+  if (skuName !== SKU) throw new ArmError(400, 'SkuNotSupported', `The sku '${skuName}' is not supported by this emulator; it serves ${SKU} (Import/Export with your own disks) only.`, 'sku.name');
+  const p = obj(body, 'properties', 'body');
+  const transferType = str(p, 'transferType', 'properties', true)!;
+  if (transferType !== 'ImportToAzure') throw new ArmError(400, 'UnsupportedTransferType', `The transferType '${transferType}' is not supported by this emulator; only ImportToAzure is.`, 'properties.transferType');
+  const d = obj(p, 'details', 'properties');
+  const type = str(d, 'jobDetailsType', 'properties.details', true)!;
+  if (type !== SKU) throw badValue('properties.details.jobDetailsType', `jobDetailsType '${type}' must match the sku (${SKU}).`);
+  if (d.dataExportDetails !== undefined && d.dataExportDetails !== null) throw badValue('properties.details.dataExportDetails', 'An ImportToAzure job takes dataImportDetails, not dataExportDetails.');
+  const account = importAccount(d, ctx.accounts);
+  const ret = obj(d, 'returnToCustomerPackageDetails', 'properties.details');
+  const returnPackage = { carrierName: str(ret, 'carrierName', 'properties.details.returnToCustomerPackageDetails', true)!, carrierAccountNumber: str(ret, 'carrierAccountNumber', 'properties.details.returnToCustomerPackageDetails', true)! };
+  const dc = findDatacenter(loc)!;
+  if (!dc.supportedCarriersForReturnShipment.some((c) => c.toLowerCase() === returnPackage.carrierName.toLowerCase())) {
+    throw new ArmError(400, 'InvalidReturnCarrier', `The datacenter for '${loc}' returns disks with ${dc.supportedCarriersForReturnShipment.join(', ')}; '${returnPackage.carrierName}' is not one of them.`, 'properties.details.returnToCustomerPackageDetails.carrierName');
   }
-  if (p.logLevel !== undefined && p.logLevel !== null) props.logLevel = logLevel(p.logLevel, 'properties.logLevel');
-  if (p.backupDriveManifest !== undefined && p.backupDriveManifest !== null) props.backupDriveManifest = bool(p.backupDriveManifest, 'properties.backupDriveManifest');
-  if (isObj(p.encryptionKey)) {
-    const kekType = p.encryptionKey.kekType ?? 'MicrosoftManaged';
-    if (kekType !== 'MicrosoftManaged' && kekType !== 'CustomerManaged') throw badValue('properties.encryptionKey.kekType', `kekType '${String(kekType)}' must be MicrosoftManaged or CustomerManaged.`);
-    props.encryptionKey = { kekType };
-    if (kekType === 'CustomerManaged') props.encryptionKey.kekUrl = str(p.encryptionKey, 'kekUrl', 'properties.encryptionKey', true);
-  }
-  return {
+  const enable = d.enableManifestBackup ?? false;
+  if (typeof enable !== 'boolean') throw badValue('properties.details.enableManifestBackup', 'enableManifestBackup must be true or false.');
+  const job: StoredJob = {
     subscriptionId: ctx.subscriptionId,
     resourceGroup: ctx.resourceGroup,
     name: ctx.name,
     location: loc,
     tags: tags(body.tags),
-    createdAt: existing?.createdAt ?? ctx.now,
+    createdAt: ctx.now,
     lastModifiedAt: ctx.now,
-    properties: props,
+    status: 'DeviceOrdered',
+    stageTimes: { DeviceOrdered: ctx.now },
+    storageAccountId: account.storageAccountId,
+    logCollectionLevel: account.logCollectionLevel,
+    contactDetails: contactDetails(obj(d, 'contactDetails', 'properties.details'), 'properties.details.contactDetails'),
+    // Required for an import: where the disks go back to.
+    shippingAddress: shippingAddress(obj(d, 'shippingAddress', 'properties.details'), 'properties.details.shippingAddress'),
+    returnToCustomerPackageDetails: returnPackage,
+    enableManifestBackup: enable,
+    copyLogFormat: ctx.copyLogFormat,
+    disks: disks(d.importDiskDetailsCollection, 'properties.details.importDiskDetailsCollection'),
   };
+  if (isObj(d.preferences)) job.preferences = d.preferences;
+  return job;
 }
 
-/** Applies a Jobs_Update (PATCH) body to `job` in place, all or nothing. */
-export function applyUpdate(job: StoredJob, body: unknown, now: string): void {
+/** Jobs_MarkDevicesShipped: only while the job waits for the disks (or to correct it before they arrive). */
+export function markShipped(job: StoredJob, body: unknown, now: string): void {
   if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
-  for (const k of Object.keys(body)) if (k !== 'tags' && k !== 'properties') throw new ArmError(400, 'UnsupportedUpdateProperty', `'${k}' cannot be updated; a PATCH takes tags and properties.{${UPDATABLE.join(', ')}}.`, k);
-  const p = body.properties ?? {};
-  if (!isObj(p)) throw badValue('properties', 'properties must be an object.');
-  for (const k of Object.keys(p)) {
-    if (!UPDATABLE.includes(k)) throw new ArmError(400, 'UnsupportedUpdateProperty', `'properties.${k}' cannot be updated; updatable: ${UPDATABLE.join(', ')}.`, `properties.${k}`);
+  const p = obj(body, 'deliverToDcPackageDetails', 'body');
+  const carrierName = str(p, 'carrierName', 'deliverToDcPackageDetails', true)!;
+  const trackingId = str(p, 'trackingId', 'deliverToDcPackageDetails', true)!;
+  if (job.status !== 'DeviceOrdered' && job.status !== 'ShippedToAzureDC') {
+    throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${job.status}; devices can be marked shipped only before they reach the datacenter.`);
   }
-  const state = job.properties.state;
-  const present = (k: string) => p[k] !== undefined && p[k] !== null;
-  const changesProps = UPDATABLE.some(present);
-  if (changesProps && state !== 'Creating' && state !== 'Shipping') {
-    throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${state}; only its tags can change now (other properties change only in Creating or Shipping).`, 'properties');
+  job.deliverToDcPackageDetails = { carrierName, trackingId };
+  if (job.status === 'DeviceOrdered') {
+    job.status = 'ShippedToAzureDC';
+    job.stageTimes.ShippedToAzureDC = now;
   }
-  if (present('driveList') && state !== 'Creating') throw new ArmError(409, 'InvalidJobState', `The driveList of '${job.name}' can only change while the job is Creating; it is ${state}.`, 'properties.driveList');
-  // Validate everything before changing anything.
-  const next = { ...job.properties };
-  if (present('returnAddress')) next.returnAddress = address(p.returnAddress, 'properties.returnAddress');
-  if (present('returnShipping')) next.returnShipping = returnShipping(p.returnShipping, 'properties.returnShipping');
-  if (present('deliveryPackage')) next.deliveryPackage = deliveryPackage(p.deliveryPackage, 'properties.deliveryPackage');
-  if (present('logLevel')) next.logLevel = logLevel(p.logLevel, 'properties.logLevel');
-  if (present('backupDriveManifest')) next.backupDriveManifest = bool(p.backupDriveManifest, 'properties.backupDriveManifest');
-  if (present('driveList')) next.driveList = driveList(p.driveList, 'properties.driveList');
-  if (present('cancelRequested')) {
-    if (p.cancelRequested !== true) throw badValue('properties.cancelRequested', 'If specified, cancelRequested must be true.');
-    next.cancelRequested = true;
-    next.state = 'Canceled';
-  }
-  if (present('state')) {
-    if (p.state !== 'Shipping') throw badValue('properties.state', `If specified, state must be 'Shipping'; got '${String(p.state)}'.`);
-    if (present('cancelRequested')) throw badValue('properties.state', 'A job cannot be shipped and canceled in one request.');
-    if (!next.returnAddress) throw new ArmError(400, 'MissingRequiredProperty', 'The ReturnAddress must be set, in this request or a previous one, before the state can be Shipping.', 'properties.returnAddress');
-    if (!next.deliveryPackage) throw new ArmError(400, 'MissingRequiredProperty', 'The DeliveryPackage (carrier and tracking number) must be set, in this request or a previous one, before the state can be Shipping.', 'properties.deliveryPackage');
-    next.state = 'Shipping';
-  }
-  const nextTags = body.tags === undefined ? job.tags : tags(body.tags);
-  job.properties = next;
-  job.tags = nextTags;
   job.lastModifiedAt = now;
 }
 
-/** Jobs_Delete rule: "Only jobs in the Creating or Completed states can be deleted." */
-export function checkDeletable(job: StoredJob): void {
-  const s: JobState = job.properties.state;
-  if (s !== 'Creating' && s !== 'Completed') throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${s}; only jobs in the Creating or Completed states can be deleted.`);
+/** Jobs_Cancel: a reason of 1 to 500 characters, only while the job is cancellable. */
+export function cancel(job: StoredJob, body: unknown, now: string): void {
+  if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
+  const reason = str(body, 'reason', 'body', true)!;
+  if (reason.length > 500) throw badValue('reason', 'The reason has at most 500 characters.');
+  if (!isCancellable(job)) throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${job.status} and can no longer be cancelled.`);
+  job.status = 'Cancelled';
+  job.cancellationReason = reason;
+  job.stageTimes.Cancelled = now;
+  job.lastModifiedAt = now;
 }
 
-/** Jobs_Create on an existing job: a replace is allowed only while it is Creating. */
-export function checkReplaceable(job: StoredJob): void {
-  if (job.properties.state !== 'Creating') throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' already exists and is ${job.properties.state}; a job can be replaced only while it is Creating. Use PATCH to update it.`);
+/** Jobs_Update (PATCH): the emulator takes tags only; details change before shipping through a new job. */
+export function applyUpdate(job: StoredJob, body: unknown, now: string): void {
+  if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
+  for (const k of Object.keys(body)) {
+    if (k !== 'tags') throw new ArmError(400, 'UnsupportedUpdateProperty', `'${k}' cannot be updated by this emulator; a PATCH takes tags (shipping goes through markDevicesShipped).`, k);
+  }
+  job.tags = tags(body.tags);
+  job.lastModifiedAt = now;
+}
+
+/** Jobs_Delete: only jobs that are done (completed or cancelled). */
+export function checkDeletable(job: StoredJob): void {
+  if (!['Completed', 'CompletedWithErrors', 'Cancelled'].includes(job.status)) {
+    throw new ArmError(409, 'InvalidJobState', `The job '${job.name}' is ${job.status}; only completed or cancelled jobs can be deleted.`);
+  }
+}
+
+/** Jobs_Create on an existing job: refused (the service answers with a conflict). */
+export function conflict(job: StoredJob): ArmError {
+  return new ArmError(409, 'Conflict', `The job '${job.name}' already exists (status ${job.status}); choose another name.`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// validateInputs
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Service_ValidateInputs for a customer-disk create: each individual request answered with its
+ * own response type (status Valid/Invalid, or validationStatus for addresses) and an error when
+ * it does not pass; the overall status AllValidToProceed or InputsRevisitRequired.
+ */
+export function validateInputs(body: unknown, ctx: { location: string; accounts: string[]; activeJobs: number }): Record<string, unknown> {
+  if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
+  if (body.validationCategory !== 'JobCreationValidation') throw badValue('validationCategory', "validationCategory must be 'JobCreationValidation'.");
+  const list = body.individualRequestDetails;
+  if (!Array.isArray(list) || list.length === 0) throw missing('individualRequestDetails');
+  const dc = findDatacenter(ctx.location);
+  const out: Json[] = [];
+  for (const [i, r] of list.entries()) {
+    if (!isObj(r)) throw badValue(`individualRequestDetails[${i}]`, 'Each validation request must be an object.');
+    const type = r.validationType;
+    const invalid = (code: string, message: string) => ({ code, message });
+    let error: { code: string; message: string } | undefined;
+    switch (type) {
+      case 'ValidateSubscriptionIsAllowedToCreateJob':
+        out.push({ validationType: type, status: 'Valid' });
+        continue;
+      case 'ValidateSkuAvailability':
+        if (r.deviceType !== SKU) error = invalid('SkuNotAvailable', `The device type '${String(r.deviceType)}' is not available from this emulator.`);
+        else if (!dc) error = invalid('SkuNotAvailable', `${SKU} is not available in '${ctx.location}'.`);
+        else if (r.transferType !== 'ImportToAzure') error = invalid('SkuNotAvailable', `The transfer type '${String(r.transferType)}' is not available for ${SKU} here.`);
+        out.push({ validationType: type, status: error ? 'Invalid' : 'Valid', ...(error ? { error } : {}) });
+        continue;
+      case 'ValidateCreateOrderLimit':
+        if (ctx.activeJobs >= 100) error = invalid('OrderLimitReached', 'The subscription has 100 open orders; complete or cancel some first.');
+        out.push({ validationType: type, status: error ? 'Invalid' : 'Valid', ...(error ? { error } : {}) });
+        continue;
+      case 'ValidateAddress': {
+        const a = r.shippingAddress;
+        if (!isObj(a) || typeof a.streetAddress1 !== 'string' || a.streetAddress1.trim() === '' || typeof a.country !== 'string' || a.country.trim() === '') {
+          error = invalid('InvalidAddress', 'The shipping address needs at least streetAddress1 and country.');
+        } else if (typeof a.postalCode !== 'string' || a.postalCode.trim() === '') {
+          error = invalid('InvalidAddress', 'The shipping address has no postal code.');
+        }
+        out.push({ validationType: type, validationStatus: error ? 'Invalid' : 'Valid', alternateAddresses: [], ...(error ? { error } : {}) });
+        continue;
+      }
+      case 'ValidateDataTransferDetails': {
+        try {
+          if (r.transferType !== 'ImportToAzure') throw new ArmError(400, 'InvalidTransferType', 'Only ImportToAzure transfers are served here.');
+          importAccount({ dataImportDetails: r.dataImportDetails }, ctx.accounts);
+        } catch (err) {
+          if (!(err instanceof ArmError)) throw err;
+          error = invalid(err.code, err.message);
+        }
+        out.push({ validationType: type, status: error ? 'Invalid' : 'Valid', ...(error ? { error } : {}) });
+        continue;
+      }
+      case 'ValidatePreferences':
+        out.push({ validationType: type, status: 'Valid' });
+        continue;
+      default:
+        throw badValue(`individualRequestDetails[${i}].validationType`, `validationType '${String(type)}' is not one the service knows.`);
+    }
+  }
+  const bad = out.some((x) => x.status === 'Invalid' || x.validationStatus === 'Invalid');
+  return { properties: { status: bad ? 'InputsRevisitRequired' : 'AllValidToProceed', individualResponseDetails: out } };
 }

@@ -1,13 +1,14 @@
 /**
- * The emulator's HTTP front: the Microsoft.ImportExport ARM routes (api-version 2021-01-01 only,
- * a non-empty Bearer token required, ARM error envelopes) and two emulator-only admin routes under
- * /_emulator/ (no api-version, no token: loopback only). docs/emulator.md lists both.
+ * The emulator's HTTP front: the Microsoft.DataBox ARM routes a customer-disk import uses
+ * (api-version 2022-12-01 only, a non-empty Bearer token required, ARM error envelopes) and two
+ * emulator-only admin routes under /_emulator/ (no api-version, no token: loopback only).
+ * docs/emulator.md lists both.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Datacenter } from './datacenter';
-import { applyUpdate, buildJob, checkDeletable, checkJobName, checkReplaceable } from './jobs';
-import { API_VERSION, ArmError, findLocation, LOCATIONS, OPERATIONS, toJobResponse, toLocationResponse, type StoredJob } from './model';
+import { applyUpdate, buildJob, cancel, checkDeletable, checkJobName, conflict, markShipped, validateInputs } from './jobs';
+import { API_VERSION, ArmError, datacenterAddressResponse, findDatacenter, OPERATIONS, SKU, toJobResource, type CopyLogFormat, type StoredJob } from './model';
 import type { StateStore } from './state';
 
 export interface ServerContext {
@@ -17,18 +18,21 @@ export interface ServerContext {
   armEndpoint(): string;
   /** the hosted accounts, with keys, for GET /_emulator/info */
   info(): Record<string, unknown>;
+  /** the copy-log format new jobs get */
+  copyLogFormat: CopyLogFormat;
 }
 
 const MAX_BODY = 1 << 20;
-const P = 'providers/microsoft\\.importexport';
+const P = 'providers/microsoft\\.databox';
+const SUB = 'subscriptions/([^/]+)';
+const RG = 'resourcegroups/([^/]+)';
 const R = {
   operations: new RegExp(`^/${P}/operations$`, 'i'),
-  locations: new RegExp(`^/${P}/locations$`, 'i'),
-  location: new RegExp(`^/${P}/locations/([^/]+)$`, 'i'),
-  subJobs: new RegExp(`^/subscriptions/([^/]+)/${P}/jobs$`, 'i'),
-  rgJobs: new RegExp(`^/subscriptions/([^/]+)/resourcegroups/([^/]+)/${P}/jobs$`, 'i'),
-  job: new RegExp(`^/subscriptions/([^/]+)/resourcegroups/([^/]+)/${P}/jobs/([^/]+)$`, 'i'),
-  keys: new RegExp(`^/subscriptions/([^/]+)/resourcegroups/([^/]+)/${P}/jobs/([^/]+)/listbitlockerkeys$`, 'i'),
+  subJobs: new RegExp(`^/${SUB}/${P}/jobs$`, 'i'),
+  rgJobs: new RegExp(`^/${SUB}/${RG}/${P}/jobs$`, 'i'),
+  job: new RegExp(`^/${SUB}/${RG}/${P}/jobs/([^/]+)$`, 'i'),
+  action: new RegExp(`^/${SUB}/${RG}/${P}/jobs/([^/]+)/(markdevicesshipped|cancel|listcredentials)$`, 'i'),
+  location: new RegExp(`^/${SUB}(?:/${RG})?/${P}/locations/([^/]+)/(validateinputs|regionconfiguration)$`, 'i'),
 };
 
 function send(res: ServerResponse, status: number, body?: unknown): void {
@@ -64,8 +68,14 @@ function method(req: IncomingMessage, ...allowed: string[]): string {
 
 export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => void {
   const jobs = () => ctx.store.state.jobs;
-  const find = (sub: string, rg: string, name: string): StoredJob | undefined => jobs().find((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg) && j.name === name);
-  const notFound = (rg: string, name: string) => new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.ImportExport/jobs/${name}' under resource group '${rg}' was not found.`);
+  const find = (sub: string, rg: string, name: string): StoredJob | undefined => jobs().find((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg) && same(j.name, name));
+  const notFound = (rg: string, name: string) => new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.DataBox/jobs/${name}' under resource group '${rg}' was not found.`);
+  const wire = (j: StoredJob, expand: boolean) => {
+    const r = toJobResource(j) as { properties: { details: Record<string, unknown> } };
+    // jobStages come with $expand=details only, as the service documents for Jobs_Get.
+    if (!expand) delete r.properties.details.jobStages;
+    return r;
+  };
 
   function list(url: URL, all: StoredJob[]): Record<string, unknown> {
     if (url.searchParams.has('$filter')) throw new ArmError(400, 'InvalidQueryParameterValue', 'The emulator does not evaluate $filter; list without it and filter on the client.', '$filter');
@@ -79,7 +89,7 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
     if (!/^\d+$/.test(skipRaw)) throw new ArmError(400, 'InvalidQueryParameterValue', `$skiptoken '${skipRaw}' is not one this server issued.`, '$skiptoken');
     const skip = Number(skipRaw);
     const page = all.slice(skip, skip + top);
-    const body: Record<string, unknown> = { value: page.map(toJobResponse) };
+    const body: Record<string, unknown> = { value: page.map((j) => wire(j, false)) };
     if (skip + top < all.length) body.nextLink = `${ctx.armEndpoint()}${url.pathname}?api-version=${API_VERSION}&$top=${top}&$skiptoken=${skip + top}`;
     return body;
   }
@@ -99,7 +109,7 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const accepted = await ctx.datacenter.deliver(matches[0]!, b.drive);
       if (b.wait === true) return send(res, 200, await accepted.done);
       accepted.done.catch(() => {});
-      return send(res, 202, { job: accepted.job, driveId: accepted.driveId, driveState: 'Received' });
+      return send(res, 202, { job: accepted.job, serialNumber: accepted.serialNumber, status: 'AtAzureDC' });
     }
     throw new ArmError(404, 'NotFound', `No emulator route ${url.pathname}; the emulator-only routes are GET /_emulator/info and POST /_emulator/deliver.`);
   }
@@ -118,17 +128,6 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       method(req, 'GET');
       return send(res, 200, { value: OPERATIONS });
     }
-    if (R.locations.test(p)) {
-      method(req, 'GET');
-      return send(res, 200, { value: LOCATIONS.map(toLocationResponse) });
-    }
-    if ((m = R.location.exec(p))) {
-      method(req, 'GET');
-      const name = decodeURIComponent(m[1]!);
-      const l = findLocation(name);
-      if (!l) throw new ArmError(404, 'ResourceNotFound', `The location '${name}' is not an Import/Export location.`);
-      return send(res, 200, toLocationResponse(l));
-    }
     if ((m = R.subJobs.exec(p))) {
       method(req, 'GET');
       const sub = decodeURIComponent(m[1]!);
@@ -139,12 +138,42 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const [sub, rg] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
       return send(res, 200, list(url, jobs().filter((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg))));
     }
-    if ((m = R.keys.exec(p))) {
+    if ((m = R.location.exec(p))) {
+      method(req, 'POST');
+      const sub = decodeURIComponent(m[1]!);
+      const loc = decodeURIComponent(m[3]!);
+      const body = await readJson(req);
+      if (m[4]!.toLowerCase() === 'validateinputs') {
+        const activeJobs = jobs().filter((j) => same(j.subscriptionId, sub) && !['Completed', 'CompletedWithErrors', 'Cancelled'].includes(j.status)).length;
+        return send(res, 200, validateInputs(body, { location: loc, accounts: Object.keys(ctx.store.state.accounts), activeJobs }));
+      }
+      const b = (body ?? {}) as { datacenterAddressRequest?: { storageLocation?: unknown; skuName?: unknown } };
+      const out: Record<string, unknown> = {};
+      if (b.datacenterAddressRequest) {
+        const storage = b.datacenterAddressRequest.storageLocation;
+        if (typeof storage !== 'string' || storage === '') throw new ArmError(400, 'MissingRequiredProperty', "The property 'datacenterAddressRequest.storageLocation' is required.", 'datacenterAddressRequest.storageLocation');
+        if (b.datacenterAddressRequest.skuName !== SKU) throw new ArmError(400, 'SkuNotSupported', `The sku '${String(b.datacenterAddressRequest.skuName)}' is not served by this emulator; it serves ${SKU}.`, 'datacenterAddressRequest.skuName');
+        const dc = findDatacenter(storage);
+        if (!dc) throw new ArmError(400, 'LocationNotSupported', `No customer-disk datacenter serves '${storage}' in this emulator.`, 'datacenterAddressRequest.storageLocation');
+        out.datacenterAddressResponse = datacenterAddressResponse(dc);
+      }
+      return send(res, 200, out);
+    }
+    if ((m = R.action.exec(p))) {
       method(req, 'POST');
       const [sub, rg, name] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!), decodeURIComponent(m[3]!)];
       const job = find(sub, rg, name);
       if (!job) throw notFound(rg, name);
-      return send(res, 200, { value: job.properties.driveList.map((d) => (d.bitLockerKey === undefined ? { driveId: d.driveId } : { driveId: d.driveId, bitLockerKey: d.bitLockerKey })) });
+      const action = m[4]!.toLowerCase();
+      if (action === 'listcredentials') {
+        const diskSecrets = job.disks.map((d) => ({ diskSerialNumber: d.serialNumber, bitLockerKey: d.bitLockerKey }));
+        return send(res, 200, { value: [{ jobName: job.name, jobSecrets: { jobSecretsType: SKU, diskSecrets, carrierAccountNumber: job.returnToCustomerPackageDetails.carrierAccountNumber } }] });
+      }
+      const body = await readJson(req);
+      if (action === 'markdevicesshipped') markShipped(job, body, now);
+      else cancel(job, body, now);
+      await ctx.store.save();
+      return send(res, 204);
     }
     if ((m = R.job.exec(p))) {
       const verb = method(req, 'GET', 'PUT', 'PATCH', 'DELETE');
@@ -152,33 +181,32 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const job = find(sub, rg, name);
       if (verb === 'GET') {
         if (!job) throw notFound(rg, name);
-        return send(res, 200, toJobResponse(job));
+        return send(res, 200, wire(job, (url.searchParams.get('$expand') ?? '').toLowerCase() === 'details'));
       }
       if (verb === 'PUT') {
         checkJobName(name);
         const body = await readJson(req);
-        if (job) checkReplaceable(job);
-        const built = buildJob(body, { subscriptionId: job?.subscriptionId ?? sub, resourceGroup: job?.resourceGroup ?? rg, name, accounts: Object.keys(ctx.store.state.accounts), now }, job);
-        if (job) Object.assign(job, built);
-        else jobs().push(built);
+        if (job) throw conflict(job);
+        const built = buildJob(body, { subscriptionId: sub, resourceGroup: rg, name, accounts: Object.keys(ctx.store.state.accounts), now, copyLogFormat: ctx.copyLogFormat });
+        jobs().push(built);
         await ctx.store.save();
-        return send(res, job ? 200 : 201, toJobResponse(job ?? built));
+        return send(res, 201, wire(built, true));
       }
       if (!job) throw notFound(rg, name);
       if (verb === 'PATCH') {
         applyUpdate(job, await readJson(req), now);
         await ctx.store.save();
-        return send(res, 200, toJobResponse(job));
+        return send(res, 200, wire(job, true));
       }
       checkDeletable(job);
       jobs().splice(jobs().indexOf(job), 1);
       await ctx.store.save();
-      return send(res, 200);
+      return send(res, 204);
     }
-    if (/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+)?\/providers\/microsoft\.importexport\//i.test(p) || /^\/providers\/microsoft\.importexport\//i.test(p)) {
-      throw new ArmError(404, 'InvalidResourceType', `The resource type in '${p}' is not one Microsoft.ImportExport serves (jobs, locations, operations).`);
+    if (/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+)?\/providers\/microsoft\.databox\//i.test(p) || /^\/providers\/microsoft\.databox\//i.test(p)) {
+      throw new ArmError(404, 'InvalidResourceType', `The resource type in '${p}' is not one this emulator serves (jobs and their markDevicesShipped, cancel and listCredentials actions; locations/{location}/validateInputs and regionConfiguration; operations).`);
     }
-    throw new ArmError(404, 'NoRegisteredProviderFound', `No registered resource provider found for the path '${p}'; this emulator serves only Microsoft.ImportExport.`);
+    throw new ArmError(404, 'NoRegisteredProviderFound', `No registered resource provider found for the path '${p}'; this emulator serves only Microsoft.DataBox (the classic Microsoft.ImportExport API is retired).`);
   }
 
   return (req, res) => {

@@ -24,6 +24,8 @@ export interface OpenedVolume {
   driveId: string | undefined;
   /** where the id came from */
   idSource: 'file' | 'serial' | 'none';
+  /** the disk's logical sector size (block devices and images; undefined for a directory) */
+  logicalSectorSize?: number;
   release(): void;
 }
 
@@ -49,6 +51,17 @@ function serialOf(dev: string): string | undefined {
   }
   const r = run('lsblk', ['-dno', 'SERIAL', `/dev/${base}`]);
   return r.ok && r.out ? r.out : undefined;
+}
+
+/** The logical sector size sysfs reports for a disk (or the disk of a partition). */
+function logicalSectorSize(dev: string): number | undefined {
+  try {
+    const name = path.basename(fs.realpathSync(dev));
+    const n = Number(fs.readFileSync(`/sys/class/block/${name}/queue/logical_block_size`, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readIdFile(root: string): string | undefined {
@@ -197,7 +210,8 @@ export function openVolume(target: string): OpenedVolume {
     if (!m.ok) throw fail('DRIVE_MOUNT_FAILED', `Could not mount ${vol} (${fsType || 'unknown filesystem'}) read-only: ${m.err}`, { target, volume: vol, fsType });
     const fileId = readIdFile(dir);
     const serial = fileId ? undefined : st.isBlockDevice() ? serialOf(target) : undefined;
-    return { root: dir, driveId: fileId ?? serial, idSource: fileId ? 'file' : serial ? 'serial' : 'none', release };
+    const sector = logicalSectorSize(dev);
+    return { root: dir, driveId: fileId ?? serial, idSource: fileId ? 'file' : serial ? 'serial' : 'none', ...(sector ? { logicalSectorSize: sector } : {}), release };
   } catch (err) {
     release();
     throw err;
