@@ -111,7 +111,16 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       accepted.done.catch(() => {});
       return send(res, 202, { job: accepted.job, serialNumber: accepted.serialNumber, status: 'AtAzureDC' });
     }
-    throw new ArmError(404, 'NotFound', `No emulator route ${url.pathname}; the emulator-only routes are GET /_emulator/info and POST /_emulator/deliver.`);
+    if (url.pathname === '/_emulator/close') {
+      method(req, 'POST');
+      const b = (await readJson(req)) as { job?: unknown; resourceGroup?: unknown } | undefined;
+      if (!b || typeof b.job !== 'string') throw new ArmError(400, 'InvalidRequestContent', 'Expected {"job": "<job name>", "resourceGroup"?: "..."}.');
+      const matches = jobs().filter((j) => j.name === b.job && (typeof b.resourceGroup !== 'string' || same(j.resourceGroup, b.resourceGroup)));
+      if (matches.length !== 1) throw new ArmError(matches.length ? 409 : 404, matches.length ? 'AmbiguousJobName' : 'ResourceNotFound', matches.length ? `Several jobs are named '${b.job}'; pass resourceGroup.` : `No import job named '${b.job}' exists in this emulator.`, 'job');
+      await ctx.datacenter.closeJob(matches[0]!);
+      return send(res, 200, wire(matches[0]!, true));
+    }
+    throw new ArmError(404, 'NotFound', `No emulator route ${url.pathname}; the emulator-only routes are GET /_emulator/info, POST /_emulator/deliver and POST /_emulator/close.`);
   }
 
   async function arm(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

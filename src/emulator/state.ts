@@ -11,7 +11,8 @@ import { DriveseedError } from '../base/errors';
 import type { StoredJob } from './model';
 
 export const STATE_FILE = 'emulator-state.json';
-const STATE_VERSION = 1;
+// 2: jobs are Microsoft.DataBox customer-disk jobs (1 held classic Microsoft.ImportExport jobs).
+const STATE_VERSION = 2;
 
 export interface EmulatorState {
   version: number;
