@@ -17,7 +17,7 @@
  */
 import type { ContainerClient } from '@azure/storage-blob';
 import { containerClientFor as importContainerClient, emulatorAccount, parseStorageAccountId } from '../azure/blob';
-import { parseDriveLog, type DriveLog } from '../azure/drivelog';
+import { COPY_ERROR_CATEGORIES, parseDriveLog, type DriveLog } from '../azure/drivelog';
 import { COPIED_STATUSES, FINAL_STATUSES, explainCopyStatus, type CopyStatusExplanation } from '../azure/import-job';
 import { cloudLocationFromSettings } from '../cloud/settings';
 import { containerClientFor as cloudContainerClient } from '../cloud/client';
@@ -73,8 +73,10 @@ export interface FailedBlock {
 
 export interface FailedBlob {
   blobPath: string;
+  /** the file on the drive (classic logs; 2021-08-01 copy logs name the blob only) */
   filePath: string;
   length: number;
+  /** the classic blob status, or the 2021-08-01 copy-error category */
   status: string;
   /** why, in words (from the blob or first failing block status) */
   reason: string;
@@ -91,6 +93,8 @@ export interface DriveFailures {
   reason?: string;
   /** the log's URL in the storage account */
   errorLogUri: string;
+  /** the log's format: 2021-08-01 (databoxcopylog) or the classic 2014-11-01 / 2018-10-01 */
+  format?: string;
   blobsFailed: number;
   /** at most MAX_FAILED_BLOBS_PER_DRIVE; blobsFailed counts them all */
   blobs: FailedBlob[];
@@ -223,16 +227,23 @@ export function summariseDriveLog(log: DriveLog, errorLogUri: string): DriveFail
   const failed = log.blobs.filter((b) => b.status !== 'Completed');
   const out: DriveFailures = { driveId: log.driveId, status: log.status, errorLogUri, blobsFailed: failed.length, blobs: [] };
   if (log.status !== 'Completed' && log.status !== 'CompletedWithErrors' && log.status !== 'CompletedWithWarnings') out.reason = reasonOf(log.status);
+  if (log.format) out.format = log.format;
   for (const b of failed.slice(0, MAX_FAILED_BLOBS_PER_DRIVE)) {
     const bad = (b.blocks ?? []).filter((k) => k.status !== 'Completed' && k.status !== 'Committed' && k.status !== 'Uncommitted' && k.status !== 'Cancelled');
     const cancelled = (b.blocks ?? []).filter((k) => k.status === 'Cancelled').length;
     const first = bad[0]?.status ?? b.status;
+    // A 2021-08-01 copy log names a category and a message per file, a classic DriveLog a status per block.
+    const reason = b.category
+      ? `${COPY_ERROR_CATEGORIES[b.category] ?? b.category}${b.errorMessage && b.errorMessage !== b.category ? ` (${b.errorMessage})` : ''}`
+      : bad[0]
+        ? `block at offset ${bad[0].offset}: ${reasonOf(first)}`
+        : reasonOf(first);
     out.blobs.push({
       blobPath: b.blobPath,
       filePath: b.filePath,
       length: b.length,
-      status: b.status,
-      reason: bad[0] ? `block at offset ${bad[0].offset}: ${reasonOf(first)}` : reasonOf(first),
+      status: b.category ?? b.status,
+      reason,
       blocks: bad.map((k) => ({ offset: k.offset, length: k.length, status: k.status, ...(k.hash ? { hash: k.hash } : {}) })),
       blocksCancelled: cancelled,
     });
@@ -289,8 +300,12 @@ function recordSeedState(t: SeedTarget, job: JobView): void {
 
 /** Bytes of the prepared drives (prep's record), for disks the service reports no total for yet. */
 function preparedBytes(staging: string): Map<string, number> {
-  const prepared = readPreparedDrives(staging);
-  return new Map((prepared?.drives ?? []).map((d) => [d.driveId, d.bytes ?? 0]));
+  try {
+    const prepared = readPreparedDrives(staging);
+    return new Map((prepared?.drives ?? []).map((d) => [d.driveId, d.bytes ?? 0]));
+  } catch {
+    return new Map(); // a damaged record costs the byte estimate only; status reads the job regardless
+  }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,22 +1,27 @@
-/** The body of an Import job over given drives, as tests create it in the emulator through the real SDK. */
-import type { PutJobParameters } from '@azure/arm-storageimportexport';
+/** The body of a customer-disk import job over given disks, as tests create it in the emulator through the real SDK. */
+import type { JobResource } from '@azure/arm-databox';
 
 export function importJobBody(
   subscription: string,
   resourceGroup: string,
-  drives: Array<{ driveId: string; manifestHash: string }>,
-  logLevel?: string,
-): PutJobParameters {
+  drives: Array<{ driveId: string; manifestHash: string; bitLockerKey?: string }>,
+  logLevel: 'Error' | 'Verbose' = 'Error',
+  opts: { location?: string; enableManifestBackup?: boolean } = {},
+): JobResource {
   return {
-    location: 'westus',
-    properties: {
-      storageAccountId: `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      ...(logLevel === undefined ? {} : { logLevel }),
-      driveList: drives.map((d) => ({ driveId: d.driveId, manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash })),
+    location: opts.location ?? 'westus',
+    sku: { name: 'DataBoxCustomerDisk' },
+    transferType: 'ImportToAzure',
+    details: {
+      jobDetailsType: 'DataBoxCustomerDisk',
+      contactDetails: { contactName: 'Ops', phone: '5550100', emailList: ['ops@example.com'] },
+      shippingAddress: { streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' },
+      dataImportDetails: [
+        { accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1` }, logCollectionLevel: logLevel },
+      ],
+      importDiskDetailsCollection: Object.fromEntries(drives.map((d) => [d.driveId, { manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash, bitLockerKey: d.bitLockerKey ?? '' }])),
+      returnToCustomerPackageDetails: { carrierName: 'FedEx', carrierAccountNumber: '123' },
+      enableManifestBackup: opts.enableManifestBackup ?? false,
     },
   };
 }
