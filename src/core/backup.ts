@@ -159,7 +159,17 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   });
 
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = await CloudRepository.open(backend, passphrase, ctx.signal);
+  // The KDF (scrypt N=2^17: 0.3–0.5 s on the libuv pool) runs while the sources are counted, as in
+  // stage: the count needs no key, and it ran after the KDF here, in the critical path (measured on
+  // the quick bench set: 30 ms of a 0.9 s unchanged backup; up to the whole KDF on large trees). A
+  // wrong passphrase stops the count at its next yield.
+  const opening = CloudRepository.open(backend, passphrase, ctx.signal);
+  let openFailed = false;
+  opening.catch(() => {
+    openFailed = true;
+  });
+  const totals = await countSources(o.sources, { signal: ctx.signal, stopped: cancelledError, reporter, stopEarly: () => openFailed });
+  const repo = await opening;
   const lock = await acquireLeaseLock(client, { operation: 'backup', forceUnlock: o.forceUnlock, reporter, description: where, ...o.lease });
   const signal = AbortSignal.any([ctx.signal, lock.signal]);
   const stopped = (): Error => (lock.signal.aborted ? (lock.signal.reason as Error) : cancelledError());
@@ -215,9 +225,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     const parent = latestWithSources(await repo.listSnapshots(signal), o.sources);
     if (parent) reporter.info(`Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) are not read again`, { parent: parent.id });
 
-    // 3. Scan for totals (progress, ETA).
-    const totals = await countSources(o.sources, { signal, stopped, reporter });
-
+    // 3. Totals for progress and ETA: counted above, while the key was derived.
     // Upload progress (phase "upload"): bytes sent against bytes of packs reported so far, at most 5 a second.
     const sendMeter = new RateMeter();
     const sent = { bytes: 0, of: 0, packs: 0, at: 0 };
