@@ -8,6 +8,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { WINDOWS_SCRIPT } from '../src/core/drives';
+import {
+  bitLockerStatusScript,
+  diskVolumeScript,
+  enableBitLockerScript,
+  formatDiskScript,
+  getDiskScript,
+  getVolumeScript,
+  powerShellArgs,
+  readRecoveryPasswordScript,
+  scriptOfArgs,
+} from '../src/prep/windows';
 import { gated, tmpDir } from './helpers';
 import { fakePrepared, KEY } from './prep-support/jobs';
 import { PS_DIR, psCases, PWSH, pwshEnv, pwshUnavailable, runPwshFile, type PsCase } from './powershell/pwsh';
@@ -24,6 +36,26 @@ function register(suite: string, cases: PsCase[]): void {
       assert.ok(c.ok, `${c.error ?? 'failed'}${c.at ? `\n    at ${c.at}` : ''}`);
     });
   }
+}
+
+/**
+ * Every script the product sends to PowerShell, as it is executed (wrapped), written to a folder for
+ * Lint.ps1: they run under powershell.exe 5.1 on Windows, so they must parse there too.
+ */
+function writeGeneratedScripts(): string {
+  const dir = tmpDir('driveseed-ps-generated-');
+  const scripts: Record<string, string> = {
+    'getDiskScript.ps1': getDiskScript(2),
+    'formatDiskScript.ps1': formatDiskScript(2, "O'Brien"),
+    'diskVolumeScript.ps1': diskVolumeScript(2, 2),
+    'getVolumeScript.ps1': getVolumeScript('E'),
+    'enableBitLockerScript.ps1': enableBitLockerScript('E'),
+    'readRecoveryPasswordScript.ps1': readRecoveryPasswordScript('E'),
+    'bitLockerStatusScript.ps1': bitLockerStatusScript('E'),
+  };
+  for (const [name, script] of Object.entries(scripts)) fs.writeFileSync(path.join(dir, name), scriptOfArgs(powerShellArgs(script)));
+  fs.writeFileSync(path.join(dir, 'drives-WINDOWS_SCRIPT.ps1'), WINDOWS_SCRIPT);
+  return dir;
 }
 
 /** The files the module suite works on, made fresh for each run. */
@@ -72,11 +104,19 @@ async function main(): Promise<void> {
     test.run();
     return;
   }
-  const lint = await runPwshFile(path.join(PS_DIR, 'Lint.ps1'), [ROOT], pwshEnv());
+  const generated = writeGeneratedScripts();
+  const lint = await runPwshFile(path.join(PS_DIR, 'Lint.ps1'), [ROOT, generated], pwshEnv());
+  fs.rmSync(generated, { recursive: true, force: true });
   const lintCases = psCases(lint.stdout);
-  test('Lint.ps1 ran to its end and checked the module, the manifest and the stubs', () => {
+  test('Lint.ps1 ran to its end and checked the module, the manifest, the stubs and the generated scripts', () => {
     assert.is(lint.code, 0, lint.stderr);
-    for (const f of ['scripts/DriveSeed.psm1', 'scripts/DriveSeed.psd1', 'test/powershell/stubs/Storage/Storage.psm1']) {
+    for (const f of [
+      'scripts/DriveSeed.psm1',
+      'scripts/DriveSeed.psd1',
+      'test/powershell/stubs/Storage/Storage.psm1',
+      'generated enableBitLockerScript.ps1',
+      'generated drives-WINDOWS_SCRIPT.ps1',
+    ]) {
       assert.ok(
         lintCases.some((c) => c.case.includes(f)),
         `${f} was not checked`,
