@@ -4,10 +4,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StorageImportExport } from '@azure/arm-storageimportexport';
+import type { DataBoxManagementClient } from '@azure/arm-databox';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import { createDataBoxClient } from '../src/azure/arm';
 import { containerClientFor } from '../src/azure/blob';
 import { MAX_BLOCK_LENGTH, writeManifest } from '../src/azure/manifest';
 import { complete } from '../src/core/complete';
@@ -26,7 +26,7 @@ const RG = 'seed-rg';
 const CONTAINER = 'seed';
 const work = tmpDir('driveseed-complete-');
 let emu: RunningEmulator;
-let client: StorageImportExport;
+let client: DataBoxManagementClient;
 
 const md5blocks = (b: Buffer) => {
   const out: string[] = [];
@@ -82,9 +82,9 @@ async function setup(name: string, layout: Array<Array<[string, number]>>): Prom
     job: name,
     account: 'devstoreaccount1',
     container: CONTAINER,
-    seed: { job: { name, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'Creating', emulator: emu.armEndpoint } },
+    seed: { job: { name, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'DeviceOrdered', emulator: emu.armEndpoint } },
   });
-  await client.jobs.create(name, RG, importJobBody(SUB, RG, drives, 'Error'));
+  await client.jobs.beginCreateAndWait(RG, name, importJobBody(SUB, RG, drives, 'Error'));
   return { staging, drives, files };
 }
 
@@ -93,7 +93,7 @@ const container = () => containerClientFor({ account: 'devstoreaccount1', contai
 
 test.before(async () => {
   emu = await startEmulator({ stepMs: 0 });
-  client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
 });
 
 test.after(async () => {
@@ -105,7 +105,7 @@ test('complete before the import finished: JOB_NOT_COMPLETED naming the state an
   const s = await setup('early', [[['config', 100]]]);
   const e = (await complete({ staging: s.staging }, ctx()).catch((x) => x)) as DriveseedError;
   assert.is(e.code, 'JOB_NOT_COMPLETED');
-  assert.match(e.message, /is Creating, not Completed: ship the drives first/);
+  assert.match(e.message, /is DeviceOrdered, not Completed: ship the drives first/);
   const r = (await repair({ staging: s.staging, full: false }, ctx()).catch((x) => x)) as DriveseedError;
   assert.is(r.code, 'JOB_NOT_COMPLETED');
 });
@@ -116,7 +116,7 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
     [['config', 300], ['data/aa/pack1', big], ['index/i1', 2000]],
     [['data/bb/pack2', MAX_BLOCK_LENGTH + 1], ['snapshots/s1', 0], ['data/cc/pack3', 5000]],
   ]);
-  await client.jobs.update('seed1', RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: 'T1', driveCount: 2 } });
+  await client.jobs.markDevicesShipped('seed1', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: 'T1' } });
   for (const d of s.drives) await deliverDrive({ emulator: emu, job: 'seed1', drive: d.dir, wait: true });
 
   // Damage: delete one blob; overwrite the middle block of another (same layout, other bytes).
@@ -175,7 +175,7 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
 
 test('repair without a report verifies first; a staging file changed since prep is refused, not uploaded', async () => {
   const s = await setup('seed2', [[['data/x/p', MAX_BLOCK_LENGTH + 10], ['data/y/q', 10]]]);
-  await client.jobs.update('seed2', RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: 'T2', driveCount: 1 } });
+  await client.jobs.markDevicesShipped('seed2', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: 'T2' } });
   await deliverDrive({ emulator: emu, job: 'seed2', drive: s.drives[0]!.dir, wait: true });
   await container().getBlobClient('data/y/q').delete();
   const r = await repair({ staging: s.staging, full: false }, ctx());
