@@ -86,18 +86,18 @@ gated(test, 'the whole flow on loop disks through the CLI: status in every state
     ok(await cli(['job', 'create', '--staging', staging, '--return-address', ret, '--emulator', emu.armEndpoint], env), 'job create');
     let st = await cli(['status', '--staging', staging], env);
     ok(st, 'status');
-    assert.is(st.last.data.job.state, 'Creating');
-    assert.equal(st.last.data.job.drives.map((d: any) => d.state), ['Specified', 'Specified']);
+    assert.is(st.last.data.job.status, 'DeviceOrdered');
+    assert.equal(st.last.data.job.disks.map((d: any) => d.copyStatus), ['NotStarted', 'NotStarted']);
 
     // complete before the import: refused with the state and the next step
     const tooEarly = await cli(['complete', '--staging', staging], env);
     assert.is(tooEarly.code, 2);
     assert.is(tooEarly.last.code, 'JOB_NOT_COMPLETED');
-    assert.match(tooEarly.last.message!, /is Creating/);
+    assert.match(tooEarly.last.message!, /is DeviceOrdered/);
 
     ok(await cli(['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', '770011223344', '--yes'], env), 'ship');
     st = await cli(['status', '--staging', staging], env);
-    assert.is(st.last.data.job.state, 'Shipping');
+    assert.is(st.last.data.job.status, 'ShippedToAzureDC');
 
     // Tamper with a pack on the drive that holds the largest one (after prep verified it).
     const packDrive = drives.reduce((x, y) => (y.files > 0 && (x.files === 0 || y.files < x.files) ? y : x));
@@ -116,10 +116,10 @@ gated(test, 'the whole flow on loop disks through the CLI: status in every state
       m.release();
     }
 
-    // Watch while the drives are delivered (async: deliver returns at Received).
+    // Watch while the drives are delivered (async: deliver returns once the disk is received).
     let delivering: Promise<unknown> | undefined;
     const watch = await cli(['status', '--staging', staging, '--watch', '--interval', '0.1'], env, (l) => {
-      if (!delivering && l.event === 'job.state' && l.data.state === 'Shipping') {
+      if (!delivering && l.event === 'job.state' && l.data.state === 'ShippedToAzureDC') {
         delivering = (async () => {
           for (const d of [a.dev, b.dev]) ok(await cli(['emulator', 'deliver', '--job', 'flow1', '--drive', d, '--emulator', emu!.armEndpoint], env), `deliver ${d}`);
         })();
@@ -128,18 +128,21 @@ gated(test, 'the whole flow on loop disks through the CLI: status in every state
     await delivering;
     ok(watch, 'status --watch');
     const jobStates = watch.lines.filter((l) => l.event === 'job.state').map((l) => l.data.state);
-    assert.equal(jobStates, ['Shipping', 'Received', 'Transferring', 'Packaging', 'Closed']);
+    assert.equal(jobStates[0], 'ShippedToAzureDC');
+    assert.equal(jobStates.at(-1), 'CompletedWithErrors');
+    assert.ok(jobStates.includes('DataCopy'), jobStates.join(' → '));
     const tamperedId = packDrive.driveId;
     const driveStates = (id: string) => watch.lines.filter((l) => l.event === 'drive.state' && l.data.driveId === id).map((l) => l.data.state);
-    assert.equal(driveStates(tamperedId), ['Specified', 'Received', 'Transferring', 'CompletedMoreInfo']);
+    assert.equal(driveStates(tamperedId)[0], 'NotStarted');
+    assert.equal(driveStates(tamperedId).at(-1), 'CompletedWithErrors');
     const other = drives.find((d) => d.driveId !== tamperedId)!.driveId;
     assert.equal(driveStates(other).at(-1), 'Completed');
     const res = watch.last.data;
     assert.is(res.watch, 'terminal');
     assert.is(res.failures.length, 1);
     assert.is(res.failures[0].driveId, tamperedId);
-    assert.equal(res.failures[0].blobs.map((x: any) => [x.blobPath, x.blocks[0]?.status]), [[tamperedBlob!, 'Corrupted']]);
-    assert.is(res.failures[0].blobs[0].blocks[0].offset, 0);
+    assert.equal(res.failures[0].blobs.map((x: any) => [x.blobPath, x.status]), [[tamperedBlob!, 'UploadErrorDataValidationError']]);
+    assert.match(res.failures[0].blobs[0].reason, /block at offset 0 /);
     assert.match(res.next, /driveseed repair/);
 
     // Damage in the storage account too: delete one more blob, corrupt a block of another.
