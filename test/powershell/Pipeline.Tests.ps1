@@ -82,7 +82,8 @@ Test-Case 'pipeline: the emulator receives both drives; Get-DriveSeedStatus -Wat
     }
     $r = Get-DriveSeedStatus -Staging $staging -Watch -Interval 0.5
     Assert-True ($r.PSObject.TypeNames -contains 'DriveSeed.status') 'a status result'
-    Assert-Equal 'Completed' ([string]$r.job.state) ($r | ConvertTo-Json -Depth 6 -Compress)
+    Assert-Equal 'Completed' ([string]$r.job.status) ($r | ConvertTo-Json -Depth 6 -Compress)
+    Assert-True $r.terminal 'the watch ended on a final status'
     $state.status = $r
 }
 
