@@ -1,224 +1,239 @@
-// The ARM emulator through the real SDK (@azure/arm-storageimportexport): every route, every
-// validation refusal with its ARM error code, the error envelope, paging and restart persistence.
+// The Microsoft.DataBox emulator through the real SDK (@azure/arm-databox): every route a
+// customer-disk import uses, the create refusals with their ARM error codes, the error envelope,
+// paging and restart persistence.
 import * as fs from 'node:fs';
-import type { PutJobParameters, StorageImportExport } from '@azure/arm-storageimportexport';
+import type { DataBoxCustomerDiskJobDetails, DataBoxManagementClient, JobResource } from '@azure/arm-databox';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import { createDataBoxClient } from '../src/azure/arm';
 import { startEmulator, type RunningEmulator } from '../src/emulator';
 import { tmpDir } from './helpers';
+import { importJobBody } from './support/emulator-job';
 
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'seed-rg';
 const stateDir = tmpDir('driveseed-emu-arm-');
 let emu: RunningEmulator | undefined;
-let client: StorageImportExport;
+let client: DataBoxManagementClient;
 
 const KEY = '123456-123456-123456-123456-123456-123456-123456-123456';
 const HASH = '0123456789ABCDEF0123456789ABCDEF';
-const returnAddress = { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' };
+const V = '2022-12-01';
 
-function body(over: Record<string, unknown> = {}, drives?: unknown[]): PutJobParameters {
-  return {
-    location: 'West US',
-    properties: {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress,
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
-      diagnosticsPath: 'waimportexport',
-      logLevel: 'Verbose',
-      driveList: (drives ?? [{ driveId: 'DRIVE1', bitLockerKey: KEY, manifestFile: '\\DriveManifest.xml', manifestHash: HASH }]) as never,
-      ...over,
-    },
-  };
-}
+const body = (serials = ['DRIVE1'], logLevel: 'Error' | 'Verbose' = 'Verbose'): JobResource => importJobBody(SUB, RG, serials.map((s) => ({ driveId: s, manifestHash: HASH, bitLockerKey: KEY })), logLevel);
+const details = (j: JobResource) => j.details as DataBoxCustomerDiskJobDetails;
 
 async function armFails(p: Promise<unknown>, status: number, code: string, target?: string): Promise<{ message: string }> {
   try {
     await p;
   } catch (e) {
-    // The SDK's ErrorResponse mapper flattens the envelope's `error` into RestError.details.
-    const err = e as { statusCode?: number; code?: string; details?: { code?: string; message?: string; target?: string }; message: string };
+    const err = e as { statusCode?: number; code?: string; details?: { error?: { code?: string; message?: string; target?: string } }; message: string };
     assert.is(err.statusCode, status, err.message);
-    assert.is(err.details?.code, code, err.message);
-    assert.is(err.code, code);
-    if (target !== undefined) assert.is(err.details?.target, target);
-    assert.type(err.details?.message, 'string');
-    return { message: err.details!.message! };
+    assert.is(err.code, code, err.message);
+    const env = err.details?.error;
+    if (target !== undefined) assert.is(env?.target, target);
+    return { message: env?.message ?? err.message };
   }
   assert.unreachable(`expected ${status} ${code}`);
   throw new Error('unreachable');
 }
 
 /** A raw ARM request, for bodies the SDK refuses to serialise (it checks required fields itself). */
-async function rawFails(method: string, path: string, payload: unknown, status: number, code: string, target?: string): Promise<void> {
-  const res = await fetch(`${emu!.armEndpoint}${path}?api-version=2021-01-01`, { method, headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: JSON.stringify(payload) });
-  const b = (await res.json()) as { error: { code: string; message: string; target?: string } };
-  assert.is(res.status, status);
-  assert.equal(Object.keys(b), ['error']);
-  assert.is(b.error.code, code, b.error.message);
-  if (target !== undefined) assert.is(b.error.target, target);
+async function raw(method: string, path: string, payload: unknown, status: number, code?: string, target?: string): Promise<Record<string, any>> {
+  const res = await fetch(`${emu!.armEndpoint}${path}${path.includes('?') ? '&' : '?'}api-version=${V}`, { method, headers: { authorization: 'Bearer t', 'content-type': 'application/json' }, body: payload === undefined ? undefined : JSON.stringify(payload) });
+  const text = await res.text();
+  const b = text ? (JSON.parse(text) as Record<string, any>) : {};
+  assert.is(res.status, status, text);
+  if (code !== undefined) {
+    assert.equal(Object.keys(b), ['error']);
+    assert.is(b.error.code, code, b.error.message);
+    if (target !== undefined) assert.is(b.error.target, target);
+  }
+  return b;
 }
-const jobPath = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ImportExport/jobs/${name}`;
+const jobPath = (name: string, rg = RG) => `/subscriptions/${SUB}/resourceGroups/${rg}/providers/Microsoft.DataBox/jobs/${name}`;
+const wire = (name: string, b: JobResource) => ({ location: b.location, sku: b.sku, properties: { transferType: b.transferType, details: b.details } });
 
 test.before(async () => {
   emu = await startEmulator({ stateDir, stepMs: 0 });
-  client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
 });
 test.after(async () => {
   await emu?.stop();
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
-test('operations and locations ("West US" and "westus" both) with ship-to addresses and carriers', async () => {
-  const ops = [];
-  for await (const o of client.operations.list()) ops.push(o.name);
-  assert.ok(ops.includes('Microsoft.ImportExport/jobs/write'));
-  const locs = [];
-  for await (const l of client.locations.list()) locs.push(l);
-  assert.ok(locs.length >= 4);
-  const a = await client.locations.get('West US');
-  const b = await client.locations.get('westus');
-  assert.is(a.id, '/providers/Microsoft.ImportExport/locations/westus');
-  assert.equal(a, b);
-  assert.ok(a.supportedCarriers!.includes('FedEx'));
-  assert.type(a.streetAddress1, 'string');
-  await armFails(client.locations.get('moon'), 404, 'ResourceNotFound');
+test('regionConfiguration gives the datacenter address and return carriers; operations are listed', async () => {
+  const r = await client.service.regionConfiguration('westus', { datacenterAddressRequest: { storageLocation: 'West US', skuName: 'DataBoxCustomerDisk' } });
+  const a = r.datacenterAddressResponse as Record<string, unknown>;
+  assert.is(a.datacenterAddressType, 'DatacenterAddressLocation');
+  assert.ok(a.street1 && a.city && a.country, 'an address');
+  assert.equal(a.supportedCarriersForReturnShipment, ['FedEx', 'UPS', 'DHL']);
+  assert.is(a.dataCenterAzureLocation, 'westus');
+  const rg = await client.service.regionConfigurationByResourceGroup(RG, 'westeurope', { datacenterAddressRequest: { storageLocation: 'westeurope', skuName: 'DataBoxCustomerDisk' } });
+  assert.equal((rg.datacenterAddressResponse as Record<string, unknown>).supportedCarriersForReturnShipment, ['DHL', 'FedEx']);
+  await armFails(client.service.regionConfiguration('mars', { datacenterAddressRequest: { storageLocation: 'mars', skuName: 'DataBoxCustomerDisk' } }), 400, 'LocationNotSupported');
+  await armFails(client.service.regionConfiguration('westus', { datacenterAddressRequest: { storageLocation: 'westus', skuName: 'DataBox' } }), 400, 'SkuNotSupported');
+  const ops: string[] = [];
+  for await (const o of client.operations.list()) ops.push(o.name!);
+  assert.ok(ops.includes('Microsoft.DataBox/jobs/markDevicesShipped/action'));
 });
 
-test('create → 201 Creating with shippingInformation; get never returns bitLockerKey; listBitLockerKeys does', async () => {
-  const created = await client.jobs.create('seed1', RG, body());
-  assert.is(created.name, 'seed1');
-  assert.is(created.type, 'Microsoft.ImportExport/jobs');
-  assert.is(created.id, `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ImportExport/jobs/seed1`);
-  assert.is(created.properties!.state, 'Creating');
-  assert.is(created.properties!.provisioningState, 'Succeeded');
-  assert.is(created.properties!.driveList![0]!.state, 'Specified');
-  assert.is(created.properties!.shippingInformation!.city, 'Santa Clara');
-  assert.is(created.properties!.driveList![0]!.bitLockerKey, undefined);
-  const got = await client.jobs.get('seed1', RG);
-  assert.is(got.properties!.driveList![0]!.bitLockerKey, undefined);
-  assert.not.ok(JSON.stringify(got).includes(KEY));
-  const keys = [];
-  for await (const k of client.bitLockerKeys.list('seed1', RG)) keys.push(k);
-  assert.equal(keys, [{ driveId: 'DRIVE1', bitLockerKey: KEY }]);
-  await armFails(client.jobs.get('nosuch', RG), 404, 'ResourceNotFound');
+test('validateInputs: each check answered; a bad address and an unknown account make InputsRevisitRequired', async () => {
+  const b = body();
+  const good = await client.service.validateInputsByResourceGroup(RG, 'westus', {
+    validationCategory: 'JobCreationValidation',
+    individualRequestDetails: [
+      { validationType: 'ValidateSubscriptionIsAllowedToCreateJob' },
+      { validationType: 'ValidateSkuAvailability', deviceType: 'DataBoxCustomerDisk', transferType: 'ImportToAzure', country: 'US', location: 'westus' },
+      { validationType: 'ValidateCreateOrderLimit', deviceType: 'DataBoxCustomerDisk' },
+      { validationType: 'ValidateAddress', deviceType: 'DataBoxCustomerDisk', shippingAddress: details(b).shippingAddress! },
+      { validationType: 'ValidateDataTransferDetails', deviceType: 'DataBoxCustomerDisk', transferType: 'ImportToAzure', dataImportDetails: details(b).dataImportDetails! },
+    ],
+  });
+  assert.is(good.status, 'AllValidToProceed');
+  assert.equal(good.individualResponseDetails!.map((x) => x.validationType), ['ValidateSubscriptionIsAllowedToCreateJob', 'ValidateSkuAvailability', 'ValidateCreateOrderLimit', 'ValidateAddress', 'ValidateDataTransferDetails']);
+  const bad = await client.service.validateInputs('westus', {
+    validationCategory: 'JobCreationValidation',
+    individualRequestDetails: [
+      { validationType: 'ValidateAddress', deviceType: 'DataBoxCustomerDisk', shippingAddress: { streetAddress1: '1 Main St', country: 'US' } },
+      { validationType: 'ValidateDataTransferDetails', deviceType: 'DataBoxCustomerDisk', transferType: 'ImportToAzure', dataImportDetails: [{ accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/nosuchaccount` } }] },
+    ],
+  });
+  assert.is(bad.status, 'InputsRevisitRequired');
+  const [addr, data] = bad.individualResponseDetails! as Array<{ validationStatus?: string; status?: string; error?: { code?: string; message?: string } }>;
+  assert.equal([addr!.validationStatus, addr!.error?.code], ['Invalid', 'InvalidAddress']);
+  assert.equal([data!.status, data!.error?.code], ['Invalid', 'StorageAccountNotFound']);
 });
 
-test('replace: PUT on a Creating job → 200; drives declared without bitLockerKey are accepted', async () => {
-  const r = await client.jobs.create('seed1', RG, body({}, [{ driveId: 'DRIVE1', manifestFile: '\\DriveManifest.xml', manifestHash: HASH }, { driveId: 'DRIVE2', manifestFile: '\\DriveManifest.xml', manifestHash: HASH }]));
-  assert.is(r.properties!.driveList!.length, 2);
-  const keys = [];
-  for await (const k of client.bitLockerKeys.list('seed1', RG)) keys.push(k);
-  assert.equal(keys, [{ driveId: 'DRIVE1' }, { driveId: 'DRIVE2' }]);
+test('create → DeviceOrdered with the datacenter address; get never returns bitLockerKey; listCredentials does', async () => {
+  const created = await client.jobs.beginCreateAndWait(RG, 'seed1', body(['DRIVE1', 'DRIVE2']));
+  assert.is(created.status, 'DeviceOrdered');
+  assert.is(created.isCancellable, true);
+  assert.is(created.sku.name, 'DataBoxCustomerDisk');
+  assert.is(created.transferType, 'ImportToAzure');
+  assert.ok(details(created).datacenterAddress, 'the job carries its datacenter address');
+  const got = await client.jobs.get(RG, 'seed1', { expand: 'details' });
+  assert.equal(Object.keys(details(got).importDiskDetailsCollection!), ['DRIVE1', 'DRIVE2']);
+  assert.equal(details(got).importDiskDetailsCollection!.DRIVE1, { manifestFile: '\\DriveManifest.xml', manifestHash: HASH } as never);
+  assert.equal(details(got).copyProgress!.map((p) => [p.serialNumber, p.copyStatus, p.bytesProcessed]), [['DRIVE1', 'NotStarted', 0], ['DRIVE2', 'NotStarted', 0]]);
+  assert.equal(details(got).jobStages!.map((s) => [s.stageName, s.stageStatus]).slice(0, 2), [['DeviceOrdered', 'InProgress'], ['ShippedToAzureDC', 'None']]);
+  assert.is(JSON.stringify(got).includes(KEY), false, 'GET carries no key');
+  const plain = await client.jobs.get(RG, 'seed1');
+  assert.is(details(plain).jobStages, undefined, 'stages only with $expand=details');
+  const creds: unknown[] = [];
+  for await (const c of client.jobs.listCredentials(RG, 'seed1')) creds.push(c);
+  assert.equal(creds, [{ jobName: 'seed1', jobSecrets: { jobSecretsType: 'DataBoxCustomerDisk', diskSecrets: [{ diskSerialNumber: 'DRIVE1', bitLockerKey: KEY }, { diskSerialNumber: 'DRIVE2', bitLockerKey: KEY }], carrierAccountNumber: '123' } }]);
+  await armFails(client.jobs.beginCreateAndWait(RG, 'seed1', body()), 409, 'Conflict');
 });
 
 test('create refusals carry ARM codes and targets', async () => {
-  await armFails(client.jobs.create('Seed_1', RG, body()), 400, 'InvalidJobName', 'jobName');
-  await armFails(client.jobs.create('1seed', RG, body()), 400, 'InvalidJobName');
-  await armFails(client.jobs.create('x', RG, body()), 400, 'InvalidJobName');
-  await armFails(client.jobs.create('v1', RG, { ...body(), location: 'Moon' }), 400, 'LocationNotSupported', 'location');
-  await armFails(client.jobs.create('v1', RG, body({ storageAccountId: 'devstoreaccount1' })), 400, 'InvalidStorageAccountId', 'properties.storageAccountId');
-  await armFails(client.jobs.create('v1', RG, body({ storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/other` })), 400, 'StorageAccountNotFound');
-  await armFails(client.jobs.create('v1', RG, body({ jobType: 'Export' })), 400, 'UnsupportedJobType', 'properties.jobType');
-  await armFails(client.jobs.create('v1', RG, body({ jobType: undefined })), 400, 'MissingRequiredProperty', 'properties.jobType');
-  await armFails(client.jobs.create('v1', RG, body({}, [])), 400, 'MissingRequiredProperty', 'properties.driveList');
-  const eleven = Array.from({ length: 11 }, (_, i) => ({ driveId: `D${i}`, manifestFile: '\\m.xml', manifestHash: HASH }));
-  await armFails(client.jobs.create('v1', RG, body({}, eleven)), 400, 'TooManyDrives');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestFile: '\\m', manifestHash: HASH }, { driveId: 'A', manifestFile: '\\m', manifestHash: HASH }])), 400, 'DuplicateDriveId');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestHash: HASH }])), 400, 'MissingRequiredProperty', 'properties.driveList[0].manifestFile');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestFile: '\\m' }])), 400, 'MissingRequiredProperty', 'properties.driveList[0].manifestHash');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ manifestFile: '\\m', manifestHash: HASH }])), 400, 'MissingRequiredProperty', 'properties.driveList[0].driveId');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestFile: '\\m', manifestHash: 'nothex' }])), 400, 'InvalidPropertyValue', 'properties.driveList[0].manifestHash');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestFile: '\\m', manifestHash: HASH, bitLockerKey: 'secret' }])), 400, 'InvalidPropertyValue', 'properties.driveList[0].bitLockerKey');
-  await armFails(client.jobs.create('v1', RG, body({}, [{ driveId: 'A', manifestFile: '..\\m', manifestHash: HASH }])), 400, 'InvalidPropertyValue', 'properties.driveList[0].manifestFile');
-  await rawFails('PUT', jobPath('v1'), body({ returnAddress: { ...returnAddress, email: undefined } }), 400, 'MissingRequiredProperty', 'properties.returnAddress.email');
-  await rawFails('PUT', jobPath('v1'), body({ returnShipping: { carrierName: 'FedEx' } }), 400, 'MissingRequiredProperty', 'properties.returnShipping.carrierAccountNumber');
-  await armFails(client.jobs.create('v1', RG, body({ logLevel: 'Chatty' })), 400, 'InvalidPropertyValue', 'properties.logLevel');
-  await armFails(client.jobs.get('v1', RG), 404, 'ResourceNotFound');
+  const put = (name: string, b: unknown) => raw('PUT', jobPath(name), b, 400);
+  const base = wire('x', body());
+  const mutate = (f: (b: any) => void) => {
+    const b = structuredClone(base) as any;
+    f(b);
+    return b;
+  };
+  await raw('PUT', jobPath('ab'), base, 400, 'InvalidJobName', 'jobName');
+  await raw('PUT', jobPath('has space'), base, 400, 'InvalidJobName');
+  await raw('PUT', jobPath('a'.repeat(25)), base, 400, 'InvalidJobName');
+  await raw('PUT', jobPath('r1'.padEnd(5, 'x')), mutate((b) => (b.sku.name = 'DataBox')), 400, 'SkuNotSupported', 'sku.name');
+  await raw('PUT', jobPath('r2xx'), mutate((b) => (b.properties.transferType = 'ExportFromAzure')), 400, 'UnsupportedTransferType');
+  await raw('PUT', jobPath('r3xx'), mutate((b) => delete b.properties.details.contactDetails), 400, 'MissingRequiredProperty', 'properties.details.contactDetails');
+  await raw('PUT', jobPath('r4xx'), mutate((b) => (b.properties.details.contactDetails.emailList = [])), 400, 'MissingRequiredProperty', 'properties.details.contactDetails.emailList');
+  await raw('PUT', jobPath('r5xx'), mutate((b) => delete b.properties.details.shippingAddress.country), 400, 'MissingRequiredProperty', 'properties.details.shippingAddress.country');
+  await raw('PUT', jobPath('r6xx'), mutate((b) => delete b.properties.details.returnToCustomerPackageDetails), 400, 'MissingRequiredProperty');
+  await raw('PUT', jobPath('r7xx'), mutate((b) => (b.properties.details.returnToCustomerPackageDetails.carrierName = 'Pigeon')), 400, 'InvalidReturnCarrier');
+  await raw('PUT', jobPath('r8xx'), mutate((b) => (b.properties.details.dataImportDetails[0].accountDetails.storageAccountId = '/subscriptions/x/resourceGroups/y/providers/Microsoft.Storage/storageAccounts/nosuch')), 400, 'StorageAccountNotFound');
+  await raw('PUT', jobPath('r9xx'), mutate((b) => delete b.properties.details.importDiskDetailsCollection.DRIVE1.manifestHash), 400, 'MissingRequiredProperty', "properties.details.importDiskDetailsCollection['DRIVE1'].manifestHash");
+  await raw('PUT', jobPath('r10x'), mutate((b) => delete b.properties.details.importDiskDetailsCollection.DRIVE1.bitLockerKey), 400, 'MissingRequiredProperty');
+  await raw('PUT', jobPath('r11x'), mutate((b) => (b.properties.details.importDiskDetailsCollection.DRIVE1.bitLockerKey = '1234')), 400, 'InvalidPropertyValue');
+  await raw('PUT', jobPath('r12x'), mutate((b) => (b.properties.details.importDiskDetailsCollection.DRIVE1.manifestFile = 'DriveManifest.xml')), 400, 'InvalidPropertyValue');
+  const eleven = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`D${i}`, { manifestFile: '\\DriveManifest.xml', manifestHash: HASH, bitLockerKey: KEY }]));
+  await raw('PUT', jobPath('r13x'), mutate((b) => (b.properties.details.importDiskDetailsCollection = eleven)), 400, 'TooManyDisks');
+  await raw('PUT', jobPath('r14x'), mutate((b) => (b.location = 'mars')), 400, 'LocationNotSupported', 'location');
+  await put('r15x', { not: 'a job' });
+  const names: string[] = [];
+  for await (const j of client.jobs.listByResourceGroup(RG)) names.push(j.name!);
+  assert.not.ok(names.some((n) => /^r\d/.test(n)), 'nothing refused was created');
 });
 
-test('update: Shipping needs returnAddress and deliveryPackage; cancel only true; only UpdateJobParameters fields', async () => {
-  await client.jobs.create('ship1', RG, body({ returnAddress: undefined }));
-  await armFails(client.jobs.update('ship1', RG, { state: 'Shipping' }), 400, 'MissingRequiredProperty', 'properties.returnAddress');
-  await client.jobs.update('ship1', RG, { returnAddress });
-  await armFails(client.jobs.update('ship1', RG, { state: 'Shipping' }), 400, 'MissingRequiredProperty', 'properties.deliveryPackage');
-  await armFails(client.jobs.update('ship1', RG, { state: 'Received' }), 400, 'InvalidPropertyValue', 'properties.state');
-  await armFails(client.jobs.update('ship1', RG, { cancelRequested: false }), 400, 'InvalidPropertyValue', 'properties.cancelRequested');
-  await rawFails('PATCH', jobPath('ship1'), { properties: { deliveryPackage: { carrierName: 'FedEx' } } }, 400, 'MissingRequiredProperty', 'properties.deliveryPackage.trackingNumber');
-  const shipped = await client.jobs.update('ship1', RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: '1Z999', driveCount: 1, shipDate: '2026-11-24' } });
-  assert.is(shipped.properties!.state, 'Shipping');
-  assert.is(shipped.properties!.deliveryPackage!.trackingNumber, '1Z999');
-  // Replacing or deleting a Shipping job is refused; changing drives too.
-  await armFails(client.jobs.create('ship1', RG, body()), 409, 'InvalidJobState');
-  await armFails(client.jobs.delete('ship1', RG), 409, 'InvalidJobState');
-  await armFails(client.jobs.update('ship1', RG, { driveList: [{ driveId: 'X', manifestFile: '\\m', manifestHash: HASH }] }), 409, 'InvalidJobState', 'properties.driveList');
-  // A field outside UpdateJobParameters, sent raw (the SDK would drop it).
-  await rawFails('PATCH', jobPath('ship1'), { properties: { storageAccountId: 'x' } }, 400, 'UnsupportedUpdateProperty', 'properties.storageAccountId');
-  // Cancel is allowed in Shipping, then the job is Canceled and no longer updatable.
-  const c = await client.jobs.update('ship1', RG, { cancelRequested: true });
-  assert.is(c.properties!.state, 'Canceled');
-  assert.is(c.properties!.cancelRequested, true);
-  await armFails(client.jobs.update('ship1', RG, { cancelRequested: true }), 409, 'InvalidJobState');
-  const tagged = await client.jobs.update('ship1', RG, { tags: { owner: 'ops' } });
-  assert.equal(tagged.tags, { owner: 'ops' });
+test('markDevicesShipped → ShippedToAzureDC (correctable until the disks arrive); cancel only while DeviceOrdered; tags-only PATCH; delete only when done', async () => {
+  await client.jobs.beginCreateAndWait(RG, 'ship1', body());
+  await armFails(client.jobs.markDevicesShipped('ship1', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx' } as never }), 400, 'MissingRequiredProperty');
+  await client.jobs.markDevicesShipped('ship1', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: '1Z1' } });
+  await client.jobs.markDevicesShipped('ship1', RG, { deliverToDcPackageDetails: { carrierName: 'UPS', trackingId: '1Z2' } });
+  const j = await client.jobs.get(RG, 'ship1', { expand: 'details' });
+  assert.is(j.status, 'ShippedToAzureDC');
+  assert.is(j.isCancellable, false);
+  assert.equal({ ...details(j).deliverToDcPackageDetails }, { carrierName: 'UPS', trackingId: '1Z2' });
+  await armFails(client.jobs.cancel(RG, 'ship1', { reason: 'too late' }), 409, 'InvalidJobState');
+  await armFails(client.jobs.beginDeleteAndWait(RG, 'ship1'), 409, 'InvalidJobState');
+
+  await client.jobs.beginCreateAndWait(RG, 'cancel1', body());
+  await raw('POST', `${jobPath('cancel1')}/cancel`, {}, 400, 'MissingRequiredProperty');
+  await client.jobs.cancel(RG, 'cancel1', { reason: 'wrong disks' });
+  const c = await client.jobs.get(RG, 'cancel1', { expand: 'details' });
+  assert.equal([c.status, c.cancellationReason, c.isCancellable, c.isDeletable], ['Cancelled', 'wrong disks', false, true]);
+  await armFails(client.jobs.markDevicesShipped('cancel1', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: '1' } }), 409, 'InvalidJobState');
+  const u = await client.jobs.beginUpdateAndWait(RG, 'cancel1', { tags: { owner: 'ops' } });
+  assert.equal(u.tags, { owner: 'ops' });
+  await raw('PATCH', jobPath('cancel1'), { properties: { details: {} } }, 400, 'UnsupportedUpdateProperty');
+  await client.jobs.beginCreateAndWait(RG, 'del1', body());
+  await client.jobs.cancel(RG, 'del1', { reason: 'x' });
+  await client.jobs.beginDeleteAndWait(RG, 'del1');
+  await armFails(client.jobs.get(RG, 'del1'), 404, 'ResourceNotFound');
 });
 
-test('delete only in Creating (or Completed)', async () => {
-  await client.jobs.create('gone1', RG, body());
-  await client.jobs.delete('gone1', RG);
-  await armFails(client.jobs.get('gone1', RG), 404, 'ResourceNotFound');
-  await armFails(client.jobs.delete('gone1', RG), 404, 'ResourceNotFound');
-});
-
-test('list by resource group and subscription page with $top and nextLink', async () => {
-  for (let i = 0; i < 5; i++) await client.jobs.create(`page${i}`, 'paging-rg', body());
-  await client.jobs.create('other1', 'other-rg', body());
-  const pages: string[][] = [];
-  for await (const page of client.jobs.listByResourceGroup('paging-rg', { top: 2 }).byPage()) pages.push(page.map((j) => j.name!));
-  assert.equal(pages, [['page0', 'page1'], ['page2', 'page3'], ['page4']]);
+test('list by resource group and subscription; paging with $top and nextLink', async () => {
+  for (let i = 0; i < 5; i++) await client.jobs.beginCreateAndWait('paging-rg', `page${i}`, body());
+  const names: string[] = [];
+  for await (const j of client.jobs.listByResourceGroup('paging-rg')) names.push(j.name!);
+  assert.equal(names, ['page0', 'page1', 'page2', 'page3', 'page4']);
   const all: string[] = [];
-  for await (const j of client.jobs.listBySubscription({ top: 3 })) all.push(j.name!);
-  assert.ok(all.includes('other1') && all.includes('page4') && all.includes('seed1'));
-  for await (const j of client.jobs.listBySubscription()) assert.is(JSON.stringify(j).includes(KEY), false);
-  const bad = await fetch(`${emu!.armEndpoint}/subscriptions/${SUB}/providers/Microsoft.ImportExport/jobs?api-version=2021-01-01&$top=101`, { headers: { authorization: 'Bearer t' } });
-  assert.is(bad.status, 400);
-  assert.is(((await bad.json()) as { error: { code: string } }).error.code, 'InvalidQueryParameterValue');
+  for await (const j of client.jobs.list()) all.push(j.name!);
+  assert.ok(all.includes('seed1') && all.includes('page4'));
+  for await (const j of client.jobs.list()) assert.is(JSON.stringify(j).includes(KEY), false);
+  const page = await raw('GET', `/subscriptions/${SUB}/resourceGroups/paging-rg/providers/Microsoft.DataBox/jobs?$top=2`, undefined, 200);
+  assert.equal(page.value.map((j: { name: string }) => j.name), ['page0', 'page1']);
+  assert.match(page.nextLink, /\$skiptoken=2/);
+  await raw('GET', `/subscriptions/${SUB}/providers/Microsoft.DataBox/jobs?$top=101`, undefined, 400, 'InvalidQueryParameterValue');
 });
 
-test('ARM envelope: api-version strictly 2021-01-01, bearer token required, unknown routes', async () => {
-  const url = `${emu!.armEndpoint}/providers/Microsoft.ImportExport/locations`;
-  const r1 = await fetch(`${url}?api-version=2020-08-01`, { headers: { authorization: 'Bearer t' } });
+test('ARM envelope: api-version strictly 2022-12-01, bearer token required, the retired provider and unknown routes', async () => {
+  const url = `${emu!.armEndpoint}${jobPath('seed1')}`;
+  const r1 = await fetch(`${url}?api-version=2021-01-01`, { headers: { authorization: 'Bearer t' } });
   assert.is(r1.status, 400);
   const e1 = (await r1.json()) as { error: { code: string; message: string } };
   assert.is(e1.error.code, 'InvalidApiVersionParameter');
-  assert.match(e1.error.message, /'2020-08-01' is invalid.*'2021-01-01'/);
+  assert.match(e1.error.message, /'2021-01-01' is invalid.*'2022-12-01'/);
   const r2 = await fetch(url, { headers: { authorization: 'Bearer t' } });
   assert.is(((await r2.json()) as { error: { code: string } }).error.code, 'MissingApiVersionParameter');
-  const r3 = await fetch(`${url}?api-version=2021-01-01`);
+  const r3 = await fetch(`${url}?api-version=${V}`);
   assert.is(r3.status, 401);
   assert.is(((await r3.json()) as { error: { code: string } }).error.code, 'AuthenticationFailed');
-  const r4 = await fetch(`${url}?api-version=2021-01-01`, { headers: { authorization: 'Bearer ' } });
-  assert.is(r4.status, 401);
-  const r5 = await fetch(`${emu!.armEndpoint}/providers/Microsoft.ImportExport/widgets?api-version=2021-01-01`, { headers: { authorization: 'Bearer t' } });
-  assert.is(r5.status, 404);
-  assert.equal(Object.keys((await r5.json()) as object), ['error']);
-  const r6 = await fetch(`${emu!.armEndpoint}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ImportExport/jobs/seed1?api-version=2021-01-01`, { method: 'PUT', headers: { authorization: 'Bearer t' }, body: '{not json' });
+  const classic = await raw('GET', `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.ImportExport/jobs/seed1`, undefined, 404, 'NoRegisteredProviderFound');
+  assert.match(classic.error.message, /retired/);
+  await raw('GET', `/subscriptions/${SUB}/providers/Microsoft.DataBox/widgets`, undefined, 404, 'InvalidResourceType');
+  const r6 = await fetch(`${url}?api-version=${V}`, { method: 'PUT', headers: { authorization: 'Bearer t' }, body: '{not json' });
   assert.is(r6.status, 400);
   assert.is(((await r6.json()) as { error: { code: string } }).error.code, 'InvalidRequestContent');
 });
 
-test('state survives a restart (jobs, keys, states), and the state file is written atomically', async () => {
+test('state survives a restart (jobs, keys, statuses), and the state file is written atomically with mode 0600', async () => {
   await emu!.stop();
   assert.ok(fs.existsSync(`${stateDir}/emulator-state.json`));
   assert.not.ok(fs.existsSync(`${stateDir}/emulator-state.json.tmp`));
   assert.is(fs.statSync(`${stateDir}/emulator-state.json`).mode & 0o777, 0o600);
   emu = await startEmulator({ stateDir, stepMs: 0 });
-  client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
-  const j = await client.jobs.get('ship1', RG);
-  assert.is(j.properties!.state, 'Canceled');
+  client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+  const j = await client.jobs.get(RG, 'cancel1');
+  assert.is(j.status, 'Cancelled');
   assert.equal(j.tags, { owner: 'ops' });
+  const creds: Array<{ jobSecrets?: unknown }> = [];
+  for await (const c of client.jobs.listCredentials(RG, 'seed1')) creds.push(c);
+  assert.match(JSON.stringify(creds), new RegExp(KEY), 'the keys persist');
   const names: string[] = [];
   for await (const x of client.jobs.listByResourceGroup('paging-rg')) names.push(x.name!);
   assert.equal(names, ['page0', 'page1', 'page2', 'page3', 'page4']);
