@@ -12,7 +12,7 @@
         'Start-DriveSeedStage', 'Initialize-DriveSeedDrive', 'New-DriveSeedImportJob', 'Set-DriveSeedShipping',
         'Get-DriveSeedJob', 'Test-DriveSeedDrive', 'Get-DriveSeedDisk', 'Complete-DriveSeedImport',
         'Restore-DriveSeedSnapshot', 'Stop-DriveSeedServer', 'Get-DriveSeedStatus', 'Test-DriveSeedStaging', 'Get-DriveSeedBitLockerKey',
-        'Start-DriveSeedBackup', 'Stop-DriveSeedImportJob'
+        'Start-DriveSeedBackup', 'Stop-DriveSeedImportJob', 'Get-DriveSeedSnapshot', 'Repair-DriveSeedImport'
     )
     CmdletsToExport   = @()
     VariablesToExport = @()

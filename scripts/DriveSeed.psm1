@@ -10,7 +10,7 @@
 #  - Ctrl-C / Stop-Job while waiting -> `$/cancelRequest`, then the (cancelled) response is read so
 #    the session stays in step. Reads never block for long (ReadLineAsync polled in short waits), so
 #    a stop is noticed even while the server is quiet
-#  - cmdlets that change something (stage, prep, job, ship, complete, restore, backup) support
+#  - cmdlets that change something (stage, prep, job, ship, complete, repair, restore, backup) support
 #    -WhatIf/-Confirm: under -WhatIf no request is sent
 #  - secrets: -Passphrase is a SecureString, made plain only for the request line on the server's
 #    stdin; Get-DriveSeedBitLockerKey returns each recovery password as a SecureString
@@ -312,8 +312,11 @@ function Get-DriveSeedJob {
     Get-DriveSeedJob -Staging E:\Staging
     #>
     [CmdletBinding()]
-    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging)
-    process { Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'job.get' -Params @{ staging = $Staging } -Cmdlet $PSCmdlet) 'job.get' }
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [string]$Emulator)
+    process {
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Emulator = 'emulator' }
+        Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'job.get' -Params $params -Cmdlet $PSCmdlet) 'job.get'
+    }
 }
 
 function Test-DriveSeedDrive {
@@ -383,13 +386,16 @@ function Get-DriveSeedBitLockerKey {
     .DESCRIPTION
     BitLockerKey is a SecureString ($null for a drive without BitLocker). To see one, for example to
     type it into the Azure portal: $k.BitLockerKey | ConvertFrom-SecureString -AsPlainText.
+    With -FromJob the keys come from the import job in Azure (listCredentials) instead of the
+    staging location's records.
     .EXAMPLE
     Get-DriveSeedBitLockerKey -Staging E:\Staging | Format-Table driveId, target
     #>
     [CmdletBinding()]
-    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging)
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [switch]$FromJob, [string]$Emulator)
     process {
-        $r = Invoke-DriveSeedRpc -Method 'keys.list' -Params @{ staging = $Staging } -Cmdlet $PSCmdlet
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; FromJob = 'fromJob'; Emulator = 'emulator' }
+        $r = Invoke-DriveSeedRpc -Method 'keys.list' -Params $params -Cmdlet $PSCmdlet
         foreach ($d in $r.drives) {
             $plain = [string]$d.bitLockerKey
             $d.bitLockerKey = if ($plain) { ConvertTo-SecureString -String $plain -AsPlainText -Force } else { $null }
@@ -434,6 +440,39 @@ function Start-DriveSeedBackup {
     }
 }
 
+function Get-DriveSeedSnapshot {
+    <#
+    .SYNOPSIS
+    The snapshots of the staging repository, or with -Cloud of the repository in Azure (RPC "snapshots.list"), one object each.
+    .EXAMPLE
+    Get-DriveSeedSnapshot -Staging E:\Staging -PassphraseFile C:\keys\seed.txt | Sort-Object time | Select-Object -Last 1
+    #>
+    [CmdletBinding()]
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [switch]$Cloud, [string]$PassphraseFile, [securestring]$Passphrase)
+    process {
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Cloud = 'cloud'; PassphraseFile = 'passphraseFile' }
+        if ($Passphrase) { $params['passphrase'] = ConvertFrom-DriveSeedSecureString $Passphrase }
+        $r = Invoke-DriveSeedRpc -Method 'snapshots.list' -Params $params -Cmdlet $PSCmdlet
+        foreach ($snap in $r.snapshots) { Add-DriveSeedType $snap 'snapshot' }
+    }
+}
+
+function Repair-DriveSeedImport {
+    <#
+    .SYNOPSIS
+    Re-uploads from staging exactly the blobs and blocks the import missed or damaged, then verifies them (RPC "repair").
+    .EXAMPLE
+    Repair-DriveSeedImport -Staging E:\Staging -Full
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    param([Parameter(Mandatory, ValueFromPipelineByPropertyName)][string]$Staging, [switch]$Full)
+    process {
+        if (-not $PSCmdlet.ShouldProcess($Staging, 'Upload the missing or damaged blobs to the container')) { return }
+        $params = ConvertTo-DriveSeedParams $PSBoundParameters @{ Staging = 'staging'; Full = 'full' }
+        Add-DriveSeedType (Invoke-DriveSeedRpc -Method 'repair' -Params $params -Cmdlet $PSCmdlet -Activity 'Repairing the import') 'repair'
+    }
+}
+
 function Restore-DriveSeedSnapshot {
     <#
     .SYNOPSIS
@@ -457,4 +496,5 @@ function Restore-DriveSeedSnapshot {
 
 Export-ModuleMember -Function Start-DriveSeedStage, Initialize-DriveSeedDrive, New-DriveSeedImportJob, Set-DriveSeedShipping,
     Get-DriveSeedJob, Test-DriveSeedDrive, Get-DriveSeedDisk, Complete-DriveSeedImport, Restore-DriveSeedSnapshot, Stop-DriveSeedServer,
-    Get-DriveSeedStatus, Test-DriveSeedStaging, Get-DriveSeedBitLockerKey, Start-DriveSeedBackup, Stop-DriveSeedImportJob
+    Get-DriveSeedStatus, Test-DriveSeedStaging, Get-DriveSeedBitLockerKey, Start-DriveSeedBackup, Stop-DriveSeedImportJob,
+    Get-DriveSeedSnapshot, Repair-DriveSeedImport

@@ -125,9 +125,24 @@ test('every param the module sends is declared by the method, and every required
 
 test('every workflow method has a cmdlet', () => {
   const called = new Set(found.map((c) => c.method));
-  const want = ['stage', 'prep', 'verify', 'job.create', 'job.get', 'ship', 'status', 'restore', 'check', 'drives.list', 'keys.list'].filter((m) =>
-    byMethod.has(m),
-  );
+  const want = [
+    'stage',
+    'prep',
+    'verify',
+    'job.create',
+    'job.get',
+    'job.cancel',
+    'ship',
+    'status',
+    'complete',
+    'repair',
+    'backup',
+    'restore',
+    'snapshots.list',
+    'check',
+    'drives.list',
+    'keys.list',
+  ].filter((m) => byMethod.has(m));
   assert.equal(
     want.filter((m) => !called.has(m)),
     [],

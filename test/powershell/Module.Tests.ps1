@@ -13,7 +13,7 @@
 $module = $env:DS_MODULE
 $work = $env:DS_WORK
 $ChangingCmdlets = 'Start-DriveSeedStage', 'Initialize-DriveSeedDrive', 'New-DriveSeedImportJob', 'Stop-DriveSeedImportJob', 'Set-DriveSeedShipping',
-    'Complete-DriveSeedImport', 'Start-DriveSeedBackup', 'Restore-DriveSeedSnapshot'
+    'Complete-DriveSeedImport', 'Repair-DriveSeedImport', 'Start-DriveSeedBackup', 'Restore-DriveSeedSnapshot'
 
 function Get-ModuleState { & (Get-Module DriveSeed) { [pscustomobject]@{ NextId = $script:NextId; Server = $script:Server } } }
 
@@ -32,7 +32,7 @@ Test-Case 'Test-ModuleManifest passes and the manifest exports exactly the modul
     Import-Module $module -Force
     $fromModule = @((Get-Module DriveSeed).ExportedFunctions.Keys | Sort-Object)
     Assert-Equal @($m.ExportedFunctions.Keys | Sort-Object) $fromModule
-    Assert-True ($fromModule.Count -ge 15) "only $($fromModule.Count) exported"
+    Assert-True ($fromModule.Count -ge 17) "only $($fromModule.Count) exported"
     Assert-True ($fromModule -notcontains 'Invoke-DriveSeedRpc') 'internal helpers stay private'
 }
 
@@ -64,7 +64,7 @@ Test-Case 'every cmdlet that changes something supports -WhatIf and -Confirm; er
         Assert-Equal 'High' ([string]$binding.ConfirmImpact) $name
     }
     # the read-only ones do not pretend to change anything
-    foreach ($name in 'Get-DriveSeedJob', 'Get-DriveSeedStatus', 'Get-DriveSeedDisk', 'Test-DriveSeedDrive', 'Test-DriveSeedStaging') {
+    foreach ($name in 'Get-DriveSeedJob', 'Get-DriveSeedStatus', 'Get-DriveSeedDisk', 'Test-DriveSeedDrive', 'Test-DriveSeedStaging', 'Get-DriveSeedSnapshot', 'Get-DriveSeedBitLockerKey') {
         Assert-True (-not (Get-Command $name).Parameters.ContainsKey('WhatIf')) "$name is read-only but has -WhatIf"
     }
 }
@@ -80,6 +80,7 @@ Test-Case '-WhatIf: no cmdlet that changes something sends a request, starts the
         Stop-DriveSeedImportJob -Staging $staging -WhatIf
         Set-DriveSeedShipping -Staging $staging -Carrier FedEx -Tracking 123456789012 -WhatIf
         Complete-DriveSeedImport -Staging $staging -WhatIf
+        Repair-DriveSeedImport -Staging $staging -Full -WhatIf
         Start-DriveSeedBackup -Source $env:DS_SOURCE -Staging $staging -WhatIf
         Restore-DriveSeedSnapshot -Staging $staging -To $to -WhatIf
     )
@@ -115,6 +116,9 @@ Test-Case 'Start-DriveSeedStage: a DriveSeed.stage result whose Staging binds by
     Assert-True (-not $everything.Contains($env:DS_PASSPHRASE)) 'the passphrase is not in the output, verbose or warning streams'
     $checked = $result[0] | Test-DriveSeedStaging -Passphrase $secure
     Assert-True ($checked.PSObject.TypeNames -contains 'DriveSeed.check') 'Test-DriveSeedStaging took Staging from the pipeline'
+    $snaps = @($result[0] | Get-DriveSeedSnapshot -Passphrase $secure)
+    Assert-Equal 1 $snaps.Count 'one snapshot object'
+    Assert-Equal $result[0].snapshot $snaps[0].id 'the staged snapshot'
 }
 
 Test-Case 'Write-Progress records while stage runs: activity names the source, percent and status move, and a Completed record ends it' {
