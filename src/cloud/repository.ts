@@ -7,7 +7,7 @@
 import type { Secret } from '../base/secret';
 import { DriveseedError } from '../base/errors';
 import { ChunkIndex } from '../repo/chunk-index';
-import { type RepoConfig, parseConfig, unlockConfig } from '../repo/config';
+import { type PendingKek, type RepoConfig, parseConfig, unlockConfig } from '../repo/config';
 import { type RepoKeys, encodeMetadata, sha256Hex } from '../repo/crypto';
 import { corruptError } from '../repo/errors';
 import { type IndexDoc, type IndexPack, decodeIndex, encodeIndex } from '../repo/index-file';
@@ -31,7 +31,8 @@ export class CloudRepository {
   ) {}
 
   /** Reads `config` from the backend and unlocks it (REPO_NOT_FOUND, WRONG_PASSPHRASE). */
-  static async open(backend: Backend, passphrase: Secret, signal?: AbortSignal): Promise<CloudRepository> {
+  /** `early`: a key derivation already under way from the staging copy of the config (unlockConfig). */
+  static async open(backend: Backend, passphrase: Secret, signal?: AbortSignal, early?: PendingKek): Promise<CloudRepository> {
     if (!(await backend.stat(CONFIG_FILE, signal))) {
       throw new DriveseedError(
         'REPO_NOT_FOUND',
@@ -41,7 +42,7 @@ export class CloudRepository {
     }
     const text = (await backend.readAll(CONFIG_FILE, signal)).toString('utf8');
     const config = parseConfig(text, `${backend.description}/${CONFIG_FILE}`);
-    return new CloudRepository(backend, config, await unlockConfig(backend.description, config, passphrase));
+    return new CloudRepository(backend, config, await unlockConfig(backend.description, config, passphrase, early));
   }
 
   /**

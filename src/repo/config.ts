@@ -118,9 +118,35 @@ export async function createConfig(root: string, passphrase: Secret, options: In
   return { config, keys };
 }
 
-/** Unseals the master keys; WRONG_PASSPHRASE when the passphrase does not open them. */
-export async function unlockConfig(root: string, config: RepoConfig, passphrase: Secret): Promise<RepoKeys> {
-  const kek = await deriveKey(passphrase, config.kdf);
+/**
+ * A key derivation started ahead of time from another copy of a repository's config (backup: the
+ * staging directory's copy, while the container's is fetched). unlockConfig uses it only when the
+ * config it unlocks has the very same KDF parameters and salt, so the result is the same key.
+ */
+export interface PendingKek {
+  kdf: KdfParams;
+  kek: Promise<Buffer>;
+}
+
+/** Starts deriving the passphrase's key for `kdf` on the libuv pool; hand the result to unlockConfig. */
+export function startKeyDerivation(passphrase: Secret, kdf: KdfParams): PendingKek {
+  const kek = deriveKey(passphrase, kdf);
+  kek.catch(() => {}); // reported by unlockConfig when it is used; an unused failed one is dropped
+  return { kdf: { ...kdf }, kek };
+}
+
+function sameKdf(a: KdfParams, b: KdfParams): boolean {
+  return a.name === b.name && a.N === b.N && a.r === b.r && a.p === b.p && a.salt === b.salt;
+}
+
+/**
+ * Unseals the master keys; WRONG_PASSPHRASE when the passphrase does not open them. `early`: a
+ * derivation started before the config was read (used only for identical KDF parameters).
+ */
+export async function unlockConfig(root: string, config: RepoConfig, passphrase: Secret, early?: PendingKek): Promise<RepoKeys> {
+  const reuse = early !== undefined && sameKdf(early.kdf, config.kdf);
+  if (early && !reuse) early.kek.then((k) => k.fill(0), () => {});
+  const kek = reuse ? await early.kek : await deriveKey(passphrase, config.kdf);
   const raw = unseal(kek, Buffer.from(config.keys, 'base64'), keysAad(config.id));
   kek.fill(0);
   if (!raw || raw.length !== 64) {
