@@ -7,9 +7,10 @@
  * strings/numbers in the script itself, so that parsing does not depend on how a PowerShell version
  * serialises enums. Parsers take that stdout.
  *
- * Not run here (no Windows, no PowerShell in this environment): the parsers and the whole flow
- * (src/prep/win32.ts) are tested against hand-written fixtures in test/fixtures/windows/ shaped like
- * Windows PowerShell 5.1 output.
+ * Tested without Windows: every script runs under PowerShell 7 (pwsh) against stub Storage and
+ * BitLocker cmdlets (test/prep-windows-pwsh*.test.ts, test/powershell/stubs/), and the parsers and
+ * the whole flow (src/prep/win32.ts) also replay hand-written Windows PowerShell 5.1 output
+ * (test/fixtures/windows/). What only Windows can show: docs/windows.md.
  */
 import { cancelledError, DriveseedError } from '../base/errors';
 import { sanitize, Secret } from '../base/secret';
