@@ -8,7 +8,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import { createDataBoxClient } from '../src/azure/arm';
+import { importJobBody } from './support/emulator-job';
 import { containerClientFor, emulatorAccount } from '../src/azure/blob';
 import { writeManifest } from '../src/azure/manifest';
 import { DRIVE_ID_FILE } from '../src/emulator';
@@ -136,20 +137,12 @@ test('emulator start --json: ready event with endpoints; deliver succeeds and re
     azurite = azuriteChildren(s.child.pid!);
     assert.is(azurite.length, 1, 'one Azurite child');
 
-    const client = createImportExportClient({ subscriptionId: SUB, emulator: armEndpoint });
+    const client = createDataBoxClient({ subscriptionId: SUB, emulator: armEndpoint });
     const d = await buildDrive('one', 'CLI-1');
-    const props = {
-      storageAccountId: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
-      jobType: 'Import',
-      returnAddress: { recipientName: 'Ops', streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', countryOrRegion: 'US', phone: '5550100', email: 'ops@example.com' },
-      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123' },
-      diagnosticsPath: 'waimportexport',
-      driveList: [{ driveId: 'CLI-1', manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash }],
-    };
-    await client.jobs.create('clijob', RG, { location: 'westus', properties: props });
+    await client.jobs.beginCreateAndWait(RG, 'clijob', importJobBody(SUB, RG, [{ driveId: 'CLI-1', manifestHash: d.manifestHash }]));
     const deliver = (args: string[]) => runCli(['--json', 'emulator', 'deliver', '--emulator', armEndpoint, ...args]);
 
-    // Refusals, before the job is Shipping: exit 6 (the emulator refused), 2 (usage), 6 (unreachable).
+    // Refusals, before the disks are marked shipped: exit 6 (the emulator refused), 2 (usage), 6 (unreachable).
     let r = deliver(['--job', 'clijob', '--drive', d.dir]);
     assert.is(r.code, 6, r.stdout + r.stderr);
     assert.equal([last(r.stdout).code, last(r.stdout).exitCode], ['EMULATOR_INVALID_JOB_STATE', 6]);
@@ -163,7 +156,7 @@ test('emulator start --json: ready event with endpoints; deliver succeeds and re
     assert.is(r.code, 6);
     assert.is(last(r.stdout).code, 'EMULATOR_UNREACHABLE');
 
-    await client.jobs.update('clijob', RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: 'T-cli', driveCount: 1 } });
+    await client.jobs.markDevicesShipped('clijob', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: 'T-cli' } });
     r = deliver(['--job', 'clijob', '--drive', path.join(work, 'missing')]);
     assert.is(r.code, 2, r.stdout);
     assert.is(last(r.stdout).code, 'EMULATOR_DRIVE_NOT_FOUND');
@@ -172,12 +165,12 @@ test('emulator start --json: ready event with endpoints; deliver succeeds and re
     assert.is(r.code, 6);
     assert.is(last(r.stdout).code, 'EMULATOR_DRIVE_NOT_IN_JOB');
 
-    // Success, with --wait: the final drive and job state as the result.
+    // Success, with --wait: the disk's copy status and the job's status as the result.
     r = deliver(['--job', 'clijob', '--drive', d.dir, '--wait']);
     assert.is(r.code, 0, r.stdout + r.stderr);
     const res = last(r.stdout);
     assert.is(res.type, 'result');
-    assert.equal([res.data!.driveState, res.data!.jobState, res.data!.status], ['Completed', 'Completed', 'Completed']);
+    assert.equal([res.data!.copyStatus, res.data!.status, res.data!.logStatus], ['Completed', 'Completed', 'Completed']);
     const account = await emulatorAccount(armEndpoint, 'devstoreaccount1');
     const got = await containerClientFor({ account: 'devstoreaccount1', container: 'c-one', emulator: account }).getBlobClient('data/f.pack').downloadToBuffer();
     assert.ok(got.equals(d.bytes));

@@ -7,10 +7,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { StorageImportExport } from '@azure/arm-storageimportexport';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createImportExportClient } from '../src/azure/arm';
+import type { DataBoxManagementClient } from '@azure/arm-databox';
+import { createDataBoxClient } from '../src/azure/arm';
 import { containerClientFor } from '../src/azure/blob';
 import { MAX_BLOCK_LENGTH, writeManifest, type ManifestBlob } from '../src/azure/manifest';
 import { DriveseedError } from '../src/base/errors';
@@ -73,9 +73,9 @@ async function prepareNtfsDisk(dev: string, driveId: string, container: string, 
   }
 }
 
-async function shippedJob(client: StorageImportExport, name: string, d: Layout): Promise<void> {
-  await client.jobs.create(name, RG, importJobBody(SUB, RG, [d]));
-  await client.jobs.update(name, RG, { state: 'Shipping', deliveryPackage: { carrierName: 'FedEx', trackingNumber: `T-${name}`, driveCount: 1 } });
+async function shippedJob(client: DataBoxManagementClient, name: string, d: Layout): Promise<void> {
+  await client.jobs.beginCreateAndWait(RG, name, importJobBody(SUB, RG, [d]));
+  await client.jobs.markDevicesShipped(name, RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: `T-${name}` } });
 }
 
 async function assertBlobs(emu: RunningEmulator, container: string, d: Layout): Promise<void> {
@@ -93,12 +93,12 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
     const d = await prepareNtfsDisk(loop.dev, 'NTFS-LOOP-1', 'vol', [MAX_BLOCK_LENGTH * 2 + 777, 5000, 0]);
     assert.is(spawnSync('findmnt', ['-S', firstPartitionPath(loop.dev)]).status, 1, 'prep code left the partition mounted');
     emu = await startEmulator({ stepMs: 0 });
-    const client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+    const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
 
     // 1. The device itself: its first partition, NTFS, mounted read-only by the emulator.
     await shippedJob(client, 'bydevice', d);
-    const r1 = (await deliverDrive({ emulator: emu, job: 'bydevice', drive: loop.dev, wait: true })) as { driveState: string; jobState: string; status: string };
-    assert.equal([r1.status, r1.driveState, r1.jobState], ['Completed', 'Completed', 'Completed']);
+    const r1 = (await deliverDrive({ emulator: emu, job: 'bydevice', drive: loop.dev, wait: true })) as { copyStatus: string; status: string; logStatus: string };
+    assert.equal([r1.logStatus, r1.copyStatus, r1.status], ['Completed', 'Completed', 'Completed']);
     await assertBlobs(emu, 'vol', d);
     assert.equal(datacenterMounts(), [], 'the datacenter left its mount behind');
     assert.is(spawnSync('findmnt', ['-S', firstPartitionPath(loop.dev)]).status, 1);
@@ -106,8 +106,8 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
     // 2. The image file: losetup -r -P, partition 1, ntfs-3g -o ro; the blobs are renamed (the
     // default disposition) because the first import already created them.
     await shippedJob(client, 'byimage', d);
-    const r2 = (await deliverDrive({ emulator: emu.armEndpoint, job: 'byimage', drive: loop.image, wait: true })) as { driveState: string; jobState: string; status: string };
-    assert.equal([r2.status, r2.driveState, r2.jobState], ['Completed', 'Completed', 'Completed']);
+    const r2 = (await deliverDrive({ emulator: emu.armEndpoint, job: 'byimage', drive: loop.image, wait: true })) as { copyStatus: string; status: string; logStatus: string };
+    assert.equal([r2.logStatus, r2.copyStatus, r2.status], ['Completed', 'Completed', 'Completed']);
     const c = containerClientFor({ account: 'devstoreaccount1', container: 'vol', emulator: emu.accounts[0]! });
     assert.ok((await c.getBlobClient('p/0000 (2).pack').downloadToBuffer()).equals(d.files.get('p/0000.pack')!));
     assert.equal(datacenterMounts(), []);
@@ -122,7 +122,7 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
     } catch (e) {
       assert.instance(e, DriveseedError);
       assert.is((e as DriveseedError).code, 'EMULATOR_DRIVE_NOT_IN_JOB');
-      assert.match((e as Error).message, /id 'NTFS-LOOP-1' \(from its driveseed-drive-id file\)/);
+      assert.match((e as Error).message, /serial 'NTFS-LOOP-1' \(from its driveseed-drive-id file\)/);
     }
     assert.equal(datacenterMounts(), []);
     assert.equal(loopsOver(loop.image, loop.dev), []);
@@ -154,7 +154,7 @@ gated(test, 'an image without a partition table (ext4, whole image) goes through
       assert.is(spawnSync('umount', [mnt]).status, 0);
     }
     emu = await startEmulator({ stepMs: 0 });
-    const client = createImportExportClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+    const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
     await shippedJob(client, 'ext4img', { driveId: 'EXT4-IMG-1', manifestHash, files: new Map([['d/f.bin', bytes]]) });
     const r = (await deliverDrive({ emulator: emu, job: 'ext4img', drive: loop.image, wait: true })) as { status: string };
     assert.is(r.status, 'Completed');
@@ -177,6 +177,28 @@ gated(test, 'an image without a partition table (ext4, whole image) goes through
     await emu?.stop();
     spawnSync('umount', [mnt]);
     fs.rmSync(mnt, { recursive: true, force: true });
+    loop.detach();
+  }
+});
+
+gated(test, 'a 4K-native disk (4096-byte logical sectors) is received and reported UnsupportedDrive; nothing is copied', reason, async () => {
+  const loop = attachLoop(64 * MiB, { sectorSize: 4096 });
+  let emu: RunningEmulator | undefined;
+  try {
+    const d = await prepareNtfsDisk(loop.dev, 'NTFS-4KN-1', 'fourk', [5000]);
+    emu = await startEmulator({ stepMs: 0 });
+    const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+    await shippedJob(client, 'fourk', d);
+    const r = (await deliverDrive({ emulator: emu, job: 'fourk', drive: loop.dev, wait: true })) as { copyStatus: string; status: string };
+    assert.equal([r.copyStatus, r.status], ['UnsupportedDrive', 'CompletedWithErrors']);
+    const job = await client.jobs.get(RG, 'fourk', { expand: 'details' });
+    const p = (job.details as { copyProgress?: Array<{ error?: { message?: string } }> }).copyProgress![0]!;
+    assert.match(p.error!.message!, /4096-byte logical sectors/);
+    const c = containerClientFor({ account: 'devstoreaccount1', container: 'fourk', emulator: emu.accounts[0]! });
+    assert.is(await c.exists(), false, 'nothing was copied');
+    assert.equal(datacenterMounts(), []);
+  } finally {
+    await emu?.stop();
     loop.detach();
   }
 });
