@@ -1,12 +1,12 @@
 /**
  * `driveseed emulator start` and `driveseed emulator deliver` (docs/emulator.md): the local Azure
- * Import/Export double. start runs until SIGINT/SIGTERM (or RPC cancellation); deliver talks to a
+ * Import/Export double (Microsoft.DataBox customer-disk jobs, a datacenter, Azurite). start runs until SIGINT/SIGTERM (or RPC cancellation); deliver talks to a
  * running emulator over its emulator-only route.
  */
 import * as path from 'node:path';
 import { defineCommand, flagOf } from '../core/command';
 import { usageError } from '../base/errors';
-import { deliverDrive, startEmulator, type DeliverResult } from '../emulator';
+import { deliverDrive, startEmulator, type CopyLogFormat, type DeliverResult } from '../emulator';
 
 /** A fixed default ARM port, so that `deliver` and `--emulator` find the emulator without copying URLs. */
 export const DEFAULT_EMULATOR_PORT = 7080;
@@ -23,11 +23,13 @@ interface StartRaw {
   port?: number;
   blobPort?: number;
   state?: string;
+  copyLogFormat?: string;
 }
 interface StartOptions {
   armPort: number;
   blobPort: number;
   stateDir?: string;
+  copyLogFormat: CopyLogFormat;
 }
 export interface EmulatorEndpoints {
   armEndpoint: string;
@@ -39,18 +41,26 @@ export interface EmulatorEndpoints {
 export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpoints & { stopped: true }>({
   name: 'emulator start',
   rpcMethod: 'emulator.start',
-  summary: 'Run Azurite and the Import/Export ARM emulator on 127.0.0.1 until Ctrl-C (prints the endpoints as JSON)',
+  summary: 'Run Azurite and the Import/Export emulator (Microsoft.DataBox customer-disk jobs) on 127.0.0.1 until Ctrl-C (prints the endpoints as JSON)',
   options: [
     { flags: '--port <n>', name: 'port', type: 'number', description: `ARM emulator port (0 picks a free one)`, defaultValue: DEFAULT_EMULATOR_PORT },
     // 0: Azurite's own default (10000) is often taken by another Azurite; the endpoint is printed anyway.
     { flags: '--blob-port <n>', name: 'blobPort', type: 'number', description: 'Azurite blob port (0 picks a free one)', defaultValue: 0 },
     { flags: '--state <dir>', name: 'state', type: 'string', description: 'keep jobs and blobs in <dir> across restarts (default: in memory)' },
+    { flags: '--copy-log-format <version>', name: 'copyLogFormat', type: 'string', description: 'copy logs new jobs get: 2021-08-01 (databoxcopylog, default) or 2014-11-01 (the classic waies DriveLog)' },
   ],
   cook(raw) {
     const o: StartOptions = {
       armPort: port(emulatorStart, 'port', raw.port ?? DEFAULT_EMULATOR_PORT),
       blobPort: port(emulatorStart, 'blobPort', raw.blobPort ?? 0),
+      copyLogFormat: '2021-08-01',
     };
+    if (raw.copyLogFormat !== undefined) {
+      if (raw.copyLogFormat !== '2021-08-01' && raw.copyLogFormat !== '2014-11-01') {
+        throw usageError('INVALID_OPTION', `Expected 2021-08-01 or 2014-11-01 for --copy-log-format but received "${raw.copyLogFormat}"`, { field: 'copyLogFormat', value: raw.copyLogFormat });
+      }
+      o.copyLogFormat = raw.copyLogFormat;
+    }
     if (raw.state !== undefined) {
       if (raw.state.trim() === '') throw usageError('STATE_DIR_INVALID', 'Expected a directory for --state but received an empty string', { field: 'state' });
       o.stateDir = path.resolve(raw.state);
@@ -58,7 +68,7 @@ export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpo
     return o;
   },
   async run(o, ctx) {
-    const emu = await startEmulator({ armPort: o.armPort, blobPort: o.blobPort, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
+    const emu = await startEmulator({ armPort: o.armPort, blobPort: o.blobPort, copyLogFormat: o.copyLogFormat, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
     const endpoints: EmulatorEndpoints = {
       armEndpoint: emu.armEndpoint,
       blobEndpoint: emu.blobEndpoint,

@@ -28,6 +28,7 @@ import { StateStore } from './state';
 
 export { DRIVE_ID_FILE } from './volume';
 export type { DriveOutcome } from './datacenter';
+export type { CopyLogFormat } from './model';
 
 export interface EmulatorOptions {
   /** where jobs (emulator-state.json) and blobs (azurite/) persist across restarts; absent: memory only */
