@@ -175,6 +175,33 @@ gated(
   },
 );
 
+gated(
+  test,
+  'with the Storage enumerations as plain numbers: a RAW disk is still not cleared, and Get-Disk parses to the same names',
+  pwshUnavailable,
+  async () => {
+    const m = machineWith((s) => {
+      s.rawEnums = true;
+      s.disks[1]!.BusType = 'USB';
+    });
+    try {
+      await onMachine(m, async () => {
+        const d = parseDisk(await run(getDiskScript(2)));
+        assert.equal([d.partitionStyle, d.busType], ['RAW', 'USB']);
+        const f = parseFormatted(await run(formatDiskScript(2)));
+        assert.is(f.driveLetter, 'E');
+        assert.not.ok(
+          m.calls().some((c) => c.startsWith('Clear-Disk')),
+          `Clear-Disk ran on a RAW disk: ${m.calls().join('\n')}`,
+        );
+        assert.equal(parseDisk(await run(getDiskScript(2))).partitionStyle, 'GPT');
+      });
+    } finally {
+      m.cleanup();
+    }
+  },
+);
+
 gated(test, 'formatDiskScript under pwsh: the system disk is refused inside the script before anything is cleared', pwshUnavailable, async () => {
   const m = new StubMachine();
   try {

@@ -141,6 +141,12 @@ function parseJson(stdout: string, what: string): Record<string, unknown> {
 
 const PARTITION_STYLES: Record<string, string> = { '0': 'RAW', '1': 'MBR', '2': 'GPT' };
 
+/** MSFT_Disk BusType values, for output where the enumeration came through as its number. */
+const BUS_TYPES: Record<string, string> = {
+  '0': 'Unknown', '1': 'SCSI', '2': 'ATAPI', '3': 'ATA', '4': '1394', '5': 'SSA', '6': 'Fibre Channel', '7': 'USB', '8': 'RAID', '9': 'iSCSI',
+  '10': 'SAS', '11': 'SATA', '12': 'SD', '13': 'MMC', '14': 'Virtual', '15': 'File Backed Virtual', '16': 'Storage Spaces', '17': 'NVMe',
+};
+
 export function parseDisk(stdout: string): WindowsDisk {
   const o = parseJson(stdout, 'Get-Disk');
   const style = String(o.PartitionStyle ?? 'RAW');
@@ -155,7 +161,7 @@ export function parseDisk(stdout: string): WindowsDisk {
     isReadOnly: o.IsReadOnly === true,
     isOffline: o.IsOffline === true,
     partitionStyle: PARTITION_STYLES[style] ?? style.toUpperCase(),
-    busType: String(o.BusType ?? ''),
+    busType: BUS_TYPES[String(o.BusType ?? '')] ?? String(o.BusType ?? ''),
     logicalSectorSize: Number(o.LogicalSectorSize ?? 512),
     partitions: parsePartitions(o.Partitions),
   };
@@ -179,7 +185,10 @@ export function formatDiskScript(n: number, label = VOLUME_LABEL): string {
     PRELUDE +
     `$d = Get-Disk -Number ${d}\n` +
     `if ($d.IsSystem -or $d.IsBoot) { throw 'driveseed: disk ${d} is a system or boot disk' }\n` +
-    `if ([string]$d.PartitionStyle -ne 'RAW') { Clear-Disk -Number ${d} -RemoveData -RemoveOEM -Confirm:$false }\n` +
+    // RAW is 'RAW' with the Storage module's type data and 0 without (MSFT_Disk's UInt16); Clear-Disk
+    // refuses a disk that was never initialised
+    `$style = [string]$d.PartitionStyle\n` +
+    `if ($style -ne 'RAW' -and $style -ne '0') { Clear-Disk -Number ${d} -RemoveData -RemoveOEM -Confirm:$false }\n` +
     `Initialize-Disk -Number ${d} -PartitionStyle GPT\n` +
     `$p = New-Partition -DiskNumber ${d} -UseMaximumSize -AssignDriveLetter -GptType '${BASIC_DATA_GPT}'\n` +
     `$v = Format-Volume -Partition $p -FileSystem NTFS -NewFileSystemLabel ${psString(label)} -Confirm:$false\n` +

@@ -134,6 +134,8 @@ export interface StubMachineState {
   freeLetters: string[];
   deny?: string[];
   encryptStep?: number;
+  /** MSFT_Disk enumerations as UInt16 numbers (no Storage type data) */
+  rawEnums?: boolean;
   calls: StubCall[];
 }
 

@@ -13,6 +13,9 @@
 #   freeLetters   letters New-Partition -AssignDriveLetter / Add-PartitionAccessPath hand out, in order
 #   deny          cmdlet names that fail as they do without elevation
 #   encryptStep   percent one Get-BitLockerVolume call advances an EncryptionInProgress volume (default 50)
+#   rawEnums      true: MSFT_Disk's PartitionStyle, BusType, OperationalStatus and HealthStatus come as the
+#                 CIM class's UInt16 numbers, as they would if the Storage module's type data did not turn
+#                 them into names (the scripts must work either way)
 #   calls[]       appended by every stub: { Cmdlet, ParameterSet, Parameters { name: value as text } }
 #
 # Objects are shaped like the real ones: the Storage cmdlets return objects whose type names are
@@ -37,8 +40,15 @@ function Get-StubMachinePath {
 }
 
 function Read-StubMachine {
-    Get-Content -Raw -LiteralPath (Get-StubMachinePath) | ConvertFrom-Json -AsHashtable
+    $m = Get-Content -Raw -LiteralPath (Get-StubMachinePath) | ConvertFrom-Json -AsHashtable
+    $script:RawEnums = $m.ContainsKey('rawEnums') -and [bool]$m['rawEnums']
+    $m
 }
+
+$script:RawEnums = $false
+
+# An enumeration value, or its UInt16 number when the machine says rawEnums.
+function ConvertTo-StubEnum($Value) { if ($script:RawEnums) { [uint16]$Value } else { $Value } }
 
 function Save-StubMachine([hashtable]$Machine) {
     $Machine | ConvertTo-Json -Depth 20 | Set-Content -LiteralPath (Get-StubMachinePath) -Encoding utf8NoBOM
@@ -105,14 +115,14 @@ function New-StubDisk([hashtable]$D) {
         LogicalSectorSize = [uint32]$D.LogicalSectorSize
         PhysicalSectorSize = [uint32]4096
         NumberOfPartitions = [uint32]@($D.Partitions).Count
-        PartitionStyle    = [PartitionStyle][string]$D.PartitionStyle
-        BusType           = [BusType][string]$D.BusType
+        PartitionStyle    = ConvertTo-StubEnum ([PartitionStyle][string]$D.PartitionStyle)
+        BusType           = ConvertTo-StubEnum ([BusType][string]$D.BusType)
         IsSystem          = [bool]$D.IsSystem
         IsBoot            = [bool]$D.IsBoot
         IsReadOnly        = [bool]$D.IsReadOnly
         IsOffline         = [bool]$D.IsOffline
-        OperationalStatus = if ($D.IsOffline) { [OperationalStatus]::Offline } else { [OperationalStatus]::Online }
-        HealthStatus      = [HealthStatus]::Healthy
+        OperationalStatus = ConvertTo-StubEnum $(if ($D.IsOffline) { [OperationalStatus]::Offline } else { [OperationalStatus]::Online })
+        HealthStatus      = ConvertTo-StubEnum ([HealthStatus]::Healthy)
     }) 'MSFT_Disk'
 }
 
