@@ -32,6 +32,7 @@ import {
   validationProblems,
 } from '../azure/import-job';
 import { DEFAULT_MANIFEST_FILE } from '../azure/manifest';
+import { serviceRuleProblems, type ServiceRule } from '../prep/service-rules';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
 import { DriveseedError, usageError } from '../base/errors';
@@ -172,33 +173,37 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
   const prepared = readPreparedDrives(o.staging, { required: true });
   const keys = readDriveKeys(o.staging);
   const drives = prepared.drives;
-  if (drives.length > MAX_DISKS_PER_JOB) {
+  // prep's drive rules, over what prep recorded (the disks may be far away by now).
+  const problems = serviceRuleProblems(drives.map((d) => ({ input: d.driveId, serial: d.driveIdSource === 'hardware' ? d.driveId : null, ...(d.logicalSectorSize ? { logicalSectorSize: d.logicalSectorSize } : {}) })));
+  const of = (rule: ServiceRule) => problems.filter((p) => p.rule === rule).map((p) => p.input!);
+  if (problems.some((p) => p.rule === 'tooManyDisks')) {
     throw usageError('JOB_TOO_MANY_DISKS', `${drives.length} drives were prepared from ${o.staging}, but one import job takes at most ${MAX_DISKS_PER_JOB}; prepare the data in parts (stage each part into its own staging location) and create one job per part`, {
       staging: o.staging,
       drives: drives.length,
     });
   }
-  const generated = drives.filter((d) => (d.driveIdSource ?? 'generated') !== 'hardware');
-  const unkeyed = drives.filter((d) => !keys.has(d.driveId));
-  const sectors = drives.filter((d) => d.logicalSectorSize !== undefined && d.logicalSectorSize !== 512);
+  const generated = of('serial');
+  const unkeyed = drives.filter((d) => !keys.has(d.driveId)).map((d) => d.driveId);
   if (!c.emulator) {
+    const sectors = of('sectorSize');
     if (sectors.length > 0) {
-      throw usageError('DRIVE_SECTOR_SIZE_UNSUPPORTED', `Drive(s) ${sectors.map((d) => `${d.driveId} (${d.logicalSectorSize}-byte sectors)`).join(', ')} are 4K native, which the datacenter reports as UnsupportedDrive; prepare disks with 512-byte logical sectors (512n or 512e)`, {
-        drives: sectors.map((d) => d.driveId),
+      const size = (id: string) => drives.find((d) => d.driveId === id)?.logicalSectorSize;
+      throw usageError('DRIVE_SECTOR_SIZE_UNSUPPORTED', `Drive(s) ${sectors.map((id) => `${id} (${size(id)}-byte sectors)`).join(', ')} are 4K native, which the datacenter reports as UnsupportedDrive; prepare disks with 512-byte logical sectors (512n or 512e)`, {
+        drives: sectors,
       });
     }
     if (generated.length > 0) {
-      throw usageError('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`, {
-        drives: generated.map((d) => d.driveId),
+      throw usageError('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`, {
+        drives: generated,
       });
     }
     if (unkeyed.length > 0) {
-      throw usageError('BITLOCKER_KEY_MISSING', `Drive(s) ${unkeyed.map((d) => d.driveId).join(', ')} have no BitLocker key in ${o.staging}/.prep/keys.json; the service requires BitLocker: prepare the drives on Windows with --encryption bitlocker (docs/windows.md)`, {
-        drives: unkeyed.map((d) => d.driveId),
+      throw usageError('BITLOCKER_KEY_MISSING', `Drive(s) ${unkeyed.join(', ')} have no BitLocker key in ${o.staging}/.prep/keys.json; the service requires BitLocker: prepare the drives on Windows with --encryption bitlocker (docs/windows.md)`, {
+        drives: unkeyed,
       });
     }
   } else if (generated.length > 0) {
-    ctx.reporter.warning('DRIVE_ID_GENERATED', `Drive(s) ${generated.map((d) => d.driveId).join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated.map((d) => d.driveId) });
+    ctx.reporter.warning('DRIVE_ID_GENERATED', `Drive(s) ${generated.join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated });
   }
   const ra = returnInfo.returnAddress;
   return {

@@ -13,7 +13,8 @@
  *
  * `strict` (the job goes to real Azure) refuses; otherwise (the emulator, or --no-job where the
  * service is not known yet) each broken rule is a warning with the same code, and `job create`
- * refuses for real Azure what was recorded (src/core/job.ts).
+ * holds the recorded drives against the same rules ({@link serviceRuleProblems}) and refuses for
+ * real Azure with its own codes (src/core/job.ts).
  */
 import { DriveseedError } from '../base/errors';
 import type { Reporter } from '../base/reporter';
@@ -33,7 +34,20 @@ export interface DriveFacts {
   usb?: boolean;
 }
 
+/** Which rule a problem breaks; each caller names it with its own code. */
+export type ServiceRule = 'tooManyDisks' | 'serial' | 'firstNtfsVolume' | 'sectorSize';
+
+/** prep's codes for the rules (TARGET_REFUSED when strict). */
+const PREP_CODES: Record<ServiceRule, string> = {
+  tooManyDisks: 'PREP_TOO_MANY_DISKS',
+  serial: 'PREP_SERIAL_UNKNOWN',
+  firstNtfsVolume: 'PREP_NOT_FIRST_NTFS_VOLUME',
+  sectorSize: 'PREP_SECTOR_SIZE_UNSUPPORTED',
+};
+
 export interface RuleProblem {
+  rule: ServiceRule;
+  /** prep's code for the rule */
   code: string;
   input?: string;
   message: string;
@@ -45,19 +59,19 @@ const isNtfs = (fs: string) => /^(ntfs|ntfs3|fuseblk)$/i.test(fs);
 export function serviceRuleProblems(facts: DriveFacts[]): RuleProblem[] {
   const out: RuleProblem[] = [];
   if (facts.length > MAX_DISKS_PER_JOB) {
-    out.push({ code: 'PREP_TOO_MANY_DISKS', message: `${facts.length} targets given, but one import job takes at most ${MAX_DISKS_PER_JOB} disks; split the data into several staging locations and prep each onto at most ${MAX_DISKS_PER_JOB} disks` });
+    out.push({ rule: 'tooManyDisks', code: PREP_CODES.tooManyDisks, message: `${facts.length} targets given, but one import job takes at most ${MAX_DISKS_PER_JOB} disks; split the data into several staging locations and prep each onto at most ${MAX_DISKS_PER_JOB} disks` });
   }
   for (const f of facts) {
     if (!f.serial) {
-      out.push({ code: 'PREP_SERIAL_UNKNOWN', input: f.input, message: `${f.input} reports no hardware serial number, which the service matches disks by; use a physical SATA disk (virtual and loop disks work with the emulator only)` });
+      out.push({ rule: 'serial', code: PREP_CODES.serial, input: f.input, message: `${f.input} reports no hardware serial number, which the service matches disks by; use a physical SATA disk (virtual and loop disks work with the emulator only)` });
     }
     if (f.fileSystem !== undefined && !isNtfs(f.fileSystem)) {
-      out.push({ code: 'PREP_NOT_FIRST_NTFS_VOLUME', input: f.input, message: `${f.input} is ${f.fileSystem || 'not formatted'}; the service reads only an NTFS first volume: give the whole disk with --format` });
+      out.push({ rule: 'firstNtfsVolume', code: PREP_CODES.firstNtfsVolume, input: f.input, message: `${f.input} is ${f.fileSystem || 'not formatted'}; the service reads only an NTFS first volume: give the whole disk with --format` });
     } else if (f.firstVolume === false) {
-      out.push({ code: 'PREP_NOT_FIRST_NTFS_VOLUME', input: f.input, message: `${f.input} is not the first volume of its disk, and the service reads only the first; give the whole disk with --format` });
+      out.push({ rule: 'firstNtfsVolume', code: PREP_CODES.firstNtfsVolume, input: f.input, message: `${f.input} is not the first volume of its disk, and the service reads only the first; give the whole disk with --format` });
     }
     if (f.logicalSectorSize !== undefined && f.logicalSectorSize !== 512) {
-      out.push({ code: 'PREP_SECTOR_SIZE_UNSUPPORTED', input: f.input, message: `${f.input} has ${f.logicalSectorSize}-byte logical sectors (4K native); the datacenter reports such disks as UnsupportedDrive: use a disk with 512-byte logical sectors (512n or 512e)` });
+      out.push({ rule: 'sectorSize', code: PREP_CODES.sectorSize, input: f.input, message: `${f.input} has ${f.logicalSectorSize}-byte logical sectors (4K native); the datacenter reports such disks as UnsupportedDrive: use a disk with 512-byte logical sectors (512n or 512e)` });
     }
   }
   return out;
