@@ -23,8 +23,7 @@ const AZURITE_ACCOUNT = 'devstoreaccount1';
 // Microsoft's published Azurite development key; wrapped in a Secret all the same.
 const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-/** The seed states recorded in settings.seed.state by job/ship/status/complete, in order. */
-export const SEED_STATES = ['prepared', 'job-created', 'shipped', 'importing', 'imported', 'complete'] as const;
+// The seed's states and their transitions are owned by src/core/staging-records.ts (SEED_STATES).
 
 /** True once `driveseed complete` has verified the container and recorded it. */
 export function seedComplete(settings: JobSettings): boolean {
