@@ -219,7 +219,7 @@ async function main() {
   log(`   source ${source}: ${src.files} files, ${fmt(src.bytes)}`);
 
   // 2. emulator, as `driveseed emulator start` (its own process group, so a hard kill reaches Azurite too)
-  const emu = await step('start the emulator (Import/Export ARM + Azurite)', 0, () =>
+  const emu = await step('start the emulator (Microsoft.DataBox ARM + Azurite)', 0, () =>
     new Promise((resolve, reject) => {
       const child = spawn(process.execPath, [BIN, '--json', 'emulator', 'start', '--port', '0', '--state', path.join(work, 'emulator')], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       state.emulator = child;
@@ -273,10 +273,10 @@ async function main() {
     returnAddress: { recipientName: 'Demo Operator', streetAddress1: '1 Example Way', city: 'Redmond', stateOrProvince: 'WA', postalCode: '98052', countryOrRegion: 'US', phone: '4255550100', email: 'ops@example.com' },
     returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
   }));
-  const created = await step('job create (an Azure Data Box customer-disk job, Microsoft.DataBox via the emulator)', 0, async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result);
+  const created = await step('job create (Data Box customer-disk job, on the emulator)', 0, async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result);
   log(`   job ${created.job.name}: ${created.job.state}; ship to ${Object.values(created.shipTo.address).filter(Boolean).slice(0, 3).join(', ')}; return carriers ${created.shipTo.supportedCarriers.join(', ')}`);
   const tracking = String(randomInt(10 ** 11, 10 ** 12));
-  await step('ship (FedEx, tracking number recorded in the job: markDevicesShipped)', 0, async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result);
+  await step('ship (FedEx; markDevicesShipped records the tracking number)', 0, async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result);
 
   // 6. deliver both drives and watch the import
   const imported = await step('deliver both drives; status --watch until the import ends', stagedBytes, async () => {
