@@ -4,8 +4,8 @@
 #
 # Each cmdlet has the real cmdlet's parameter names, types, positions, aliases and parameter sets as
 # Microsoft's cmdlet reference publishes them (checked against the Windows Server 2022 reference for
-# Get-Disk, Get-Partition, Clear-Disk, New-Partition and Format-Volume; Get-Volume, Initialize-Disk
-# and Add-PartitionAccessPath follow the same CDXML pattern; the common -CimSession/-ThrottleLimit/
+# Get-Disk, Get-Partition, Clear-Disk, New-Partition, Format-Volume and Add-PartitionAccessPath;
+# Get-Volume and Initialize-Disk follow the same CDXML pattern; the common -CimSession/-ThrottleLimit/
 # -AsJob included), so a wrong name, a missing mandatory parameter or an ambiguous set fails here as
 # it would on Windows. ConfirmImpact High on Clear-Disk and Format-Volume (both prompt before erasing)
 # is the cautious reading: the reference lists -Confirm but not the impact. The behaviour is a model of a
@@ -268,7 +268,7 @@ function Format-Volume {
 }
 
 function Add-PartitionAccessPath {
-    [CmdletBinding(DefaultParameterSetName = 'ByNumber')]
+    [CmdletBinding(DefaultParameterSetName = 'ByNumber', SupportsShouldProcess, ConfirmImpact = 'Medium')]
     param(
         [Parameter(ParameterSetName = 'ByNumber', Mandatory, Position = 0, ValueFromPipelineByPropertyName)][uint32[]]$DiskNumber,
         [Parameter(ParameterSetName = 'ByNumber', Mandatory, Position = 1, ValueFromPipelineByPropertyName)][uint32[]]$PartitionNumber,
@@ -286,6 +286,7 @@ function Add-PartitionAccessPath {
         $t = @(Get-StubPartitionPair $m | Where-Object { $DiskNumber -contains [uint32]$_.Disk.Number -and $PartitionNumber -contains [uint32]$_.Partition.PartitionNumber })
         if ($t.Count -eq 0) { Write-StubNotFound $PSCmdlet 'MSFT_Partition' 'PartitionNumber' ($PartitionNumber -join ', '); return }
         foreach ($x in $t) {
+            if (-not $PSCmdlet.ShouldProcess("partition $($x.Disk.Number):$($x.Partition.PartitionNumber)", 'Add access path')) { continue }
             if ($AssignDriveLetter) {
                 $l = Get-StubFreeLetter $m
                 if (-not $l) { $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new([Microsoft.PowerShell.Commands.WriteErrorException]::new('No drive letters are available.'), 'StorageWMI 42002,Add-PartitionAccessPath', 'ResourceUnavailable', $null)) }
