@@ -197,12 +197,8 @@ const CLANG_FORMAT_PENDING: string[] = [
  * shrinks fails until it is lowered here, so the list only shrinks.
  */
 const CLANG_TIDY_KNOWN: Record<string, number> = {
-  // Fail(size_t, std::exception_ptr e) copies e into the job's error slot: std::move it there.
-  'native/src/io_jobs.cc: performance-unnecessary-value-param': 2,
   // unique_ptr::release() after ownership passed to N-API: write `static_cast<void>(p.release())` to say so.
   'native/src/job.cc: bugprone-unused-return-value': 2,
-  // getenv("DRIVESEED_MD5") in the MD5 dispatch choice: fine if that runs once before any worker starts; say so with NOLINT.
-  'native/src/md5_mb.cc: concurrency-mt-unsafe': 1,
 };
 
 // clang-format and clang-tidy: the Debian 14 packages (scripts/setup.mjs installs them). Other major

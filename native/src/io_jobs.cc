@@ -18,6 +18,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "aligned.h"
 #include "crypto.h"
@@ -260,7 +261,7 @@ class CopyFilesJob final : public Job {
       std::lock_guard<std::mutex> lk(mu_);
       if (i < failIndex_.load()) {
         failIndex_ = i;
-        error_ = e;
+        error_ = std::move(e);
       }
     }
     cv_.notify_all();
@@ -579,7 +580,7 @@ class HashFilesJob final : public Job {
     if (index < failIndex_ || (index == failIndex_ && block < failBlock_)) {
       failIndex_ = index;
       failBlock_ = block;
-      error_ = e;
+      error_ = std::move(e);
     }
     if (cancelled()) stop_ = true;
     cv_.notify_all();
