@@ -15,7 +15,10 @@
  *   what RepairImport consumes; block by block. {@link DriveLogWriter}.
  *
  * The emulator writes either; `driveseed status` parses both into one {@link DriveLog}
- * ({@link parseDriveLog}). In the classic format the error log is the verbose log filtered to
+ * ({@link parseDriveLog}).
+ *
+ * Why one file: the two formats are read into the same types with the same element checks, and
+ * parseDriveLog picks the format; split in two, each half would import the other. In the classic format the error log is the verbose log filtered to
  * non-success entries ({@link toErrorLog}); block blobs only: page ranges, metadata and properties
  * entries are refused by the parser, since driveseed never writes them.
  */

@@ -18,7 +18,8 @@ import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
 import { DriveseedError, usageError } from '../base/errors';
-import { clientFor, datacenterOf, driveseedHome, knownJobs, readJob } from './job';
+import { clientFor, datacenterOf, readJob } from './job';
+import { driveseedHome, knownJobs } from './known-jobs';
 import { advanceSeed, saveJobReference, savedJob, savedJobIfAny, type JobReference } from './staging-records';
 
 /** The documented window: give carrier and tracking number within two weeks of creating the job. */

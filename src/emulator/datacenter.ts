@@ -16,19 +16,18 @@
  *   `waimportexport/waies`) → disk Completed or CompletedWithErrors. When every disk is done: job
  *   Completed (no errors) or CompletedWithErrors, with the return package.
  *
- * A blob with a bad block is not committed: its earlier blocks stay Uncommitted, the bad one is
- * Corrupted (or FileUnexpectedEnd / BlobRequestFailed), later ones Cancelled.
+ * One blob's copy (disposition, blocks, commit) is src/emulator/ingest.ts.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { Crc64 } from '../azure/crc64';
-import { CopyLogWriter, DriveLogWriter, type DriveLogBlob, type DriveLogBlock, type DriveLogStatus } from '../azure/drivelog';
-import { filePathToPosix, readManifest, splitBlobPath, type ManifestBlob } from '../azure/manifest';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { CopyLogWriter, DriveLogWriter, type DriveLogStatus } from '../azure/drivelog';
+import { filePathToPosix, readManifest } from '../azure/manifest';
 import { parseStorageAccountId } from '../azure/blob';
 import { DriveseedError } from '../base/errors';
+import { importBlob } from './ingest';
 import { ArmError, jobId, type StoredDisk, type StoredJob } from './model';
 import type { StateStore } from './state';
 import { openVolume, type OpenedVolume } from './volume';
@@ -254,7 +253,7 @@ export class Datacenter {
         await readManifest(manifestPath, {
           onBlob: async (blob) => {
             if (this.abort.signal.aborted) throw new DriveseedError('CANCELLED', 'The emulator is stopping', { category: 'CANCELLED' });
-            const entry = await this.importBlob(service, vol.root, blob, drive, keepVerbose && modern, (n) => {
+            const entry = await importBlob(service, vol.root, blob, keepVerbose && modern, (n) => {
               drive.bytesProcessed += n;
             });
             await verboseLog?.addBlob(entry);
@@ -315,103 +314,6 @@ export class Datacenter {
     return driveId === drive.serialNumber ? 'Completed' : 'ManifestDriveIdMismatch';
   }
 
-  private async importBlob(service: BlobServiceClient, root: string, blob: ManifestBlob, drive: StoredDisk, withCrc: boolean, progress: (bytes: number) => void): Promise<DriveLogBlob> {
-    const entry: DriveLogBlob = { status: 'Completed', blobPath: blob.blobPath, filePath: blob.filePath, length: blob.length };
-    const blocks: DriveLogBlock[] = blob.blocks.map((k, i) => ({ offset: k.offset, length: k.length, id: k.id ?? blockId(i), hash: k.hash, status: 'Cancelled' }));
-    entry.blocks = blocks;
-    const { container, blobName } = splitBlobPath(blob.blobPath);
-    const cc = service.getContainerClient(container);
-    let fh: fs.promises.FileHandle;
-    try {
-      fh = await fs.promises.open(path.join(root, filePathToPosix(blob.filePath)), 'r');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      entry.status = code === 'ENOENT' || code === 'ENOTDIR' ? 'FileNotFound' : code === 'EACCES' ? 'FileAccessDenied' : 'IOFailed';
-      progress(blob.length);
-      return entry;
-    }
-    try {
-      let target: { name: string; disposition: NonNullable<DriveLogBlob['importDisposition']> };
-      try {
-        await cc.createIfNotExists();
-        target = await resolveDisposition(cc, blobName, blob.importDisposition ?? 'rename');
-      } catch {
-        entry.status = 'BlobRequestFailed';
-        progress(blob.length);
-        return entry;
-      }
-      entry.importDisposition = target.disposition;
-      if (target.disposition.status === 'Skipped') {
-        for (const k of blocks) k.status = 'Completed';
-        progress(blob.length);
-        return entry;
-      }
-      const bb = cc.getBlockBlobClient(target.name);
-      const whole = createHash('md5');
-      const crc = withCrc ? new Crc64() : undefined;
-      let failedAt = -1;
-      let failure: DriveLogBlock['status'] = 'Failed';
-      const buf = Buffer.allocUnsafe(Math.max(1, ...blob.blocks.map((k) => k.length)));
-      for (let i = 0; i < blob.blocks.length; i++) {
-        const k = blob.blocks[i]!;
-        let n = 0;
-        try {
-          while (n < k.length) {
-            const r = await fh.read(buf, n, k.length - n, k.offset + n);
-            if (r.bytesRead === 0) break;
-            n += r.bytesRead;
-          }
-        } catch {
-          failedAt = i;
-          failure = 'IOFailed';
-          break;
-        }
-        if (n < k.length) {
-          failedAt = i;
-          failure = 'FileUnexpectedEnd';
-          break;
-        }
-        const data = buf.subarray(0, k.length);
-        const md5 = createHash('md5').update(data).digest();
-        if (md5.toString('hex').toUpperCase() !== k.hash) {
-          failedAt = i;
-          failure = 'Corrupted';
-          break;
-        }
-        whole.update(data);
-        crc?.update(data);
-        try {
-          await bb.stageBlock(blocks[i]!.id!, data, k.length, { transactionalContentMD5: md5 });
-        } catch {
-          failedAt = i;
-          failure = 'BlobRequestFailed';
-          break;
-        }
-        blocks[i]!.status = 'Uncommitted';
-        progress(k.length);
-      }
-      if (failedAt >= 0) {
-        blocks[failedAt]!.status = failure;
-        entry.status = 'CompletedWithErrors';
-        entry.errorMessage = `block at offset ${blob.blocks[failedAt]!.offset} (length ${blob.blocks[failedAt]!.length}): ${failure === 'Corrupted' ? 'the MD5 of the data on the disk does not match the manifest' : failure}`;
-        progress(blob.blocks.slice(failedAt).reduce((a, k) => a + k.length, 0));
-        return entry;
-      }
-      try {
-        const r = await bb.commitBlockList(blocks.map((k) => k.id!), { blobHTTPHeaders: { blobContentMD5: whole.digest() } });
-        if (r.lastModified) entry.lastModified = r.lastModified.toUTCString();
-      } catch {
-        entry.status = 'BlobRequestFailed';
-        return entry;
-      }
-      for (const k of blocks) k.status = 'Committed';
-      if (crc) entry.crc64 = crc.hex();
-      return entry;
-    } finally {
-      await fh.close();
-    }
-  }
-
   private async uploadLog(service: BlobServiceClient, job: StoredJob, drive: StoredDisk, at: Date, kind: 'error' | 'verbose', file: string): Promise<string> {
     const { container, name } = logName(job, drive, at, kind);
     const c = service.getContainerClient(container);
@@ -420,11 +322,6 @@ export class Datacenter {
     await bb.uploadFile(file, { blobHTTPHeaders: { blobContentType: 'application/xml' } });
     return bb.url;
   }
-}
-
-/** Block ids when the manifest has none: equal-length base64 (Put Block rule), index-ordered. */
-export function blockId(i: number): string {
-  return Buffer.from(`driveseed-${String(i).padStart(6, '0')}`).toString('base64');
 }
 
 function touch(job: StoredJob): void {
@@ -459,18 +356,4 @@ export function logName(job: StoredJob, drive: StoredDisk, at: Date, kind: 'erro
     return { container: 'databoxcopylog', name: `${job.name}_${drive.serialNumber}_${what}_${jobGuid(job)}.xml` };
   }
   return { container: 'waimportexport', name: `waies/${job.name}_${drive.serialNumber}_${stamp(at)}_${kind}.xml` };
-}
-
-/** ImportDisposition: rename (default) → `name (2)`, `name (3)`… before the last dot; no-overwrite → skip; overwrite. */
-async function resolveDisposition(cc: ContainerClient, name: string, disposition: string): Promise<{ name: string; disposition: { value: string; status: 'Created' | 'Renamed' | 'Skipped' | 'Overwritten' } }> {
-  if (!(await cc.getBlockBlobClient(name).exists())) return { name, disposition: { value: disposition, status: 'Created' } };
-  if (disposition === 'overwrite') return { name, disposition: { value: disposition, status: 'Overwritten' } };
-  if (disposition === 'no-overwrite') return { name, disposition: { value: disposition, status: 'Skipped' } };
-  const slash = name.lastIndexOf('/');
-  const dot = name.lastIndexOf('.');
-  const cut = dot > slash + 1 ? dot : name.length;
-  for (let n = 2; ; n++) {
-    const candidate = `${name.slice(0, cut)} (${n})${name.slice(cut)}`;
-    if (!(await cc.getBlockBlobClient(candidate).exists())) return { name: candidate, disposition: { value: disposition, status: 'Renamed' } };
-  }
 }
