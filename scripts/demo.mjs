@@ -39,7 +39,8 @@ class StepError extends Error {
 }
 
 const log = (m) => process.stderr.write(`${m}\n`);
-const fmt = (b) => (b >= 1024 * MiB ? `${(b / 1024 / MiB).toFixed(2)} GiB` : b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+const fmt = (b) =>
+  b >= 1024 * MiB ? `${(b / 1024 / MiB).toFixed(2)} GiB` : b >= MiB ? `${(b / MiB).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`;
 const rate = (b, s) => (s > 0 ? `${(b / MiB / s).toFixed(1)} MiB/s` : '-');
 
 // ---- what must be undone, whatever happens -----------------------------------------------------
@@ -72,7 +73,10 @@ async function doCleanup() {
   }
   for (const dev of state.loops) {
     // prep and the emulator release their own mounts; this is the backstop for a kill mid-step
-    const mounts = sh('findmnt', ['-rn', '-o', 'TARGET', '-S', `${dev}p1`]).stdout.trim().split('\n').filter(Boolean);
+    const mounts = sh('findmnt', ['-rn', '-o', 'TARGET', '-S', `${dev}p1`])
+      .stdout.trim()
+      .split('\n')
+      .filter(Boolean);
     for (const m of mounts) sh('umount', [m]).status === 0 || sh('umount', ['-l', m]);
     const r = sh('losetup', ['-d', dev]);
     if (r.status !== 0) log(`demo: could not detach ${dev}: ${r.stderr.trim()}`);
@@ -127,7 +131,10 @@ function cli(step, argv, { onLine, okCodes = [0] } = {}) {
       state.child = undefined;
       const last = lines.at(-1);
       if (okCodes.includes(code) && last?.type === 'result') return resolve({ result: last.data, lines, code });
-      const why = last?.type === 'error' ? `${last.message} [${last.code}]` : `exit ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`;
+      const why =
+        last?.type === 'error'
+          ? `${last.message} [${last.code}]`
+          : `exit ${code ?? signal}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`;
       reject(new StepError(step, why));
     });
   });
@@ -194,7 +201,8 @@ async function main() {
     setup({ quiet: true });
   });
   for (const tool of ['losetup', 'mkntfs', 'ntfs-3g', 'sgdisk']) {
-    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new StepError('preflight', `${tool} is missing (setup installs ntfs-3g, gdisk and util-linux with apt-get)`);
+    if (sh('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new StepError('preflight', `${tool} is missing (setup installs ntfs-3g, gdisk and util-linux with apt-get)`);
   }
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-demo-'));
@@ -213,45 +221,85 @@ async function main() {
     if (!fs.existsSync(source) || !fs.statSync(source).isDirectory()) throw new StepError('source', `--source ${source} is not a directory`);
   } else {
     source = path.join(work, 'data');
-    await step(`generate a sample data set (~${sizeMiB} MiB)`, (s) => s.bytes, async () => generate(source, sizeMiB));
+    await step(
+      `generate a sample data set (~${sizeMiB} MiB)`,
+      (s) => s.bytes,
+      async () => generate(source, sizeMiB),
+    );
   }
   const src = stats(source);
   log(`   source ${source}: ${src.files} files, ${fmt(src.bytes)}`);
 
   // 2. emulator, as `driveseed emulator start` (its own process group, so a hard kill reaches Azurite too)
-  const emu = await step('start the emulator (Microsoft.DataBox ARM + Azurite)', 0, () =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, '--json', 'emulator', 'start', '--port', '0', '--state', path.join(work, 'emulator')], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      state.emulator = child;
-      let buf = '';
-      let err = '';
-      child.stderr.setEncoding('utf8').on('data', (c) => (err += c));
-      child.stdout.setEncoding('utf8').on('data', (c) => {
-        buf += c;
-        for (const line of buf.split('\n').slice(0, -1)) {
-          try {
-            const o = JSON.parse(line);
-            if (o.type === 'event' && o.event === 'emulator.ready') resolve(o.data);
-            if (o.type === 'error') reject(new StepError('emulator', `${o.message} [${o.code}]`));
-          } catch {
-            // not a JSON line: ignored (stdout carries protocol only)
+  const emu = await step(
+    'start the emulator (Microsoft.DataBox ARM + Azurite)',
+    0,
+    () =>
+      new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [BIN, '--json', 'emulator', 'start', '--port', '0', '--state', path.join(work, 'emulator')], {
+          cwd: root,
+          env: childEnv,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
+        });
+        state.emulator = child;
+        let buf = '';
+        let err = '';
+        child.stderr.setEncoding('utf8').on('data', (c) => (err += c));
+        child.stdout.setEncoding('utf8').on('data', (c) => {
+          buf += c;
+          for (const line of buf.split('\n').slice(0, -1)) {
+            try {
+              const o = JSON.parse(line);
+              if (o.type === 'event' && o.event === 'emulator.ready') resolve(o.data);
+              if (o.type === 'error') reject(new StepError('emulator', `${o.message} [${o.code}]`));
+            } catch {
+              // not a JSON line: ignored (stdout carries protocol only)
+            }
           }
-        }
-        buf = buf.slice(buf.lastIndexOf('\n') + 1);
-      });
-      child.on('exit', (code) => reject(new StepError('emulator', `driveseed emulator start exited ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)));
-    }),
+          buf = buf.slice(buf.lastIndexOf('\n') + 1);
+        });
+        child.on('exit', (code) =>
+          reject(new StepError('emulator', `driveseed emulator start exited ${code}: ${err.trim().split('\n').slice(-2).join(' / ')}`)),
+        );
+      }),
   );
   log(`   ARM ${emu.armEndpoint}, blobs ${emu.blobEndpoint}`);
 
   // 3. stage
   const staging = path.join(work, 'staging');
   const job = `demo-${randomBytes(3).toString('hex')}`;
-  const staged = await step('stage (encrypted, compressed, deduplicated)', src.bytes, async () =>
-    (await cli('stage', ['stage', source, '--staging', staging, '--job', job, '--account', 'devstoreaccount1', '--container', 'seed', '--subscription', '00000000-0000-0000-0000-00000000d3e0', '--resource-group', 'demo-rg', '--location', 'westus', '--passphrase-file', passFile])).result,
+  const staged = await step(
+    'stage (encrypted, compressed, deduplicated)',
+    src.bytes,
+    async () =>
+      (
+        await cli('stage', [
+          'stage',
+          source,
+          '--staging',
+          staging,
+          '--job',
+          job,
+          '--account',
+          'devstoreaccount1',
+          '--container',
+          'seed',
+          '--subscription',
+          '00000000-0000-0000-0000-00000000d3e0',
+          '--resource-group',
+          'demo-rg',
+          '--location',
+          'westus',
+          '--passphrase-file',
+          passFile,
+        ])
+      ).result,
   );
   const stagedBytes = duBytes(staging);
-  log(`   snapshot ${staged.snapshot.slice(0, 12)}: ${fmt(stagedBytes)} in the staging repository (${((stagedBytes / src.bytes) * 100).toFixed(0)}% of the source)`);
+  log(
+    `   snapshot ${staged.snapshot.slice(0, 12)}: ${fmt(stagedBytes)} in the staging repository (${((stagedBytes / src.bytes) * 100).toFixed(0)}% of the source)`,
+  );
 
   // 4. two virtual disks sized so the data must span both
   // prep reserves ~26 MiB + 1% per disk (NTFS metadata, $LogFile, manifest): disk A takes about
@@ -260,44 +308,88 @@ async function main() {
   const sizeB = Math.ceil((stagedBytes * 1.02) / MiB) * MiB + 48 * MiB;
   const [diskA, diskB] = [attachLoop(path.join(work, 'disk-a.img'), sizeA), attachLoop(path.join(work, 'disk-b.img'), sizeB)];
   log(`   disks ${diskA} (${fmt(sizeA)}) and ${diskB} (${fmt(sizeB)})`);
-  const prepped = await step('prep two disks (GPT, NTFS, files + DriveManifest.xml, read-back verify)', stagedBytes, async () =>
-    (await cli('prep', ['prep', '--staging', staging, '--target', diskA, diskB, '--format', '--yes', '--encryption', 'none', '--no-job'], {
-      onLine: (l) => l.type === 'event' && l.event === 'plan' && log(`   plan: ${l.data.drives.map((d) => `${d.target} ${d.files} files ${fmt(d.bytes)}`).join('; ')}`),
-    })).result,
+  const prepped = await step(
+    'prep two disks (GPT, NTFS, files + DriveManifest.xml, read-back verify)',
+    stagedBytes,
+    async () =>
+      (
+        await cli('prep', ['prep', '--staging', staging, '--target', diskA, diskB, '--format', '--yes', '--encryption', 'none', '--no-job'], {
+          onLine: (l) =>
+            l.type === 'event' && l.event === 'plan' && log(`   plan: ${l.data.drives.map((d) => `${d.target} ${d.files} files ${fmt(d.bytes)}`).join('; ')}`),
+        })
+      ).result,
   );
   if (prepped.drives.filter((d) => d.files > 0).length < 2) throw new StepError('prep', 'the data did not span both disks');
 
   // 5. job, ship
   const returnFile = path.join(work, 'return.json');
-  fs.writeFileSync(returnFile, JSON.stringify({
-    returnAddress: { recipientName: 'Demo Operator', streetAddress1: '1 Example Way', city: 'Redmond', stateOrProvince: 'WA', postalCode: '98052', countryOrRegion: 'US', phone: '4255550100', email: 'ops@example.com' },
-    returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
-  }));
-  const created = await step('job create (Data Box customer-disk job, on the emulator)', 0, async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result);
-  log(`   job ${created.job.name}: ${created.job.state}; ship to ${Object.values(created.shipTo.address).filter(Boolean).slice(0, 3).join(', ')}; return carriers ${created.shipTo.supportedCarriers.join(', ')}`);
+  fs.writeFileSync(
+    returnFile,
+    JSON.stringify({
+      returnAddress: {
+        recipientName: 'Demo Operator',
+        streetAddress1: '1 Example Way',
+        city: 'Redmond',
+        stateOrProvince: 'WA',
+        postalCode: '98052',
+        countryOrRegion: 'US',
+        phone: '4255550100',
+        email: 'ops@example.com',
+      },
+      returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
+    }),
+  );
+  const created = await step(
+    'job create (Data Box customer-disk job, on the emulator)',
+    0,
+    async () => (await cli('job create', ['job', 'create', '--staging', staging, '--return-address', returnFile, '--emulator', emu.armEndpoint])).result,
+  );
+  log(
+    `   job ${created.job.name}: ${created.job.state}; ship to ${Object.values(created.shipTo.address).filter(Boolean).slice(0, 3).join(', ')}; return carriers ${created.shipTo.supportedCarriers.join(', ')}`,
+  );
   const tracking = String(randomInt(10 ** 11, 10 ** 12));
-  await step('ship (FedEx; markDevicesShipped records the tracking number)', 0, async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result);
+  await step(
+    'ship (FedEx; markDevicesShipped records the tracking number)',
+    0,
+    async () => (await cli('ship', ['ship', '--staging', staging, '--carrier', 'FedEx', '--tracking', tracking, '--yes'])).result,
+  );
 
   // 6. deliver both drives and watch the import
   const imported = await step('deliver both drives; status --watch until the import ends', stagedBytes, async () => {
     for (const d of [diskA, diskB]) await cli('deliver', ['emulator', 'deliver', '--job', job, '--drive', d, '--emulator', emu.armEndpoint]);
-    return (await cli('status', ['status', '--staging', staging, '--watch', '--interval', '0.5'], {
-      onLine: (l) => {
-        if (l.type === 'event' && l.event === 'job.state') log(`   job ${l.data.state}`);
-        if (l.type === 'event' && l.event === 'drive.state') log(`   disk ${l.data.driveId}: ${l.data.copyStatus} — ${l.data.meaning}`);
-      },
-    })).result;
+    return (
+      await cli('status', ['status', '--staging', staging, '--watch', '--interval', '0.5'], {
+        onLine: (l) => {
+          if (l.type === 'event' && l.event === 'job.state') log(`   job ${l.data.state}`);
+          if (l.type === 'event' && l.event === 'drive.state') log(`   disk ${l.data.driveId}: ${l.data.copyStatus} — ${l.data.meaning}`);
+        },
+      })
+    ).result;
   });
-  if (imported.job.status !== 'Completed') throw new StepError('status', `the import ended ${imported.job.status}: ${JSON.stringify(imported.disks)} ${JSON.stringify(imported.failures).slice(0, 500)}`);
+  if (imported.job.status !== 'Completed')
+    throw new StepError(
+      'status',
+      `the import ended ${imported.job.status}: ${JSON.stringify(imported.disks)} ${JSON.stringify(imported.failures).slice(0, 500)}`,
+    );
 
   // 7. complete
-  const completed = await step('complete (every blob verified against the manifests)', (r) => r.bytes, async () => (await cli('complete', ['complete', '--staging', staging])).result);
+  const completed = await step(
+    'complete (every blob verified against the manifests)',
+    (r) => r.bytes,
+    async () => (await cli('complete', ['complete', '--staging', staging])).result,
+  );
   log(`   ${completed.blobs} blobs, ${completed.blocks} blocks verified; ${completed.next}`);
 
   // 8. restore from the cloud and compare
   const restore1 = path.join(work, 'restore-1');
-  await step('restore the snapshot from the cloud copy', src.bytes, async () => (await cli('restore', ['restore', '--staging', staging, '--from-cloud', '--to', restore1, '--passphrase-file', passFile])).result);
-  const d1 = await step('compare with the source (bytes, modes, mtimes, symlinks)', src.bytes, () => compareTrees(source, path.join(restore1, path.basename(source))));
+  await step(
+    'restore the snapshot from the cloud copy',
+    src.bytes,
+    async () => (await cli('restore', ['restore', '--staging', staging, '--from-cloud', '--to', restore1, '--passphrase-file', passFile])).result,
+  );
+  const d1 = await step('compare with the source (bytes, modes, mtimes, symlinks)', src.bytes, () =>
+    compareTrees(source, path.join(restore1, path.basename(source))),
+  );
   if (d1.length) throw new StepError('compare', `${d1.length} difference(s): ${d1.slice(0, 5).join('; ')}`);
 
   // 9. change data, incremental backup over the network, measure what landed in Azurite
@@ -309,7 +401,11 @@ async function main() {
   }
   const changed = change(changedSource);
   const before = await blobSizes(emu.armEndpoint, 'devstoreaccount1', 'seed');
-  const backed = await step('incremental backup over the network', stats(changedSource).bytes, async () => (await cli('backup', ['backup', changedSource, '--staging', staging, '--passphrase-file', passFile])).result);
+  const backed = await step(
+    'incremental backup over the network',
+    stats(changedSource).bytes,
+    async () => (await cli('backup', ['backup', changedSource, '--staging', staging, '--passphrase-file', passFile])).result,
+  );
   const after = await blobSizes(emu.armEndpoint, 'devstoreaccount1', 'seed');
   let landed = 0;
   let newBlobs = 0;
@@ -319,17 +415,47 @@ async function main() {
       newBlobs++;
     }
   }
-  log(`   changed ${fmt(changed.changedBytes)} of ${fmt(src.bytes)}; ${newBlobs} new blobs, ${fmt(landed)} landed in Azurite (backup counted ${fmt(backed.upload.bytesSent)} sent)`);
+  log(
+    `   changed ${fmt(changed.changedBytes)} of ${fmt(src.bytes)}; ${newBlobs} new blobs, ${fmt(landed)} landed in Azurite (backup counted ${fmt(backed.upload.bytesSent)} sent)`,
+  );
 
   const restore2 = path.join(work, 'restore-2');
-  await step('restore the new snapshot from the cloud', stats(changedSource).bytes, async () => (await cli('restore 2', ['restore', '--staging', staging, '--from-cloud', '--to', restore2, '--snapshot', backed.snapshot, '--passphrase-file', passFile])).result);
-  const d2 = await step('compare with the changed source', stats(changedSource).bytes, () => compareTrees(changedSource, path.join(restore2, path.basename(changedSource))));
+  await step(
+    'restore the new snapshot from the cloud',
+    stats(changedSource).bytes,
+    async () =>
+      (
+        await cli('restore 2', [
+          'restore',
+          '--staging',
+          staging,
+          '--from-cloud',
+          '--to',
+          restore2,
+          '--snapshot',
+          backed.snapshot,
+          '--passphrase-file',
+          passFile,
+        ])
+      ).result,
+  );
+  const d2 = await step('compare with the changed source', stats(changedSource).bytes, () =>
+    compareTrees(changedSource, path.join(restore2, path.basename(changedSource))),
+  );
   if (d2.length) throw new StepError('compare 2', `${d2.length} difference(s): ${d2.slice(0, 5).join('; ')}`);
 
   // summary
-  const lines = ['', 'driveseed demo: all steps passed', `source ${fmt(src.bytes)} in ${src.files} files → staging ${fmt(stagedBytes)} → 2 disks → Azure (emulated) → restored identical`, ''];
+  const lines = [
+    '',
+    'driveseed demo: all steps passed',
+    `source ${fmt(src.bytes)} in ${src.files} files → staging ${fmt(stagedBytes)} → 2 disks → Azure (emulated) → restored identical`,
+    '',
+  ];
   for (const t of timings) lines.push(`  ${t.name.padEnd(72)} ${t.seconds.toFixed(1).padStart(7)} s ${t.bytes ? rate(t.bytes, t.seconds).padStart(12) : ''}`);
-  lines.push('', `  incremental backup: ${fmt(landed)} over the network for ${fmt(changed.changedBytes)} changed (${((landed / src.bytes) * 100).toFixed(2)}% of the data set)`);
+  lines.push(
+    '',
+    `  incremental backup: ${fmt(landed)} over the network for ${fmt(changed.changedBytes)} changed (${((landed / src.bytes) * 100).toFixed(2)}% of the data set)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

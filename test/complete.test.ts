@@ -11,7 +11,7 @@ import { createDataBoxClient } from '../src/azure/arm';
 import { containerClientFor } from '../src/azure/blob';
 import { MAX_BLOCK_LENGTH, writeManifest } from '../src/azure/manifest';
 import { complete } from '../src/core/complete';
-import { DriveseedError } from '../src/base/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { silentReporter } from '../src/base/reporter';
 import { readSettings, writeSettings } from '../src/core/settings';
 import { repair } from '../src/core/repair';
@@ -30,7 +30,13 @@ let client: DataBoxManagementClient;
 
 const md5blocks = (b: Buffer) => {
   const out: string[] = [];
-  for (let off = 0; off < b.length; off += MAX_BLOCK_LENGTH) out.push(createHash('md5').update(b.subarray(off, off + MAX_BLOCK_LENGTH)).digest('hex').toUpperCase());
+  for (let off = 0; off < b.length; off += MAX_BLOCK_LENGTH)
+    out.push(
+      createHash('md5')
+        .update(b.subarray(off, off + MAX_BLOCK_LENGTH))
+        .digest('hex')
+        .toUpperCase(),
+    );
   return out;
 };
 
@@ -47,7 +53,15 @@ async function setup(name: string, layout: Array<Array<[string, number]>>): Prom
   const files = new Map<string, Buffer>();
   const journal = Journal.open(staging);
   const plan = {
-    drives: layout.map((fs_, i) => ({ target: `/dev/fake${i}`, files: fs_.map(([p, size]) => ({ path: p, size })), bytes: fs_.reduce((a, [, s]) => a + s, 0), allocated: 0, manifestEstimate: 0, freeBytes: 0, spaceLeft: 0 })),
+    drives: layout.map((fs_, i) => ({
+      target: `/dev/fake${i}`,
+      files: fs_.map(([p, size]) => ({ path: p, size })),
+      bytes: fs_.reduce((a, [, s]) => a + s, 0),
+      allocated: 0,
+      manifestEstimate: 0,
+      freeBytes: 0,
+      spaceLeft: 0,
+    })),
     totalBytes: 0,
     fileCount: layout.flat().length,
   };
@@ -67,7 +81,12 @@ async function setup(name: string, layout: Array<Array<[string, number]>>): Prom
       }
       const blocks = md5blocks(bytes);
       journal.append({ t: 'fileDone', drive: i, path: p, size, blocks });
-      blobs.push({ blobPath: `${CONTAINER}/${p}`, filePath: `\\${p.split('/').join('\\')}`, length: size, blocks: blocks.map((hash, k) => ({ offset: k * MAX_BLOCK_LENGTH, length: Math.min(MAX_BLOCK_LENGTH, size - k * MAX_BLOCK_LENGTH), hash })) });
+      blobs.push({
+        blobPath: `${CONTAINER}/${p}`,
+        filePath: `\\${p.split('/').join('\\')}`,
+        length: size,
+        blocks: blocks.map((hash, k) => ({ offset: k * MAX_BLOCK_LENGTH, length: Math.min(MAX_BLOCK_LENGTH, size - k * MAX_BLOCK_LENGTH), hash })),
+      });
     }
     const m = await writeManifest(path.join(dir, 'DriveManifest.xml'), { driveId, clientCreator: 'driveseed test', blobLists: [{ blobs }] });
     fs.writeFileSync(path.join(dir, DRIVE_ID_FILE), `${driveId}\n`);
@@ -82,7 +101,18 @@ async function setup(name: string, layout: Array<Array<[string, number]>>): Prom
     job: name,
     account: 'devstoreaccount1',
     container: CONTAINER,
-    seed: { job: { name, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'DeviceOrdered', emulator: emu.armEndpoint } },
+    seed: {
+      job: {
+        name,
+        subscription: SUB,
+        resourceGroup: RG,
+        location: 'westus',
+        account: 'devstoreaccount1',
+        createdAt: new Date().toISOString(),
+        state: 'DeviceOrdered',
+        emulator: emu.armEndpoint,
+      },
+    },
   });
   await client.jobs.beginCreateAndWait(RG, name, importJobBody(SUB, RG, drives, 'Error'));
   return { staging, drives, files };
@@ -113,8 +143,16 @@ test('complete before the import finished: JOB_NOT_COMPLETED naming the state an
 test('complete: all good → seed complete; a deleted and a corrupted blob → VERIFY_FAILED naming both; repair re-uploads exactly those; complete succeeds', async () => {
   const big = 2 * MAX_BLOCK_LENGTH + 4567;
   const s = await setup('seed1', [
-    [['config', 300], ['data/aa/pack1', big], ['index/i1', 2000]],
-    [['data/bb/pack2', MAX_BLOCK_LENGTH + 1], ['snapshots/s1', 0], ['data/cc/pack3', 5000]],
+    [
+      ['config', 300],
+      ['data/aa/pack1', big],
+      ['index/i1', 2000],
+    ],
+    [
+      ['data/bb/pack2', MAX_BLOCK_LENGTH + 1],
+      ['snapshots/s1', 0],
+      ['data/cc/pack3', 5000],
+    ],
   ]);
   await client.jobs.markDevicesShipped('seed1', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: 'T1' } });
   for (const d of s.drives) await deliverDrive({ emulator: emu, job: 'seed1', drive: d.dir, wait: true });
@@ -130,10 +168,13 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
   const bad = await complete({ staging: s.staging }, ctx());
   assert.not.ok(bad.ok);
   assert.is(bad.blobs, 6);
-  assert.equal(bad.problems.map((p) => [p.kind, p.blobPath, p.block?.offset ?? null]), [
-    ['block', 'seed/data/aa/pack1', MAX_BLOCK_LENGTH],
-    ['missing', 'seed/data/cc/pack3', null],
-  ]);
+  assert.equal(
+    bad.problems.map((p) => [p.kind, p.blobPath, p.block?.offset ?? null]),
+    [
+      ['block', 'seed/data/aa/pack1', MAX_BLOCK_LENGTH],
+      ['missing', 'seed/data/cc/pack3', null],
+    ],
+  );
   const blockProblem = bad.problems[0]!;
   assert.is(blockProblem.block!.expected, md5blocks(s.files.get('data/aa/pack1')!)[1]);
   assert.is.not(blockProblem.block!.actual, blockProblem.block!.expected);
@@ -151,10 +192,13 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
   const r = await repair({ staging: s.staging, full: false }, ctx());
   assert.is(r.source, 'report');
   assert.ok(r.ok, JSON.stringify(r.problems));
-  assert.equal(r.repaired.map((x) => [x.blobPath, x.mode, x.blocksSent, x.bytesSent]), [
-    ['seed/data/aa/pack1', 'blocks', 1, MAX_BLOCK_LENGTH],
-    ['seed/data/cc/pack3', 'blob', 1, 5000],
-  ]);
+  assert.equal(
+    r.repaired.map((x) => [x.blobPath, x.mode, x.blocksSent, x.bytesSent]),
+    [
+      ['seed/data/aa/pack1', 'blocks', 1, MAX_BLOCK_LENGTH],
+      ['seed/data/cc/pack3', 'blob', 1, 5000],
+    ],
+  );
   for (const p of ['data/aa/pack1', 'data/cc/pack3']) {
     const got = await c.getBlobClient(p).downloadToBuffer();
     assert.ok(got.equals(s.files.get(p)!), `${p} restored byte for byte`);
@@ -164,7 +208,10 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
 
   const good = await complete({ staging: s.staging }, ctx());
   assert.ok(good.ok, JSON.stringify(good.problems));
-  assert.is(good.bytes, [...s.files.values()].reduce((a, b) => a + b.length, 0));
+  assert.is(
+    good.bytes,
+    [...s.files.values()].reduce((a, b) => a + b.length, 0),
+  );
   assert.ok(good.deletable!.some((d) => /\/data\/?$/.test(d)));
   const settings = readSettings(s.staging)!;
   const seed = settings.seed as Record<string, unknown>;
@@ -174,13 +221,21 @@ test('complete: all good → seed complete; a deleted and a corrupted blob → V
 });
 
 test('repair without a report verifies first; a staging file changed since prep is refused, not uploaded', async () => {
-  const s = await setup('seed2', [[['data/x/p', MAX_BLOCK_LENGTH + 10], ['data/y/q', 10]]]);
+  const s = await setup('seed2', [
+    [
+      ['data/x/p', MAX_BLOCK_LENGTH + 10],
+      ['data/y/q', 10],
+    ],
+  ]);
   await client.jobs.markDevicesShipped('seed2', RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: 'T2' } });
   await deliverDrive({ emulator: emu, job: 'seed2', drive: s.drives[0]!.dir, wait: true });
   await container().getBlobClient('data/y/q').delete();
   const r = await repair({ staging: s.staging, full: false }, ctx());
   assert.is(r.source, 'verification');
-  assert.equal(r.repaired.map((x) => x.blobPath), ['seed/data/y/q']);
+  assert.equal(
+    r.repaired.map((x) => x.blobPath),
+    ['seed/data/y/q'],
+  );
   assert.ok(r.ok);
   await container().getBlobClient('data/x/p').delete();
   fs.writeFileSync(path.join(s.staging, 'data/x/p'), randomBytes(MAX_BLOCK_LENGTH + 10));

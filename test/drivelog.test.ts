@@ -12,7 +12,15 @@ const verbose: DriveLog = {
   driveId: '9WM35C2V',
   status: 'CompletedWithErrors',
   blobs: [
-    { status: 'Completed', blobPath: 'seed/a & b.pack', filePath: '\\a & b.pack', length: 5, lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT', importDisposition: { value: 'rename', status: 'Created' }, blocks: [{ offset: 0, length: 5, hash: H, status: 'Completed' }] },
+    {
+      status: 'Completed',
+      blobPath: 'seed/a & b.pack',
+      filePath: '\\a & b.pack',
+      length: 5,
+      lastModified: 'Mon, 01 Jan 2024 00:00:00 GMT',
+      importDisposition: { value: 'rename', status: 'Created' },
+      blocks: [{ offset: 0, length: 5, hash: H, status: 'Completed' }],
+    },
     {
       status: 'CompletedWithErrors',
       blobPath: 'seed/c.pack',
@@ -31,16 +39,25 @@ const verbose: DriveLog = {
 test('serialize → parse round trip, with the documented element order', () => {
   const xml = serializeDriveLog(verbose);
   assert.ok(xml.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="2014-11-01">\n  <DriveId>9WM35C2V</DriveId>'));
-  assert.match(xml, /<Blob Status="CompletedWithErrors">\s*<BlobPath>seed\/c\.pack<\/BlobPath>\s*<FilePath>\\c\.pack<\/FilePath>\s*<Length>30<\/Length>\s*<BlockList>/);
+  assert.match(
+    xml,
+    /<Blob Status="CompletedWithErrors">\s*<BlobPath>seed\/c\.pack<\/BlobPath>\s*<FilePath>\\c\.pack<\/FilePath>\s*<Length>30<\/Length>\s*<BlockList>/,
+  );
   assert.match(xml, /<Block Offset="10" Length="10" Id="AQAAAA==" Hash="D41D8CD98F00B204E9800998ECF8427E" Status="Corrupted" \/>/);
-  assert.match(xml, /<\/Blob>\n  <Status>CompletedWithErrors<\/Status>\n<\/DriveLog>\n$/);
+  assert.match(xml, /<\/Blob>\n {2}<Status>CompletedWithErrors<\/Status>\n<\/DriveLog>\n$/);
   assert.equal(parseDriveLog(xml), { ...verbose, format: '2014-11-01' });
 });
 
 test('error log keeps only failed blobs and their failed blocks', () => {
   const e = toErrorLog(verbose);
-  assert.equal(e.blobs.map((b) => b.blobPath), ['seed/c.pack', 'seed/d.pack']);
-  assert.equal(e.blobs[0]!.blocks!.map((k) => k.status), ['Uncommitted', 'Corrupted', 'Cancelled']);
+  assert.equal(
+    e.blobs.map((b) => b.blobPath),
+    ['seed/c.pack', 'seed/d.pack'],
+  );
+  assert.equal(
+    e.blobs[0]!.blocks!.map((k) => k.status),
+    ['Uncommitted', 'Corrupted', 'Cancelled'],
+  );
   assert.is(e.status, 'CompletedWithErrors');
 });
 
@@ -80,10 +97,20 @@ function refuses(xml: string, re: RegExp): void {
 test('refuses unknown statuses, misplaced elements and wrong versions', () => {
   refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Status>Fine</Status></DriveLog>', /<Status> .*"Fine" is not one of/);
   refuses('<DriveLog Version="2010-01-01"><DriveId>x</DriveId><Status>Completed</Status></DriveLog>', /Version "2010-01-01"/);
-  assert.is(parseDriveLog('<DriveLog Version="2018-10-01"><DriveId>x</DriveId><Status>Completed</Status></DriveLog>').format, '2018-10-01', 'later classic jobs wrote 2018-10-01, same grammar');
+  assert.is(
+    parseDriveLog('<DriveLog Version="2018-10-01"><DriveId>x</DriveId><Status>Completed</Status></DriveLog>').format,
+    '2018-10-01',
+    'later classic jobs wrote 2018-10-01, same grammar',
+  );
   refuses('<DriveLog Version="2014-11-01"><Status>Completed</Status><DriveId>x</DriveId></DriveLog>', /<DriveId> must come first/);
-  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath></Blob><Status>Completed</Status></DriveLog>', /<Length> is missing/);
-  refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath><Length>1</Length><BlockList><Block Offset="0" Length="1" Status="Good"/></BlockList></Blob><Status>Completed</Status></DriveLog>', /<Block> .*"Good"/);
+  refuses(
+    '<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath></Blob><Status>Completed</Status></DriveLog>',
+    /<Length> is missing/,
+  );
+  refuses(
+    '<DriveLog Version="2014-11-01"><DriveId>x</DriveId><Blob Status="Completed"><BlobPath>a/b</BlobPath><FilePath>\\b</FilePath><Length>1</Length><BlockList><Block Offset="0" Length="1" Status="Good"/></BlockList></Blob><Status>Completed</Status></DriveLog>',
+    /<Block> .*"Good"/,
+  );
   refuses('<DriveLog Version="2014-11-01"><DriveId>x</DriveId>', /malformed XML/);
 });
 
@@ -158,23 +185,39 @@ test('2021-08-01: CopyLogWriter writes ErroredEntity lines and the summary; the 
   await copy.finish('CompletedWithErrors');
   await verb.finish('CompletedWithErrors');
   const text = fs.readFileSync(copy.file, 'utf8');
-  assert.ok(text.startsWith('<?xml version="1.0" encoding="utf-8"?>\n<ErroredEntity CloudFormat="BlockBlob" Path="seed/c.pack"><Category>UploadErrorDataValidationError</Category>'));
-  assert.match(text, /<CopyLog Summary="Summary"><DriveLogVersion>2021-08-01<\/DriveLogVersion><DriveId>SER1<\/DriveId><Status>CompletedWithErrors<\/Status><TotalFiles_Blobs>3<\/TotalFiles_Blobs><FilesErrored>2<\/FilesErrored>/);
+  assert.ok(
+    text.startsWith(
+      '<?xml version="1.0" encoding="utf-8"?>\n<ErroredEntity CloudFormat="BlockBlob" Path="seed/c.pack"><Category>UploadErrorDataValidationError</Category>',
+    ),
+  );
+  assert.match(
+    text,
+    /<CopyLog Summary="Summary"><DriveLogVersion>2021-08-01<\/DriveLogVersion><DriveId>SER1<\/DriveId><Status>CompletedWithErrors<\/Status><TotalFiles_Blobs>3<\/TotalFiles_Blobs><FilesErrored>2<\/FilesErrored>/,
+  );
   assert.match(text, /<CopyErrors><UploadErrorDataValidationError Count="1" Description="[^"]+"\/><UploadErrorWin32 Count="1"/);
   const log = parseDriveLog(text);
   assert.equal([log.format, log.driveId, log.status, log.totalFiles, log.filesErrored], ['2021-08-01', 'SER1', 'CompletedWithErrors', 3, 2]);
-  assert.equal(log.blobs.map((b) => [b.blobPath, b.status, b.category, b.errorCode]), [
-    ['seed/c.pack', 'Failed', 'UploadErrorDataValidationError', 'CompletedWithErrors'],
-    ['seed/d.pack', 'Failed', 'UploadErrorWin32', 'FileNotFound'],
-  ]);
+  assert.equal(
+    log.blobs.map((b) => [b.blobPath, b.status, b.category, b.errorCode]),
+    [
+      ['seed/c.pack', 'Failed', 'UploadErrorDataValidationError', 'CompletedWithErrors'],
+      ['seed/d.pack', 'Failed', 'UploadErrorWin32', 'FileNotFound'],
+    ],
+  );
   assert.match(log.blobs[0]!.errorMessage!, /offset 10/);
   const v = parseDriveLog(fs.readFileSync(verb.file, 'utf8'));
-  assert.equal(v.blobs.map((b) => [b.blobPath, b.status, b.length, b.crc64]), [
-    ['seed/a.pack', 'Completed', 9, 'AE8B14860A799888'],
-    ['seed/c.pack', 'Failed', 0, undefined],
-    ['seed/d.pack', 'Failed', 0, undefined],
-  ]);
-  assert.equal(toErrorLog(v).blobs.map((b) => b.blobPath), ['seed/c.pack', 'seed/d.pack']);
+  assert.equal(
+    v.blobs.map((b) => [b.blobPath, b.status, b.length, b.crc64]),
+    [
+      ['seed/a.pack', 'Completed', 9, 'AE8B14860A799888'],
+      ['seed/c.pack', 'Failed', 0, undefined],
+      ['seed/d.pack', 'Failed', 0, undefined],
+    ],
+  );
+  assert.equal(
+    toErrorLog(v).blobs.map((b) => b.blobPath),
+    ['seed/c.pack', 'seed/d.pack'],
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -183,12 +226,28 @@ test('2021-08-01: the documented sample shape parses; a log without its summary 
 <ErroredEntity CloudFormat="BlockBlob" Path="iso/ubuntu.iso"><Category>UploadErrorCloudHttp</Category><ErrorCode>400</ErrorCode><ErrorMessage>UnsupportedBlobType</ErrorMessage><Type>File</Type></ErroredEntity>
 <CopyLog Summary="Summary"><DriveLogVersion>2021-08-01</DriveLogVersion><DriveId>18041C582D58</DriveId><Status>CompletedWithErrors</Status><TotalFiles_Blobs>5</TotalFiles_Blobs><FilesErrored>1</FilesErrored><Summary><ValidationErrors><None Count="5" /></ValidationErrors><CopyErrors><UploadErrorCloudHttp Count="1" Description="Unsupported blob type" /></CopyErrors></Summary></CopyLog>`;
   const log = parseDriveLog(sample);
-  assert.equal([log.driveId, log.totalFiles, log.blobs[0]!.category, log.blobs[0]!.errorMessage], ['18041C582D58', 5, 'UploadErrorCloudHttp', 'UnsupportedBlobType']);
-  const refuses = (xml: string, re: RegExp) => assert.throws(() => parseDriveLog(xml), (e: DriveseedError) => e.code === 'DRIVELOG_INVALID' && re.test(e.message));
+  assert.equal(
+    [log.driveId, log.totalFiles, log.blobs[0]!.category, log.blobs[0]!.errorMessage],
+    ['18041C582D58', 5, 'UploadErrorCloudHttp', 'UnsupportedBlobType'],
+  );
+  const refuses = (xml: string, re: RegExp) =>
+    assert.throws(
+      () => parseDriveLog(xml),
+      (e: DriveseedError) => e.code === 'DRIVELOG_INVALID' && re.test(e.message),
+    );
   refuses('<ErroredEntity CloudFormat="BlockBlob" Path="a/b"><Category>X</Category></ErroredEntity>', /CopyLog Summary.*missing/);
-  refuses('<CopyLog Summary="Summary"><DriveLogVersion>2030-01-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog>', /DriveLogVersion "2030-01-01"/);
-  refuses('<File CloudFormat="BlockBlob" Path="a" Size="1" crc64="zz"></File><CopyLog Summary="Summary"><DriveLogVersion>2021-08-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog>', /crc64 "zz"/);
-  refuses('<CopyLog Summary="Summary"><DriveLogVersion>2021-08-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog><Other/>', /only <ErroredEntity>/);
+  refuses(
+    '<CopyLog Summary="Summary"><DriveLogVersion>2030-01-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog>',
+    /DriveLogVersion "2030-01-01"/,
+  );
+  refuses(
+    '<File CloudFormat="BlockBlob" Path="a" Size="1" crc64="zz"></File><CopyLog Summary="Summary"><DriveLogVersion>2021-08-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog>',
+    /crc64 "zz"/,
+  );
+  refuses(
+    '<CopyLog Summary="Summary"><DriveLogVersion>2021-08-01</DriveLogVersion><DriveId>x</DriveId><Status>Completed</Status></CopyLog><Other/>',
+    /only <ErroredEntity>/,
+  );
 });
 
 test('CRC-64 (Azure Storage, CRC-64/NVME): check value and incremental updates', () => {

@@ -30,7 +30,11 @@ interface Started {
 
 /** Spawns `driveseed --json emulator start --port 0` and waits for its emulator.ready line. */
 function startCli(): Promise<Started> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, '--json', 'emulator', 'start', '--port', '0'], { cwd: ROOT, env: cliEnv({ DRIVESEED_EMULATOR_STEP_MS: '0' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, '--json', 'emulator', 'start', '--port', '0'], {
+    cwd: ROOT,
+    env: cliEnv({ DRIVESEED_EMULATOR_STEP_MS: '0' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -72,14 +76,17 @@ function azuriteChildren(pid: number): number[] {
 
 /** Running azurite processes whose environment holds `entry`. */
 function azuriteWith(entry: string): number[] {
-  return fs.readdirSync('/proc').filter((n) => {
-    if (!/^\d+$/.test(n)) return false;
-    try {
-      return fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('azurite') && fs.readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(entry);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((n) => {
+      if (!/^\d+$/.test(n)) return false;
+      try {
+        return fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes('azurite') && fs.readFileSync(`/proc/${n}/environ`, 'utf8').split('\0').includes(entry);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function alive(pid: number): boolean {
@@ -111,9 +118,19 @@ async function buildDrive(name: string, driveId: string): Promise<{ dir: string;
   fs.writeFileSync(path.join(dir, 'data', 'f.pack'), bytes);
   const blocks = [0, 4 * 1024 * 1024].map((offset) => {
     const length = Math.min(4 * 1024 * 1024, bytes.length - offset);
-    return { offset, length, hash: createHash('md5').update(bytes.subarray(offset, offset + length)).digest('hex').toUpperCase() };
+    return {
+      offset,
+      length,
+      hash: createHash('md5')
+        .update(bytes.subarray(offset, offset + length))
+        .digest('hex')
+        .toUpperCase(),
+    };
   });
-  const r = await writeManifest(path.join(dir, 'DriveManifest.xml'), { driveId, blobLists: [{ blobs: [{ blobPath: `c-${name}/data/f.pack`, filePath: '\\data\\f.pack', length: bytes.length, blocks }] }] });
+  const r = await writeManifest(path.join(dir, 'DriveManifest.xml'), {
+    driveId,
+    blobLists: [{ blobs: [{ blobPath: `c-${name}/data/f.pack`, filePath: '\\data\\f.pack', length: bytes.length, blocks }] }],
+  });
   fs.writeFileSync(path.join(dir, DRIVE_ID_FILE), driveId);
   return { dir, manifestHash: r.manifestHash, bytes };
 }
@@ -172,7 +189,9 @@ test('emulator start --json: ready event with endpoints; deliver succeeds and re
     assert.is(res.type, 'result');
     assert.equal([res.data!.copyStatus, res.data!.status, res.data!.logStatus], ['Completed', 'Completed', 'Completed']);
     const account = await emulatorAccount(armEndpoint, 'devstoreaccount1');
-    const got = await containerClientFor({ account: 'devstoreaccount1', container: 'c-one', emulator: account }).getBlobClient('data/f.pack').downloadToBuffer();
+    const got = await containerClientFor({ account: 'devstoreaccount1', container: 'c-one', emulator: account })
+      .getBlobClient('data/f.pack')
+      .downloadToBuffer();
     assert.ok(got.equals(d.bytes));
     // Delivered twice: the job is Completed now.
     r = deliver(['--job', 'clijob', '--drive', d.dir]);

@@ -44,7 +44,14 @@ async function buildDrive(name: string, driveId: string, sizes: number[]): Promi
     const blocks = [];
     for (let off = 0; off < size; off += MAX_BLOCK_LENGTH) {
       const len = Math.min(MAX_BLOCK_LENGTH, size - off);
-      blocks.push({ offset: off, length: len, hash: createHash('md5').update(bytes.subarray(off, off + len)).digest('hex').toUpperCase() });
+      blocks.push({
+        offset: off,
+        length: len,
+        hash: createHash('md5')
+          .update(bytes.subarray(off, off + len))
+          .digest('hex')
+          .toUpperCase(),
+      });
     }
     return { blobPath: `c-${name}/${rel}`, filePath: `\\data\\p\\${String(i).padStart(4, '0')}.pack`, length: size, blocks };
   });
@@ -60,7 +67,10 @@ async function shippedJob(name: string, drives: Drive[], logLevel: 'Error' | 'Ve
 
 const jobGet = (name: string, c: DataBoxManagementClient = client) => c.jobs.get(RG, name, { expand: 'details' });
 const det = (j: JobResource) => j.details as DataBoxCustomerDiskJobDetails;
-const logsOf = (j: JobResource, serial: string) => (det(j).copyLogDetails ?? []).find((l) => (l as { serialNumber?: string }).serialNumber === serial) as { errorLogLink?: string; verboseLogLink?: string } | undefined;
+const logsOf = (j: JobResource, serial: string) =>
+  (det(j).copyLogDetails ?? []).find((l) => (l as { serialNumber?: string }).serialNumber === serial) as
+    | { errorLogLink?: string; verboseLogLink?: string }
+    | undefined;
 
 async function download(container: string, blobName: string): Promise<Buffer> {
   const c = containerClientFor({ account: 'devstoreaccount1', container, emulator: emu!.accounts.find((a) => a.name === 'devstoreaccount1')! });
@@ -102,15 +112,29 @@ test('a prepared disk is imported: identical blobs with Content-MD5, disk and jo
   for (const [blobPath, bytes] of Object.entries(d.files)) {
     const got = await download('c-good', blobPath.slice('c-good/'.length));
     assert.ok(got.equals(bytes), `${blobPath} differs`);
-    const props = await containerClientFor({ account: 'devstoreaccount1', container: 'c-good', emulator: emu!.accounts[0]! }).getBlobClient(blobPath.slice('c-good/'.length)).getProperties();
+    const props = await containerClientFor({ account: 'devstoreaccount1', container: 'c-good', emulator: emu!.accounts[0]! })
+      .getBlobClient(blobPath.slice('c-good/'.length))
+      .getProperties();
     assert.equal(Buffer.from(props.contentMD5!).toString('hex'), createHash('md5').update(bytes).digest('hex'));
   }
   const job = await jobGet('good1');
   assert.is(job.status, 'Completed');
   assert.ok(det(job).returnPackage?.trackingId);
-  assert.equal(det(job).jobStages!.map((s) => [s.stageName, s.stageStatus]), [['DeviceOrdered', 'Succeeded'], ['ShippedToAzureDC', 'Succeeded'], ['AtAzureDC', 'Succeeded'], ['DataCopy', 'Succeeded'], ['Completed', 'Succeeded']]);
+  assert.equal(
+    det(job).jobStages!.map((s) => [s.stageName, s.stageStatus]),
+    [
+      ['DeviceOrdered', 'Succeeded'],
+      ['ShippedToAzureDC', 'Succeeded'],
+      ['AtAzureDC', 'Succeeded'],
+      ['DataCopy', 'Succeeded'],
+      ['Completed', 'Succeeded'],
+    ],
+  );
   const p = det(job).copyProgress![0]!;
-  assert.equal([p.serialNumber, p.copyStatus, p.bytesProcessed, p.totalBytesToProcess, p.filesProcessed, p.totalFilesToProcess, p.filesErroredOut], ['GOOD-1', 'Completed', MAX_BLOCK_LENGTH * 2 + 12345 + 1000, MAX_BLOCK_LENGTH * 2 + 12345 + 1000, 3, 3, 0]);
+  assert.equal(
+    [p.serialNumber, p.copyStatus, p.bytesProcessed, p.totalBytesToProcess, p.filesProcessed, p.totalFilesToProcess, p.filesErroredOut],
+    ['GOOD-1', 'Completed', MAX_BLOCK_LENGTH * 2 + 12345 + 1000, MAX_BLOCK_LENGTH * 2 + 12345 + 1000, 3, 3, 0],
+  );
   const logs = logsOf(job, 'GOOD-1')!;
   assert.match(logs.errorLogLink!, /\/devstoreaccount1\/databoxcopylog\/good1_GOOD-1_CopyLog_[0-9a-f-]{36}\.xml$/);
   assert.match(logs.verboseLogLink!, /_VerboseLog_[0-9a-f-]{36}\.xml$/);
@@ -158,12 +182,20 @@ test('classic logs (emulator option): the DriveLog under waimportexport/waies wi
     const d = await buildDrive('classic', 'CLASSIC-1', [MAX_BLOCK_LENGTH + 5]);
     fs.appendFileSync(path.join(d.dir, 'data', 'p', '0000.pack'), 'x'); // longer than the manifest says: still imports the listed length
     await shippedJob('classic1', [d], 'Verbose', cc);
-    const r = (await deliverDrive({ emulator: classic, job: 'classic1', drive: d.dir, wait: true })) as { errorLogLink: string; verboseLogLink: string; copyStatus: string };
+    const r = (await deliverDrive({ emulator: classic, job: 'classic1', drive: d.dir, wait: true })) as {
+      errorLogLink: string;
+      verboseLogLink: string;
+      copyStatus: string;
+    };
     assert.is(r.copyStatus, 'Completed');
     assert.match(r.errorLogLink, /\/waimportexport\/waies\/classic1_CLASSIC-1_\d{8}-\d{6}-\d{3}_error\.xml$/);
     const u = new URL(r.verboseLogLink);
     const [, , container, ...rest] = u.pathname.split('/');
-    const text = (await containerClientFor({ account: 'devstoreaccount1', container: container!, emulator: classic.accounts[0]! }).getBlobClient(rest.join('/')).downloadToBuffer()).toString('utf8');
+    const text = (
+      await containerClientFor({ account: 'devstoreaccount1', container: container!, emulator: classic.accounts[0]! })
+        .getBlobClient(rest.join('/'))
+        .downloadToBuffer()
+    ).toString('utf8');
     const v = parseDriveLog(text);
     assert.is(v.format, '2014-11-01');
     assert.ok(v.blobs[0]!.blocks!.every((k) => k.status === 'Committed'));
@@ -182,30 +214,51 @@ test('disk-level failures: manifest hash mismatch and a missing manifest are Met
   const r2 = (await deliverDrive({ emulator: emu!, job: 'hash1', drive: m.dir, wait: true })) as { logStatus: string; copyStatus: string; status: string };
   assert.equal([r2.logStatus, r2.copyStatus, r2.status], ['ManifestNotFound', 'MetadataFilesModifiedOrRemoved', 'CompletedWithErrors']);
   const job = await jobGet('hash1');
-  assert.equal(det(job).copyProgress!.map((x) => x.copyStatus), ['MetadataFilesModifiedOrRemoved', 'MetadataFilesModifiedOrRemoved']);
+  assert.equal(
+    det(job).copyProgress!.map((x) => x.copyStatus),
+    ['MetadataFilesModifiedOrRemoved', 'MetadataFilesModifiedOrRemoved'],
+  );
   assert.is((await logAt(logsOf(job, 'HASH-1')!.errorLogLink!)).status, 'ManifestCorrupted');
 });
 
 test('deliver refusals: job not shipped, unknown job, disk not in the job, disk delivered twice, no id; close marks the missing disk DriveNotReceived', async () => {
   const d = await buildDrive('early', 'EARLY-1', [10]);
   await client.jobs.beginCreateAndWait(RG, 'early1', importJobBody(SUB, RG, [d]));
-  await fails(deliverDrive({ emulator: emu!.armEndpoint, job: 'early1', drive: d.dir }), 'EMULATOR_INVALID_JOB_STATE', /is DeviceOrdered; disks are received only once they are marked shipped/);
+  await fails(
+    deliverDrive({ emulator: emu!.armEndpoint, job: 'early1', drive: d.dir }),
+    'EMULATOR_INVALID_JOB_STATE',
+    /is DeviceOrdered; disks are received only once they are marked shipped/,
+  );
   await fails(deliverDrive({ emulator: emu!, job: 'nosuch', drive: d.dir }), 'EMULATOR_RESOURCE_NOT_FOUND', /No import job named 'nosuch'/);
   const other = await buildDrive('other', 'OTHER-1', [10]);
   await fails(deliverDrive({ emulator: emu!, job: 'good1', drive: other.dir }), 'EMULATOR_INVALID_JOB_STATE', /is Completed/);
   const third = await buildDrive('third', 'THIRD-1', [10]);
   await shippedJob('two1', [d, third]);
-  await fails(deliverDrive({ emulator: emu!.armEndpoint, job: 'two1', drive: other.dir }), 'EMULATOR_DRIVE_NOT_IN_JOB', /serial 'OTHER-1'.*does not list \(it lists: EARLY-1, THIRD-1\)/);
+  await fails(
+    deliverDrive({ emulator: emu!.armEndpoint, job: 'two1', drive: other.dir }),
+    'EMULATOR_DRIVE_NOT_IN_JOB',
+    /serial 'OTHER-1'.*does not list \(it lists: EARLY-1, THIRD-1\)/,
+  );
   fs.rmSync(path.join(other.dir, DRIVE_ID_FILE));
   await fails(deliverDrive({ emulator: emu!, job: 'two1', drive: other.dir }), 'EMULATOR_DRIVE_UNIDENTIFIED', /no driveseed-drive-id file/);
   await fails(deliverDrive({ emulator: emu!, job: 'two1', drive: path.join(work, 'missing') }), 'EMULATOR_DRIVE_NOT_FOUND', /does not exist/);
   await deliverDrive({ emulator: emu!, job: 'two1', drive: d.dir, wait: true });
   await fails(deliverDrive({ emulator: emu!, job: 'two1', drive: d.dir }), 'EMULATOR_DRIVE_ALREADY_RECEIVED', /already received/);
-  const closed = await fetch(`${emu!.armEndpoint}/_emulator/close`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'two1' }) });
+  const closed = await fetch(`${emu!.armEndpoint}/_emulator/close`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ job: 'two1' }),
+  });
   assert.is(closed.status, 200);
   const job = await jobGet('two1');
   assert.is(job.status, 'CompletedWithErrors');
-  assert.equal(det(job).copyProgress!.map((x) => [x.serialNumber, x.copyStatus]), [['EARLY-1', 'Completed'], ['THIRD-1', 'DriveNotReceived']]);
+  assert.equal(
+    det(job).copyProgress!.map((x) => [x.serialNumber, x.copyStatus]),
+    [
+      ['EARLY-1', 'Completed'],
+      ['THIRD-1', 'DriveNotReceived'],
+    ],
+  );
 });
 
 test.run();

@@ -22,7 +22,8 @@ import { importJobBody } from './support/emulator-job';
 const SUB = '00000000-1111-2222-3333-444444444444';
 const RG = 'vol-rg';
 const MiB = 1024 * 1024;
-const reason = loopUnavailable() ?? (['mkntfs', 'ntfs-3g', 'sgdisk', 'blkid', 'lsblk'].every(hasTool) ? undefined : 'needs ntfs-3g, gdisk and util-linux (blkid, lsblk)');
+const reason =
+  loopUnavailable() ?? (['mkntfs', 'ntfs-3g', 'sgdisk', 'blkid', 'lsblk'].every(hasTool) ? undefined : 'needs ntfs-3g, gdisk and util-linux (blkid, lsblk)');
 
 /** Mount points of the datacenter's temp directories (driveseed-dc-*) in this namespace. */
 function datacenterMounts(): string[] {
@@ -36,7 +37,10 @@ function datacenterMounts(): string[] {
 /** Loop devices backed by `image` (losetup -j), other than `except`. */
 function loopsOver(image: string, except?: string): string[] {
   const r = spawnSync('losetup', ['-j', image], { encoding: 'utf8' });
-  return r.stdout.split('\n').map((l) => l.split(':')[0]!.trim()).filter((d) => d && d !== except);
+  return r.stdout
+    .split('\n')
+    .map((l) => l.split(':')[0]!.trim())
+    .filter((d) => d && d !== except);
 }
 
 interface Layout {
@@ -61,7 +65,14 @@ async function prepareNtfsDisk(dev: string, driveId: string, container: string, 
       const blocks = [];
       for (let off = 0; off < size; off += MAX_BLOCK_LENGTH) {
         const len = Math.min(MAX_BLOCK_LENGTH, size - off);
-        blocks.push({ offset: off, length: len, hash: createHash('md5').update(bytes.subarray(off, off + len)).digest('hex').toUpperCase() });
+        blocks.push({
+          offset: off,
+          length: len,
+          hash: createHash('md5')
+            .update(bytes.subarray(off, off + len))
+            .digest('hex')
+            .toUpperCase(),
+        });
       }
       return { blobPath: `${container}/p/${name}`, filePath: `\\data\\p\\${name}`, length: size, blocks };
     });
@@ -97,7 +108,11 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
 
     // 1. The device itself: its first partition, NTFS, mounted read-only by the emulator.
     await shippedJob(client, 'bydevice', d);
-    const r1 = (await deliverDrive({ emulator: emu, job: 'bydevice', drive: loop.dev, wait: true })) as { copyStatus: string; status: string; logStatus: string };
+    const r1 = (await deliverDrive({ emulator: emu, job: 'bydevice', drive: loop.dev, wait: true })) as {
+      copyStatus: string;
+      status: string;
+      logStatus: string;
+    };
     assert.equal([r1.logStatus, r1.copyStatus, r1.status], ['Completed', 'Completed', 'Completed']);
     await assertBlobs(emu, 'vol', d);
     assert.equal(datacenterMounts(), [], 'the datacenter left its mount behind');
@@ -106,7 +121,11 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
     // 2. The image file: losetup -r -P, partition 1, ntfs-3g -o ro; the blobs are renamed (the
     // default disposition) because the first import already created them.
     await shippedJob(client, 'byimage', d);
-    const r2 = (await deliverDrive({ emulator: emu.armEndpoint, job: 'byimage', drive: loop.image, wait: true })) as { copyStatus: string; status: string; logStatus: string };
+    const r2 = (await deliverDrive({ emulator: emu.armEndpoint, job: 'byimage', drive: loop.image, wait: true })) as {
+      copyStatus: string;
+      status: string;
+      logStatus: string;
+    };
     assert.equal([r2.logStatus, r2.copyStatus, r2.status], ['Completed', 'Completed', 'Completed']);
     const c = containerClientFor({ account: 'devstoreaccount1', container: 'vol', emulator: emu.accounts[0]! });
     assert.ok((await c.getBlobClient('p/0000 (2).pack').downloadToBuffer()).equals(d.files.get('p/0000.pack')!));
@@ -132,54 +151,70 @@ gated(test, 'an NTFS loop disk delivered as a block device and as an image file 
   }
 });
 
-gated(test, 'an image without a partition table (ext4, whole image) goes through mount -o ro; an unreadable image is DRIVE_MOUNT_FAILED', loopUnavailable() ?? (hasTool('mkfs.ext4') ? undefined : 'needs mkfs.ext4'), async () => {
-  const loop = attachLoop(32 * MiB);
-  const mnt = fs.mkdtempSync(path.join(path.dirname(loop.image), 'mnt-'));
-  let emu: RunningEmulator | undefined;
-  try {
-    assert.is(spawnSync('mkfs.ext4', ['-q', '-F', loop.dev]).status, 0);
-    assert.is(spawnSync('mount', [loop.dev, mnt]).status, 0);
-    const bytes = randomBytes(3 * MiB + 1);
-    let manifestHash: string;
+gated(
+  test,
+  'an image without a partition table (ext4, whole image) goes through mount -o ro; an unreadable image is DRIVE_MOUNT_FAILED',
+  loopUnavailable() ?? (hasTool('mkfs.ext4') ? undefined : 'needs mkfs.ext4'),
+  async () => {
+    const loop = attachLoop(32 * MiB);
+    const mnt = fs.mkdtempSync(path.join(path.dirname(loop.image), 'mnt-'));
+    let emu: RunningEmulator | undefined;
     try {
-      fs.mkdirSync(path.join(mnt, 'd'));
-      fs.writeFileSync(path.join(mnt, 'd', 'f.bin'), bytes);
-      const r = await writeManifest(path.join(mnt, 'DriveManifest.xml'), {
-        driveId: 'EXT4-IMG-1',
-        blobLists: [{ blobs: [{ blobPath: 'ext/d/f.bin', filePath: '\\d\\f.bin', length: bytes.length, blocks: [{ offset: 0, length: bytes.length, hash: createHash('md5').update(bytes).digest('hex').toUpperCase() }] }] }],
-      });
-      manifestHash = r.manifestHash;
-      fs.writeFileSync(path.join(mnt, DRIVE_ID_FILE), 'EXT4-IMG-1');
-    } finally {
-      assert.is(spawnSync('umount', [mnt]).status, 0);
-    }
-    emu = await startEmulator({ stepMs: 0 });
-    const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
-    await shippedJob(client, 'ext4img', { driveId: 'EXT4-IMG-1', manifestHash, files: new Map([['d/f.bin', bytes]]) });
-    const r = (await deliverDrive({ emulator: emu, job: 'ext4img', drive: loop.image, wait: true })) as { status: string };
-    assert.is(r.status, 'Completed');
-    await assertBlobs(emu, 'ext', { driveId: '', manifestHash: '', files: new Map([['d/f.bin', bytes]]) });
-    assert.equal(loopsOver(loop.image, loop.dev), []);
+      assert.is(spawnSync('mkfs.ext4', ['-q', '-F', loop.dev]).status, 0);
+      assert.is(spawnSync('mount', [loop.dev, mnt]).status, 0);
+      const bytes = randomBytes(3 * MiB + 1);
+      let manifestHash: string;
+      try {
+        fs.mkdirSync(path.join(mnt, 'd'));
+        fs.writeFileSync(path.join(mnt, 'd', 'f.bin'), bytes);
+        const r = await writeManifest(path.join(mnt, 'DriveManifest.xml'), {
+          driveId: 'EXT4-IMG-1',
+          blobLists: [
+            {
+              blobs: [
+                {
+                  blobPath: 'ext/d/f.bin',
+                  filePath: '\\d\\f.bin',
+                  length: bytes.length,
+                  blocks: [{ offset: 0, length: bytes.length, hash: createHash('md5').update(bytes).digest('hex').toUpperCase() }],
+                },
+              ],
+            },
+          ],
+        });
+        manifestHash = r.manifestHash;
+        fs.writeFileSync(path.join(mnt, DRIVE_ID_FILE), 'EXT4-IMG-1');
+      } finally {
+        assert.is(spawnSync('umount', [mnt]).status, 0);
+      }
+      emu = await startEmulator({ stepMs: 0 });
+      const client = createDataBoxClient({ subscriptionId: SUB, emulator: emu.armEndpoint });
+      await shippedJob(client, 'ext4img', { driveId: 'EXT4-IMG-1', manifestHash, files: new Map([['d/f.bin', bytes]]) });
+      const r = (await deliverDrive({ emulator: emu, job: 'ext4img', drive: loop.image, wait: true })) as { status: string };
+      assert.is(r.status, 'Completed');
+      await assertBlobs(emu, 'ext', { driveId: '', manifestHash: '', files: new Map([['d/f.bin', bytes]]) });
+      assert.equal(loopsOver(loop.image, loop.dev), []);
 
-    await shippedJob(client, 'junkjob', { driveId: 'JUNK-1', manifestHash, files: new Map() });
-    const junk = path.join(path.dirname(loop.image), 'junk.img');
-    fs.writeFileSync(junk, Buffer.alloc(4 * MiB));
-    try {
-      await deliverDrive({ emulator: emu, job: 'junkjob', drive: junk });
-      assert.unreachable('mounted an image with no file system');
-    } catch (e) {
-      assert.is((e as DriveseedError).code, 'EMULATOR_DRIVE_MOUNT_FAILED', (e as Error).message);
-      assert.match((e as Error).message, /Could not mount .* \(unknown filesystem\) read-only/);
+      await shippedJob(client, 'junkjob', { driveId: 'JUNK-1', manifestHash, files: new Map() });
+      const junk = path.join(path.dirname(loop.image), 'junk.img');
+      fs.writeFileSync(junk, Buffer.alloc(4 * MiB));
+      try {
+        await deliverDrive({ emulator: emu, job: 'junkjob', drive: junk });
+        assert.unreachable('mounted an image with no file system');
+      } catch (e) {
+        assert.is((e as DriveseedError).code, 'EMULATOR_DRIVE_MOUNT_FAILED', (e as Error).message);
+        assert.match((e as Error).message, /Could not mount .* \(unknown filesystem\) read-only/);
+      }
+      assert.equal(loopsOver(junk), []);
+      assert.equal(datacenterMounts(), []);
+    } finally {
+      await emu?.stop();
+      spawnSync('umount', [mnt]);
+      fs.rmSync(mnt, { recursive: true, force: true });
+      loop.detach();
     }
-    assert.equal(loopsOver(junk), []);
-    assert.equal(datacenterMounts(), []);
-  } finally {
-    await emu?.stop();
-    spawnSync('umount', [mnt]);
-    fs.rmSync(mnt, { recursive: true, force: true });
-    loop.detach();
-  }
-});
+  },
+);
 
 gated(test, 'a 4K-native disk (4096-byte logical sectors) is received and reported UnsupportedDrive; nothing is copied', reason, async () => {
   const loop = attachLoop(64 * MiB, { sectorSize: 4096 });

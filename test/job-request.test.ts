@@ -36,10 +36,20 @@ function fakeService(answer: (c: Call) => { status: number; body?: unknown }) {
     httpClient: {
       async sendRequest(request) {
         const u = new URL(request.url);
-        const call: Call = { method: request.method, path: u.pathname, apiVersion: u.searchParams.get('api-version'), body: typeof request.body === 'string' ? JSON.parse(request.body) : undefined };
+        const call: Call = {
+          method: request.method,
+          path: u.pathname,
+          apiVersion: u.searchParams.get('api-version'),
+          body: typeof request.body === 'string' ? JSON.parse(request.body) : undefined,
+        };
         calls.push(call);
         const a = answer(call);
-        return { status: a.status, headers: createHttpHeaders({ 'content-type': 'application/json' }), request, bodyAsText: a.body === undefined ? '' : JSON.stringify(a.body) };
+        return {
+          status: a.status,
+          headers: createHttpHeaders({ 'content-type': 'application/json' }),
+          request,
+          bodyAsText: a.body === undefined ? '' : JSON.stringify(a.body),
+        };
       },
     },
   });
@@ -80,7 +90,12 @@ function happyService(validation: unknown = { properties: { status: 'AllValidToP
 
 function recorder() {
   const lines: string[] = [];
-  const reporter: Reporter = { progress: () => {}, warning: (code, m) => lines.push(`warning ${code} ${m}`), info: (m) => lines.push(`info ${m}`), event: (t, d) => lines.push(`event ${t} ${JSON.stringify(d)}`) };
+  const reporter: Reporter = {
+    progress: () => {},
+    warning: (code, m) => lines.push(`warning ${code} ${m}`),
+    info: (m) => lines.push(`info ${m}`),
+    event: (t, d) => lines.push(`event ${t} ${JSON.stringify(d)}`),
+  };
   return { reporter, lines };
 }
 const ctx = (reporter: Reporter) => ({ reporter, signal: new AbortController().signal, env: { DRIVESEED_HOME: tmpDir('driveseed-home-') } });
@@ -115,8 +130,14 @@ test('real Azure: the SDK sends get → regionConfiguration → validateInputs �
   const svc = happyService();
   const r = recorder();
   const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Verbose', client: svc.client }, ctx(r.reporter));
-  assert.equal(svc.calls.map((c) => `${c.method} ${c.path.split('/providers/Microsoft.DataBox/')[1]}`), ['GET jobs/seedreq1', 'POST locations/westus/regionConfiguration', 'POST locations/westus/validateInputs', 'PUT jobs/seedreq1']);
-  assert.ok(svc.calls.every((c) => c.apiVersion === '2022-12-01'), 'one api-version, the one the emulator serves');
+  assert.equal(
+    svc.calls.map((c) => `${c.method} ${c.path.split('/providers/Microsoft.DataBox/')[1]}`),
+    ['GET jobs/seedreq1', 'POST locations/westus/regionConfiguration', 'POST locations/westus/validateInputs', 'PUT jobs/seedreq1'],
+  );
+  assert.ok(
+    svc.calls.every((c) => c.apiVersion === '2022-12-01'),
+    'one api-version, the one the emulator serves',
+  );
   assert.match(svc.calls[2]!.path, /\/resourceGroups\/rg1\/providers\/Microsoft\.DataBox\/locations\/westus\/validateInputs$/);
 
   const body = svc.calls[3]!.body as Record<string, any>;
@@ -126,15 +147,40 @@ test('real Azure: the SDK sends get → regionConfiguration → validateInputs �
   const d = body.properties.details;
   assert.equal(d.contactDetails, { contactName: 'Ada Lovelace', phone: '+44 20 7946 0000', emailList: ['ada@example.com'] });
   assert.equal(d.shippingAddress, { streetAddress1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', country: 'GB' });
-  assert.equal(d.dataImportDetails, [{ accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1` }, logCollectionLevel: 'Verbose' }]);
+  assert.equal(d.dataImportDetails, [
+    {
+      accountDetails: {
+        dataAccountType: 'StorageAccount',
+        storageAccountId: `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+      },
+      logCollectionLevel: 'Verbose',
+    },
+  ]);
   assert.equal(d.returnToCustomerPackageDetails, { carrierName: 'FedEx', carrierAccountNumber: '123456789' });
   assert.is(d.enableManifestBackup, true);
-  assert.equal(Object.keys(d.importDiskDetailsCollection), ['WD-WCC4N1234560', 'WD-WCC4N1234561'], 'keyed by the disks\' serial numbers');
-  assert.equal(d.importDiskDetailsCollection['WD-WCC4N1234560'], { manifestFile: '\\DriveManifest.xml', manifestHash: '0123456789ABCDEF0123456789ABCDEF', bitLockerKey: KEY });
-  assert.equal(pathsOf(body, KEY), ['$.properties.details.importDiskDetailsCollection.WD-WCC4N1234560.bitLockerKey', '$.properties.details.importDiskDetailsCollection.WD-WCC4N1234561.bitLockerKey'], 'the key only where the spec puts it');
+  assert.equal(Object.keys(d.importDiskDetailsCollection), ['WD-WCC4N1234560', 'WD-WCC4N1234561'], "keyed by the disks' serial numbers");
+  assert.equal(d.importDiskDetailsCollection['WD-WCC4N1234560'], {
+    manifestFile: '\\DriveManifest.xml',
+    manifestHash: '0123456789ABCDEF0123456789ABCDEF',
+    bitLockerKey: KEY,
+  });
+  assert.equal(
+    pathsOf(body, KEY),
+    [
+      '$.properties.details.importDiskDetailsCollection.WD-WCC4N1234560.bitLockerKey',
+      '$.properties.details.importDiskDetailsCollection.WD-WCC4N1234561.bitLockerKey',
+    ],
+    'the key only where the spec puts it',
+  );
   const validation = svc.calls[2]!.body as { validationCategory: string; individualRequestDetails: Array<{ validationType: string }> };
   assert.is(validation.validationCategory, 'JobCreationValidation');
-  assert.equal(validation.individualRequestDetails.map((x) => x.validationType).sort(), ['ValidateAddress', 'ValidateCreateOrderLimit', 'ValidateDataTransferDetails', 'ValidateSkuAvailability', 'ValidateSubscriptionIsAllowedToCreateJob']);
+  assert.equal(validation.individualRequestDetails.map((x) => x.validationType).sort(), [
+    'ValidateAddress',
+    'ValidateCreateOrderLimit',
+    'ValidateDataTransferDetails',
+    'ValidateSkuAvailability',
+    'ValidateSubscriptionIsAllowedToCreateJob',
+  ]);
   assert.not.ok(JSON.stringify(validation).includes(KEY), 'validation carries no key');
 
   assert.is(res.job.state, 'DeviceOrdered');
@@ -149,25 +195,35 @@ test('job create --print: the same body, keys masked, and no request at all', as
   await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', client: sent.client }, ctx(recorder().reporter));
   const printing = happyService();
   const staging2 = fakePrepared('seedreq2', { withKey: true, hardware: true });
-  const p = await createJob({ staging: staging2, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', print: true, client: printing.client }, ctx(recorder().reporter));
+  const p = await createJob(
+    { staging: staging2, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', print: true, client: printing.client },
+    ctx(recorder().reporter),
+  );
   assert.is(printing.calls.length, 0, 'print sends nothing');
   assert.is(p.method, 'PUT');
   assert.is(p.url, `https://management.azure.com/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.DataBox/jobs/seedreq2?api-version=2022-12-01`);
   const printed = JSON.parse(JSON.stringify(p.body)) as Record<string, any>;
   const wire = sent.calls.find((c) => c.method === 'PUT')!.body as Record<string, any>;
   // The SDK flattens `properties`; compare the printed model with the wire body through that mapping.
-  assert.equal({ location: printed.location, sku: printed.sku, properties: { transferType: printed.transferType, details: printed.details } }, JSON.parse(JSON.stringify(wire).split(KEY).join('[redacted]')));
+  assert.equal(
+    { location: printed.location, sku: printed.sku, properties: { transferType: printed.transferType, details: printed.details } },
+    JSON.parse(JSON.stringify(wire).split(KEY).join('[redacted]')),
+  );
   assert.not.ok(JSON.stringify(p).includes(KEY));
 });
 
-test('the service\'s input validation refusing is JOB_INPUTS_INVALID naming each check, and nothing is created', async () => {
+test("the service's input validation refusing is JOB_INPUTS_INVALID naming each check, and nothing is created", async () => {
   const staging = fakePrepared('seedreq3', { withKey: true, hardware: true });
   const svc = happyService({
     properties: {
       status: 'InputsRevisitRequired',
       individualResponseDetails: [
         { validationType: 'ValidateAddress', validationStatus: 'Invalid', error: { code: 'InvalidAddress', message: 'postal code does not match the city' } },
-        { validationType: 'ValidateSkuAvailability', status: 'Invalid', error: { code: 'SkuNotAvailable', message: 'DataBoxCustomerDisk is not available in this region' } },
+        {
+          validationType: 'ValidateSkuAvailability',
+          status: 'Invalid',
+          error: { code: 'SkuNotAvailable', message: 'DataBoxCustomerDisk is not available in this region' },
+        },
         { validationType: 'ValidateCreateOrderLimit', status: 'Valid' },
       ],
     },
@@ -184,7 +240,10 @@ test('the service\'s input validation refusing is JOB_INPUTS_INVALID naming each
     assert.match(e.message, /ValidateSkuAvailability: SkuNotAvailable/);
     assert.not.match(e.message, /ValidateCreateOrderLimit/);
   }
-  assert.not.ok(svc.calls.some((c) => c.method === 'PUT'), 'no PUT after a failed validation');
+  assert.not.ok(
+    svc.calls.some((c) => c.method === 'PUT'),
+    'no PUT after a failed validation',
+  );
 });
 
 async function refusal(staging: string, code: string, extra: Partial<Parameters<typeof createJob>[0]> = {}, returnInfo = RETURN_INFO): Promise<DriveseedError> {
@@ -194,7 +253,10 @@ async function refusal(staging: string, code: string, extra: Partial<Parameters<
   } catch (err) {
     assert.instance(err, DriveseedError);
     assert.is((err as DriveseedError).code, code);
-    assert.not.ok(svc.calls.some((c) => c.method === 'PUT'), `${code}: nothing created`);
+    assert.not.ok(
+      svc.calls.some((c) => c.method === 'PUT'),
+      `${code}: nothing created`,
+    );
     return err as DriveseedError;
   }
   throw new Error(`expected ${code}`);
@@ -209,7 +271,12 @@ test('what the real service would refuse is refused before any request: generate
   assert.match(e.message, /4096-byte sectors.*512/);
   e = await refusal(fakePrepared('seedreq7', { withKey: true, hardware: true, count: 11 }), 'JOB_TOO_MANY_DISKS');
   assert.match(e.message, /at most 10/);
-  e = await refusal(fakePrepared('seedreq8', { withKey: true, hardware: true }), 'RETURN_CARRIER_UNSUPPORTED', {}, { ...RETURN_INFO, returnShipping: { carrierName: 'Pigeon Post', carrierAccountNumber: '1' } });
+  e = await refusal(
+    fakePrepared('seedreq8', { withKey: true, hardware: true }),
+    'RETURN_CARRIER_UNSUPPORTED',
+    {},
+    { ...RETURN_INFO, returnShipping: { carrierName: 'Pigeon Post', carrierAccountNumber: '1' } },
+  );
   assert.match(e.message, /FedEx, DHL/);
 });
 
@@ -217,10 +284,18 @@ test('the emulator takes generated ids and unencrypted drives, with a warning th
   const staging = fakePrepared('seedreq9');
   const svc = happyService();
   const r = recorder();
-  const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', client: svc.client, emulator: 'http://127.0.0.1:9' }, ctx(r.reporter));
+  const res = await createJob(
+    { staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error', client: svc.client, emulator: 'http://127.0.0.1:9' },
+    ctx(r.reporter),
+  );
   assert.is(res.disks.length, 2);
-  assert.ok(r.lines.some((l) => l.startsWith('warning DRIVE_ID_GENERATED')), r.lines.join('\n'));
-  const put = svc.calls.find((c) => c.method === 'PUT')!.body as { properties: { details: { importDiskDetailsCollection: Record<string, { bitLockerKey: string }> } } };
+  assert.ok(
+    r.lines.some((l) => l.startsWith('warning DRIVE_ID_GENERATED')),
+    r.lines.join('\n'),
+  );
+  const put = svc.calls.find((c) => c.method === 'PUT')!.body as {
+    properties: { details: { importDiskDetailsCollection: Record<string, { bitLockerKey: string }> } };
+  };
   assert.is(put.properties.details.importDiskDetailsCollection.DS0000000000AA01!.bitLockerKey, '', 'no key: an empty string, never a made-up one');
 });
 

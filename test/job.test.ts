@@ -47,11 +47,17 @@ test.after(async () => {
 test('job create makes a DataBoxCustomerDisk job keyed by the disks, with the keys, saves it and reports the datacenter', async () => {
   const staging = fakePrepared('seedjob1', { withKey: true });
   const r = recorder();
-  const res = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Verbose' }, { reporter: r.reporter, signal: new AbortController().signal, env });
+  const res = await createJob(
+    { staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Verbose' },
+    { reporter: r.reporter, signal: new AbortController().signal, env },
+  );
   assert.is(res.job.name, 'seedjob1');
   assert.is(res.job.state, 'DeviceOrdered');
   assert.is(res.existed, false);
-  assert.equal(res.disks.map((d) => d.serialNumber), ['DS0000000000AA01', 'DS0000000000AA02']);
+  assert.equal(
+    res.disks.map((d) => d.serialNumber),
+    ['DS0000000000AA01', 'DS0000000000AA02'],
+  );
   assert.ok(Object.keys(res.shipTo.address).length > 0, 'the datacenter address from regionConfiguration');
   assert.ok(res.shipTo.supportedCarriers.length > 0, 'the return carriers from regionConfiguration');
   assert.not.match(JSON.stringify(res) + r.lines.join('\n') + JSON.stringify(r.events), KEY);
@@ -63,15 +69,28 @@ test('job create makes a DataBoxCustomerDisk job keyed by the disks, with the ke
   assert.is(got.transferType, 'ImportToAzure');
   const d = got.details as import('@azure/arm-databox').DataBoxCustomerDiskJobDetails;
   assert.is(d.dataImportDetails?.[0]?.logCollectionLevel, 'Verbose');
-  assert.is((d.dataImportDetails?.[0]?.accountDetails as { storageAccountId: string }).storageAccountId, `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`);
+  assert.is(
+    (d.dataImportDetails?.[0]?.accountDetails as { storageAccountId?: string } | undefined)?.storageAccountId,
+    `/subscriptions/${SUB}/resourceGroups/rg1/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+  );
   assert.equal(d.contactDetails.emailList, ['ada@example.com']);
-  assert.equal(Object.entries(d.importDiskDetailsCollection ?? {}).map(([serial, x]) => [serial, x.manifestFile, x.manifestHash]), [
-    ['DS0000000000AA01', '\\DriveManifest.xml', '0123456789ABCDEF0123456789ABCDEF'],
-    ['DS0000000000AA02', '\\DriveManifest.xml', 'FEDCBA9876543210FEDCBA9876543210'],
-  ]);
+  assert.equal(
+    Object.entries(d.importDiskDetailsCollection ?? {}).map(([serial, x]) => [serial, x.manifestFile, x.manifestHash]),
+    [
+      ['DS0000000000AA01', '\\DriveManifest.xml', '0123456789ABCDEF0123456789ABCDEF'],
+      ['DS0000000000AA02', '\\DriveManifest.xml', 'FEDCBA9876543210FEDCBA9876543210'],
+    ],
+  );
   assert.not.match(JSON.stringify(got), KEY, 'a GET never returns the keys');
   const keys = await jobKeys({ staging });
-  assert.equal([...keys].map(([serial, k]) => [serial, k?.reveal()]), [['DS0000000000AA01', KEY], ['DS0000000000AA02', KEY]], 'the keys reached the service (listCredentials)');
+  assert.equal(
+    [...keys].map(([serial, k]) => [serial, k?.reveal()]),
+    [
+      ['DS0000000000AA01', KEY],
+      ['DS0000000000AA02', KEY],
+    ],
+    'the keys reached the service (listCredentials)',
+  );
 
   const saved = readSettings(staging)!;
   assert.is((saved.seed as { job: { name: string } }).job.name, 'seedjob1');
@@ -79,18 +98,27 @@ test('job create makes a DataBoxCustomerDisk job keyed by the disks, with the ke
   assert.ok(knownJobs(env).some((j) => j.name === 'seedjob1' && j.staging === staging));
 
   // again: the same drives are already there, nothing is created twice
-  const again = await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error' }, { reporter: r.reporter, signal: new AbortController().signal, env });
+  const again = await createJob(
+    { staging, returnInfo: validateReturnInfo(RETURN_INFO), logLevel: 'Error' },
+    { reporter: r.reporter, signal: new AbortController().signal, env },
+  );
   assert.is(again.existed, true);
 
   const g = await getJob({ staging }, { reporter: r.reporter });
   assert.is(g.status, 'DeviceOrdered');
-  assert.equal(g.view.disks.map((d) => d.copyStatus), ['NotStarted', 'NotStarted']);
+  assert.equal(
+    g.view.disks.map((d) => d.copyStatus),
+    ['NotStarted', 'NotStarted'],
+  );
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
 test('job create without a return address and without a terminal fails naming --return-address', async () => {
   const staging = fakePrepared('seedjob2');
-  const e = await createJob({ staging, emulator: emu.armEndpoint, logLevel: 'Error' }, { reporter: recorder().reporter, signal: new AbortController().signal, env }).catch((x) => x);
+  const e = await createJob(
+    { staging, emulator: emu.armEndpoint, logLevel: 'Error' },
+    { reporter: recorder().reporter, signal: new AbortController().signal, env },
+  ).catch((x) => x);
   assert.instance(e, DriveseedError);
   assert.is(e.code, 'PROMPT_REQUIRED');
   assert.match(e.message, '--return-address');
@@ -102,7 +130,10 @@ test('job create asks each return-address field interactively', async () => {
   const answers = ['Ada Lovelace', '+44 20 7946 0000', 'ada@example.com', '1 Analytical St', '', 'London', '', 'N1 9GU', 'GB', 'FedEx', '123456789'];
   const asked: string[] = [];
   const prompter = { ask: async (q: string) => (asked.push(q), answers.shift() ?? ''), askSecret: async () => '' };
-  const res = await createJob({ staging, emulator: emu.armEndpoint, logLevel: 'Error' }, { reporter: recorder().reporter, signal: new AbortController().signal, env, prompter });
+  const res = await createJob(
+    { staging, emulator: emu.armEndpoint, logLevel: 'Error' },
+    { reporter: recorder().reporter, signal: new AbortController().signal, env, prompter },
+  );
   assert.is(res.job.name, 'seedjob3');
   assert.match(asked[0]!, /Contact name/);
   assert.is(answers.length, 0, 'every field was asked');
@@ -117,12 +148,23 @@ test('return address: every missing field is named', () => {
   } catch (e) {
     const err = e as DriveseedError;
     assert.is(err.code, 'RETURN_ADDRESS_INVALID');
-    for (const f of ['returnAddress.streetAddress1', 'returnAddress.postalCode', 'returnAddress.countryOrRegion', 'returnAddress.phone', 'returnAddress.email', 'returnShipping.carrierAccountNumber']) assert.match(err.message, f);
+    for (const f of [
+      'returnAddress.streetAddress1',
+      'returnAddress.postalCode',
+      'returnAddress.countryOrRegion',
+      'returnAddress.phone',
+      'returnAddress.email',
+      'returnShipping.carrierAccountNumber',
+    ])
+      assert.match(err.message, f);
     assert.not.match(err.message, 'returnAddress.city');
   }
   const dir = tmpDir();
   fs.writeFileSync(path.join(dir, 'ra.json'), '{not json');
-  assert.throws(() => readReturnInfo(path.join(dir, 'ra.json')), (e: DriveseedError) => e.code === 'RETURN_ADDRESS_INVALID' && /not valid JSON/.test(e.message));
+  assert.throws(
+    () => readReturnInfo(path.join(dir, 'ra.json')),
+    (e: DriveseedError) => e.code === 'RETURN_ADDRESS_INVALID' && /not valid JSON/.test(e.message),
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -130,7 +172,10 @@ test('publish settings: the subscription id is read; not a publish-settings file
   const r = parsePublishSettings(path.join(__dirname, 'fixtures', 'windows', 'sample.publishsettings'));
   assert.is(r.subscriptionId, '1f2e3d4c-5b6a-4798-8a9b-0c1d2e3f4a5b');
   assert.is(r.subscriptionName, 'Contoso Backup');
-  assert.throws(() => parsePublishSettings(__filename), (e: DriveseedError) => e.code === 'PUBLISH_SETTINGS_INVALID');
+  assert.throws(
+    () => parsePublishSettings(__filename),
+    (e: DriveseedError) => e.code === 'PUBLISH_SETTINGS_INVALID',
+  );
 });
 
 test('CLI: job create --json against the emulator, then job get', async () => {
@@ -139,19 +184,35 @@ test('CLI: job create --json against the emulator, then job get', async () => {
   fs.writeFileSync(ra, JSON.stringify(RETURN_INFO));
   const r = await runCliAsync(['--json', 'job', 'create', '--staging', staging, '--return-address', ra, '--emulator', emu.armEndpoint], env);
   assert.is(r.code, 0, r.stdout + r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   const result = lines[lines.length - 1];
   assert.is(result.type, 'result');
   assert.is(result.data.job.name, 'seedjob4');
   assert.ok(lines.some((l) => l.type === 'event' && l.event === 'job'));
   const g = await runCliAsync(['--json', 'job', 'get', '--staging', staging], env);
   assert.is(g.code, 0, g.stdout + g.stderr);
-  const gl = g.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const gl = g.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(gl[gl.length - 1].data.status, 'DeviceOrdered');
   const keys = await runCliAsync(['--json', 'keys', '--staging', staging, '--from-job'], env);
   assert.is(keys.code, 0, keys.stdout + keys.stderr);
-  const kl = keys.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  assert.equal(kl[kl.length - 1].data.drives.map((d: { driveId: string; bitLockerKey: unknown }) => [d.driveId, d.bitLockerKey]), [['DS0000000000AA01', null], ['DS0000000000AA02', null]], 'unencrypted emulator drives: no keys');
+  const kl = keys.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  assert.equal(
+    kl[kl.length - 1].data.drives.map((d: { driveId: string; bitLockerKey: unknown }) => [d.driveId, d.bitLockerKey]),
+    [
+      ['DS0000000000AA01', null],
+      ['DS0000000000AA02', null],
+    ],
+    'unencrypted emulator drives: no keys',
+  );
   fs.rmSync(staging, { recursive: true, force: true });
 });
 
@@ -176,7 +237,9 @@ test('job cancel: refused without confirmation, cancels with it, and the seed go
   await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Error' }, ctx);
   const noTerminal = await cancelJob({ staging, reason: 'test', yes: false }, ctx).catch((x) => x);
   assert.is(noTerminal.code, 'PROMPT_REQUIRED');
-  const no = await cancelJob({ staging, reason: 'test', yes: false }, { ...ctx, prompter: { ask: async () => 'no', askSecret: async () => '' } }).catch((x) => x);
+  const no = await cancelJob({ staging, reason: 'test', yes: false }, { ...ctx, prompter: { ask: async () => 'no', askSecret: async () => '' } }).catch(
+    (x) => x,
+  );
   assert.is(no.code, 'JOB_CANCEL_NOT_CONFIRMED');
   assert.is((await getJob({ staging }, ctx)).status, 'DeviceOrdered', 'not cancelled');
   const r = await runCliAsync(['--json', 'job', 'cancel', '--staging', staging, '--reason', 'ordered the wrong disks', '--yes'], env);

@@ -58,7 +58,10 @@ test('without --yes and without a terminal: PROMPT_REQUIRED naming --yes, and th
   assert.is(readShippingRecord(staging), undefined);
 
   // interactive, answered "no": nothing changes
-  const no = await ship({ staging, carrier: 'FedEx', tracking: '1Z999AA10123456784', yes: false }, ctxWith({ ask: async () => 'no', askSecret: async () => '' }).ctx).catch((x) => x);
+  const no = await ship(
+    { staging, carrier: 'FedEx', tracking: '1Z999AA10123456784', yes: false },
+    ctxWith({ ask: async () => 'no', askSecret: async () => '' }).ctx,
+  ).catch((x) => x);
   assert.is(no.code, 'SHIP_NOT_CONFIRMED');
   assert.is(no.category, 'CANCELLED');
   assert.is(readShippingRecord(staging), undefined);
@@ -102,7 +105,10 @@ test('more than 14 days after creation: warning SHIP_LATE, still shipped; any ca
   const c = ctxWith();
   const r = await ship({ staging, carrier: 'FedEx', tracking: '1Z999AA10123456786', yes: true, now: () => new Date(created + 15 * 86_400_000) }, c.ctx);
   assert.is(r.daysSinceCreated, 15);
-  assert.equal(c.warnings.map((w) => w.code), ['SHIP_LATE']);
+  assert.equal(
+    c.warnings.map((w) => w.code),
+    ['SHIP_LATE'],
+  );
   assert.match(c.warnings[0]!.message, '15 days');
 
   const c2 = ctxWith();
@@ -118,7 +124,10 @@ test('more than 14 days after creation: warning SHIP_LATE, still shipped; any ca
 test('CLI: ship with no --staging finds the job waiting on this computer; --json without --yes names --yes', async () => {
   const isolated = tmpDir('driveseed-home-');
   const staging = fakePrepared('shipjob5');
-  await createJob({ staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Error' }, { ...ctxWith().ctx, env: { DRIVESEED_HOME: isolated } });
+  await createJob(
+    { staging, returnInfo: validateReturnInfo(RETURN_INFO), emulator: emu.armEndpoint, logLevel: 'Error' },
+    { ...ctxWith().ctx, env: { DRIVESEED_HOME: isolated } },
+  );
   const e = await runCliAsync(['--json', 'ship', '--carrier', 'FedEx', '--tracking', '1Z999AA10123456788'], { DRIVESEED_HOME: isolated });
   assert.is(e.code, 2, e.stdout + e.stderr);
   const el = jsonLines(e.stdout);

@@ -45,7 +45,14 @@ async function buildDrive(name: string, driveId: string, container: string, size
     const blocks = [];
     for (let off = 0; off < size; off += MAX_BLOCK_LENGTH) {
       const len = Math.min(MAX_BLOCK_LENGTH, size - off);
-      blocks.push({ offset: off, length: len, hash: createHash('md5').update(bytes.subarray(off, off + len)).digest('hex').toUpperCase() });
+      blocks.push({
+        offset: off,
+        length: len,
+        hash: createHash('md5')
+          .update(bytes.subarray(off, off + len))
+          .digest('hex')
+          .toUpperCase(),
+      });
     }
     return { blobPath: `${container}/data/${i}.pack`, filePath: `\\data\\${i}.pack`, length: size, blocks };
   });
@@ -64,9 +71,33 @@ function staging(name: string, job: string, drives: Drive[], on: RunningEmulator
     job,
     account: 'devstoreaccount1',
     container: `c-${name}`,
-    seed: { job: { name: job, subscription: SUB, resourceGroup: RG, location: 'westus', account: 'devstoreaccount1', createdAt: new Date().toISOString(), state: 'DeviceOrdered', emulator: on.armEndpoint } },
+    seed: {
+      job: {
+        name: job,
+        subscription: SUB,
+        resourceGroup: RG,
+        location: 'westus',
+        account: 'devstoreaccount1',
+        createdAt: new Date().toISOString(),
+        state: 'DeviceOrdered',
+        emulator: on.armEndpoint,
+      },
+    },
   });
-  fs.writeFileSync(path.join(dir, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: 'none', drives: drives.map((d) => ({ driveId: d.driveId, driveIdSource: 'generated', manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash, bytes: d.bytes })) }));
+  fs.writeFileSync(
+    path.join(dir, '.prep', 'drives.json'),
+    JSON.stringify({
+      version: 1,
+      encryption: 'none',
+      drives: drives.map((d) => ({
+        driveId: d.driveId,
+        driveIdSource: 'generated',
+        manifestFile: '\\DriveManifest.xml',
+        manifestHash: d.manifestHash,
+        bytes: d.bytes,
+      })),
+    }),
+  );
   return dir;
 }
 
@@ -74,9 +105,14 @@ async function createJob(name: string, drives: Drive[], c: DataBoxManagementClie
   await c.jobs.beginCreateAndWait(RG, name, importJobBody(SUB, RG, drives, 'Error'));
 }
 
-const ship = (name: string, c: DataBoxManagementClient = client) => c.jobs.markDevicesShipped(name, RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: `T-${name}` } });
+const ship = (name: string, c: DataBoxManagementClient = client) =>
+  c.jobs.markDevicesShipped(name, RG, { deliverToDcPackageDetails: { carrierName: 'FedEx', trackingId: `T-${name}` } });
 const ctx = () => ({ reporter: silentReporter, signal: new AbortController().signal, env: {} });
-const lines = (stdout: string) => stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; event?: string; data?: any });
+const lines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; event?: string; data?: any });
 
 test.before(async () => {
   emu = await startEmulator({ stepMs: 150 });
@@ -118,10 +154,16 @@ test('status through the flow: DeviceOrdered, ShippedToAzureDC, then --watch thr
   await createJob('watch1', [d1, d2]);
   let r = await status({ staging: dir, watch: false, intervalSeconds: 1 }, ctx());
   assert.is(r.job.status, 'DeviceOrdered');
-  assert.equal(r.job.disks.map((d) => d.copyStatus), ['NotStarted', 'NotStarted']);
+  assert.equal(
+    r.job.disks.map((d) => d.copyStatus),
+    ['NotStarted', 'NotStarted'],
+  );
   assert.match(r.disks[0]!.meaning, /has not started/);
   assert.match(r.next, /driveseed ship/);
-  assert.ok(r.job.stages.some((s) => s.stageName === 'DeviceOrdered' && s.stageStatus === 'InProgress'), 'the stages come with the job');
+  assert.ok(
+    r.job.stages.some((s) => s.stageName === 'DeviceOrdered' && s.stageStatus === 'InProgress'),
+    'the stages come with the job',
+  );
   await ship('watch1');
   r = await status({ staging: dir, watch: false, intervalSeconds: 1 }, ctx());
   assert.is(r.job.status, 'ShippedToAzureDC');
@@ -152,10 +194,13 @@ test('status through the flow: DeviceOrdered, ShippedToAzureDC, then --watch thr
   assert.is(res.type, 'result');
   assert.is(res.data.watch, 'terminal');
   assert.is(res.data.job.status, 'Completed');
-  assert.equal(res.data.job.disks.map((d: any) => [d.copyStatus, d.percentComplete, d.bytesProcessed, d.filesProcessed, d.totalFilesToProcess]), [
-    ['Completed', 100, d1.bytes, 2, 2],
-    ['Completed', 100, d2.bytes, 1, 1],
-  ]);
+  assert.equal(
+    res.data.job.disks.map((d: any) => [d.copyStatus, d.percentComplete, d.bytesProcessed, d.filesProcessed, d.totalFilesToProcess]),
+    [
+      ['Completed', 100, d1.bytes, 2, 2],
+      ['Completed', 100, d2.bytes, 1, 1],
+    ],
+  );
   assert.ok(res.data.job.returnPackage?.trackingId, 'the return package once the job completed');
   assert.equal(res.data.failures, []);
   assert.match(res.data.next, /driveseed complete/);
@@ -211,7 +256,10 @@ test('a tampered drive, classic DriveLog: status names the blob, the block and w
   assert.equal([f.driveId, f.status, f.blobsFailed, f.format], ['TAMPER-t2', 'CompletedWithErrors', 1, '2014-11-01']);
   const b = f.blobs[0]!;
   assert.equal([b.blobPath, b.filePath, b.status], ['c-t2/data/0.pack', '\\data\\0.pack', 'CompletedWithErrors']);
-  assert.equal(b.blocks.map((k) => [k.offset, k.length, k.status]), [[MAX_BLOCK_LENGTH, MAX_BLOCK_LENGTH, 'Corrupted']]);
+  assert.equal(
+    b.blocks.map((k) => [k.offset, k.length, k.status]),
+    [[MAX_BLOCK_LENGTH, MAX_BLOCK_LENGTH, 'Corrupted']],
+  );
   assert.is(b.blocksCancelled, 1);
   assert.match(b.reason, /did not match the MD5/);
 });
@@ -225,15 +273,25 @@ test('a changed manifest is MetadataFilesModifiedOrRemoved; a disk that never ar
   fs.appendFileSync(path.join(good.dir, 'DriveManifest.xml'), '\n<!-- edited after prep -->\n');
   const outcome = await deliverDrive({ emulator: emu, job: 'meta1', drive: good.dir, wait: true });
   assert.equal([(outcome as any).copyStatus, (outcome as any).logStatus], ['MetadataFilesModifiedOrRemoved', 'ManifestCorrupted']);
-  const close = await fetch(`${emu.armEndpoint}/_emulator/close`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: 'meta1' }) });
+  const close = await fetch(`${emu.armEndpoint}/_emulator/close`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ job: 'meta1' }),
+  });
   assert.is(close.status, 200);
   const r = await status({ staging: dir, watch: false, intervalSeconds: 1 }, ctx());
   assert.is(r.job.status, 'CompletedWithErrors');
-  assert.equal(r.disks.map((d) => d.copyStatus), ['MetadataFilesModifiedOrRemoved', 'DriveNotReceived']);
+  assert.equal(
+    r.disks.map((d) => d.copyStatus),
+    ['MetadataFilesModifiedOrRemoved', 'DriveNotReceived'],
+  );
   assert.match(r.disks[0]!.meaning, /manifest/);
   assert.match(r.disks[1]!.action, /tracking number/);
   assert.ok(r.job.disks[0]!.error?.message?.includes('DriveManifest.xml'));
-  assert.equal(r.failures.map((f) => [f.driveId, f.status]), [['META-1', 'ManifestCorrupted']]);
+  assert.equal(
+    r.failures.map((f) => [f.driveId, f.status]),
+    [['META-1', 'ManifestCorrupted']],
+  );
   assert.match(r.failures[0]!.reason!, /does not match the manifestHash/);
   const text = await spawnCli(['status', '--staging', dir], () => {});
   assert.match(text.stdout, /disk META-2: DriveNotReceived\n\s+the datacenter has not received this disk/);
@@ -247,10 +305,13 @@ test('status, job get and ship read the job through one reader: the same view of
   const s = await status({ staging: dir, watch: false, intervalSeconds: 1, logs: false }, ctx());
   const g = await getJob({ staging: dir }, ctx());
   const r = await readJob({ name: 'view1', subscription: SUB, resourceGroup: RG, emulator: emu.armEndpoint });
-  assert.equal(s.job, r, 'status reports readJob\'s view unchanged');
+  assert.equal(s.job, r, "status reports readJob's view unchanged");
   assert.equal(g.view, r);
   assert.equal(r.deliverToDcPackage, { carrierName: 'FedEx', trackingId: 'T-view1' });
-  assert.equal(r.disks.map((x) => [x.serialNumber, x.copyStatus, x.percentComplete, x.bytesProcessed]), [['VIEW-1', 'NotStarted', 0, 0]]);
+  assert.equal(
+    r.disks.map((x) => [x.serialNumber, x.copyStatus, x.percentComplete, x.bytesProcessed]),
+    [['VIEW-1', 'NotStarted', 0, 0]],
+  );
   assert.ok(r.shipTo && Object.keys(r.shipTo.address).length > 0, 'the datacenter address is in the view');
   assert.is(r.account, 'devstoreaccount1');
   // one error for a missing job, naming it and its resource group
@@ -261,7 +322,10 @@ test('status, job get and ship read the job through one reader: the same view of
 });
 
 test('blobOfUri: path-style emulator URLs and Azure URLs', () => {
-  assert.equal(blobOfUri('http://127.0.0.1:1234/devstoreaccount1/waimportexport/waies/j_D_1_error.xml', 'http://127.0.0.1:1234/devstoreaccount1'), { container: 'waimportexport', name: 'waies/j_D_1_error.xml' });
+  assert.equal(blobOfUri('http://127.0.0.1:1234/devstoreaccount1/waimportexport/waies/j_D_1_error.xml', 'http://127.0.0.1:1234/devstoreaccount1'), {
+    container: 'waimportexport',
+    name: 'waies/j_D_1_error.xml',
+  });
   assert.equal(blobOfUri('https://acc.blob.core.windows.net/logs/a%20b.xml', 'https://acc.blob.core.windows.net'), { container: 'logs', name: 'a b.xml' });
   assert.throws(() => blobOfUri('https://acc.blob.core.windows.net/onlycontainer', 'https://acc.blob.core.windows.net'), /does not name a blob/);
 });

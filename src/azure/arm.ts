@@ -44,9 +44,13 @@ export function staticTokenCredential(token: string): TokenCredential {
 
 /** Creates the typed SDK client for real Azure or the emulator. */
 export function createDataBoxClient(opts: DataBoxClientOptions): DataBoxManagementClient {
-  if (!opts.subscriptionId) throw new DriveseedError('AZURE_SUBSCRIPTION_MISSING', 'No Azure subscription id: pass --subscription or a publish-settings file', { category: 'USAGE' });
+  if (!opts.subscriptionId)
+    throw new DriveseedError('AZURE_SUBSCRIPTION_MISSING', 'No Azure subscription id: pass --subscription or a publish-settings file', { category: 'USAGE' });
   if (opts.emulator === undefined) {
-    return new sdk.dataBox.DataBoxManagementClient(opts.credential ?? new sdk.identity.DefaultAzureCredential(), opts.subscriptionId, { endpoint: AZURE_ARM_ENDPOINT, $host: AZURE_ARM_ENDPOINT });
+    return new sdk.dataBox.DataBoxManagementClient(opts.credential ?? new sdk.identity.DefaultAzureCredential(), opts.subscriptionId, {
+      endpoint: AZURE_ARM_ENDPOINT,
+      $host: AZURE_ARM_ENDPOINT,
+    });
   }
   const endpoint = opts.emulator.replace(/\/+$/, '');
   const token = opts.emulatorToken ?? 'driveseed-emulator';
@@ -80,7 +84,11 @@ export function armError(err: unknown, action: string): DriveseedError {
   type Envelope = { code?: string; message?: string; target?: string };
   const e = err as { statusCode?: number; code?: string; message?: string; details?: Envelope & { error?: Envelope } };
   if (e && e.statusCode === undefined && typeof e.code === 'string' && /^(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|ECONNRESET|EAI_AGAIN)$/.test(e.code)) {
-    return new DriveseedError('AZURE_UNREACHABLE', `${action}: the Azure Resource Manager endpoint could not be reached (${e.code}); check the network or that the emulator is running`, { category: 'AZURE', cause: err, details: { errno: e.code } });
+    return new DriveseedError(
+      'AZURE_UNREACHABLE',
+      `${action}: the Azure Resource Manager endpoint could not be reached (${e.code}); check the network or that the emulator is running`,
+      { category: 'AZURE', cause: err, details: { errno: e.code } },
+    );
   }
   const env: Envelope | undefined = e?.details?.error ?? e?.details;
   const armCode = env?.code ?? e?.code;

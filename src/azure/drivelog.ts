@@ -50,22 +50,60 @@ export const COPY_ERROR_CATEGORIES: Record<string, string> = {
 };
 
 export const DRIVE_LOG_STATUSES = [
-  'Completed', 'CompletedWithWarnings', 'CompletedWithErrors', 'DiskNotFound', 'VolumeNotNtfs', 'DiskOperationFailed',
-  'BitLockerVolumeNotFound', 'BitLockerNotActivated', 'BitLockerProtectorNotFound', 'BitLockerKeyInvalid',
-  'BitLockerUnlockVolumeFailed', 'BitLockerFailed', 'ManifestNameInvalid', 'ManifestNameTooLong', 'ManifestNotFound',
-  'ManifestAccessDenied', 'ManifestCorrupted', 'ManifestFormatInvalid', 'ManifestDriveIdMismatch', 'ReadManifestFailed',
-  'BlobListFormatInvalid', 'BlobRequestForbidden', 'InternalError',
+  'Completed',
+  'CompletedWithWarnings',
+  'CompletedWithErrors',
+  'DiskNotFound',
+  'VolumeNotNtfs',
+  'DiskOperationFailed',
+  'BitLockerVolumeNotFound',
+  'BitLockerNotActivated',
+  'BitLockerProtectorNotFound',
+  'BitLockerKeyInvalid',
+  'BitLockerUnlockVolumeFailed',
+  'BitLockerFailed',
+  'ManifestNameInvalid',
+  'ManifestNameTooLong',
+  'ManifestNotFound',
+  'ManifestAccessDenied',
+  'ManifestCorrupted',
+  'ManifestFormatInvalid',
+  'ManifestDriveIdMismatch',
+  'ReadManifestFailed',
+  'BlobListFormatInvalid',
+  'BlobRequestForbidden',
+  'InternalError',
 ] as const;
 export type DriveLogStatus = (typeof DRIVE_LOG_STATUSES)[number];
 
 export const BLOB_LOG_STATUSES = [
-  'Completed', 'CompletedWithErrors', 'FileNameInvalid', 'FileNameTooLong', 'FileNotFound', 'FileAccessDenied',
-  'BlobRequestFailed', 'BlobRequestForbidden', 'RenameFailed', 'BlobUnexpectedChange', 'LeasePresent', 'IOFailed', 'Failed',
+  'Completed',
+  'CompletedWithErrors',
+  'FileNameInvalid',
+  'FileNameTooLong',
+  'FileNotFound',
+  'FileAccessDenied',
+  'BlobRequestFailed',
+  'BlobRequestForbidden',
+  'RenameFailed',
+  'BlobUnexpectedChange',
+  'LeasePresent',
+  'IOFailed',
+  'Failed',
 ] as const;
 export type BlobLogStatus = (typeof BLOB_LOG_STATUSES)[number];
 
 export const BLOCK_LOG_STATUSES = [
-  'Completed', 'Committed', 'Uncommitted', 'Corrupted', 'FileUnexpectedEnd', 'BlobUnexpectedEnd', 'BlobRequestFailed', 'IOFailed', 'Failed', 'Cancelled',
+  'Completed',
+  'Committed',
+  'Uncommitted',
+  'Corrupted',
+  'FileUnexpectedEnd',
+  'BlobUnexpectedEnd',
+  'BlobRequestFailed',
+  'IOFailed',
+  'Failed',
+  'Cancelled',
 ] as const;
 export type BlockLogStatus = (typeof BLOCK_LOG_STATUSES)[number];
 
@@ -127,14 +165,18 @@ export function toErrorLog(verbose: DriveLog): DriveLog {
   return { ...(verbose.format ? { format: verbose.format } : {}), driveId: verbose.driveId, blobs, status: verbose.status };
 }
 
-const HEADER = (driveId: string) => `<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="${DRIVELOG_VERSION}">\n  <DriveId>${escapeText(driveId)}</DriveId>\n`;
+const HEADER = (driveId: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<DriveLog Version="${DRIVELOG_VERSION}">\n  <DriveId>${escapeText(driveId)}</DriveId>\n`;
 const TRAILER = (status: string) => `  <Status>${status}</Status>\n</DriveLog>\n`;
 
 /** One `<Blob>` element of a DriveLog, as text. */
 function blobXml(b: DriveLogBlob): string {
-  const out: string[] = [`  <Blob Status="${b.status}">\n    <BlobPath>${escapeText(b.blobPath)}</BlobPath>\n    <FilePath>${escapeText(b.filePath)}</FilePath>\n    <Length>${b.length}</Length>\n`];
+  const out: string[] = [
+    `  <Blob Status="${b.status}">\n    <BlobPath>${escapeText(b.blobPath)}</BlobPath>\n    <FilePath>${escapeText(b.filePath)}</FilePath>\n    <Length>${b.length}</Length>\n`,
+  ];
   if (b.lastModified !== undefined) out.push(`    <LastModified>${escapeText(b.lastModified)}</LastModified>\n`);
-  if (b.importDisposition) out.push(`    <ImportDisposition Status="${b.importDisposition.status}">${escapeText(b.importDisposition.value)}</ImportDisposition>\n`);
+  if (b.importDisposition)
+    out.push(`    <ImportDisposition Status="${b.importDisposition.status}">${escapeText(b.importDisposition.value)}</ImportDisposition>\n`);
   if (b.blocks) {
     out.push('    <BlockList>\n');
     for (const k of b.blocks) {
@@ -236,12 +278,22 @@ export function parseDriveLog(xml: string): DriveLog {
     throw e;
   }
   if (root.name !== 'DriveLog') throw bad('the root element must be <DriveLog>', root.name, root.line);
-  if (!CLASSIC_VERSIONS.includes(root.attrs.Version ?? '')) throw bad(`Version "${root.attrs.Version ?? ''}" is not supported; expected one of ${CLASSIC_VERSIONS.join(', ')} (or a ${COPYLOG_VERSION} copy log)`, 'DriveLog', root.line);
+  if (!CLASSIC_VERSIONS.includes(root.attrs.Version ?? ''))
+    throw bad(
+      `Version "${root.attrs.Version ?? ''}" is not supported; expected one of ${CLASSIC_VERSIONS.join(', ')} (or a ${COPYLOG_VERSION} copy log)`,
+      'DriveLog',
+      root.line,
+    );
   const kids = root.children;
   if (kids[0]?.name !== 'DriveId') throw bad('<DriveId> must come first', kids[0]?.name ?? 'DriveLog', kids[0]?.line ?? root.line);
   const last = kids[kids.length - 1]!;
   if (kids.length < 2 || last.name !== 'Status') throw bad('<Status> must come last', last.name, last.line);
-  const log: DriveLog = { format: root.attrs.Version as DriveLogFormat, driveId: leaf(kids[0]), blobs: [], status: oneOf(leaf(last), DRIVE_LOG_STATUSES, 'Status', last.line) };
+  const log: DriveLog = {
+    format: root.attrs.Version as DriveLogFormat,
+    driveId: leaf(kids[0]),
+    blobs: [],
+    status: oneOf(leaf(last), DRIVE_LOG_STATUSES, 'Status', last.line),
+  };
   for (const n of kids.slice(1, -1)) {
     if (n.name !== 'Blob') throw bad('only <Blob> elements may come between <DriveId> and <Status>', n.name, n.line);
     log.blobs.push(parseBlob(n));
@@ -254,7 +306,13 @@ function parseBlob(n: XmlNode): DriveLogBlob {
   const by: Record<string, XmlNode> = {};
   for (const c of n.children) {
     if (!['BlobPath', 'FilePath', 'Length', 'LastModified', 'ImportDisposition', 'BlockList'].includes(c.name)) {
-      throw bad(c.name === 'PageRangeList' || c.name === 'Metadata' || c.name === 'Properties' ? 'page blobs, metadata and properties are not supported by driveseed' : 'unknown element in <Blob>', c.name, c.line);
+      throw bad(
+        c.name === 'PageRangeList' || c.name === 'Metadata' || c.name === 'Properties'
+          ? 'page blobs, metadata and properties are not supported by driveseed'
+          : 'unknown element in <Blob>',
+        c.name,
+        c.line,
+      );
     }
     if (by[c.name]) throw bad('repeated', c.name, c.line);
     by[c.name] = c;
@@ -262,11 +320,19 @@ function parseBlob(n: XmlNode): DriveLogBlob {
   for (const req of ['BlobPath', 'FilePath', 'Length']) if (!by[req]) throw bad(`<${req}> is missing`, 'Blob', n.line);
   const b: DriveLogBlob = { status, blobPath: leaf(by.BlobPath!), filePath: leaf(by.FilePath!), length: int(leaf(by.Length!), 'Length', by.Length!.line) };
   if (by.LastModified) b.lastModified = leaf(by.LastModified);
-  if (by.ImportDisposition) b.importDisposition = { value: leaf(by.ImportDisposition), status: oneOf(by.ImportDisposition.attrs.Status, DISPOSITION_STATUSES, 'ImportDisposition', by.ImportDisposition.line) };
+  if (by.ImportDisposition)
+    b.importDisposition = {
+      value: leaf(by.ImportDisposition),
+      status: oneOf(by.ImportDisposition.attrs.Status, DISPOSITION_STATUSES, 'ImportDisposition', by.ImportDisposition.line),
+    };
   if (by.BlockList) {
     b.blocks = by.BlockList.children.map((k) => {
       if (k.name !== 'Block') throw bad('only <Block> elements are allowed in <BlockList>', k.name, k.line);
-      const block: DriveLogBlock = { offset: int(k.attrs.Offset, 'Block', k.line), length: int(k.attrs.Length, 'Block', k.line), status: oneOf(k.attrs.Status, BLOCK_LOG_STATUSES, 'Block', k.line) };
+      const block: DriveLogBlock = {
+        offset: int(k.attrs.Offset, 'Block', k.line),
+        length: int(k.attrs.Length, 'Block', k.line),
+        status: oneOf(k.attrs.Status, BLOCK_LOG_STATUSES, 'Block', k.line),
+      };
       if (k.attrs.Id !== undefined) block.id = k.attrs.Id;
       if (k.attrs.Hash !== undefined) block.hash = k.attrs.Hash.toUpperCase();
       return block;
@@ -324,10 +390,13 @@ export class CopyLogWriter {
   async addBlob(b: DriveLogBlob): Promise<void> {
     this.total++;
     if (b.status === 'Completed') {
-      if (this.verbose) this.out.put(`<File CloudFormat="BlockBlob" Path="${escapeAttr(b.blobPath)}" Size="${b.length}"${b.crc64 ? ` crc64="0x${b.crc64}"` : ''}></File>\n`);
+      if (this.verbose)
+        this.out.put(`<File CloudFormat="BlockBlob" Path="${escapeAttr(b.blobPath)}" Size="${b.length}"${b.crc64 ? ` crc64="0x${b.crc64}"` : ''}></File>\n`);
     } else {
       this.errored++;
-      const category = b.category ?? copyErrorCategory((b.blocks ?? []).find((k) => !OK_BLOCK.has(k.status) && k.status !== 'Uncommitted' && k.status !== 'Cancelled')?.status ?? b.status);
+      const category =
+        b.category ??
+        copyErrorCategory((b.blocks ?? []).find((k) => !OK_BLOCK.has(k.status) && k.status !== 'Uncommitted' && k.status !== 'Cancelled')?.status ?? b.status);
       this.categories.set(category, (this.categories.get(category) ?? 0) + 1);
       this.out.put(
         `<ErroredEntity CloudFormat="BlockBlob" Path="${escapeAttr(b.blobPath)}"><Category>${escapeText(category)}</Category>` +

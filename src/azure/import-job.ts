@@ -110,13 +110,21 @@ export function validationProblems(r: ValidationResponse): ValidationProblem[] {
   const out: ValidationProblem[] = [];
   for (const d of r.individualResponseDetails ?? []) {
     const x = d as { validationType: string; status?: string; validationStatus?: string; error?: { code?: string; message?: string } };
-    const bad = (x.error?.code !== undefined && x.error.code !== 'None') || x.status === 'Invalid' || x.validationStatus === 'Invalid' || x.validationStatus === 'Ambiguous';
+    const bad =
+      (x.error?.code !== undefined && x.error.code !== 'None') ||
+      x.status === 'Invalid' ||
+      x.validationStatus === 'Invalid' ||
+      x.validationStatus === 'Ambiguous';
     if (!bad) continue;
-    const p: ValidationProblem = { validationType: x.validationType, message: x.error?.message ?? (x.validationStatus === 'Ambiguous' ? 'the service could not confirm the address; correct it or add details' : 'invalid') };
+    const p: ValidationProblem = {
+      validationType: x.validationType,
+      message: x.error?.message ?? (x.validationStatus === 'Ambiguous' ? 'the service could not confirm the address; correct it or add details' : 'invalid'),
+    };
     if (x.error?.code) p.code = x.error.code;
     out.push(p);
   }
-  if (out.length === 0 && r.status === 'InputsRevisitRequired') out.push({ validationType: 'JobCreationValidation', message: 'the service asks to revisit the inputs' });
+  if (out.length === 0 && r.status === 'InputsRevisitRequired')
+    out.push({ validationType: 'JobCreationValidation', message: 'the service asks to revisit the inputs' });
   return out;
 }
 
@@ -138,9 +146,19 @@ export function shipToOf(location: string, r: unknown): ShipTo {
   const a = (r ?? {}) as Partial<DatacenterAddressLocationResponse> & { address?: string };
   const address: Record<string, string> = {};
   const fields: Array<[string, unknown]> = [
-    ['contactPersonName', a.contactPersonName], ['company', a.company], ['street1', a.street1], ['street2', a.street2], ['street3', a.street3],
-    ['city', a.city], ['state', a.state], ['zip', a.zip], ['country', a.country], ['phone', a.phone], ['phoneExtension', a.phoneExtension],
-    ['additionalShippingInformation', a.additionalShippingInformation], ['instructions', a.address],
+    ['contactPersonName', a.contactPersonName],
+    ['company', a.company],
+    ['street1', a.street1],
+    ['street2', a.street2],
+    ['street3', a.street3],
+    ['city', a.city],
+    ['state', a.state],
+    ['zip', a.zip],
+    ['country', a.country],
+    ['phone', a.phone],
+    ['phoneExtension', a.phoneExtension],
+    ['additionalShippingInformation', a.additionalShippingInformation],
+    ['instructions', a.address],
   ];
   for (const [k, v] of fields) if (typeof v === 'string' && v !== '') address[k] = v;
   return { address, supportedCarriers: [...(a.supportedCarriersForReturnShipment ?? [])], location: a.dataCenterAzureLocation ?? location };
@@ -234,7 +252,8 @@ export function jobViewOf(r: JobResource, fallbackName: string): JobView {
     if (log?.verboseLogLink) v.verboseLogLink = log.verboseLogLink;
     const backup = det.importDiskDetailsCollection?.[serialNumber]?.backupManifestCloudPath;
     if (backup) v.backupManifestCloudPath = backup;
-    if (p.error && (p.error.code || p.error.message)) v.error = { ...(p.error.code ? { code: p.error.code } : {}), ...(p.error.message ? { message: p.error.message } : {}) };
+    if (p.error && (p.error.code || p.error.message))
+      v.error = { ...(p.error.code ? { code: p.error.code } : {}), ...(p.error.message ? { message: p.error.message } : {}) };
     return v;
   });
   const view: JobView = {
@@ -257,14 +276,19 @@ export function jobViewOf(r: JobResource, fallbackName: string): JobView {
   if (det.deliverToDcPackageDetails) view.deliverToDcPackage = { ...det.deliverToDcPackageDetails };
   if (det.returnPackage) {
     const rp = det.returnPackage;
-    view.returnPackage = { ...(rp.carrierName ? { carrierName: rp.carrierName } : {}), ...(rp.trackingId ? { trackingId: rp.trackingId } : {}), ...(rp.trackingUrl ? { trackingUrl: rp.trackingUrl } : {}) };
+    view.returnPackage = {
+      ...(rp.carrierName ? { carrierName: rp.carrierName } : {}),
+      ...(rp.trackingId ? { trackingId: rp.trackingId } : {}),
+      ...(rp.trackingUrl ? { trackingUrl: rp.trackingUrl } : {}),
+    };
   }
   if (det.datacenterAddress) view.shipTo = shipToOf(r.location ?? '', det.datacenterAddress);
   const created = iso(r.systemData?.createdAt) ?? iso(r.startTime);
   if (created) view.createdAt = created;
   const lm = iso(r.systemData?.lastModifiedAt);
   if (lm) view.lastModifiedAt = lm;
-  if (r.error && (r.error.code || r.error.message)) view.error = { ...(r.error.code ? { code: r.error.code } : {}), ...(r.error.message ? { message: r.error.message } : {}) };
+  if (r.error && (r.error.code || r.error.message))
+    view.error = { ...(r.error.code ? { code: r.error.code } : {}), ...(r.error.message ? { message: r.error.message } : {}) };
   if (r.cancellationReason) view.cancellationReason = r.cancellationReason;
   return view;
 }
@@ -278,7 +302,17 @@ export const AWAITING_SHIPMENT = new Set(['DeviceOrdered', 'Created', 'AwaitingS
 /** Job statuses in which the shipping details may still be given or corrected. */
 export const SHIPPABLE_STATUSES = new Set([...AWAITING_SHIPMENT, 'ShippedToAzureDC']);
 /** Job statuses after which nothing more is copied. */
-export const FINAL_STATUSES = new Set(['Completed', 'CompletedWithErrors', 'CompletedWithWarnings', 'Cancelled', 'Aborted', 'Failed_IssueDetectedAtAzureDC', 'Failed_IssueReportedAtCustomer', 'PreparingToShipFromAzureDC', 'ShippedToCustomer']);
+export const FINAL_STATUSES = new Set([
+  'Completed',
+  'CompletedWithErrors',
+  'CompletedWithWarnings',
+  'Cancelled',
+  'Aborted',
+  'Failed_IssueDetectedAtAzureDC',
+  'Failed_IssueReportedAtCustomer',
+  'PreparingToShipFromAzureDC',
+  'ShippedToCustomer',
+]);
 /** Job statuses in which the disks have been copied (the data may be complete or partial). */
 export const COPIED_STATUSES = new Set(['Completed', 'CompletedWithErrors', 'CompletedWithWarnings', 'PreparingToShipFromAzureDC', 'ShippedToCustomer']);
 /** Disk copy statuses after which the disk's data is in the storage account (whole or in part). */
@@ -296,16 +330,32 @@ export interface CopyStatusExplanation {
 export const COPY_STATUS: Record<CopyStatus & string, CopyStatusExplanation> = {
   NotStarted: { ok: false, meaning: 'the datacenter has not started copying this disk', action: 'wait; run driveseed status --watch' },
   InProgress: { ok: false, meaning: 'the datacenter is copying this disk into the storage account', action: 'wait; run driveseed status --watch' },
-  Completed: { ok: true, meaning: 'every file on the disk was copied and matched its manifest', action: 'nothing; run driveseed complete once every disk is done' },
+  Completed: {
+    ok: true,
+    meaning: 'every file on the disk was copied and matched its manifest',
+    action: 'nothing; run driveseed complete once every disk is done',
+  },
   CompletedWithErrors: {
     ok: false,
     meaning: 'the disk was copied, but some files or blocks failed (listed in the error log)',
     action: 'run driveseed status to summarise the error log, then driveseed repair --staging … to upload what failed over the network',
   },
-  Failed: { ok: false, meaning: 'the copy of this disk failed', action: 'read the error log (driveseed status) and the job error; contact Azure support with the job name if the log names no cause' },
+  Failed: {
+    ok: false,
+    meaning: 'the copy of this disk failed',
+    action: 'read the error log (driveseed status) and the job error; contact Azure support with the job name if the log names no cause',
+  },
   NotReturned: { ok: false, meaning: 'the disk was not returned to you', action: 'contact Azure support with the job name and the disk serial number' },
-  HardwareError: { ok: false, meaning: 'the disk failed at the datacenter (hardware error)', action: 'prepare a new disk from the staging location (driveseed prep) and send it in a new job, or repair over the network' },
-  DeviceFormatted: { ok: false, meaning: 'the disk was formatted (data erased) at the datacenter', action: 'nothing to copy from it; send the data again (a new job) or upload with driveseed repair' },
+  HardwareError: {
+    ok: false,
+    meaning: 'the disk failed at the datacenter (hardware error)',
+    action: 'prepare a new disk from the staging location (driveseed prep) and send it in a new job, or repair over the network',
+  },
+  DeviceFormatted: {
+    ok: false,
+    meaning: 'the disk was formatted (data erased) at the datacenter',
+    action: 'nothing to copy from it; send the data again (a new job) or upload with driveseed repair',
+  },
   DeviceMetadataModified: {
     ok: false,
     meaning: 'the metadata files the service reads on the disk were changed after preparation',
@@ -316,19 +366,35 @@ export const COPY_STATUS: Record<CopyStatus & string, CopyStatusExplanation> = {
     meaning: 'the datacenter could not write to the storage account (firewall, deleted account, or access keys disabled)',
     action: 'allow trusted Microsoft services through the account firewall and keep the account and its keys enabled; Azure support can restart the copy',
   },
-  UnsupportedData: { ok: false, meaning: 'the disk holds data the service does not import (e.g. names or sizes outside blob limits)', action: 'read the error log; driveseed repair uploads what was skipped' },
-  DriveNotReceived: { ok: false, meaning: 'the datacenter has not received this disk although the job expected it', action: 'check the tracking number with the carrier; if the disk was never sent, send it or cancel the job' },
+  UnsupportedData: {
+    ok: false,
+    meaning: 'the disk holds data the service does not import (e.g. names or sizes outside blob limits)',
+    action: 'read the error log; driveseed repair uploads what was skipped',
+  },
+  DriveNotReceived: {
+    ok: false,
+    meaning: 'the datacenter has not received this disk although the job expected it',
+    action: 'check the tracking number with the carrier; if the disk was never sent, send it or cancel the job',
+  },
   UnsupportedDrive: {
     ok: false,
     meaning: 'the datacenter cannot read this kind of disk (e.g. 4K-native sectors, a USB-only enclosure, or no NTFS first volume)',
     action: 'use a SATA HDD or SSD with 512-byte logical sectors, prepare it with driveseed prep, and send it in a new job',
   },
   OtherServiceError: { ok: false, meaning: 'the service failed for a reason of its own', action: 'contact Azure support with the job name' },
-  OtherUserError: { ok: false, meaning: 'the service reports a problem with the disk or the job inputs', action: 'read the error log and the job error (driveseed status)' },
-  DriveNotDetected: { ok: false, meaning: 'the datacenter could not detect the disk when connected', action: 'check the disk on a computer of yours; prepare a new disk and send it in a new job' },
+  OtherUserError: {
+    ok: false,
+    meaning: 'the service reports a problem with the disk or the job inputs',
+    action: 'read the error log and the job error (driveseed status)',
+  },
+  DriveNotDetected: {
+    ok: false,
+    meaning: 'the datacenter could not detect the disk when connected',
+    action: 'check the disk on a computer of yours; prepare a new disk and send it in a new job',
+  },
   DriveCorrupted: {
     ok: false,
-    meaning: 'the disk\'s volume could not be read (damaged file system or BitLocker volume)',
+    meaning: "the disk's volume could not be read (damaged file system or BitLocker volume)",
     action: 'run driveseed verify on a copy if you still have one; otherwise prepare a new disk from the staging location',
   },
   MetadataFilesModifiedOrRemoved: {
@@ -340,5 +406,11 @@ export const COPY_STATUS: Record<CopyStatus & string, CopyStatusExplanation> = {
 
 /** The explanation of a copyStatus, including values newer than this table. */
 export function explainCopyStatus(status: string): CopyStatusExplanation {
-  return (COPY_STATUS as Record<string, CopyStatusExplanation>)[status] ?? { ok: false, meaning: `the service reports copy status ${status}`, action: 'read the error log (driveseed status) and the Azure portal' };
+  return (
+    (COPY_STATUS as Record<string, CopyStatusExplanation>)[status] ?? {
+      ok: false,
+      meaning: `the service reports copy status ${status}`,
+      action: 'read the error log (driveseed status) and the Azure portal',
+    }
+  );
 }

@@ -75,7 +75,12 @@ function write0600(file: string, text: string): void {
  * Writes `<dir>/<name>-<serial>.jrn` and `<dir>/<name>-<serial>_DriveInfo_<serial>.xml` for each
  * drive; returns the paths, journal first, per drive.
  */
-export function writePortalFiles(dir: string, name: string, drives: PortalDrive[], at: Date = new Date()): Array<{ serialNumber: string; journal: string; driveInfo: string }> {
+export function writePortalFiles(
+  dir: string,
+  name: string,
+  drives: PortalDrive[],
+  at: Date = new Date(),
+): Array<{ serialNumber: string; journal: string; driveInfo: string }> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   return drives.map((d) => {
     const base = `${name}-${d.serialNumber.replace(/[^A-Za-z0-9._-]/g, '_')}`;

@@ -47,7 +47,12 @@ export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpo
     // 0: Azurite's own default (10000) is often taken by another Azurite; the endpoint is printed anyway.
     { flags: '--blob-port <n>', name: 'blobPort', type: 'number', description: 'Azurite blob port (0 picks a free one)', defaultValue: 0 },
     { flags: '--state <dir>', name: 'state', type: 'string', description: 'keep jobs and blobs in <dir> across restarts (default: in memory)' },
-    { flags: '--copy-log-format <version>', name: 'copyLogFormat', type: 'string', description: 'copy logs new jobs get: 2021-08-01 (databoxcopylog, default) or 2014-11-01 (the classic waies DriveLog)' },
+    {
+      flags: '--copy-log-format <version>',
+      name: 'copyLogFormat',
+      type: 'string',
+      description: 'copy logs new jobs get: 2021-08-01 (databoxcopylog, default) or 2014-11-01 (the classic waies DriveLog)',
+    },
   ],
   cook(raw) {
     const o: StartOptions = {
@@ -57,7 +62,10 @@ export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpo
     };
     if (raw.copyLogFormat !== undefined) {
       if (raw.copyLogFormat !== '2021-08-01' && raw.copyLogFormat !== '2014-11-01') {
-        throw usageError('INVALID_OPTION', `Expected 2021-08-01 or 2014-11-01 for --copy-log-format but received "${raw.copyLogFormat}"`, { field: 'copyLogFormat', value: raw.copyLogFormat });
+        throw usageError('INVALID_OPTION', `Expected 2021-08-01 or 2014-11-01 for --copy-log-format but received "${raw.copyLogFormat}"`, {
+          field: 'copyLogFormat',
+          value: raw.copyLogFormat,
+        });
       }
       o.copyLogFormat = raw.copyLogFormat;
     }
@@ -68,7 +76,12 @@ export const emulatorStart = defineCommand<StartRaw, StartOptions, EmulatorEndpo
     return o;
   },
   async run(o, ctx) {
-    const emu = await startEmulator({ armPort: o.armPort, blobPort: o.blobPort, copyLogFormat: o.copyLogFormat, ...(o.stateDir ? { stateDir: o.stateDir } : {}) });
+    const emu = await startEmulator({
+      armPort: o.armPort,
+      blobPort: o.blobPort,
+      copyLogFormat: o.copyLogFormat,
+      ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    });
     const endpoints: EmulatorEndpoints = {
       armEndpoint: emu.armEndpoint,
       blobEndpoint: emu.blobEndpoint,

@@ -6,7 +6,16 @@
 import * as path from 'node:path';
 import { defineCommand } from '../core/command';
 import { usageError } from '../base/errors';
-import { type JobCancelOptions, type JobCreateOptions, type JobCreateResult, type JobGetResult, type JobPrintResult, cancelJob, createJob, getJob } from '../core/job';
+import {
+  type JobCancelOptions,
+  type JobCreateOptions,
+  type JobCreateResult,
+  type JobGetResult,
+  type JobPrintResult,
+  cancelJob,
+  createJob,
+  getJob,
+} from '../core/job';
 import { parsePublishSettings, readReturnInfo } from '../core/job-inputs';
 import { renderJob, renderJobView } from './render-job';
 import { cookEmulatorUrl, cookLogLevel } from './options';
@@ -27,12 +36,37 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
   summary: 'Create the Azure import job (Data Box customer-disk) for the prepared drives (after prep --no-job, or when prep could not reach Azure)',
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
-    { flags: '--return-address <file>', name: 'returnAddress', description: 'JSON file with returnAddress and returnShipping (asked interactively when absent)', type: 'string' },
-    { flags: '--emulator <url>', name: 'emulator', description: 'driveseed emulator ARM endpoint instead of Azure (default: the one saved in the staging settings)', type: 'string' },
-    { flags: '--log-level <level>', name: 'logLevel', description: 'the service\'s copy log level: Error (default) or Verbose', type: 'string' },
-    { flags: '--publish-settings <file>', name: 'publishSettings', description: '.publishsettings file to read the subscription id from (its certificate is not used)', type: 'string' },
-    { flags: '--print', name: 'print', description: 'print the exact create request (BitLocker keys masked) instead of sending it; nothing is created', type: 'boolean' },
-    { flags: '--no-manifest-backup', name: 'manifestBackup', description: 'do not ask the service to keep a copy of each drive manifest in the storage account', type: 'boolean' },
+    {
+      flags: '--return-address <file>',
+      name: 'returnAddress',
+      description: 'JSON file with returnAddress and returnShipping (asked interactively when absent)',
+      type: 'string',
+    },
+    {
+      flags: '--emulator <url>',
+      name: 'emulator',
+      description: 'driveseed emulator ARM endpoint instead of Azure (default: the one saved in the staging settings)',
+      type: 'string',
+    },
+    { flags: '--log-level <level>', name: 'logLevel', description: "the service's copy log level: Error (default) or Verbose", type: 'string' },
+    {
+      flags: '--publish-settings <file>',
+      name: 'publishSettings',
+      description: '.publishsettings file to read the subscription id from (its certificate is not used)',
+      type: 'string',
+    },
+    {
+      flags: '--print',
+      name: 'print',
+      description: 'print the exact create request (BitLocker keys masked) instead of sending it; nothing is created',
+      type: 'boolean',
+    },
+    {
+      flags: '--no-manifest-backup',
+      name: 'manifestBackup',
+      description: 'do not ask the service to keep a copy of each drive manifest in the storage account',
+      type: 'boolean',
+    },
   ],
   cook(raw) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -50,7 +84,9 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
   },
   async run(o, ctx) {
     if (o.publishSettings) {
-      ctx.reporter.info(`Subscription ${o.subscription} read from ${o.publishSettings}; its management certificate works only with the retired Service Management API, not ARM, so Azure credentials come from DefaultAzureCredential`);
+      ctx.reporter.info(
+        `Subscription ${o.subscription} read from ${o.publishSettings}; its management certificate works only with the retired Service Management API, not ARM, so Azure credentials come from DefaultAzureCredential`,
+      );
     }
     return createJob(o, ctx);
   },
@@ -66,7 +102,7 @@ export interface JobGetRaw {
 export const jobGetCommand = defineCommand<JobGetRaw, { staging: string; emulator?: string }, JobGetResult>({
   name: 'job get',
   rpcMethod: 'job.get',
-  summary: 'Show the import job of a staging location: its status, stages and each disk\'s copy status',
+  summary: "Show the import job of a staging location: its status, stages and each disk's copy status",
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose job to show', type: 'string', required: true },
     { flags: '--emulator <url>', name: 'emulator', description: 'emulator ARM endpoint (default: the one saved with the job)', type: 'string' },

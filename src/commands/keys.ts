@@ -25,14 +25,23 @@ export interface KeysResult {
   drives: Array<{ driveId: string; target: string | null; bitLockerKey: Secret | null }>;
 }
 
-export const keysCommand = defineCommand<{ staging?: string; fromJob?: boolean; emulator?: string }, { staging: string; fromJob: boolean; emulator?: string }, KeysResult>({
+export const keysCommand = defineCommand<
+  { staging?: string; fromJob?: boolean; emulator?: string },
+  { staging: string; fromJob: boolean; emulator?: string },
+  KeysResult
+>({
   name: 'keys',
   rpcMethod: 'keys.list',
   summary: 'Show the BitLocker recovery passwords of the prepared drives (in clear: keep the output safe)',
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
-    { flags: '--from-job', name: 'fromJob', description: 'read the keys back from the import job (listCredentials) instead of prep\'s record', type: 'boolean' },
-    { flags: '--emulator <url>', name: 'emulator', description: 'with --from-job: emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
+    { flags: '--from-job', name: 'fromJob', description: "read the keys back from the import job (listCredentials) instead of prep's record", type: 'boolean' },
+    {
+      flags: '--emulator <url>',
+      name: 'emulator',
+      description: 'with --from-job: emulator ARM endpoint (default: the one saved with the job)',
+      type: 'string',
+    },
   ],
   cook(raw) {
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
@@ -62,5 +71,7 @@ export const keysCommand = defineCommand<{ staging?: string; fromJob?: boolean; 
   },
   returnsSecrets: true,
   renderText: (r) =>
-    r.drives.map((d) => `${d.driveId}${d.target ? ` (${d.target})` : ''}: ${d.bitLockerKey ? d.bitLockerKey.reveal() : 'no BitLocker key (not encrypted)'}`).join('\n'),
+    r.drives
+      .map((d) => `${d.driveId}${d.target ? ` (${d.target})` : ''}: ${d.bitLockerKey ? d.bitLockerKey.reveal() : 'no BitLocker key (not encrypted)'}`)
+      .join('\n'),
 });

@@ -25,12 +25,32 @@ export const shipCommand = defineCommand<ShipRaw, ShipOptions, ShipResult>({
   rpcMethod: 'ship',
   summary: 'Record carrier and tracking number with the import job (state Shipping) and keep a local shipping record',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location of the job (default: the job created on this computer that waits for shipping details)', type: 'string' },
-    { flags: '--carrier <name>', name: 'carrier', description: 'the carrier the drives were handed to (one the datacenter supports; asked when absent)', type: 'string' },
-    { flags: '--tracking <number>', name: 'tracking', description: 'the package\'s tracking number (one package, one number per job; asked when absent)', type: 'string' },
+    {
+      flags: '--staging <dir>',
+      name: 'staging',
+      description: 'the staging location of the job (default: the job created on this computer that waits for shipping details)',
+      type: 'string',
+    },
+    {
+      flags: '--carrier <name>',
+      name: 'carrier',
+      description: 'the carrier the drives were handed to (one the datacenter supports; asked when absent)',
+      type: 'string',
+    },
+    {
+      flags: '--tracking <number>',
+      name: 'tracking',
+      description: "the package's tracking number (one package, one number per job; asked when absent)",
+      type: 'string',
+    },
     { flags: '--ship-date <date>', name: 'shipDate', description: 'YYYY-MM-DD the package was handed over (default today)', type: 'string' },
     { flags: '-y, --yes', name: 'yes', description: 'update the job without the review question', type: 'boolean' },
-    { flags: '--publish-settings <file>', name: 'publishSettings', description: '.publishsettings file of the job\'s subscription (legacy p:; checked against the job)', type: 'string' },
+    {
+      flags: '--publish-settings <file>',
+      name: 'publishSettings',
+      description: ".publishsettings file of the job's subscription (legacy p:; checked against the job)",
+      type: 'string',
+    },
   ],
   cook(raw) {
     const o: ShipOptions = { yes: raw.yes === true };

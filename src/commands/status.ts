@@ -19,10 +19,15 @@ const DEFAULT_INTERVAL_S = 30;
 export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResult>({
   name: 'status',
   rpcMethod: 'status',
-  summary: 'Show the import job: its status and stages, each disk\'s copy status in words, progress, and the blobs and blocks the service could not import',
+  summary: "Show the import job: its status and stages, each disk's copy status in words, progress, and the blobs and blocks the service could not import",
   options: [
     { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose settings name the job', type: 'string', required: true },
-    { flags: '--watch', name: 'watch', description: 'poll until the job\'s status is final (Completed, CompletedWithErrors, Cancelled, Failed_…; Ctrl-C stops watching)', type: 'boolean' },
+    {
+      flags: '--watch',
+      name: 'watch',
+      description: "poll until the job's status is final (Completed, CompletedWithErrors, Cancelled, Failed_…; Ctrl-C stops watching)",
+      type: 'boolean',
+    },
     { flags: '--interval <seconds>', name: 'interval', description: `seconds between polls with --watch (default ${DEFAULT_INTERVAL_S})`, type: 'number' },
     { flags: '--no-logs', name: 'logs', description: 'do not download and summarise the copy error logs', type: 'boolean' },
   ],
@@ -30,7 +35,10 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
     if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     const interval = raw.interval ?? DEFAULT_INTERVAL_S;
     if (!Number.isFinite(interval) || interval < 0.05 || interval > 86400) {
-      throw usageError('INVALID_OPTION', `Invalid --interval ${raw.interval}: expected seconds from 0.05 to 86400.`, { field: 'interval', value: raw.interval });
+      throw usageError('INVALID_OPTION', `Invalid --interval ${raw.interval}: expected seconds from 0.05 to 86400.`, {
+        field: 'interval',
+        value: raw.interval,
+      });
     }
     return { staging: path.resolve(raw.staging), watch: raw.watch === true, intervalSeconds: interval, logs: raw.logs !== false };
   },
@@ -42,7 +50,8 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
     const lines = renderJobView(r.job, r.resourceGroup);
     for (const f of r.failures) {
       lines.push(`drive ${f.driveId}: ${f.status}${f.reason ? ` — ${f.reason}` : ''}; ${f.blobsFailed} blob(s) not imported (log: ${f.errorLogUri})`);
-      for (const b of f.blobs) lines.push(`  ${b.blobPath} (${b.status}): ${b.reason}${b.blocksCancelled ? `; ${b.blocksCancelled} later block(s) not attempted` : ''}`);
+      for (const b of f.blobs)
+        lines.push(`  ${b.blobPath} (${b.status}): ${b.reason}${b.blocksCancelled ? `; ${b.blocksCancelled} later block(s) not attempted` : ''}`);
       if (f.blobsFailed > f.blobs.length) lines.push(`  … and ${f.blobsFailed - f.blobs.length} more (see the log)`);
     }
     if (r.watch === 'interrupted') lines.push('(stopped watching)');

@@ -86,19 +86,34 @@ export function expectedBlobs(staging: string, container: string): ExpectedBlob[
     journal.close();
   }
   if (!st.plan || !st.done) {
-    throw new DriveseedError('PREP_NOT_FOUND', `${journal.file} records no finished prep: complete compares the blobs with what prep wrote on the drives, so it runs in the staging location the drives were prepared from${st.plan ? ' (the prep there did not finish: rerun it)' : ''}`, {
-      category: 'USAGE',
-      details: { journal: journal.file },
-    });
+    throw new DriveseedError(
+      'PREP_NOT_FOUND',
+      `${journal.file} records no finished prep: complete compares the blobs with what prep wrote on the drives, so it runs in the staging location the drives were prepared from${st.plan ? ' (the prep there did not finish: rerun it)' : ''}`,
+      {
+        category: 'USAGE',
+        details: { journal: journal.file },
+      },
+    );
   }
   const out: ExpectedBlob[] = [];
   st.drives.forEach((d, i) => {
     for (const f of st.plan!.drives[i]!.files) {
       const done = d.done.get(f.path);
       if (!done) {
-        throw new DriveseedError('PREP_JOURNAL_INCOMPLETE', `${journal.file} has no record of ${f.path} written to drive ${d.driveId ?? i}, though prep finished; the journal was edited. Rerun prep`, { category: 'FAILED', details: { file: f.path } });
+        throw new DriveseedError(
+          'PREP_JOURNAL_INCOMPLETE',
+          `${journal.file} has no record of ${f.path} written to drive ${d.driveId ?? i}, though prep finished; the journal was edited. Rerun prep`,
+          { category: 'FAILED', details: { file: f.path } },
+        );
       }
-      out.push({ blobPath: `${container}/${f.path}`, name: f.path, driveId: d.driveId ?? `drive ${i}`, file: path.join(staging, ...f.path.split('/')), size: done.size, blocks: done.blocks });
+      out.push({
+        blobPath: `${container}/${f.path}`,
+        name: f.path,
+        driveId: d.driveId ?? `drive ${i}`,
+        file: path.join(staging, ...f.path.split('/')),
+        size: done.size,
+        blocks: done.blocks,
+      });
     }
   });
   return out;
@@ -131,11 +146,17 @@ export function storageError(err: unknown, action: string): DriveseedError {
   if (err instanceof DriveseedError) return err;
   const e = err as { statusCode?: number; code?: string; message?: string };
   const auth = e.statusCode === 401 || e.statusCode === 403;
-  return new DriveseedError(auth ? 'CLOUD_AUTH' : 'CLOUD_IO', `${action}: ${e.code ?? ''}${e.statusCode ? ` (HTTP ${e.statusCode})` : ''} ${e.message ?? String(err)}${auth ? '; check the storage credentials (docs/cloud.md)' : ''}`.replace(/\s+/g, ' ').trim(), {
-    category: 'AZURE',
-    cause: err,
-    details: { ...(e.statusCode ? { statusCode: e.statusCode } : {}), ...(e.code ? { storageCode: e.code } : {}) },
-  });
+  return new DriveseedError(
+    auth ? 'CLOUD_AUTH' : 'CLOUD_IO',
+    `${action}: ${e.code ?? ''}${e.statusCode ? ` (HTTP ${e.statusCode})` : ''} ${e.message ?? String(err)}${auth ? '; check the storage credentials (docs/cloud.md)' : ''}`
+      .replace(/\s+/g, ' ')
+      .trim(),
+    {
+      category: 'AZURE',
+      cause: err,
+      details: { ...(e.statusCode ? { statusCode: e.statusCode } : {}), ...(e.code ? { storageCode: e.code } : {}) },
+    },
+  );
 }
 
 /**
@@ -143,7 +164,11 @@ export function storageError(err: unknown, action: string): DriveseedError {
  * with a ranged read (CONCURRENCY at a time, each into its own 4 MiB buffer) and MD5-compared.
  * Reports EVERY problem, not the first.
  */
-export async function verifyContainer(c: ContainerClient, blobs: ExpectedBlob[], opts: { signal: AbortSignal; reporter: Reporter; phase?: string }): Promise<VerifyTotals> {
+export async function verifyContainer(
+  c: ContainerClient,
+  blobs: ExpectedBlob[],
+  opts: { signal: AbortSignal; reporter: Reporter; phase?: string },
+): Promise<VerifyTotals> {
   const t0 = Date.now();
   const listing = await listContainer(c, opts.signal);
   const problems: BlobProblem[] = [];
@@ -151,9 +176,24 @@ export async function verifyContainer(c: ContainerClient, blobs: ExpectedBlob[],
   for (const b of blobs) {
     const len = listing.get(b.name);
     if (len === undefined) {
-      problems.push({ kind: 'missing', blobPath: b.blobPath, driveId: b.driveId, file: b.file, expectedLength: b.size, message: `${b.blobPath} (from drive ${b.driveId}) is missing from the storage account` });
+      problems.push({
+        kind: 'missing',
+        blobPath: b.blobPath,
+        driveId: b.driveId,
+        file: b.file,
+        expectedLength: b.size,
+        message: `${b.blobPath} (from drive ${b.driveId}) is missing from the storage account`,
+      });
     } else if (len !== b.size) {
-      problems.push({ kind: 'length', blobPath: b.blobPath, driveId: b.driveId, file: b.file, expectedLength: b.size, actualLength: len, message: `${b.blobPath} (from drive ${b.driveId}) is ${len} bytes; the manifest says ${b.size}` });
+      problems.push({
+        kind: 'length',
+        blobPath: b.blobPath,
+        driveId: b.driveId,
+        file: b.file,
+        expectedLength: b.size,
+        actualLength: len,
+        message: `${b.blobPath} (from drive ${b.driveId}) is ${len} bytes; the manifest says ${b.size}`,
+      });
     } else present.push(b);
   }
   const total = present.reduce((a, b) => a + b.size, 0);
@@ -198,7 +238,14 @@ export async function verifyContainer(c: ContainerClient, blobs: ExpectedBlob[],
       blocks++;
       done += length;
       const { rate, etaSeconds } = meter.sample(done, total);
-      opts.reporter.progress({ phase: opts.phase ?? 'verify', bytesDone: done, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}), current: w.b.blobPath });
+      opts.reporter.progress({
+        phase: opts.phase ?? 'verify',
+        bytesDone: done,
+        bytesTotal: total,
+        rate,
+        ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+        current: w.b.blobPath,
+      });
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -273,13 +320,20 @@ export function requireImportFinished(t: SeedTarget, job: JobView, command: stri
       : job.status.startsWith('Failed_')
         ? `the job failed before any disk was copied; driveseed status --staging ${s} says why`
         : `the service is still working on it; follow it with driveseed status --staging ${s} --watch and run ${command} when it is Completed`;
-  throw new DriveseedError('JOB_NOT_COMPLETED', `Import job ${t.job} is ${job.status}, not Completed: ${what}`, { category: 'USAGE', details: { job: t.job, state: job.status } });
+  throw new DriveseedError('JOB_NOT_COMPLETED', `Import job ${t.job} is ${job.status}, not Completed: ${what}`, {
+    category: 'USAGE',
+    details: { job: t.job, state: job.status },
+  });
 }
 
 export function containerOf(t: SeedTarget): string {
   const c = t.settings.container;
   if (!c) {
-    throw new DriveseedError('CLOUD_CONFIG', `The settings in ${settingsPath(t.staging)} name no container; run \`driveseed stage --staging ${t.staging} --job ${t.job} --container <name>\``, { category: 'USAGE', details: { field: 'container' } });
+    throw new DriveseedError(
+      'CLOUD_CONFIG',
+      `The settings in ${settingsPath(t.staging)} name no container; run \`driveseed stage --staging ${t.staging} --job ${t.job} --container <name>\``,
+      { category: 'USAGE', details: { field: 'container' } },
+    );
   }
   return c;
 }
@@ -298,24 +352,55 @@ export async function complete(o: CompleteOptions, ctx: CommandContext): Promise
   const jobDrives = new Set(job.disks.map((d) => d.serialNumber));
   const strays = [...new Set(expected.map((b) => b.driveId))].filter((id) => !jobDrives.has(id));
   if (strays.length > 0) {
-    throw new DriveseedError('JOB_DRIVES_MISMATCH', `The last prep in ${o.staging} wrote drive(s) ${strays.join(', ')}, which import job ${t.job} does not list (it lists ${[...jobDrives].join(', ')}); the job was created from another prep. Run complete in the staging location the job's drives came from`, {
-      category: 'USAGE',
-      details: { strays, jobDrives: [...jobDrives] },
-    });
+    throw new DriveseedError(
+      'JOB_DRIVES_MISMATCH',
+      `The last prep in ${o.staging} wrote drive(s) ${strays.join(', ')}, which import job ${t.job} does not list (it lists ${[...jobDrives].join(', ')}); the job was created from another prep. Run complete in the staging location the job's drives came from`,
+      {
+        category: 'USAGE',
+        details: { strays, jobDrives: [...jobDrives] },
+      },
+    );
   }
   const storage = await jobStorage(t, account);
-  reporter.info(`Verifying ${expected.length} blobs (${expected.reduce((a, b) => a + b.size, 0)} bytes) in ${storage.blobEndpoint}/${container} against the manifests of ${strays.length + jobDrives.size} drive(s)`);
+  reporter.info(
+    `Verifying ${expected.length} blobs (${expected.reduce((a, b) => a + b.size, 0)} bytes) in ${storage.blobEndpoint}/${container} against the manifests of ${strays.length + jobDrives.size} drive(s)`,
+  );
   const v = await verifyContainer(storage.container(container), expected, { signal, reporter });
   for (const p of v.problems.slice(0, 1000)) reporter.event('blob.problem', { ...p });
   writeReport(o.staging, { job: t.job, account, container, problems: v.problems });
-  const base = { staging: o.staging, job: t.job, jobState: job.status, account, container, blobs: v.blobs, blocks: v.blocks, bytes: v.bytes, seconds: v.seconds, problems: v.problems };
+  const base = {
+    staging: o.staging,
+    job: t.job,
+    jobState: job.status,
+    account,
+    container,
+    blobs: v.blobs,
+    blocks: v.blocks,
+    bytes: v.bytes,
+    seconds: v.seconds,
+    problems: v.problems,
+  };
   const s = JSON.stringify(o.staging);
   if (v.problems.length > 0) {
-    return { ...base, ok: false, next: `re-upload the missing and damaged blobs from staging with driveseed repair --staging ${s}, then run driveseed complete --staging ${s} again` };
+    return {
+      ...base,
+      ok: false,
+      next: `re-upload the missing and damaged blobs from staging with driveseed repair --staging ${s}, then run driveseed complete --staging ${s} again`,
+    };
   }
-  if (job.status !== 'Completed') reporter.warning('JOB_CLOSED', `Import job ${t.job} is ${job.status} (the service reported errors), but every blob is now in place and verified`, { job: t.job });
+  if (job.status !== 'Completed')
+    reporter.warning('JOB_CLOSED', `Import job ${t.job} is ${job.status} (the service reported errors), but every blob is now in place and verified`, {
+      job: t.job,
+    });
   const completedAt = new Date().toISOString();
-  advanceSeed(o.staging, 'complete', { completed: completedAt, completedAt, jobName: t.job, account, container, ...(t.emulator ? { emulator: t.emulator } : {}) });
+  advanceSeed(o.staging, 'complete', {
+    completed: completedAt,
+    completedAt,
+    jobName: t.job,
+    account,
+    container,
+    ...(t.emulator ? { emulator: t.emulator } : {}),
+  });
   // the cloud side (docs/cloud.md) reads the endpoint from here; Azure's public one is the default
   if (t.emulator) updateSettings(o.staging, { blobEndpoint: storage.blobEndpoint });
   reporter.event('seed.complete', { job: t.job, account, container, completedAt });

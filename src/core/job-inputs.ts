@@ -48,17 +48,28 @@ export function parsePublishSettings(file: string): { subscriptionId: string; su
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw usageError('PUBLISH_SETTINGS_UNREADABLE', `--publish-settings ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); give the .publishsettings file downloaded for the subscription`, { field: 'publishSettings', file });
+    throw usageError(
+      'PUBLISH_SETTINGS_UNREADABLE',
+      `--publish-settings ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); give the .publishsettings file downloaded for the subscription`,
+      { field: 'publishSettings', file },
+    );
   }
   if (!/<PublishData[\s>]/.test(text)) {
-    throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} is not a .publishsettings file (no <PublishData> element)`, { field: 'publishSettings', file });
+    throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} is not a .publishsettings file (no <PublishData> element)`, {
+      field: 'publishSettings',
+      file,
+    });
   }
   const subs = [...text.matchAll(/<Subscription\b([^>]*)\/?>/g)].map((m) => {
     const attr = (name: string) => new RegExp(`\\b${name}\\s*=\\s*"([^"]*)"`).exec(m[1]!)?.[1];
     return { id: attr('Id'), name: attr('Name') };
   });
   const first = subs.find((s) => s.id);
-  if (!first?.id) throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} names no subscription (<Subscription Id="…">)`, { field: 'publishSettings', file });
+  if (!first?.id)
+    throw usageError('PUBLISH_SETTINGS_INVALID', `--publish-settings ${file} names no subscription (<Subscription Id="…">)`, {
+      field: 'publishSettings',
+      file,
+    });
   const subscriptionId = validateSubscription(first.id, '--publish-settings subscription');
   return first.name ? { subscriptionId, subscriptionName: first.name, subscriptions: subs.length } : { subscriptionId, subscriptions: subs.length };
 }
@@ -87,7 +98,10 @@ export function validateReturnInfo(value: unknown, source = '--return-address'):
   const problems: string[] = [];
   const obj = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
   const root = obj(value);
-  if (!root) throw usageError('RETURN_ADDRESS_INVALID', `${source} must hold a JSON object {"returnAddress": {…}, "returnShipping": {…}} (docs/prep.md)`, { field: 'returnAddress' });
+  if (!root)
+    throw usageError('RETURN_ADDRESS_INVALID', `${source} must hold a JSON object {"returnAddress": {…}, "returnShipping": {…}} (docs/prep.md)`, {
+      field: 'returnAddress',
+    });
   const ra = obj(root.returnAddress);
   const rs = obj(root.returnShipping);
   if (!ra) problems.push('returnAddress');
@@ -101,7 +115,8 @@ export function validateReturnInfo(value: unknown, source = '--return-address'):
       } else if (typeof v !== 'string') problems.push(`returnAddress.${f.key} (not a string)`);
       else address[f.key] = v.trim();
     }
-    if (address.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address.email)) problems.push(`returnAddress.email ("${address.email}" is not an e-mail address)`);
+    if (address.email !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address.email))
+      problems.push(`returnAddress.email ("${address.email}" is not an e-mail address)`);
   }
   const shipping: Record<string, string> = {};
   if (rs) {
@@ -112,7 +127,11 @@ export function validateReturnInfo(value: unknown, source = '--return-address'):
     }
   }
   if (problems.length > 0) {
-    throw usageError('RETURN_ADDRESS_INVALID', `${source} is missing or has invalid: ${problems.join(', ')} (the import service requires them; docs/prep.md "Return address file")`, { field: 'returnAddress', fields: problems });
+    throw usageError(
+      'RETURN_ADDRESS_INVALID',
+      `${source} is missing or has invalid: ${problems.join(', ')} (the import service requires them; docs/prep.md "Return address file")`,
+      { field: 'returnAddress', fields: problems },
+    );
   }
   return { returnAddress: address as unknown as ReturnAddress, returnShipping: shipping as unknown as ReturnShipping };
 }
@@ -123,7 +142,10 @@ export function readReturnInfo(file: string): ReturnInfo {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw usageError('RETURN_ADDRESS_UNREADABLE', `--return-address ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`, { field: 'returnAddress', file });
+    throw usageError('RETURN_ADDRESS_UNREADABLE', `--return-address ${file} cannot be read (${(err as NodeJS.ErrnoException).code})`, {
+      field: 'returnAddress',
+      file,
+    });
   }
   let value: unknown;
   try {
@@ -154,4 +176,3 @@ export async function askReturnInfo(ctx: Pick<CommandContext, 'prompter'>): Prom
   }
   return validateReturnInfo({ returnAddress, returnShipping }, 'the answers');
 }
-

@@ -51,7 +51,9 @@ export interface JobCoordinates {
 export function jobCoordinates(staging: string, override: { subscription?: string; emulator?: string } = {}): JobCoordinates {
   const settings = readSettings(staging);
   if (!settings) {
-    throw usageError('SETTINGS_MISSING', `${settingsPath(staging)} does not exist; run driveseed stage with --staging ${staging} --job <name> first`, { staging });
+    throw usageError('SETTINGS_MISSING', `${settingsPath(staging)} does not exist; run driveseed stage with --staging ${staging} --job <name> first`, {
+      staging,
+    });
   }
   const subscription = override.subscription ?? settings.subscription;
   const missing: string[] = [];
@@ -60,10 +62,22 @@ export function jobCoordinates(staging: string, override: { subscription?: strin
   if (!settings.account) missing.push('--account');
   if (!settings.location) missing.push('--location');
   if (missing.length > 0) {
-    throw usageError('JOB_SETTINGS_INCOMPLETE', `The job settings in ${settingsPath(staging)} lack ${missing.join(', ')}; add them with driveseed stage --staging ${staging} --job ${settings.job} ${missing.map((m) => m.split(' ')[0]).join(' … ')} …`, { staging, missing });
+    throw usageError(
+      'JOB_SETTINGS_INCOMPLETE',
+      `The job settings in ${settingsPath(staging)} lack ${missing.join(', ')}; add them with driveseed stage --staging ${staging} --job ${settings.job} ${missing.map((m) => m.split(' ')[0]).join(' … ')} …`,
+      { staging, missing },
+    );
   }
   const emulator = override.emulator ?? settings.emulator;
-  return { settings, name: settings.job, subscription: subscription!, resourceGroup: settings.resourceGroup!, account: settings.account!, location: settings.location!, ...(emulator ? { emulator } : {}) };
+  return {
+    settings,
+    name: settings.job,
+    subscription: subscription!,
+    resourceGroup: settings.resourceGroup!,
+    account: settings.account!,
+    location: settings.location!,
+    ...(emulator ? { emulator } : {}),
+  };
 }
 
 /**
@@ -78,13 +92,23 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
   const keys = readDriveKeys(o.staging);
   const drives = prepared.drives;
   // prep's drive rules, over what prep recorded (the disks may be far away by now).
-  const problems = serviceRuleProblems(drives.map((d) => ({ input: d.driveId, serial: d.driveIdSource === 'hardware' ? d.driveId : null, ...(d.logicalSectorSize ? { logicalSectorSize: d.logicalSectorSize } : {}) })));
+  const problems = serviceRuleProblems(
+    drives.map((d) => ({
+      input: d.driveId,
+      serial: d.driveIdSource === 'hardware' ? d.driveId : null,
+      ...(d.logicalSectorSize ? { logicalSectorSize: d.logicalSectorSize } : {}),
+    })),
+  );
   const of = (rule: ServiceRule) => problems.filter((p) => p.rule === rule).map((p) => p.input!);
   if (problems.some((p) => p.rule === 'tooManyDisks')) {
-    throw usageError('JOB_TOO_MANY_DISKS', `${drives.length} drives were prepared from ${o.staging}, but one import job takes at most ${MAX_DISKS_PER_JOB}; prepare the data in parts (stage each part into its own staging location) and create one job per part`, {
-      staging: o.staging,
-      drives: drives.length,
-    });
+    throw usageError(
+      'JOB_TOO_MANY_DISKS',
+      `${drives.length} drives were prepared from ${o.staging}, but one import job takes at most ${MAX_DISKS_PER_JOB}; prepare the data in parts (stage each part into its own staging location) and create one job per part`,
+      {
+        staging: o.staging,
+        drives: drives.length,
+      },
+    );
   }
   const generated = of('serial');
   const unkeyed = drives.filter((d) => !keys.has(d.driveId)).map((d) => d.driveId);
@@ -92,22 +116,36 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
     const sectors = of('sectorSize');
     if (sectors.length > 0) {
       const size = (id: string) => drives.find((d) => d.driveId === id)?.logicalSectorSize;
-      throw usageError('DRIVE_SECTOR_SIZE_UNSUPPORTED', `Drive(s) ${sectors.map((id) => `${id} (${size(id)}-byte sectors)`).join(', ')} are 4K native, which the datacenter reports as UnsupportedDrive; prepare disks with 512-byte logical sectors (512n or 512e)`, {
-        drives: sectors,
-      });
+      throw usageError(
+        'DRIVE_SECTOR_SIZE_UNSUPPORTED',
+        `Drive(s) ${sectors.map((id) => `${id} (${size(id)}-byte sectors)`).join(', ')} are 4K native, which the datacenter reports as UnsupportedDrive; prepare disks with 512-byte logical sectors (512n or 512e)`,
+        {
+          drives: sectors,
+        },
+      );
     }
     if (generated.length > 0) {
-      throw usageError('DRIVE_SERIAL_GENERATED', `Drive(s) ${generated.join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`, {
-        drives: generated,
-      });
+      throw usageError(
+        'DRIVE_SERIAL_GENERATED',
+        `Drive(s) ${generated.join(', ')} have a generated id, not the disk's hardware serial number, which the service matches disks by; prepare physical SATA disks (whose serial driveseed reads) for the real service, or create the job on the emulator with --emulator`,
+        {
+          drives: generated,
+        },
+      );
     }
     if (unkeyed.length > 0) {
-      throw usageError('BITLOCKER_KEY_MISSING', `Drive(s) ${unkeyed.join(', ')} have no BitLocker key in ${o.staging}/.prep/keys.json; the service requires BitLocker: prepare the drives on Windows with --encryption bitlocker (docs/windows.md)`, {
-        drives: unkeyed,
-      });
+      throw usageError(
+        'BITLOCKER_KEY_MISSING',
+        `Drive(s) ${unkeyed.join(', ')} have no BitLocker key in ${o.staging}/.prep/keys.json; the service requires BitLocker: prepare the drives on Windows with --encryption bitlocker (docs/windows.md)`,
+        {
+          drives: unkeyed,
+        },
+      );
     }
   } else if (generated.length > 0) {
-    ctx.reporter.warning('DRIVE_ID_GENERATED', `Drive(s) ${generated.join(', ')} use a generated id; the emulator accepts that, the real service would not`, { drives: generated });
+    ctx.reporter.warning('DRIVE_ID_GENERATED', `Drive(s) ${generated.join(', ')} use a generated id; the emulator accepts that, the real service would not`, {
+      drives: generated,
+    });
   }
   const ra = returnInfo.returnAddress;
   return {
@@ -127,7 +165,12 @@ export function importJobInput(o: JobCreateOptions, c: JobCoordinates, returnInf
     enableManifestBackup: o.enableManifestBackup ?? true,
     disks: drives.map((d: PreparedDriveRecord) => {
       const key = keys.get(d.driveId);
-      return { serialNumber: d.driveId, manifestFile: d.manifestFile || DEFAULT_MANIFEST_FILE, manifestHash: d.manifestHash, ...(key ? { bitLockerKey: key } : {}) };
+      return {
+        serialNumber: d.driveId,
+        manifestFile: d.manifestFile || DEFAULT_MANIFEST_FILE,
+        manifestHash: d.manifestHash,
+        ...(key ? { bitLockerKey: key } : {}),
+      };
     }),
   };
 }

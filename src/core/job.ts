@@ -30,7 +30,6 @@ import { type JobReference, advanceSeed, readPreparedDrives, saveJobReference, s
 export type { JobReference } from './staging-records';
 export type { JobView, DiskView, ShipTo } from '../azure/import-job';
 
-
 export interface JobCreateResult {
   job: JobReference;
   disks: Array<{ serialNumber: string; manifestHash: string; copyStatus: string }>;
@@ -140,12 +139,18 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
   const datacenter = await datacenterOf(client, c.location, ctx);
   let job = existing;
   if (existing) {
-    const have = jobViewOf(existing, c.name).disks.map((d) => d.serialNumber).sort();
+    const have = jobViewOf(existing, c.name)
+      .disks.map((d) => d.serialNumber)
+      .sort();
     if (have.join(',') !== serials.join(',')) {
-      throw new DriveseedError('JOB_EXISTS', `Import job ${c.name} already exists in resource group ${c.resourceGroup} with disks ${have.join(', ') || 'none'}, not the prepared disks ${serials.join(', ')}; stage into a new staging location with a new --job name`, {
-        category: 'AZURE',
-        details: { job: c.name, disks: have },
-      });
+      throw new DriveseedError(
+        'JOB_EXISTS',
+        `Import job ${c.name} already exists in resource group ${c.resourceGroup} with disks ${have.join(', ') || 'none'}, not the prepared disks ${serials.join(', ')}; stage into a new staging location with a new --job name`,
+        {
+          category: 'AZURE',
+          details: { job: c.name, disks: have },
+        },
+      );
     }
     ctx.reporter.info(`Import job ${c.name} already exists with these disks; not creating it again`);
   } else {
@@ -157,19 +162,27 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
     }
     const problems = validationProblems(validation);
     if (problems.length > 0) {
-      throw new DriveseedError('JOB_INPUTS_INVALID', `The service refused the job's inputs: ${problems.map((p) => `${p.validationType}: ${p.code ? `${p.code}: ` : ''}${p.message}`).join('; ')}; correct them (return address file, stage settings) and run driveseed job create again`, {
-        category: 'AZURE',
-        details: { job: c.name, problems },
-      });
+      throw new DriveseedError(
+        'JOB_INPUTS_INVALID',
+        `The service refused the job's inputs: ${problems.map((p) => `${p.validationType}: ${p.code ? `${p.code}: ` : ''}${p.message}`).join('; ')}; correct them (return address file, stage settings) and run driveseed job create again`,
+        {
+          category: 'AZURE',
+          details: { job: c.name, problems },
+        },
+      );
     }
     const carriers = datacenter.supportedCarriers;
     const carrier = input.returnPackage.carrierName;
     const match = carriers.find((x) => x.toLowerCase() === carrier.toLowerCase());
     if (carriers.length > 0 && !match) {
-      throw usageError('RETURN_CARRIER_UNSUPPORTED', `The datacenter for ${c.location} returns disks with ${carriers.join(', ')} only; returnShipping.carrierName "${carrier}" in the return address is not one of them: give an account with one of those carriers`, {
-        field: 'returnAddress',
-        supportedCarriers: carriers,
-      });
+      throw usageError(
+        'RETURN_CARRIER_UNSUPPORTED',
+        `The datacenter for ${c.location} returns disks with ${carriers.join(', ')} only; returnShipping.carrierName "${carrier}" in the return address is not one of them: give an account with one of those carriers`,
+        {
+          field: 'returnAddress',
+          supportedCarriers: carriers,
+        },
+      );
     }
     if (match) input.returnPackage.carrierName = match;
     ctx.reporter.info(`Creating import job ${c.name} in ${c.resourceGroup} (${c.emulator ? `emulator ${c.emulator}` : 'Azure'})`);
@@ -194,9 +207,23 @@ export async function createJob(o: JobCreateOptions, ctx: CommandContext): Promi
   };
   saveJobReference(o.staging, ref);
   advanceSeed(o.staging, 'job-created');
-  rememberJob({ name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, staging: path.resolve(o.staging), createdAt: ref.createdAt }, ctx.env);
-  const disks = view.disks.map((d) => ({ serialNumber: d.serialNumber, manifestHash: input.disks.find((x) => x.serialNumber === d.serialNumber)?.manifestHash ?? '', copyStatus: d.copyStatus }));
-  ctx.reporter.event('job', { name: ref.name, resourceGroup: ref.resourceGroup, status: ref.state, disks: disks.length, shipTo: shipTo.address, supportedCarriers: shipTo.supportedCarriers });
+  rememberJob(
+    { name: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, staging: path.resolve(o.staging), createdAt: ref.createdAt },
+    ctx.env,
+  );
+  const disks = view.disks.map((d) => ({
+    serialNumber: d.serialNumber,
+    manifestHash: input.disks.find((x) => x.serialNumber === d.serialNumber)?.manifestHash ?? '',
+    copyStatus: d.copyStatus,
+  }));
+  ctx.reporter.event('job', {
+    name: ref.name,
+    resourceGroup: ref.resourceGroup,
+    status: ref.state,
+    disks: disks.length,
+    shipTo: shipTo.address,
+    supportedCarriers: shipTo.supportedCarriers,
+  });
   return { job: ref, disks, shipTo, settingsFile: settingsPath(o.staging), existed: existing !== undefined };
 }
 
@@ -209,7 +236,10 @@ function locationOf(ref: JobReference, emulator?: string): JobLocation {
  * Reads the job saved for the staging location from the service ({@link readJob}); refreshes
  * `settings.seed.job.state`. Errors: JOB_NOT_CREATED (USAGE), AZURE_*.
  */
-export async function getJob(o: { staging: string; emulator?: string; client?: DataBoxManagementClient }, ctx: Pick<CommandContext, 'reporter'>): Promise<JobGetResult> {
+export async function getJob(
+  o: { staging: string; emulator?: string; client?: DataBoxManagementClient },
+  ctx: Pick<CommandContext, 'reporter'>,
+): Promise<JobGetResult> {
   const ref = savedJob(o.staging);
   const at = locationOf(ref, o.emulator);
   const view = await readJob(at, o.client ?? clientFor(at));
@@ -240,12 +270,23 @@ export async function cancelJob(o: JobCancelOptions, ctx: CommandContext): Promi
   const client = o.client ?? clientFor(at);
   const view = await readJob(at, client);
   if (!view.isCancellable) {
-    throw new DriveseedError('JOB_NOT_CANCELLABLE', `Import job ${ref.name} is ${view.status} and the service no longer allows cancelling it; contact Azure support to stop it`, { category: 'AZURE', details: { job: ref.name, status: view.status } });
+    throw new DriveseedError(
+      'JOB_NOT_CANCELLABLE',
+      `Import job ${ref.name} is ${view.status} and the service no longer allows cancelling it; contact Azure support to stop it`,
+      { category: 'AZURE', details: { job: ref.name, status: view.status } },
+    );
   }
   if (!o.yes) {
-    const answer = await askOrFail(ctx, { question: `Cancel import job ${ref.name} (${view.status}, ${view.disks.length} disk(s))? Type yes to cancel it:`, flag: '--yes', field: 'yes' });
+    const answer = await askOrFail(ctx, {
+      question: `Cancel import job ${ref.name} (${view.status}, ${view.disks.length} disk(s))? Type yes to cancel it:`,
+      flag: '--yes',
+      field: 'yes',
+    });
     if (answer.toLowerCase() !== 'yes') {
-      throw new DriveseedError('JOB_CANCEL_NOT_CONFIRMED', `Cancelling was not confirmed (typed "${answer}"); import job ${ref.name} is unchanged`, { category: 'CANCELLED', details: { job: ref.name } });
+      throw new DriveseedError('JOB_CANCEL_NOT_CONFIRMED', `Cancelling was not confirmed (typed "${answer}"); import job ${ref.name} is unchanged`, {
+        category: 'CANCELLED',
+        details: { job: ref.name },
+      });
     }
   }
   try {
@@ -257,7 +298,9 @@ export async function cancelJob(o: JobCancelOptions, ctx: CommandContext): Promi
   const next = { ...ref, state: after.status };
   saveJobReference(o.staging, next);
   advanceSeed(o.staging, 'prepared', {}, { back: true });
-  ctx.reporter.info(`Import job ${ref.name} is ${after.status}; the drives can be sent in a new job (stage settings --job <new name>, then driveseed job create)`);
+  ctx.reporter.info(
+    `Import job ${ref.name} is ${after.status}; the drives can be sent in a new job (stage settings --job <new name>, then driveseed job create)`,
+  );
   return { job: next, status: after.status };
 }
 

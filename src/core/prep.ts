@@ -119,7 +119,11 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
     // Fail before writing anything when the job could not be created afterwards.
     jobCoordinates(o.staging, { ...(o.job.subscription ? { subscription: o.job.subscription } : {}), ...(o.job.emulator ? { emulator: o.job.emulator } : {}) });
     if (!o.job.returnInfo && !ctx.prompter) {
-      throw usageError('PROMPT_REQUIRED', 'prep creates the import job at the end and would ask for the return address, but cannot prompt here (--json, RPC or no terminal); pass --return-address <json file> (RPC param "returnAddress"), or --no-job and create the job later with driveseed job create', { field: 'returnAddress', flag: '--return-address' });
+      throw usageError(
+        'PROMPT_REQUIRED',
+        'prep creates the import job at the end and would ask for the return address, but cannot prompt here (--json, RPC or no terminal); pass --return-address <json file> (RPC param "returnAddress"), or --no-job and create the job later with driveseed job create',
+        { field: 'returnAddress', flag: '--return-address' },
+      );
     }
   }
   const targets = await platform.inspect(o.targets, pctx);
@@ -136,11 +140,19 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
   const resumed = st.plan !== undefined;
   if (resumed) {
     if (st.fingerprint !== fp) {
-      throw new DriveseedError('PREP_JOURNAL_MISMATCH', `The staging data changed since the interrupted prep recorded in ${journal.file}; move that journal away and prep again from the start (the drives are rewritten)`, { category: 'USAGE', details: { journal: journal.file } });
+      throw new DriveseedError(
+        'PREP_JOURNAL_MISMATCH',
+        `The staging data changed since the interrupted prep recorded in ${journal.file}; move that journal away and prep again from the start (the drives are rewritten)`,
+        { category: 'USAGE', details: { journal: journal.file } },
+      );
     }
     const was = st.plan!.drives.map((d) => d.target);
     if (was.join('\n') !== o.targets.join('\n')) {
-      throw new DriveseedError('PREP_JOURNAL_MISMATCH', `The interrupted prep used --target ${was.join(' --target ')}; give the same targets in the same order to resume, or move ${journal.file} away to start over`, { category: 'USAGE', details: { journal: journal.file, targets: was } });
+      throw new DriveseedError(
+        'PREP_JOURNAL_MISMATCH',
+        `The interrupted prep used --target ${was.join(' --target ')}; give the same targets in the same order to resume, or move ${journal.file} away to start over`,
+        { category: 'USAGE', details: { journal: journal.file, targets: was } },
+      );
     }
     reporter.info(`Resuming the prep recorded in ${journal.file}`);
   }
@@ -159,7 +171,10 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
     if (st.plan) plan = st.plan;
     else {
       const free = live.map((l) => ({ target: l.target.input, freeBytes: platform.planSpace(l.target, o.format) }));
-      plan = planSpanning(files.map((f) => ({ path: f.path, size: f.size })), free);
+      plan = planSpanning(
+        files.map((f) => ({ path: f.path, size: f.size })),
+        free,
+      );
     }
     reporter.event('plan', {
       drives: plan.drives.map((d) => ({ target: d.target, files: d.files.length, bytes: d.bytes, spaceLeft: d.spaceLeft })),
@@ -169,7 +184,11 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
 
     // Confirm and format what the journal has not formatted yet.
     const toFormat = live.filter((l, i) => isWholeDisk(l.target) && o.format && !(st.drives[i]?.formatted ?? false));
-    if (toFormat.length > 0) await confirmFormat(toFormat.map((l) => l.target), { yes: o.yes, prompter: ctx.prompter, describe: (t) => platform.describe(t) });
+    if (toFormat.length > 0)
+      await confirmFormat(
+        toFormat.map((l) => l.target),
+        { yes: o.yes, prompter: ctx.prompter, describe: (t) => platform.describe(t) },
+      );
     if (!st.plan) {
       journal.append({ t: 'plan', v: 1, at: new Date().toISOString(), plan, fingerprint: fp });
       st = journal.load();
@@ -189,7 +208,12 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       if (isWholeDisk(t)) {
         const free = v.freeBytes();
         const need = pd.allocated + pd.manifestEstimate - [...ds.done.values()].reduce((s, f) => s + Math.ceil(f.size / 4096) * 4096, 0);
-        if (free < need) throw new DriveseedError('PREP_DOES_NOT_FIT', `${t.input} has ${free} bytes free after formatting but its share of the plan needs ${need}; add a drive or use a larger one`, { category: 'USAGE', details: { target: t.input, free, need } });
+        if (free < need)
+          throw new DriveseedError(
+            'PREP_DOES_NOT_FIT',
+            `${t.input} has ${free} bytes free after formatting but its share of the plan needs ${need}; add a drive or use a larger one`,
+            { category: 'USAGE', details: { target: t.input, free, need } },
+          );
       }
       // Encryption before the first byte of the drive's own data: BitLocker then encrypts every write.
       const key = await platform.encrypt(v, enc, pctx);
@@ -198,7 +222,11 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       const { driveId, source } = resolveDriveId(dir, serial, ds.driveId);
       const driveIdSource: DriveIdSource = source === 'serial' ? 'hardware' : 'generated';
       if (driveIdSource === 'generated') {
-        reporter.warning('DRIVE_ID_GENERATED', `${t.input} has no hardware serial number; it gets the generated drive id ${driveId} (stored on the volume), which only the emulator accepts: the real service matches disks by their serial`, { target: t.input, driveId });
+        reporter.warning(
+          'DRIVE_ID_GENERATED',
+          `${t.input} has no hardware serial number; it gets the generated drive id ${driveId} (stored on the volume), which only the emulator accepts: the real service matches disks by their serial`,
+          { target: t.input, driveId },
+        );
       }
       if (ds.driveId !== driveId || (toFormat.includes(l) && !ds.formatted)) {
         journal.append({ t: 'drive', drive: i, target: t.input, driveId, formatted: toFormat.includes(l) || ds.formatted, serial });
@@ -230,7 +258,15 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
                 journal.append({ t: 'fileDone', drive: i, path: f.path, size: e.bytes, blocks: hexes(e.blockMd5) });
               }
               const bytesDone = base + p.bytesDone;
-              reporter.progress({ phase: 'write', bytesDone, bytesTotal: pd.bytes, current: t.input, itemsDone: ds.done.size + b, itemsTotal: pd.files.length, ...meter.sample(bytesDone, pd.bytes) });
+              reporter.progress({
+                phase: 'write',
+                bytesDone,
+                bytesTotal: pd.bytes,
+                current: t.input,
+                itemsDone: ds.done.size + b,
+                itemsTotal: pd.files.length,
+                ...meter.sample(bytesDone, pd.bytes),
+              });
             },
           },
         );
@@ -268,7 +304,17 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       }
       await platform.finish(v, enc, pctx);
       const sector = facts[i]!.logicalSectorSize;
-      prepared.push({ target: t.input, driveId, driveIdSource, ...(sector ? { logicalSectorSize: sector } : {}), manifestFile: DEFAULT_MANIFEST_FILE, manifestHash: m.manifestHash, files: pd.files.length, bytes: pd.bytes, verified });
+      prepared.push({
+        target: t.input,
+        driveId,
+        driveIdSource,
+        ...(sector ? { logicalSectorSize: sector } : {}),
+        manifestFile: DEFAULT_MANIFEST_FILE,
+        manifestHash: m.manifestHash,
+        files: pd.files.length,
+        bytes: pd.bytes,
+        verified,
+      });
       if (key) keys.push({ driveId, key });
       l.volume = undefined;
       v.release();
@@ -286,24 +332,42 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       }),
     );
     if (problems.length > 0) {
-      throw new DriveseedError('PREP_VERIFY_FAILED', `Read-back found ${problems.length} problem(s) on the prepared drives; first: ${problems[0]!.message}. Check the disk (smartctl) and rerun prep with --format`, {
-        category: 'VERIFY_FAILED',
-        details: { problems: problems.slice(0, 100).map((p) => p.message) },
-      });
+      throw new DriveseedError(
+        'PREP_VERIFY_FAILED',
+        `Read-back found ${problems.length} problem(s) on the prepared drives; first: ${problems[0]!.message}. Check the disk (smartctl) and rerun prep with --format`,
+        {
+          category: 'VERIFY_FAILED',
+          details: { problems: problems.slice(0, 100).map((p) => p.message) },
+        },
+      );
     }
     journal.append({ t: 'done', at: new Date().toISOString() });
     advanceSeed(o.staging, 'prepared');
-    const result: PrepResult = { staging: o.staging, drives: prepared, bytes: plan.totalBytes, files: plan.fileCount, resumed, encryption: enc.mode, drivesFile, portalFiles, problems };
+    const result: PrepResult = {
+      staging: o.staging,
+      drives: prepared,
+      bytes: plan.totalBytes,
+      files: plan.fileCount,
+      resumed,
+      encryption: enc.mode,
+      drivesFile,
+      portalFiles,
+      problems,
+    };
     if (o.job) {
       try {
         result.job = await createJob({ ...o.job, staging: o.staging }, ctx);
       } catch (err) {
         if (!(err instanceof DriveseedError)) throw err;
-        throw new DriveseedError(err.code, `The drives are prepared (${drivesFile}), but creating the import job failed: ${err.message}. Fix that and run driveseed job create --staging ${o.staging}`, {
-          category: err.category,
-          details: { ...(err.details ?? {}), drivesFile },
-          cause: err,
-        });
+        throw new DriveseedError(
+          err.code,
+          `The drives are prepared (${drivesFile}), but creating the import job failed: ${err.message}. Fix that and run driveseed job create --staging ${o.staging}`,
+          {
+            category: err.category,
+            details: { ...(err.details ?? {}), drivesFile },
+            cause: err,
+          },
+        );
       }
     }
     return result;
@@ -330,10 +394,13 @@ function checkWritten(f: StagedFile, bytes: number, blockMd5: Buffer): void {
   const got = hexes(blockMd5);
   const bad = f.blocks.findIndex((h, j) => got[j] !== h);
   if (bytes !== f.size || bad >= 0 || got.length !== f.blocks.length) {
-    throw new DriveseedError('PREP_SOURCE_MISMATCH', `${f.source} does not match what staging recorded (${bytes !== f.size ? `${bytes} bytes, expected ${f.size}` : `block ${bad} at offset ${bad * 4 * 1024 * 1024}: MD5 ${got[bad]}, expected ${f.blocks[bad]}`}); the staging data is damaged: run driveseed check --staging`, {
-      category: 'VERIFY_FAILED',
-      details: { file: f.path },
-    });
+    throw new DriveseedError(
+      'PREP_SOURCE_MISMATCH',
+      `${f.source} does not match what staging recorded (${bytes !== f.size ? `${bytes} bytes, expected ${f.size}` : `block ${bad} at offset ${bad * 4 * 1024 * 1024}: MD5 ${got[bad]}, expected ${f.blocks[bad]}`}); the staging data is damaged: run driveseed check --staging`,
+      {
+        category: 'VERIFY_FAILED',
+        details: { file: f.path },
+      },
+    );
   }
 }
-

@@ -102,14 +102,18 @@ function readShipments(env: Record<string, string | undefined>): Shipment[] {
   }
 }
 
-const sameJob = (a: { job: string; subscription: string; resourceGroup: string }, b: JobReference) => a.job === b.name && a.subscription === b.subscription && a.resourceGroup.toLowerCase() === b.resourceGroup.toLowerCase();
+const sameJob = (a: { job: string; subscription: string; resourceGroup: string }, b: JobReference) =>
+  a.job === b.name && a.subscription === b.subscription && a.resourceGroup.toLowerCase() === b.resourceGroup.toLowerCase();
 const normTracking = (t: string) => t.replace(/[\s-]/g, '').toUpperCase();
 
 /** Tracking numbers: what carriers print (letters, digits, spaces and hyphens), 6–40 characters. */
 export function validateTracking(v: string): string {
   const t = v.trim();
   if (!/^[A-Za-z0-9][A-Za-z0-9 -]{4,38}[A-Za-z0-9]$/.test(t)) {
-    throw usageError('INVALID_OPTION', `Invalid --tracking "${v}": a tracking number has 6 to 40 letters, digits, spaces or hyphens`, { field: 'tracking', value: v });
+    throw usageError('INVALID_OPTION', `Invalid --tracking "${v}": a tracking number has 6 to 40 letters, digits, spaces or hyphens`, {
+      field: 'tracking',
+      value: v,
+    });
   }
   return t;
 }
@@ -119,7 +123,10 @@ export function validateShipDate(v: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v.trim());
   const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
   if (!m || !d || d.getUTCMonth() !== Number(m[2]) - 1 || d.getUTCDate() !== Number(m[3])) {
-    throw usageError('INVALID_OPTION', `Invalid --ship-date "${v}": give the date the package was handed to the carrier as YYYY-MM-DD`, { field: 'shipDate', value: v });
+    throw usageError('INVALID_OPTION', `Invalid --ship-date "${v}": give the date the package was handed to the carrier as YYYY-MM-DD`, {
+      field: 'shipDate',
+      value: v,
+    });
   }
   return v.trim();
 }
@@ -144,12 +151,21 @@ async function findWaitingStaging(ctx: CommandContext): Promise<string> {
     return waiting[0]!.staging;
   }
   if (waiting.length === 0) {
-    throw usageError('JOB_NOT_FOUND', `No import job created on this computer is waiting for shipping details (${path.join(driveseedHome(ctx.env), 'jobs.json')}); give --staging <dir> of the job`, { field: 'staging' });
+    throw usageError(
+      'JOB_NOT_FOUND',
+      `No import job created on this computer is waiting for shipping details (${path.join(driveseedHome(ctx.env), 'jobs.json')}); give --staging <dir> of the job`,
+      { field: 'staging' },
+    );
   }
   const list = waiting.map((j, i) => `${i + 1}) ${j.name}  ${j.staging}  created ${j.createdAt}`).join('\n');
-  const answer = await askOrFail(ctx, { question: `Several import jobs wait for shipping details:\n${list}\nNumber of the job to ship:`, flag: '--staging', field: 'staging' });
+  const answer = await askOrFail(ctx, {
+    question: `Several import jobs wait for shipping details:\n${list}\nNumber of the job to ship:`,
+    flag: '--staging',
+    field: 'staging',
+  });
   const n = Number(answer);
-  if (!Number.isInteger(n) || n < 1 || n > waiting.length) throw usageError('INVALID_OPTION', `"${answer}" is not one of 1-${waiting.length}; run again and type a number, or give --staging`, { field: 'staging' });
+  if (!Number.isInteger(n) || n < 1 || n > waiting.length)
+    throw usageError('INVALID_OPTION', `"${answer}" is not one of 1-${waiting.length}; run again and type a number, or give --staging`, { field: 'staging' });
   return waiting[n - 1]!.staging;
 }
 
@@ -168,13 +184,21 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   const staging = o.staging ?? (await findWaitingStaging(ctx));
   const ref = savedJob(staging);
   if (o.subscription && o.subscription !== ref.subscription) {
-    throw usageError('SHIP_SUBSCRIPTION_MISMATCH', `The publish settings name subscription ${o.subscription}, but import job ${ref.name} is in ${ref.subscription}; give the publish settings of that subscription`, { field: 'publishSettings' });
+    throw usageError(
+      'SHIP_SUBSCRIPTION_MISMATCH',
+      `The publish settings name subscription ${o.subscription}, but import job ${ref.name} is in ${ref.subscription}; give the publish settings of that subscription`,
+      { field: 'publishSettings' },
+    );
   }
   const client = o.client ?? clientFor(ref);
   const view = await readJob(ref, client);
   const state = view.status;
   if (!SHIPPABLE_STATUSES.has(state)) {
-    throw new DriveseedError('SHIP_INVALID_STATE', `Import job ${ref.name} is ${state}: shipping details can be given only before the disks reach the datacenter (${[...SHIPPABLE_STATUSES].join(', ')})`, { category: 'AZURE', details: { job: ref.name, state } });
+    throw new DriveseedError(
+      'SHIP_INVALID_STATE',
+      `Import job ${ref.name} is ${state}: shipping details can be given only before the disks reach the datacenter (${[...SHIPPABLE_STATUSES].join(', ')})`,
+      { category: 'AZURE', details: { job: ref.name, state } },
+    );
   }
   const driveIds = view.disks.map((d) => d.serialNumber);
   const driveCount = driveIds.length;
@@ -182,8 +206,11 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
 
   // The service takes any carrier to the datacenter (its carrier list is for the way back, checked
   // by job create); a name from that list is spelled as the service spells it.
-  let carrier = (o.carrier ?? (await askOrFail(ctx, { question: `Carrier${carriers.length ? ` (e.g. ${carriers.join(', ')})` : ''}:`, flag: '--carrier', field: 'carrier' }))).trim();
-  if (carrier === '' || carrier.length > 64) throw usageError('INVALID_OPTION', `Invalid --carrier "${carrier}": give the carrier's name (1 to 64 characters)`, { field: 'carrier' });
+  let carrier = (
+    o.carrier ?? (await askOrFail(ctx, { question: `Carrier${carriers.length ? ` (e.g. ${carriers.join(', ')})` : ''}:`, flag: '--carrier', field: 'carrier' }))
+  ).trim();
+  if (carrier === '' || carrier.length > 64)
+    throw usageError('INVALID_OPTION', `Invalid --carrier "${carrier}": give the carrier's name (1 to 64 characters)`, { field: 'carrier' });
   carrier = carriers.find((c) => c.toLowerCase() === carrier.toLowerCase()) ?? carrier;
   const tracking = validateTracking(o.tracking ?? (await askOrFail(ctx, { question: 'Tracking number:', flag: '--tracking', field: 'tracking' })));
   const shipDate = validateShipDate(o.shipDate ?? localDate(now()));
@@ -194,13 +221,21 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   const ownOther = own && normTracking(own.tracking) === normTracking(tracking) && !sameJob(own, ref) ? own : undefined;
   if (used || ownOther) {
     const other = used ? `${used.job} (staging ${used.staging}, recorded ${used.recordedAt})` : `${ownOther!.job} (${shippingRecordPath(staging)})`;
-    throw usageError('SHIP_TRACKING_REUSED', `Tracking number ${tracking} was already given for import job ${other}; no two import jobs may share a tracking number: ship each job's drives in their own package`, { field: 'tracking', job: used?.job ?? ownOther!.job });
+    throw usageError(
+      'SHIP_TRACKING_REUSED',
+      `Tracking number ${tracking} was already given for import job ${other}; no two import jobs may share a tracking number: ship each job's drives in their own package`,
+      { field: 'tracking', job: used?.job ?? ownOther!.job },
+    );
   }
 
   const created = Date.parse(ref.createdAt);
   const days = Number.isNaN(created) ? 0 : Math.floor((now().getTime() - created) / 86_400_000);
   if (days > SHIP_WARN_DAYS) {
-    reporter.warning('SHIP_LATE', `Import job ${ref.name} was created ${days} days ago (${ref.createdAt}); Azure expects shipping details within ${SHIP_WARN_DAYS} days and may delete the job or not process the drives: check it in the portal`, { job: ref.name, days });
+    reporter.warning(
+      'SHIP_LATE',
+      `Import job ${ref.name} was created ${days} days ago (${ref.createdAt}); Azure expects shipping details within ${SHIP_WARN_DAYS} days and may delete the job or not process the drives: check it in the portal`,
+      { job: ref.name, days },
+    );
   }
 
   reporter.event('review', { job: ref.name, resourceGroup: ref.resourceGroup, state, driveIds, carrier, tracking, shipDate, driveCount });
@@ -211,7 +246,10 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
       field: 'yes',
     });
     if (answer.toLowerCase() !== 'yes') {
-      throw new DriveseedError('SHIP_NOT_CONFIRMED', `The shipping details were not confirmed (typed "${answer}"); the job was not changed`, { category: 'CANCELLED', details: { job: ref.name } });
+      throw new DriveseedError('SHIP_NOT_CONFIRMED', `The shipping details were not confirmed (typed "${answer}"); the job was not changed`, {
+        category: 'CANCELLED',
+        details: { job: ref.name },
+      });
     }
   }
 
@@ -222,14 +260,33 @@ export async function ship(o: ShipOptions, ctx: CommandContext): Promise<ShipRes
   }
 
   const recordedAt = now().toISOString();
-  const record: ShippingRecord = { version: 1, job: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, carrier, tracking, shipDate, driveCount, driveIds, recordedAt };
+  const record: ShippingRecord = {
+    version: 1,
+    job: ref.name,
+    subscription: ref.subscription,
+    resourceGroup: ref.resourceGroup,
+    carrier,
+    tracking,
+    shipDate,
+    driveCount,
+    driveIds,
+    recordedAt,
+  };
   const recordFile = shippingRecordPath(staging);
   fs.mkdirSync(path.dirname(recordFile), { recursive: true });
   writeFileAtomic(recordFile, JSON.stringify(record, null, 2) + '\n');
   const home = driveseedHome(ctx.env);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
   const shipments = readShipments(ctx.env).filter((s) => !sameJob(s, ref));
-  shipments.push({ job: ref.name, subscription: ref.subscription, resourceGroup: ref.resourceGroup, tracking, carrier, staging: path.resolve(staging), recordedAt });
+  shipments.push({
+    job: ref.name,
+    subscription: ref.subscription,
+    resourceGroup: ref.resourceGroup,
+    tracking,
+    carrier,
+    staging: path.resolve(staging),
+    recordedAt,
+  });
   writeFileAtomic(path.join(home, 'shipments.json'), JSON.stringify({ version: 1, shipments }, null, 2) + '\n');
 
   const next: JobReference = { ...ref, state: (await readJob(ref, client)).status };

@@ -92,20 +92,35 @@ export function readPreparedDrives(staging: string, opts: { required?: boolean }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       if (!opts.required) return undefined;
-      throw usageError('PREP_NOT_DONE', `${file} does not exist: no drives have been prepared from ${staging}; run driveseed prep --staging ${staging} --target … first`, { staging, file });
+      throw usageError(
+        'PREP_NOT_DONE',
+        `${file} does not exist: no drives have been prepared from ${staging}; run driveseed prep --staging ${staging} --target … first`,
+        { staging, file },
+      );
     }
-    throw new DriveseedError('PREP_RECORD_INVALID', `${file} cannot be read (${(err as NodeJS.ErrnoException).code}); rerun driveseed prep to rewrite it`, { category: 'FAILED', details: { file } });
+    throw new DriveseedError('PREP_RECORD_INVALID', `${file} cannot be read (${(err as NodeJS.ErrnoException).code}); rerun driveseed prep to rewrite it`, {
+      category: 'FAILED',
+      details: { file },
+    });
   }
   let doc: { version?: unknown; encryption?: unknown; drives?: unknown };
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new DriveseedError('PREP_RECORD_INVALID', `${file} is not valid JSON (${(err as Error).message}); rerun driveseed prep to rewrite it`, { category: 'FAILED', details: { file } });
+    throw new DriveseedError('PREP_RECORD_INVALID', `${file} is not valid JSON (${(err as Error).message}); rerun driveseed prep to rewrite it`, {
+      category: 'FAILED',
+      details: { file },
+    });
   }
   const drives = Array.isArray(doc.drives) ? doc.drives : [];
-  const valid = drives.every((d) => typeof d === 'object' && d !== null && typeof d.driveId === 'string' && d.driveId !== '' && typeof d.manifestHash === 'string');
+  const valid = drives.every(
+    (d) => typeof d === 'object' && d !== null && typeof d.driveId === 'string' && d.driveId !== '' && typeof d.manifestHash === 'string',
+  );
   if (doc.version !== 1 || drives.length === 0 || !valid) {
-    throw new DriveseedError('PREP_RECORD_INVALID', `${file} lists no valid drives; rerun driveseed prep to rewrite it`, { category: 'FAILED', details: { file } });
+    throw new DriveseedError('PREP_RECORD_INVALID', `${file} lists no valid drives; rerun driveseed prep to rewrite it`, {
+      category: 'FAILED',
+      details: { file },
+    });
   }
   return { encryption: typeof doc.encryption === 'string' ? doc.encryption : 'none', drives: drives as PreparedDriveRecord[] };
 }
@@ -128,10 +143,14 @@ export function readDriveKeys(staging: string): Map<string, Secret> {
     const doc = JSON.parse(text) as { keys?: Array<{ driveId?: unknown; bitLockerKey?: unknown }> };
     for (const e of doc.keys ?? []) if (typeof e.driveId === 'string' && typeof e.bitLockerKey === 'string') out.set(e.driveId, new Secret(e.bitLockerKey));
   } catch {
-    throw new DriveseedError('PREP_RECORD_INVALID', `${keysFile(staging)} is not valid JSON; the BitLocker keys are on the drives' volumes: read them with manage-bde -protectors -get on Windows, or from the job with driveseed keys --from-job`, {
-      category: 'FAILED',
-      details: { file: keysFile(staging) },
-    });
+    throw new DriveseedError(
+      'PREP_RECORD_INVALID',
+      `${keysFile(staging)} is not valid JSON; the BitLocker keys are on the drives' volumes: read them with manage-bde -protectors -get on Windows, or from the job with driveseed keys --from-job`,
+      {
+        category: 'FAILED',
+        details: { file: keysFile(staging) },
+      },
+    );
   }
   return out;
 }
@@ -164,7 +183,11 @@ function seedOf(staging: string): Record<string, unknown> {
 export function savedJob(staging: string): JobReference {
   const job = seedOf(staging).job as JobReference | undefined;
   if (!job || typeof job.name !== 'string' || typeof job.resourceGroup !== 'string' || typeof job.subscription !== 'string') {
-    throw usageError('JOB_NOT_CREATED', `No import job has been created for ${staging} yet (${settingsPath(staging)} has no seed.job); run driveseed job create --staging ${staging} (or prep without --no-job)`, { staging });
+    throw usageError(
+      'JOB_NOT_CREATED',
+      `No import job has been created for ${staging} yet (${settingsPath(staging)} has no seed.job); run driveseed job create --staging ${staging} (or prep without --no-job)`,
+      { staging },
+    );
   }
   return job;
 }

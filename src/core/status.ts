@@ -48,10 +48,14 @@ export function jobLocation(t: SeedTarget): JobLocation {
 export function seedTarget(staging: string): SeedTarget {
   const settings = readSettings(staging);
   if (!settings) {
-    throw new DriveseedError('SETTINGS_MISSING', `${settingsPath(staging)} does not exist: ${staging} is not a staging location (run \`driveseed stage … --staging ${staging} --job <name>\` first, or give the right --staging)`, {
-      category: 'USAGE',
-      details: { staging },
-    });
+    throw new DriveseedError(
+      'SETTINGS_MISSING',
+      `${settingsPath(staging)} does not exist: ${staging} is not a staging location (run \`driveseed stage … --staging ${staging} --job <name>\` first, or give the right --staging)`,
+      {
+        category: 'USAGE',
+        details: { staging },
+      },
+    );
   }
   // `job create` saves the job's coordinates in settings.seed.job; without it no job was created
   // from this staging location, whatever else the settings name.
@@ -166,7 +170,11 @@ function reasonOf(status: string): string {
 export function accountOf(t: SeedTarget, job?: JobView): string {
   const a = t.settings.account ?? (job ? parseStorageAccountId(job.storageAccountId)?.account : undefined);
   if (!a) {
-    throw new DriveseedError('CLOUD_CONFIG', `The settings in ${settingsPath(t.staging)} name no storage account; run \`driveseed stage --staging ${t.staging} --job ${t.job} --account <name>\``, { category: 'USAGE', details: { field: 'account' } });
+    throw new DriveseedError(
+      'CLOUD_CONFIG',
+      `The settings in ${settingsPath(t.staging)} name no storage account; run \`driveseed stage --staging ${t.staging} --job ${t.job} --account <name>\``,
+      { category: 'USAGE', details: { field: 'account' } },
+    );
   }
   return a;
 }
@@ -189,7 +197,11 @@ export async function jobStorage(t: SeedTarget, account: string): Promise<JobSto
     return { account, blobEndpoint: acc.blobEndpoint, container: (name) => importContainerClient({ account, container: name, emulator: acc }) };
   }
   const loc = (name: string) => cloudLocationFromSettings({ ...t.settings, account, container: name }, t.staging, process.env);
-  return { account, blobEndpoint: loc('x-probe').blobEndpoint ?? `https://${account}.blob.core.windows.net`, container: (name) => cloudContainerClient(loc(name)) };
+  return {
+    account,
+    blobEndpoint: loc('x-probe').blobEndpoint ?? `https://${account}.blob.core.windows.net`,
+    container: (name) => cloudContainerClient(loc(name)),
+  };
 }
 
 /** Splits a blob URL of the account into container and blob name (the error log URIs of the job). */
@@ -201,7 +213,10 @@ export function blobOfUri(uri: string, blobEndpoint: string): { container: strin
   if (prefix && p.startsWith(`${prefix}/`)) p = p.slice(prefix.length);
   const [, container, ...rest] = p.split('/');
   if (!container || rest.length === 0) {
-    throw new DriveseedError('DRIVELOG_URI_INVALID', `The job's log URI ${uri} does not name a blob of the storage account at ${blobEndpoint}`, { category: 'AZURE', details: { uri } });
+    throw new DriveseedError('DRIVELOG_URI_INVALID', `The job's log URI ${uri} does not name a blob of the storage account at ${blobEndpoint}`, {
+      category: 'AZURE',
+      details: { uri },
+    });
   }
   return { container, name: decodeURIComponent(rest.join('/')) };
 }
@@ -213,11 +228,15 @@ export async function fetchDriveLog(storage: JobStorage, uri: string): Promise<D
   try {
     text = (await storage.container(container).getBlobClient(name).downloadToBuffer()).toString('utf8');
   } catch (err) {
-    throw new DriveseedError('DRIVELOG_UNREADABLE', `The copy log ${uri} could not be downloaded from the storage account (${(err as Error).message}); check the account's credentials (docs/cloud.md) and rerun status`, {
-      category: 'AZURE',
-      cause: err,
-      details: { uri },
-    });
+    throw new DriveseedError(
+      'DRIVELOG_UNREADABLE',
+      `The copy log ${uri} could not be downloaded from the storage account (${(err as Error).message}); check the account's credentials (docs/cloud.md) and rerun status`,
+      {
+        category: 'AZURE',
+        cause: err,
+        details: { uri },
+      },
+    );
   }
   return parseDriveLog(text);
 }
@@ -270,7 +289,8 @@ export function nextStep(staging: string, job: JobView, failures: DriveFailures[
     case 'PreparingToShipFromAzureDC':
     case 'ShippedToCustomer':
     case 'CompletedWithErrors':
-      if (job.status !== 'CompletedWithErrors' && job.disks.every((d) => explainCopyStatus(d.copyStatus).ok)) return `verify the blobs and switch backups to the network: driveseed complete --staging ${s}`;
+      if (job.status !== 'CompletedWithErrors' && job.disks.every((d) => explainCopyStatus(d.copyStatus).ok))
+        return `verify the blobs and switch backups to the network: driveseed complete --staging ${s}`;
       return failures.length > 0
         ? `the import finished with errors (listed above); verify what is missing with driveseed complete --staging ${s}, then re-upload it with driveseed repair --staging ${s}`
         : `the import finished with errors; driveseed complete --staging ${s} names what is missing, driveseed repair --staging ${s} re-uploads it`;
@@ -334,20 +354,37 @@ export async function status(o: StatusOptions, ctx: CommandContext): Promise<Sta
     if (signal.aborted && polls === 0) throw cancelledError();
     const job = await readJob(jobLocation(t));
     polls++;
-    if (!prev || prev.status !== job.status) reporter.event('job.state', { job: job.name, state: job.status, previous: prev?.status ?? null, stages: job.stages });
+    if (!prev || prev.status !== job.status)
+      reporter.event('job.state', { job: job.name, state: job.status, previous: prev?.status ?? null, stages: job.stages });
     const disks: DiskAdvice[] = job.disks.map((d) => ({ serialNumber: d.serialNumber, copyStatus: d.copyStatus, ...explainCopyStatus(d.copyStatus) }));
     for (const d of job.disks) {
       const before = prev?.disks.find((x) => x.serialNumber === d.serialNumber);
       if (!before || before.copyStatus !== d.copyStatus) {
         const { meaning, action } = explainCopyStatus(d.copyStatus);
-        reporter.event('drive.state', { driveId: d.serialNumber, state: d.copyStatus, previous: before?.copyStatus ?? null, copyStatus: d.copyStatus, meaning, action, percentComplete: d.percentComplete, bytesProcessed: d.bytesProcessed });
+        reporter.event('drive.state', {
+          driveId: d.serialNumber,
+          state: d.copyStatus,
+          previous: before?.copyStatus ?? null,
+          copyStatus: d.copyStatus,
+          meaning,
+          action,
+          percentComplete: d.percentComplete,
+          bytesProcessed: d.bytesProcessed,
+        });
       }
     }
     const sizeOf = (d: JobView['disks'][number]) => d.totalBytesToProcess || (sizes.get(d.serialNumber) ?? 0);
     const total = job.disks.reduce((a, d) => a + sizeOf(d), 0);
     if (total > 0) {
       const done = job.disks.reduce((a, d) => a + (d.totalBytesToProcess ? d.bytesProcessed : Math.round((sizeOf(d) * d.percentComplete) / 100)), 0);
-      reporter.progress({ phase: 'import', bytesDone: done, bytesTotal: total, itemsDone: job.disks.filter((d) => d.copyStatus !== 'NotStarted' && d.copyStatus !== 'InProgress').length, itemsTotal: job.disks.length, current: job.status });
+      reporter.progress({
+        phase: 'import',
+        bytesDone: done,
+        bytesTotal: total,
+        itemsDone: job.disks.filter((d) => d.copyStatus !== 'NotStarted' && d.copyStatus !== 'InProgress').length,
+        itemsTotal: job.disks.length,
+        current: job.status,
+      });
     }
     recordSeedState(t, job);
 
@@ -367,7 +404,16 @@ export async function status(o: StatusOptions, ctx: CommandContext): Promise<Sta
       }
     }
     const terminal = FINAL_STATUSES.has(job.status);
-    const result: StatusResult = { staging: o.staging, resourceGroup: t.resourceGroup, job, disks, terminal, failures, next: nextStep(o.staging, job, failures), polls };
+    const result: StatusResult = {
+      staging: o.staging,
+      resourceGroup: t.resourceGroup,
+      job,
+      disks,
+      terminal,
+      failures,
+      next: nextStep(o.staging, job, failures),
+      polls,
+    };
     if (!o.watch) return result;
     if (terminal) return { ...result, watch: 'terminal' };
     prev = job;

@@ -56,13 +56,21 @@ function openVolume(target: string, platform: NodeJS.Platform = process.platform
     throw refuse('TARGET_NOT_VOLUME', `verify reads a prepared volume: give its drive letter (E:) instead of ${target}`, target);
   }
   if (win && !fs.existsSync(target)) {
-    throw refuse('TARGET_NOT_FOUND', `"${target}" is Windows target syntax; on ${process.platform} give the volume's mount directory or its device (/dev/sdX)`, target);
+    throw refuse(
+      'TARGET_NOT_FOUND',
+      `"${target}" is Windows target syntax; on ${process.platform} give the volume's mount directory or its device (/dev/sdX)`,
+      target,
+    );
   }
   let st: fs.Stats;
   try {
     st = fs.statSync(target);
   } catch {
-    throw refuse('TARGET_NOT_FOUND', `Target ${target} does not exist; give a prepared drive's device (/dev/sdX) or the directory its volume is mounted on`, target);
+    throw refuse(
+      'TARGET_NOT_FOUND',
+      `Target ${target} does not exist; give a prepared drive's device (/dev/sdX) or the directory its volume is mounted on`,
+      target,
+    );
   }
   if (st.isDirectory()) return { dir: fs.realpathSync(target) };
   if (!st.isBlockDevice()) throw refuse('TARGET_NOT_VOLUME', `${target} is neither a block device nor a directory`, target);
@@ -80,7 +88,10 @@ function openVolume(target: string, platform: NodeJS.Platform = process.platform
 function preparedHashes(staging: string): Map<string, string> {
   const prepared = readPreparedDrives(staging);
   if (!prepared) {
-    throw new DriveseedError('PREP_NOT_DONE', `${drivesFile(staging)} does not exist: no drives were prepared from --staging ${staging}`, { category: 'USAGE', details: { field: 'staging', file: drivesFile(staging) } });
+    throw new DriveseedError('PREP_NOT_DONE', `${drivesFile(staging)} does not exist: no drives were prepared from --staging ${staging}`, {
+      category: 'USAGE',
+      details: { field: 'staging', file: drivesFile(staging) },
+    });
   }
   return new Map(prepared.drives.map((d) => [d.driveId, d.manifestHash]));
 }
@@ -103,12 +114,26 @@ export async function verifyTargets(o: VerifyOptions, ctx: Pick<CommandContext, 
       const problems = [...r.problems];
       if (expected && r.driveId) {
         const want = expected.get(r.driveId);
-        if (want === undefined) problems.push({ kind: 'driveId', message: `${target} holds drive ${r.driveId}, which is not among the drives prepared from ${o.staging}` });
+        if (want === undefined)
+          problems.push({ kind: 'driveId', message: `${target} holds drive ${r.driveId}, which is not among the drives prepared from ${o.staging}` });
         else if (r.manifestHash && want.toUpperCase() !== r.manifestHash) {
-          problems.push({ kind: 'manifest', message: `${target}: DriveManifest.xml has MD5 ${r.manifestHash} but prep recorded ${want.toUpperCase()} for drive ${r.driveId}; the manifest changed after prep` });
+          problems.push({
+            kind: 'manifest',
+            message: `${target}: DriveManifest.xml has MD5 ${r.manifestHash} but prep recorded ${want.toUpperCase()} for drive ${r.driveId}; the manifest changed after prep`,
+          });
         }
       }
-      const d: VerifiedDrive = { target, volume: dir, driveId: r.driveId, manifestHash: r.manifestHash, blobs: r.blobs, blocks: r.blocks, bytes: r.bytes, ok: problems.length === 0, problems };
+      const d: VerifiedDrive = {
+        target,
+        volume: dir,
+        driveId: r.driveId,
+        manifestHash: r.manifestHash,
+        blobs: r.blobs,
+        blocks: r.blocks,
+        bytes: r.bytes,
+        ok: problems.length === 0,
+        problems,
+      };
       ctx.reporter.event('verified', { target, driveId: d.driveId, ok: d.ok, blobs: d.blobs, blocks: d.blocks, bytes: d.bytes, problems: problems.length });
       drives.push(d);
     } finally {

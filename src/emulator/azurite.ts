@@ -12,7 +12,7 @@
  *   first. A SIGKILLed parent cannot run handlers: Azurite then outlives it (nothing to do about
  *   that from Node short of a watchdog process).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
@@ -55,7 +55,9 @@ export async function startAzurite(opts: AzuriteOptions): Promise<AzuriteHandle>
   } else {
     args.push('--inMemoryPersistence');
   }
-  const accounts = Object.entries(opts.accounts).map(([n, k]) => `${n}:${k}`).join(';');
+  const accounts = Object.entries(opts.accounts)
+    .map(([n, k]) => `${n}:${k}`)
+    .join(';');
   const env: NodeJS.ProcessEnv = { ...process.env, AZURITE_ACCOUNTS: accounts };
   delete env.AZURITE_DB;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -108,6 +110,9 @@ export async function startAzurite(opts: AzuriteOptions): Promise<AzuriteHandle>
   } catch (err) {
     child.kill('SIGKILL');
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) await exited;
-    throw new DriveseedError('AZURITE_START_FAILED', `Azurite (${args[0]}) did not start: ${(err as Error).message}. Output: ${output.trim().slice(-500)}`, { category: 'FAILED', cause: err });
+    throw new DriveseedError('AZURITE_START_FAILED', `Azurite (${args[0]}) did not start: ${(err as Error).message}. Output: ${output.trim().slice(-500)}`, {
+      category: 'FAILED',
+      cause: err,
+    });
   }
 }

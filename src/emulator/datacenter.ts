@@ -64,7 +64,14 @@ export interface DriveOutcome {
 }
 
 /** Drive-level log statuses that mean the manifest on the disk is missing or not the one the job names. */
-const METADATA_STATUSES = new Set<DriveLogStatus>(['ManifestNotFound', 'ManifestCorrupted', 'ManifestFormatInvalid', 'ManifestDriveIdMismatch', 'ManifestAccessDenied', 'ReadManifestFailed']);
+const METADATA_STATUSES = new Set<DriveLogStatus>([
+  'ManifestNotFound',
+  'ManifestCorrupted',
+  'ManifestFormatInvalid',
+  'ManifestDriveIdMismatch',
+  'ManifestAccessDenied',
+  'ReadManifestFailed',
+]);
 
 export class Datacenter {
   private readonly running = new Set<Promise<unknown>>();
@@ -89,14 +96,30 @@ export class Datacenter {
       throw err;
     }
     try {
-      if (!vol.driveId) throw new ArmError(400, 'DriveUnidentified', `The drive ${target} has no driveseed-drive-id file at its root and no hardware serial; the datacenter cannot tell which disk it is.`, 'drive');
+      if (!vol.driveId)
+        throw new ArmError(
+          400,
+          'DriveUnidentified',
+          `The drive ${target} has no driveseed-drive-id file at its root and no hardware serial; the datacenter cannot tell which disk it is.`,
+          'drive',
+        );
       const drive = job.disks.find((d) => d.serialNumber === vol.driveId);
       if (!drive) {
         const listed = job.disks.map((d) => d.serialNumber).join(', ');
-        throw new ArmError(409, 'DriveNotInJob', `The drive ${target} has serial '${vol.driveId}' (from its ${vol.idSource === 'file' ? 'driveseed-drive-id file' : 'hardware serial'}), which job '${job.name}' does not list (it lists: ${listed}).`, 'drive');
+        throw new ArmError(
+          409,
+          'DriveNotInJob',
+          `The drive ${target} has serial '${vol.driveId}' (from its ${vol.idSource === 'file' ? 'driveseed-drive-id file' : 'hardware serial'}), which job '${job.name}' does not list (it lists: ${listed}).`,
+          'drive',
+        );
       }
       if (drive.state !== 'Specified' && drive.state !== 'NeverReceived') {
-        throw new ArmError(409, 'DriveAlreadyReceived', `The disk '${drive.serialNumber}' of job '${job.name}' was already received (copy status ${drive.copyStatus}).`, 'drive');
+        throw new ArmError(
+          409,
+          'DriveAlreadyReceived',
+          `The disk '${drive.serialNumber}' of job '${job.name}' was already received (copy status ${drive.copyStatus}).`,
+          'drive',
+        );
       }
       drive.state = 'Received';
       drive.copyStatus = 'NotStarted';
@@ -105,7 +128,13 @@ export class Datacenter {
       await this.opts.store.save();
       if (vol.logicalSectorSize !== undefined && vol.logicalSectorSize !== 512) {
         // The datacenter's copy stations read 512-byte-sector disks only (docs/emulator.md).
-        const done = this.track(this.unsupported(job, drive, `The disk has ${vol.logicalSectorSize}-byte logical sectors (4K native); the datacenter reads disks with 512-byte logical sectors only.`).finally(() => vol.release()));
+        const done = this.track(
+          this.unsupported(
+            job,
+            drive,
+            `The disk has ${vol.logicalSectorSize}-byte logical sectors (4K native); the datacenter reads disks with 512-byte logical sectors only.`,
+          ).finally(() => vol.release()),
+        );
         return { job: job.name, serialNumber: drive.serialNumber, done };
       }
       const done = this.track(this.importOrFail(job, drive, vol).finally(() => vol.release()));
@@ -173,7 +202,11 @@ export class Datacenter {
     const errors = job.disks.some((d) => d.copyStatus !== 'Completed');
     enter(job, errors ? 'CompletedWithErrors' : 'Completed');
     const tracking = `EMU${createHash('md5').update(job.name).digest('hex').slice(0, 10).toUpperCase()}`;
-    job.returnPackage = { carrierName: job.returnToCustomerPackageDetails.carrierName ?? 'FedEx', trackingId: tracking, trackingUrl: `https://tracking.example/emulator/${tracking}` };
+    job.returnPackage = {
+      carrierName: job.returnToCustomerPackageDetails.carrierName ?? 'FedEx',
+      trackingId: tracking,
+      trackingUrl: `https://tracking.example/emulator/${tracking}`,
+    };
     touch(job);
     await this.opts.store.save();
   }
@@ -269,7 +302,9 @@ export class Datacenter {
         });
         if (failed > 0) status = 'CompletedWithErrors';
       }
-      const validation = METADATA_STATUSES.has(status) ? [`${status}: ${drive.manifestFile} on the disk is missing or does not match the manifest hash the job names`] : [];
+      const validation = METADATA_STATUSES.has(status)
+        ? [`${status}: ${drive.manifestFile} on the disk is missing or does not match the manifest hash the job names`]
+        : [];
       await (errorLog instanceof CopyLogWriter ? errorLog.finish(status, validation) : errorLog.finish(status));
       drive.errorLogLink = await this.uploadLog(service, job, drive, started, 'error', errorLog.file);
       if (verboseLog) {

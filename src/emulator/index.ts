@@ -77,7 +77,10 @@ function stepFromEnv(env: NodeJS.ProcessEnv): number {
   const raw = env.DRIVESEED_EMULATOR_STEP_MS;
   if (raw === undefined || raw === '') return DEFAULT_STEP_MS;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new DriveseedError('EMULATOR_STEP_INVALID', `DRIVESEED_EMULATOR_STEP_MS="${raw}" must be a non-negative integer (milliseconds)`, { category: 'USAGE' });
+  if (!Number.isInteger(n) || n < 0)
+    throw new DriveseedError('EMULATOR_STEP_INVALID', `DRIVESEED_EMULATOR_STEP_MS="${raw}" must be a non-negative integer (milliseconds)`, {
+      category: 'USAGE',
+    });
   return n;
 }
 
@@ -107,14 +110,23 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const store = await StateStore.open(opts.stateDir);
   const names = opts.accounts ?? [DEV_ACCOUNT];
   for (const n of names) {
-    if (!ACCOUNT_NAME.test(n)) throw new DriveseedError('EMULATOR_ACCOUNT_INVALID', `Storage account name "${n}" must be 3-24 lowercase letters and digits`, { category: 'USAGE' });
+    if (!ACCOUNT_NAME.test(n))
+      throw new DriveseedError('EMULATOR_ACCOUNT_INVALID', `Storage account name "${n}" must be 3-24 lowercase letters and digits`, { category: 'USAGE' });
     store.state.accounts[n] ??= n === DEV_ACCOUNT ? DEV_ACCOUNT_KEY : randomBytes(64).toString('base64');
   }
   recoverInterrupted(store.state.jobs);
   await store.save();
 
-  const azurite: AzuriteHandle = await startAzurite({ accounts: store.state.accounts, port: opts.blobPort ?? 0, ...(opts.stateDir ? { location: path.join(opts.stateDir, 'azurite') } : {}) });
-  const accounts: EmulatorAccount[] = Object.entries(store.state.accounts).map(([name, key]) => ({ name, blobEndpoint: `${azurite.url}/${name}`, key: new Secret(key) }));
+  const azurite: AzuriteHandle = await startAzurite({
+    accounts: store.state.accounts,
+    port: opts.blobPort ?? 0,
+    ...(opts.stateDir ? { location: path.join(opts.stateDir, 'azurite') } : {}),
+  });
+  const accounts: EmulatorAccount[] = Object.entries(store.state.accounts).map(([name, key]) => ({
+    name,
+    blobEndpoint: `${azurite.url}/${name}`,
+    key: new Secret(key),
+  }));
   const datacenter = new Datacenter({
     store,
     stepMs,
@@ -126,7 +138,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       store,
       datacenter,
       armEndpoint: () => armEndpoint,
-      info: () => ({ armEndpoint, blobEndpoint: azurite.url, accounts: accounts.map((a) => ({ name: a.name, blobEndpoint: a.blobEndpoint, key: a.key.reveal() })) }),
+      info: () => ({
+        armEndpoint,
+        blobEndpoint: azurite.url,
+        accounts: accounts.map((a) => ({ name: a.name, blobEndpoint: a.blobEndpoint, key: a.key.reveal() })),
+      }),
       copyLogFormat: opts.copyLogFormat ?? '2021-08-01',
     }),
   );
@@ -137,7 +153,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     });
   } catch (err) {
     await azurite.stop();
-    throw new DriveseedError('EMULATOR_LISTEN_FAILED', `The ARM emulator could not listen on 127.0.0.1:${opts.armPort ?? 0}: ${(err as Error).message}; pick another --port`, { category: 'FAILED', cause: err });
+    throw new DriveseedError(
+      'EMULATOR_LISTEN_FAILED',
+      `The ARM emulator could not listen on 127.0.0.1:${opts.armPort ?? 0}: ${(err as Error).message}; pick another --port`,
+      { category: 'FAILED', cause: err },
+    );
   }
   armEndpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
@@ -148,9 +168,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
     accounts,
     ...(opts.stateDir ? { stateDir: opts.stateDir } : {}),
     async deliver(d) {
-      const matches = store.state.jobs.filter((j) => j.name === d.job && (d.resourceGroup === undefined || j.resourceGroup.toLowerCase() === d.resourceGroup.toLowerCase()));
+      const matches = store.state.jobs.filter(
+        (j) => j.name === d.job && (d.resourceGroup === undefined || j.resourceGroup.toLowerCase() === d.resourceGroup.toLowerCase()),
+      );
       try {
-        if (matches.length !== 1) throw new ArmError(matches.length ? 409 : 404, matches.length ? 'AmbiguousJobName' : 'ResourceNotFound', matches.length ? `Several jobs are named '${d.job}'; pass resourceGroup.` : `No import job named '${d.job}' exists in this emulator.`, 'job');
+        if (matches.length !== 1)
+          throw new ArmError(
+            matches.length ? 409 : 404,
+            matches.length ? 'AmbiguousJobName' : 'ResourceNotFound',
+            matches.length ? `Several jobs are named '${d.job}'; pass resourceGroup.` : `No import job named '${d.job}' exists in this emulator.`,
+            'job',
+          );
         const accepted = await datacenter.deliver(matches[0]!, d.drive);
         if (d.wait) return await accepted.done;
         accepted.done.catch(() => {});
@@ -186,7 +214,10 @@ const DELIVER_CATEGORY: Record<string, 'USAGE' | 'FAILED' | 'AZURE'> = {
 
 function deliverError(err: unknown, d: DeliverOptions): unknown {
   if (err instanceof ArmError) {
-    return new DriveseedError(`EMULATOR_${err.code.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`, err.message, { category: DELIVER_CATEGORY[err.code] ?? 'AZURE', details: { armCode: err.code, job: d.job, drive: d.drive } });
+    return new DriveseedError(`EMULATOR_${err.code.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`, err.message, {
+      category: DELIVER_CATEGORY[err.code] ?? 'AZURE',
+      details: { armCode: err.code, job: d.job, drive: d.drive },
+    });
   }
   return err;
 }
@@ -205,7 +236,11 @@ export async function deliverDrive(opts: DeliverOptions & { emulator: RunningEmu
   try {
     res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(d) });
   } catch (err) {
-    throw new DriveseedError('EMULATOR_UNREACHABLE', `The emulator at ${emulator} did not answer (${(err as Error).message}); start it with "driveseed emulator start"`, { category: 'AZURE', cause: err });
+    throw new DriveseedError(
+      'EMULATOR_UNREACHABLE',
+      `The emulator at ${emulator} did not answer (${(err as Error).message}); start it with "driveseed emulator start"`,
+      { category: 'AZURE', cause: err },
+    );
   }
   const body = (await res.json()) as DeliverResult & { error?: { code: string; message: string; target?: string } };
   if (!res.ok) throw deliverError(new ArmError(res.status, body.error?.code ?? 'Unknown', body.error?.message ?? `HTTP ${res.status}`, body.error?.target), d);

@@ -19,9 +19,21 @@ export function blockId(i: number): string {
   return Buffer.from(`driveseed-${String(i).padStart(6, '0')}`).toString('base64');
 }
 
-export async function importBlob(service: BlobServiceClient, root: string, blob: ManifestBlob, withCrc: boolean, progress: (bytes: number) => void): Promise<DriveLogBlob> {
+export async function importBlob(
+  service: BlobServiceClient,
+  root: string,
+  blob: ManifestBlob,
+  withCrc: boolean,
+  progress: (bytes: number) => void,
+): Promise<DriveLogBlob> {
   const entry: DriveLogBlob = { status: 'Completed', blobPath: blob.blobPath, filePath: blob.filePath, length: blob.length };
-  const blocks: DriveLogBlock[] = blob.blocks.map((k, i) => ({ offset: k.offset, length: k.length, id: k.id ?? blockId(i), hash: k.hash, status: 'Cancelled' }));
+  const blocks: DriveLogBlock[] = blob.blocks.map((k, i) => ({
+    offset: k.offset,
+    length: k.length,
+    id: k.id ?? blockId(i),
+    hash: k.hash,
+    status: 'Cancelled',
+  }));
   entry.blocks = blocks;
   const { container, blobName } = splitBlobPath(blob.blobPath);
   const cc = service.getContainerClient(container);
@@ -102,7 +114,10 @@ export async function importBlob(service: BlobServiceClient, root: string, blob:
       return entry;
     }
     try {
-      const r = await bb.commitBlockList(blocks.map((k) => k.id!), { blobHTTPHeaders: { blobContentMD5: whole.digest() } });
+      const r = await bb.commitBlockList(
+        blocks.map((k) => k.id!),
+        { blobHTTPHeaders: { blobContentMD5: whole.digest() } },
+      );
       if (r.lastModified) entry.lastModified = r.lastModified.toUTCString();
     } catch {
       entry.status = 'BlobRequestFailed';
@@ -117,7 +132,11 @@ export async function importBlob(service: BlobServiceClient, root: string, blob:
 }
 
 /** ImportDisposition: rename (default) → `name (2)`, `name (3)`… before the last dot; no-overwrite → skip; overwrite. */
-async function resolveDisposition(cc: ContainerClient, name: string, disposition: string): Promise<{ name: string; disposition: { value: string; status: 'Created' | 'Renamed' | 'Skipped' | 'Overwritten' } }> {
+async function resolveDisposition(
+  cc: ContainerClient,
+  name: string,
+  disposition: string,
+): Promise<{ name: string; disposition: { value: string; status: 'Created' | 'Renamed' | 'Skipped' | 'Overwritten' } }> {
   if (!(await cc.getBlockBlobClient(name).exists())) return { name, disposition: { value: disposition, status: 'Created' } };
   if (disposition === 'overwrite') return { name, disposition: { value: disposition, status: 'Overwritten' } };
   if (disposition === 'no-overwrite') return { name, disposition: { value: disposition, status: 'Skipped' } };

@@ -6,7 +6,17 @@
  * persists and answers.
  */
 import { parseStorageAccountId } from '../azure/blob';
-import { ArmError, findDatacenter, isCancellable, SKU, type ContactDetails, type CopyLogFormat, type ShippingAddress, type StoredDisk, type StoredJob } from './model';
+import {
+  ArmError,
+  findDatacenter,
+  isCancellable,
+  SKU,
+  type ContactDetails,
+  type CopyLogFormat,
+  type ShippingAddress,
+  type StoredDisk,
+  type StoredJob,
+} from './model';
 
 /**
  * Job names, as the published spec has them: 3–24 characters matching `^[-\w\.]+$` (letters,
@@ -49,7 +59,12 @@ function str(o: Json, key: string, target: string, required: boolean): string | 
 
 export function checkJobName(name: string): void {
   if (!JOB_NAME.test(name)) {
-    throw new ArmError(400, 'InvalidJobName', `The job name '${name}' is invalid. A job name has 3 to 24 characters: letters, digits, underscores, hyphens and dots.`, 'jobName');
+    throw new ArmError(
+      400,
+      'InvalidJobName',
+      `The job name '${name}' is invalid. A job name has 3 to 24 characters: letters, digits, underscores, hyphens and dots.`,
+      'jobName',
+    );
   }
 }
 
@@ -58,7 +73,8 @@ function contactDetails(v: Json, target: string): ContactDetails {
   const list = v.emailList;
   if (!Array.isArray(list) || list.length === 0) throw missing(`${target}.emailList`);
   for (const [i, e] of list.entries()) {
-    if (typeof e !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw badValue(`${target}.emailList[${i}]`, `The e-mail address '${String(e)}' is not valid.`);
+    if (typeof e !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e))
+      throw badValue(`${target}.emailList[${i}]`, `The e-mail address '${String(e)}' is not valid.`);
     c.emailList.push(e);
   }
   for (const k of ['phoneExtension', 'mobile'] as const) {
@@ -74,7 +90,8 @@ function shippingAddress(v: Json, target: string): ShippingAddress {
     const s = str(v, k, target, false);
     if (s !== undefined) a[k] = s;
   }
-  if (a.addressType !== undefined && !['None', 'Residential', 'Commercial'].includes(a.addressType)) throw badValue(`${target}.addressType`, `addressType '${a.addressType}' must be None, Residential or Commercial.`);
+  if (a.addressType !== undefined && !['None', 'Residential', 'Commercial'].includes(a.addressType))
+    throw badValue(`${target}.addressType`, `addressType '${a.addressType}' must be None, Residential or Commercial.`);
   return a;
 }
 
@@ -83,19 +100,31 @@ function disks(v: unknown, target: string): StoredDisk[] {
   if (!isObj(v)) throw badValue(target, `The property '${target}' must be an object keyed by disk serial number.`);
   const entries = Object.entries(v);
   if (entries.length === 0) throw missing(`${target} (at least one disk)`);
-  if (entries.length > MAX_DISKS) throw new ArmError(400, 'TooManyDisks', `A job takes at most ${MAX_DISKS} disks; this one lists ${entries.length}. Split the disks over several jobs.`, target);
+  if (entries.length > MAX_DISKS)
+    throw new ArmError(
+      400,
+      'TooManyDisks',
+      `A job takes at most ${MAX_DISKS} disks; this one lists ${entries.length}. Split the disks over several jobs.`,
+      target,
+    );
   return entries.map(([serial, d]) => {
     const t = `${target}['${serial}']`;
     if (serial.trim() === '' || /\s/.test(serial)) throw badValue(t, `The disk serial number '${serial}' must be non-empty and contain no whitespace.`);
     if (!isObj(d)) throw badValue(t, `The property '${t}' must be an object.`);
     const manifestFile = str(d, 'manifestFile', t, true)!;
-    if (!MANIFEST_FILE.test(manifestFile) || /(^|\\)\.\.?(\\|$)/.test(manifestFile)) throw badValue(`${t}.manifestFile`, `The manifestFile '${manifestFile}' must be a path relative to the disk root starting with "\\", such as "\\DriveManifest.xml".`);
+    if (!MANIFEST_FILE.test(manifestFile) || /(^|\\)\.\.?(\\|$)/.test(manifestFile))
+      throw badValue(
+        `${t}.manifestFile`,
+        `The manifestFile '${manifestFile}' must be a path relative to the disk root starting with "\\", such as "\\DriveManifest.xml".`,
+      );
     const manifestHash = str(d, 'manifestHash', t, true)!;
-    if (!HASH.test(manifestHash)) throw badValue(`${t}.manifestHash`, `The manifestHash '${manifestHash}' must be a Base16 MD5 (32 digits) or SHA-256 (64 digits).`);
+    if (!HASH.test(manifestHash))
+      throw badValue(`${t}.manifestHash`, `The manifestHash '${manifestHash}' must be a Base16 MD5 (32 digits) or SHA-256 (64 digits).`);
     // Required by the type; '' is the emulator's leniency for disks prepared without BitLocker.
     const key = str(d, 'bitLockerKey', t, false);
     if (key === undefined) throw missing(`${t}.bitLockerKey`);
-    if (key !== '' && !BITLOCKER_KEY.test(key)) throw badValue(`${t}.bitLockerKey`, 'The bitLockerKey must be a 48-digit BitLocker recovery password (8 groups of 6 digits).');
+    if (key !== '' && !BITLOCKER_KEY.test(key))
+      throw badValue(`${t}.bitLockerKey`, 'The bitLockerKey must be a 48-digit BitLocker recovery password (8 groups of 6 digits).');
     return {
       serialNumber: serial,
       bitLockerKey: key,
@@ -133,16 +162,30 @@ function importAccount(details: Json, accounts: string[]): { storageAccountId: s
   const t = 'properties.details.dataImportDetails';
   const list = details.dataImportDetails;
   if (!Array.isArray(list) || list.length === 0) throw missing(t);
-  if (list.length > 1) throw new ArmError(400, 'InvalidPropertyValue', 'A customer-disk import job copies into one storage account: give one dataImportDetails entry.', t);
+  if (list.length > 1)
+    throw new ArmError(400, 'InvalidPropertyValue', 'A customer-disk import job copies into one storage account: give one dataImportDetails entry.', t);
   const entry = list[0];
   if (!isObj(entry)) throw badValue(`${t}[0]`, `The property '${t}[0]' must be an object.`);
   const acc = obj(entry, 'accountDetails', `${t}[0]`);
   const type = str(acc, 'dataAccountType', `${t}[0].accountDetails`, true)!;
-  if (type !== 'StorageAccount') throw badValue(`${t}[0].accountDetails.dataAccountType`, `dataAccountType '${type}' is not supported for customer disks; use StorageAccount.`);
+  if (type !== 'StorageAccount')
+    throw badValue(`${t}[0].accountDetails.dataAccountType`, `dataAccountType '${type}' is not supported for customer disks; use StorageAccount.`);
   const storageAccountId = str(acc, 'storageAccountId', `${t}[0].accountDetails`, true)!;
   const parsed = parseStorageAccountId(storageAccountId);
-  if (!parsed) throw new ArmError(400, 'InvalidStorageAccountId', `The storageAccountId '${storageAccountId}' is not a storage account resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>).`, `${t}[0].accountDetails.storageAccountId`);
-  if (!accounts.includes(parsed.account)) throw new ArmError(400, 'StorageAccountNotFound', `The storage account '${parsed.account}' does not exist in this emulator; it hosts: ${accounts.join(', ')}.`, `${t}[0].accountDetails.storageAccountId`);
+  if (!parsed)
+    throw new ArmError(
+      400,
+      'InvalidStorageAccountId',
+      `The storageAccountId '${storageAccountId}' is not a storage account resource id (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>).`,
+      `${t}[0].accountDetails.storageAccountId`,
+    );
+  if (!accounts.includes(parsed.account))
+    throw new ArmError(
+      400,
+      'StorageAccountNotFound',
+      `The storage account '${parsed.account}' does not exist in this emulator; it hosts: ${accounts.join(', ')}.`,
+      `${t}[0].accountDetails.storageAccountId`,
+    );
   const level = entry.logCollectionLevel ?? 'Error';
   if (level !== 'Error' && level !== 'Verbose') throw badValue(`${t}[0].logCollectionLevel`, `logCollectionLevel '${String(level)}' must be Error or Verbose.`);
   return { storageAccountId, logCollectionLevel: level };
@@ -153,23 +196,50 @@ export function buildJob(body: unknown, ctx: CreateContext): StoredJob {
   checkJobName(ctx.name);
   if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
   const loc = str(body, 'location', 'body', true)!;
-  if (!findDatacenter(loc)) throw new ArmError(400, 'LocationNotSupported', `The location '${loc}' has no customer-disk datacenter in this emulator (it serves westus, westus2, eastus, westeurope, northeurope, australiaeast).`, 'location');
+  if (!findDatacenter(loc))
+    throw new ArmError(
+      400,
+      'LocationNotSupported',
+      `The location '${loc}' has no customer-disk datacenter in this emulator (it serves westus, westus2, eastus, westeurope, northeurope, australiaeast).`,
+      'location',
+    );
   const sku = obj(body, 'sku', 'body');
   const skuName = str(sku, 'name', 'sku', true)!;
-  if (skuName !== SKU) throw new ArmError(400, 'SkuNotSupported', `The sku '${skuName}' is not supported by this emulator; it serves ${SKU} (Import/Export with your own disks) only.`, 'sku.name');
+  if (skuName !== SKU)
+    throw new ArmError(
+      400,
+      'SkuNotSupported',
+      `The sku '${skuName}' is not supported by this emulator; it serves ${SKU} (Import/Export with your own disks) only.`,
+      'sku.name',
+    );
   const p = obj(body, 'properties', 'body');
   const transferType = str(p, 'transferType', 'properties', true)!;
-  if (transferType !== 'ImportToAzure') throw new ArmError(400, 'UnsupportedTransferType', `The transferType '${transferType}' is not supported by this emulator; only ImportToAzure is.`, 'properties.transferType');
+  if (transferType !== 'ImportToAzure')
+    throw new ArmError(
+      400,
+      'UnsupportedTransferType',
+      `The transferType '${transferType}' is not supported by this emulator; only ImportToAzure is.`,
+      'properties.transferType',
+    );
   const d = obj(p, 'details', 'properties');
   const type = str(d, 'jobDetailsType', 'properties.details', true)!;
   if (type !== SKU) throw badValue('properties.details.jobDetailsType', `jobDetailsType '${type}' must match the sku (${SKU}).`);
-  if (d.dataExportDetails !== undefined && d.dataExportDetails !== null) throw badValue('properties.details.dataExportDetails', 'An ImportToAzure job takes dataImportDetails, not dataExportDetails.');
+  if (d.dataExportDetails !== undefined && d.dataExportDetails !== null)
+    throw badValue('properties.details.dataExportDetails', 'An ImportToAzure job takes dataImportDetails, not dataExportDetails.');
   const account = importAccount(d, ctx.accounts);
   const ret = obj(d, 'returnToCustomerPackageDetails', 'properties.details');
-  const returnPackage = { carrierName: str(ret, 'carrierName', 'properties.details.returnToCustomerPackageDetails', true)!, carrierAccountNumber: str(ret, 'carrierAccountNumber', 'properties.details.returnToCustomerPackageDetails', true)! };
+  const returnPackage = {
+    carrierName: str(ret, 'carrierName', 'properties.details.returnToCustomerPackageDetails', true)!,
+    carrierAccountNumber: str(ret, 'carrierAccountNumber', 'properties.details.returnToCustomerPackageDetails', true)!,
+  };
   const dc = findDatacenter(loc)!;
   if (!dc.supportedCarriersForReturnShipment.some((c) => c.toLowerCase() === returnPackage.carrierName.toLowerCase())) {
-    throw new ArmError(400, 'InvalidReturnCarrier', `The datacenter for '${loc}' returns disks with ${dc.supportedCarriersForReturnShipment.join(', ')}; '${returnPackage.carrierName}' is not one of them.`, 'properties.details.returnToCustomerPackageDetails.carrierName');
+    throw new ArmError(
+      400,
+      'InvalidReturnCarrier',
+      `The datacenter for '${loc}' returns disks with ${dc.supportedCarriersForReturnShipment.join(', ')}; '${returnPackage.carrierName}' is not one of them.`,
+      'properties.details.returnToCustomerPackageDetails.carrierName',
+    );
   }
   const enable = d.enableManifestBackup ?? false;
   if (typeof enable !== 'boolean') throw badValue('properties.details.enableManifestBackup', 'enableManifestBackup must be true or false.');
@@ -230,7 +300,13 @@ export function cancel(job: StoredJob, body: unknown, now: string): void {
 export function applyUpdate(job: StoredJob, body: unknown, now: string): void {
   if (!isObj(body)) throw new ArmError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
   for (const k of Object.keys(body)) {
-    if (k !== 'tags') throw new ArmError(400, 'UnsupportedUpdateProperty', `'${k}' cannot be updated by this emulator; a PATCH takes tags (shipping goes through markDevicesShipped).`, k);
+    if (k !== 'tags')
+      throw new ArmError(
+        400,
+        'UnsupportedUpdateProperty',
+        `'${k}' cannot be updated by this emulator; a PATCH takes tags (shipping goes through markDevicesShipped).`,
+        k,
+      );
   }
   job.tags = tags(body.tags);
   job.lastModifiedAt = now;
@@ -276,7 +352,8 @@ export function validateInputs(body: unknown, ctx: { location: string; accounts:
       case 'ValidateSkuAvailability':
         if (r.deviceType !== SKU) error = invalid('SkuNotAvailable', `The device type '${String(r.deviceType)}' is not available from this emulator.`);
         else if (!dc) error = invalid('SkuNotAvailable', `${SKU} is not available in '${ctx.location}'.`);
-        else if (r.transferType !== 'ImportToAzure') error = invalid('SkuNotAvailable', `The transfer type '${String(r.transferType)}' is not available for ${SKU} here.`);
+        else if (r.transferType !== 'ImportToAzure')
+          error = invalid('SkuNotAvailable', `The transfer type '${String(r.transferType)}' is not available for ${SKU} here.`);
         out.push({ validationType: type, status: error ? 'Invalid' : 'Valid', ...(error ? { error } : {}) });
         continue;
       case 'ValidateCreateOrderLimit':

@@ -155,7 +155,12 @@ export function jobStages(j: StoredJob): StageRecord[] {
     out.push(st);
   }
   const last: string = j.status === 'Cancelled' ? 'Cancelled' : j.status === 'CompletedWithErrors' ? 'CompletedWithErrors' : 'Completed';
-  out.push({ stageName: last, displayName: STAGE_NAMES[last]!, stageStatus: FINAL.has(j.status) ? 'Succeeded' : 'None', ...(times[last] ? { stageTime: times[last] } : {}) });
+  out.push({
+    stageName: last,
+    displayName: STAGE_NAMES[last]!,
+    stageStatus: FINAL.has(j.status) ? 'Succeeded' : 'None',
+    ...(times[last] ? { stageTime: times[last] } : {}),
+  });
   return out;
 }
 
@@ -173,9 +178,18 @@ export function toJobResource(j: StoredJob): Record<string, unknown> {
     jobStages: jobStages(j),
     contactDetails: j.contactDetails,
     shippingAddress: j.shippingAddress,
-    dataImportDetails: [{ accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: j.storageAccountId }, logCollectionLevel: j.logCollectionLevel }],
+    dataImportDetails: [
+      { accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: j.storageAccountId }, logCollectionLevel: j.logCollectionLevel },
+    ],
     importDiskDetailsCollection: Object.fromEntries(
-      j.disks.map((d) => [d.serialNumber, { manifestFile: d.manifestFile, manifestHash: d.manifestHash, ...(d.backupManifestCloudPath ? { backupManifestCloudPath: d.backupManifestCloudPath } : {}) }]),
+      j.disks.map((d) => [
+        d.serialNumber,
+        {
+          manifestFile: d.manifestFile,
+          manifestHash: d.manifestHash,
+          ...(d.backupManifestCloudPath ? { backupManifestCloudPath: d.backupManifestCloudPath } : {}),
+        },
+      ]),
     ),
     returnToCustomerPackageDetails: j.returnToCustomerPackageDetails,
     enableManifestBackup: j.enableManifestBackup,
@@ -201,7 +215,12 @@ export function toJobResource(j: StoredJob): Record<string, unknown> {
     })),
     copyLogDetails: j.disks
       .filter((d) => d.errorLogLink || d.verboseLogLink)
-      .map((d) => ({ copyLogDetailsType: SKU, serialNumber: d.serialNumber, ...(d.errorLogLink ? { errorLogLink: d.errorLogLink } : {}), ...(d.verboseLogLink ? { verboseLogLink: d.verboseLogLink } : {}) })),
+      .map((d) => ({
+        copyLogDetailsType: SKU,
+        serialNumber: d.serialNumber,
+        ...(d.errorLogLink ? { errorLogLink: d.errorLogLink } : {}),
+        ...(d.verboseLogLink ? { verboseLogLink: d.verboseLogLink } : {}),
+      })),
     ...(j.preferences ? { preferences: j.preferences } : {}),
     ...(j.deliverToDcPackageDetails ? { deliverToDcPackageDetails: j.deliverToDcPackageDetails } : {}),
     ...(j.returnPackage ? { returnPackage: j.returnPackage } : {}),
@@ -258,12 +277,90 @@ const NOT_REAL = 'EMULATOR ADDRESS: driveseed emulator test data. Do not ship an
 
 /** A few datacenters, one per location. The addresses are made up on purpose: nobody should ship to them. */
 export const DATACENTERS: DatacenterInfo[] = [
-  { location: 'westus', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: '100 Emulator Way', street2: 'Dock 2', city: 'Santa Clara', state: 'CA', zip: '95054', country: 'US', phone: '+1 555 0100', additionalShippingInformation: NOT_REAL, supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'] },
-  { location: 'westus2', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: '200 Emulator Way', street2: '', city: 'Quincy', state: 'WA', zip: '98848', country: 'US', phone: '+1 555 0101', additionalShippingInformation: NOT_REAL, supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'] },
-  { location: 'eastus', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: '300 Emulator Way', street2: '', city: 'Boydton', state: 'VA', zip: '23917', country: 'US', phone: '+1 555 0102', additionalShippingInformation: NOT_REAL, supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'] },
-  { location: 'westeurope', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: 'Emulatorweg 1', street2: '', city: 'Middenmeer', state: 'Noord-Holland', zip: '1775 PA', country: 'NL', phone: '+31 555 0103', additionalShippingInformation: NOT_REAL, supportedCarriersForReturnShipment: ['DHL', 'FedEx'] },
-  { location: 'northeurope', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: '1 Emulator Road', street2: '', city: 'Dublin', state: 'Dublin', zip: 'D24', country: 'IE', phone: '+353 555 0104', additionalShippingInformation: NOT_REAL, supportedCarriersForReturnShipment: ['DHL', 'FedEx'] },
-  { location: 'australiaeast', contactPersonName: 'Azure Import/Export (emulator)', company: 'Microsoft (emulated)', street1: '1 Emulator Street', street2: '', city: 'Sydney', state: 'NSW', zip: '2000', country: 'AU', phone: '+61 555 0105', additionalShippingInformation: `${NOT_REAL} Parcels need a Microsoft inbound ID.`, supportedCarriersForReturnShipment: ['DHL'] },
+  {
+    location: 'westus',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: '100 Emulator Way',
+    street2: 'Dock 2',
+    city: 'Santa Clara',
+    state: 'CA',
+    zip: '95054',
+    country: 'US',
+    phone: '+1 555 0100',
+    additionalShippingInformation: NOT_REAL,
+    supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'],
+  },
+  {
+    location: 'westus2',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: '200 Emulator Way',
+    street2: '',
+    city: 'Quincy',
+    state: 'WA',
+    zip: '98848',
+    country: 'US',
+    phone: '+1 555 0101',
+    additionalShippingInformation: NOT_REAL,
+    supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'],
+  },
+  {
+    location: 'eastus',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: '300 Emulator Way',
+    street2: '',
+    city: 'Boydton',
+    state: 'VA',
+    zip: '23917',
+    country: 'US',
+    phone: '+1 555 0102',
+    additionalShippingInformation: NOT_REAL,
+    supportedCarriersForReturnShipment: ['FedEx', 'UPS', 'DHL'],
+  },
+  {
+    location: 'westeurope',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: 'Emulatorweg 1',
+    street2: '',
+    city: 'Middenmeer',
+    state: 'Noord-Holland',
+    zip: '1775 PA',
+    country: 'NL',
+    phone: '+31 555 0103',
+    additionalShippingInformation: NOT_REAL,
+    supportedCarriersForReturnShipment: ['DHL', 'FedEx'],
+  },
+  {
+    location: 'northeurope',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: '1 Emulator Road',
+    street2: '',
+    city: 'Dublin',
+    state: 'Dublin',
+    zip: 'D24',
+    country: 'IE',
+    phone: '+353 555 0104',
+    additionalShippingInformation: NOT_REAL,
+    supportedCarriersForReturnShipment: ['DHL', 'FedEx'],
+  },
+  {
+    location: 'australiaeast',
+    contactPersonName: 'Azure Import/Export (emulator)',
+    company: 'Microsoft (emulated)',
+    street1: '1 Emulator Street',
+    street2: '',
+    city: 'Sydney',
+    state: 'NSW',
+    zip: '2000',
+    country: 'AU',
+    phone: '+61 555 0105',
+    additionalShippingInformation: `${NOT_REAL} Parcels need a Microsoft inbound ID.`,
+    supportedCarriersForReturnShipment: ['DHL'],
+  },
 ];
 
 /** The datacenter of a location ("westus" or "West US"), case-insensitively. */
@@ -283,7 +380,7 @@ export const OPERATIONS = [
   ['jobs/write', 'Jobs', 'Create or update a job', 'Creates or updates an order'],
   ['jobs/delete', 'Jobs', 'Delete a job', 'Deletes an order'],
   ['jobs/cancel/action', 'Jobs', 'Cancel a job', 'Cancels an order in progress'],
-  ['jobs/markDevicesShipped/action', 'Jobs', 'Mark devices shipped', 'Records the shipment of the customer\'s disks'],
+  ['jobs/markDevicesShipped/action', 'Jobs', 'Mark devices shipped', "Records the shipment of the customer's disks"],
   ['jobs/listCredentials/action', 'Jobs', 'List credentials', 'Lists the unencrypted secrets of an order'],
   ['locations/validateInputs/action', 'Locations', 'Validate inputs', 'Validates the inputs of a new order'],
   ['locations/regionConfiguration/action', 'Locations', 'Region configuration', 'Gets the configuration of a region'],

@@ -68,8 +68,10 @@ function method(req: IncomingMessage, ...allowed: string[]): string {
 
 export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: ServerResponse) => void {
   const jobs = () => ctx.store.state.jobs;
-  const find = (sub: string, rg: string, name: string): StoredJob | undefined => jobs().find((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg) && same(j.name, name));
-  const notFound = (rg: string, name: string) => new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.DataBox/jobs/${name}' under resource group '${rg}' was not found.`);
+  const find = (sub: string, rg: string, name: string): StoredJob | undefined =>
+    jobs().find((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg) && same(j.name, name));
+  const notFound = (rg: string, name: string) =>
+    new ArmError(404, 'ResourceNotFound', `The Resource 'Microsoft.DataBox/jobs/${name}' under resource group '${rg}' was not found.`);
   const wire = (j: StoredJob, expand: boolean) => {
     const r = toJobResource(j) as { properties: { details: Record<string, unknown> } };
     // jobStages come with $expand=details only, as the service documents for Jobs_Get.
@@ -78,11 +80,13 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
   };
 
   function list(url: URL, all: StoredJob[]): Record<string, unknown> {
-    if (url.searchParams.has('$filter')) throw new ArmError(400, 'InvalidQueryParameterValue', 'The emulator does not evaluate $filter; list without it and filter on the client.', '$filter');
+    if (url.searchParams.has('$filter'))
+      throw new ArmError(400, 'InvalidQueryParameterValue', 'The emulator does not evaluate $filter; list without it and filter on the client.', '$filter');
     const topRaw = url.searchParams.get('$top');
     let top = 100;
     if (topRaw !== null) {
-      if (!/^\d+$/.test(topRaw) || Number(topRaw) < 1 || Number(topRaw) > 100) throw new ArmError(400, 'InvalidQueryParameterValue', `$top '${topRaw}' must be an integer from 1 to 100.`, '$top');
+      if (!/^\d+$/.test(topRaw) || Number(topRaw) < 1 || Number(topRaw) > 100)
+        throw new ArmError(400, 'InvalidQueryParameterValue', `$top '${topRaw}' must be an integer from 1 to 100.`, '$top');
       top = Number(topRaw);
     }
     const skipRaw = url.searchParams.get('$skiptoken') ?? '0';
@@ -102,10 +106,26 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
     if (url.pathname === '/_emulator/deliver') {
       method(req, 'POST');
       const b = (await readJson(req)) as { job?: unknown; drive?: unknown; resourceGroup?: unknown; subscriptionId?: unknown; wait?: unknown } | undefined;
-      if (!b || typeof b.job !== 'string' || typeof b.drive !== 'string') throw new ArmError(400, 'InvalidRequestContent', 'Expected {"job": "<job name>", "drive": "<directory, block device or image>", "resourceGroup"?: "...", "wait"?: true}.');
-      const matches = jobs().filter((j) => j.name === b.job && (typeof b.resourceGroup !== 'string' || same(j.resourceGroup, b.resourceGroup)) && (typeof b.subscriptionId !== 'string' || same(j.subscriptionId, b.subscriptionId)));
+      if (!b || typeof b.job !== 'string' || typeof b.drive !== 'string')
+        throw new ArmError(
+          400,
+          'InvalidRequestContent',
+          'Expected {"job": "<job name>", "drive": "<directory, block device or image>", "resourceGroup"?: "...", "wait"?: true}.',
+        );
+      const matches = jobs().filter(
+        (j) =>
+          j.name === b.job &&
+          (typeof b.resourceGroup !== 'string' || same(j.resourceGroup, b.resourceGroup)) &&
+          (typeof b.subscriptionId !== 'string' || same(j.subscriptionId, b.subscriptionId)),
+      );
       if (matches.length === 0) throw new ArmError(404, 'ResourceNotFound', `No import job named '${b.job}' exists in this emulator.`, 'job');
-      if (matches.length > 1) throw new ArmError(409, 'AmbiguousJobName', `Several jobs are named '${b.job}' (resource groups: ${matches.map((j) => j.resourceGroup).join(', ')}); pass resourceGroup.`, 'job');
+      if (matches.length > 1)
+        throw new ArmError(
+          409,
+          'AmbiguousJobName',
+          `Several jobs are named '${b.job}' (resource groups: ${matches.map((j) => j.resourceGroup).join(', ')}); pass resourceGroup.`,
+          'job',
+        );
       const accepted = await ctx.datacenter.deliver(matches[0]!, b.drive);
       if (b.wait === true) return send(res, 200, await accepted.done);
       accepted.done.catch(() => {});
@@ -116,20 +136,32 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const b = (await readJson(req)) as { job?: unknown; resourceGroup?: unknown } | undefined;
       if (!b || typeof b.job !== 'string') throw new ArmError(400, 'InvalidRequestContent', 'Expected {"job": "<job name>", "resourceGroup"?: "..."}.');
       const matches = jobs().filter((j) => j.name === b.job && (typeof b.resourceGroup !== 'string' || same(j.resourceGroup, b.resourceGroup)));
-      if (matches.length !== 1) throw new ArmError(matches.length ? 409 : 404, matches.length ? 'AmbiguousJobName' : 'ResourceNotFound', matches.length ? `Several jobs are named '${b.job}'; pass resourceGroup.` : `No import job named '${b.job}' exists in this emulator.`, 'job');
+      if (matches.length !== 1)
+        throw new ArmError(
+          matches.length ? 409 : 404,
+          matches.length ? 'AmbiguousJobName' : 'ResourceNotFound',
+          matches.length ? `Several jobs are named '${b.job}'; pass resourceGroup.` : `No import job named '${b.job}' exists in this emulator.`,
+          'job',
+        );
       await ctx.datacenter.closeJob(matches[0]!);
       return send(res, 200, wire(matches[0]!, true));
     }
-    throw new ArmError(404, 'NotFound', `No emulator route ${url.pathname}; the emulator-only routes are GET /_emulator/info, POST /_emulator/deliver and POST /_emulator/close.`);
+    throw new ArmError(
+      404,
+      'NotFound',
+      `No emulator route ${url.pathname}; the emulator-only routes are GET /_emulator/info, POST /_emulator/deliver and POST /_emulator/close.`,
+    );
   }
 
   async function arm(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const auth = req.headers.authorization;
     if (!auth) throw new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.");
-    if (!/^Bearer\s+\S+/i.test(auth)) throw new ArmError(401, 'InvalidAuthenticationToken', "The access token is invalid: the 'Authorization' header must be 'Bearer <token>'.");
+    if (!/^Bearer\s+\S+/i.test(auth))
+      throw new ArmError(401, 'InvalidAuthenticationToken', "The access token is invalid: the 'Authorization' header must be 'Bearer <token>'.");
     const v = url.searchParams.get('api-version');
-    if (v === null) throw new ArmError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
-    if (v !== API_VERSION) throw new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${v}' is invalid. The supported versions are '${API_VERSION}'.`);
+    if (v === null) throw new ArmError(400, 'MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.');
+    if (v !== API_VERSION)
+      throw new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${v}' is invalid. The supported versions are '${API_VERSION}'.`);
     const p = url.pathname.replace(/\/+$/, '');
     const now = new Date().toISOString();
     let m: RegExpExecArray | null;
@@ -140,12 +172,26 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
     if ((m = R.subJobs.exec(p))) {
       method(req, 'GET');
       const sub = decodeURIComponent(m[1]!);
-      return send(res, 200, list(url, jobs().filter((j) => same(j.subscriptionId, sub))));
+      return send(
+        res,
+        200,
+        list(
+          url,
+          jobs().filter((j) => same(j.subscriptionId, sub)),
+        ),
+      );
     }
     if ((m = R.rgJobs.exec(p))) {
       method(req, 'GET');
       const [sub, rg] = [decodeURIComponent(m[1]!), decodeURIComponent(m[2]!)];
-      return send(res, 200, list(url, jobs().filter((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg))));
+      return send(
+        res,
+        200,
+        list(
+          url,
+          jobs().filter((j) => same(j.subscriptionId, sub) && same(j.resourceGroup, rg)),
+        ),
+      );
     }
     if ((m = R.location.exec(p))) {
       method(req, 'POST');
@@ -160,10 +206,28 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const out: Record<string, unknown> = {};
       if (b.datacenterAddressRequest) {
         const storage = b.datacenterAddressRequest.storageLocation;
-        if (typeof storage !== 'string' || storage === '') throw new ArmError(400, 'MissingRequiredProperty', "The property 'datacenterAddressRequest.storageLocation' is required.", 'datacenterAddressRequest.storageLocation');
-        if (b.datacenterAddressRequest.skuName !== SKU) throw new ArmError(400, 'SkuNotSupported', `The sku '${String(b.datacenterAddressRequest.skuName)}' is not served by this emulator; it serves ${SKU}.`, 'datacenterAddressRequest.skuName');
+        if (typeof storage !== 'string' || storage === '')
+          throw new ArmError(
+            400,
+            'MissingRequiredProperty',
+            "The property 'datacenterAddressRequest.storageLocation' is required.",
+            'datacenterAddressRequest.storageLocation',
+          );
+        if (b.datacenterAddressRequest.skuName !== SKU)
+          throw new ArmError(
+            400,
+            'SkuNotSupported',
+            `The sku '${String(b.datacenterAddressRequest.skuName)}' is not served by this emulator; it serves ${SKU}.`,
+            'datacenterAddressRequest.skuName',
+          );
         const dc = findDatacenter(storage);
-        if (!dc) throw new ArmError(400, 'LocationNotSupported', `No customer-disk datacenter serves '${storage}' in this emulator.`, 'datacenterAddressRequest.storageLocation');
+        if (!dc)
+          throw new ArmError(
+            400,
+            'LocationNotSupported',
+            `No customer-disk datacenter serves '${storage}' in this emulator.`,
+            'datacenterAddressRequest.storageLocation',
+          );
         out.datacenterAddressResponse = datacenterAddressResponse(dc);
       }
       return send(res, 200, out);
@@ -176,7 +240,14 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       const action = m[4]!.toLowerCase();
       if (action === 'listcredentials') {
         const diskSecrets = job.disks.map((d) => ({ diskSerialNumber: d.serialNumber, bitLockerKey: d.bitLockerKey }));
-        return send(res, 200, { value: [{ jobName: job.name, jobSecrets: { jobSecretsType: SKU, diskSecrets, carrierAccountNumber: job.returnToCustomerPackageDetails.carrierAccountNumber } }] });
+        return send(res, 200, {
+          value: [
+            {
+              jobName: job.name,
+              jobSecrets: { jobSecretsType: SKU, diskSecrets, carrierAccountNumber: job.returnToCustomerPackageDetails.carrierAccountNumber },
+            },
+          ],
+        });
       }
       const body = await readJson(req);
       if (action === 'markdevicesshipped') markShipped(job, body, now);
@@ -196,7 +267,14 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
         checkJobName(name);
         const body = await readJson(req);
         if (job) throw conflict(job);
-        const built = buildJob(body, { subscriptionId: sub, resourceGroup: rg, name, accounts: Object.keys(ctx.store.state.accounts), now, copyLogFormat: ctx.copyLogFormat });
+        const built = buildJob(body, {
+          subscriptionId: sub,
+          resourceGroup: rg,
+          name,
+          accounts: Object.keys(ctx.store.state.accounts),
+          now,
+          copyLogFormat: ctx.copyLogFormat,
+        });
         jobs().push(built);
         await ctx.store.save();
         return send(res, 201, wire(built, true));
@@ -213,9 +291,17 @@ export function createHandler(ctx: ServerContext): (req: IncomingMessage, res: S
       return send(res, 204);
     }
     if (/^\/subscriptions\/[^/]+(\/resourcegroups\/[^/]+)?\/providers\/microsoft\.databox\//i.test(p) || /^\/providers\/microsoft\.databox\//i.test(p)) {
-      throw new ArmError(404, 'InvalidResourceType', `The resource type in '${p}' is not one this emulator serves (jobs and their markDevicesShipped, cancel and listCredentials actions; locations/{location}/validateInputs and regionConfiguration; operations).`);
+      throw new ArmError(
+        404,
+        'InvalidResourceType',
+        `The resource type in '${p}' is not one this emulator serves (jobs and their markDevicesShipped, cancel and listCredentials actions; locations/{location}/validateInputs and regionConfiguration; operations).`,
+      );
     }
-    throw new ArmError(404, 'NoRegisteredProviderFound', `No registered resource provider found for the path '${p}'; this emulator serves only Microsoft.DataBox (the classic Microsoft.ImportExport API is retired).`);
+    throw new ArmError(
+      404,
+      'NoRegisteredProviderFound',
+      `No registered resource provider found for the path '${p}'; this emulator serves only Microsoft.DataBox (the classic Microsoft.ImportExport API is retired).`,
+    );
   }
 
   return (req, res) => {

@@ -44,16 +44,28 @@ export class StateStore {
       text = await fs.promises.readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StateStore(dir, empty);
-      throw new DriveseedError('EMULATOR_STATE_UNREADABLE', `Cannot read the emulator state ${file}: ${(err as Error).message}`, { category: 'FAILED', cause: err, details: { path: file } });
+      throw new DriveseedError('EMULATOR_STATE_UNREADABLE', `Cannot read the emulator state ${file}: ${(err as Error).message}`, {
+        category: 'FAILED',
+        cause: err,
+        details: { path: file },
+      });
     }
     let state: EmulatorState;
     try {
       state = JSON.parse(text) as EmulatorState;
     } catch (err) {
-      throw new DriveseedError('EMULATOR_STATE_CORRUPT', `The emulator state ${file} is not valid JSON; move it away to start with an empty state`, { category: 'FAILED', cause: err, details: { path: file } });
+      throw new DriveseedError('EMULATOR_STATE_CORRUPT', `The emulator state ${file} is not valid JSON; move it away to start with an empty state`, {
+        category: 'FAILED',
+        cause: err,
+        details: { path: file },
+      });
     }
     if (state.version !== STATE_VERSION || !Array.isArray(state.jobs) || typeof state.accounts !== 'object') {
-      throw new DriveseedError('EMULATOR_STATE_CORRUPT', `The emulator state ${file} has version ${String(state.version)} or an unexpected shape; expected version ${STATE_VERSION}. Move it away to start with an empty state`, { category: 'FAILED', details: { path: file } });
+      throw new DriveseedError(
+        'EMULATOR_STATE_CORRUPT',
+        `The emulator state ${file} has version ${String(state.version)} or an unexpected shape; expected version ${STATE_VERSION}. Move it away to start with an empty state`,
+        { category: 'FAILED', details: { path: file } },
+      );
     }
     return new StateStore(dir, state);
   }

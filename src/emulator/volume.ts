@@ -87,7 +87,10 @@ function sleepSync(ms: number): void {
 function firstVolume(dev: string, backing: string, undo: Array<() => void>): string {
   const r = run('lsblk', ['-lnpo', 'NAME,TYPE', dev]);
   if (r.ok) {
-    const part = r.out.split('\n').map((l) => l.trim().split(/\s+/)).find((x) => x[1] === 'part');
+    const part = r.out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find((x) => x[1] === 'part');
     if (part) {
       // lsblk reads sysfs; the /dev node of a partition just scanned by `losetup -P` can lag behind.
       for (let i = 0; i < 100 && !fs.existsSync(part[0]!); i++) sleepSync(50);
@@ -120,7 +123,7 @@ function detachLoop(dev: string, backing: string): void {
   const real = fs.realpathSync(backing);
   for (let i = 0; i < 200; i++) {
     const r = run('losetup', ['-n', '-O', 'BACK-FILE', dev]);
-    if (!r.ok || !r.out || !r.out.startsWith(real)) return;
+    if (!r.ok || !r.out?.startsWith(real)) return;
     sleepSync(50);
   }
 }
@@ -175,7 +178,9 @@ export function openVolume(target: string): OpenedVolume {
   }
   if (!st.isBlockDevice() && !st.isFile()) throw fail('DRIVE_NOT_FOUND', `${target} is neither a directory, a block device nor an image file`, { target });
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw fail('DRIVE_NEEDS_ROOT', `Mounting ${target} read-only needs root; run the emulator as root or mount the volume yourself and deliver the directory`, { target });
+    throw fail('DRIVE_NEEDS_ROOT', `Mounting ${target} read-only needs root; run the emulator as root or mount the volume yourself and deliver the directory`, {
+      target,
+    });
   }
   const undo: Array<() => void> = [];
   const release = () => {
@@ -207,11 +212,18 @@ export function openVolume(target: string): OpenedVolume {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-dc-'));
     undo.push(() => unmount(dir));
     const m = fsType === 'ntfs' ? run('ntfs-3g', ['-o', 'ro', vol, dir]) : run('mount', ['-o', 'ro', vol, dir]);
-    if (!m.ok) throw fail('DRIVE_MOUNT_FAILED', `Could not mount ${vol} (${fsType || 'unknown filesystem'}) read-only: ${m.err}`, { target, volume: vol, fsType });
+    if (!m.ok)
+      throw fail('DRIVE_MOUNT_FAILED', `Could not mount ${vol} (${fsType || 'unknown filesystem'}) read-only: ${m.err}`, { target, volume: vol, fsType });
     const fileId = readIdFile(dir);
     const serial = fileId ? undefined : st.isBlockDevice() ? serialOf(target) : undefined;
     const sector = logicalSectorSize(dev);
-    return { root: dir, driveId: fileId ?? serial, idSource: fileId ? 'file' : serial ? 'serial' : 'none', ...(sector ? { logicalSectorSize: sector } : {}), release };
+    return {
+      root: dir,
+      driveId: fileId ?? serial,
+      idSource: fileId ? 'file' : serial ? 'serial' : 'none',
+      ...(sector ? { logicalSectorSize: sector } : {}),
+      release,
+    };
   } catch (err) {
     release();
     throw err;

@@ -57,15 +57,25 @@ export class LinuxPlatform implements DiskPlatform {
   planSpace(t: Target, format: boolean): number {
     if (t.kind === 'disk') {
       if (!format && fsTypeOf(firstPartitionPath(t.path)) !== 'ntfs') {
-        throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no NTFS volume; give --format to partition and format it (this erases it)`, { category: 'USAGE', details: { target: t.input } });
+        throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no NTFS volume; give --format to partition and format it (this erases it)`, {
+          category: 'USAGE',
+          details: { target: t.input },
+        });
       }
       return estimateFormattedFree(t.sizeBytes);
     }
     if (t.kind === 'volume') {
-      if (format) throw new DriveseedError('PREP_FORMAT_VOLUME', `--format takes whole disks; ${t.input} is a mounted volume (give its disk, unmounted, to format it)`, { category: 'USAGE', details: { target: t.input } });
+      if (format)
+        throw new DriveseedError('PREP_FORMAT_VOLUME', `--format takes whole disks; ${t.input} is a mounted volume (give its disk, unmounted, to format it)`, {
+          category: 'USAGE',
+          details: { target: t.input },
+        });
       return statfsFree(t.path);
     }
-    throw new DriveseedError('PREP_PLATFORM', `${t.input} is a Windows target; run driveseed on Windows to prepare it`, { category: 'USAGE', details: { target: t.input } });
+    throw new DriveseedError('PREP_PLATFORM', `${t.input} is a Windows target; run driveseed on Windows to prepare it`, {
+      category: 'USAGE',
+      details: { target: t.input },
+    });
   }
 
   driveFacts(t: Target, format: boolean): DriveFacts {
@@ -81,7 +91,14 @@ export class LinuxPlatform implements DiskPlatform {
       if (!n) return { input: t.input, serial: null, fileSystem: t.fsType };
       const info = targetInfo(`/dev/${n.disk}`);
       const first = sys.partitions(n.disk)[0];
-      return { input: t.input, serial: info.serial, logicalSectorSize: info.logicalSectorSize, fileSystem: t.fsType, firstVolume: !n.isPartition || first === n.name, usb: isUsb(n.disk) };
+      return {
+        input: t.input,
+        serial: info.serial,
+        logicalSectorSize: info.logicalSectorSize,
+        fileSystem: t.fsType,
+        firstVolume: !n.isPartition || first === n.name,
+        usb: isUsb(n.disk),
+      };
     }
     return { input: t.input, serial: null };
   }

@@ -59,19 +59,43 @@ const isNtfs = (fs: string) => /^(ntfs|ntfs3|fuseblk)$/i.test(fs);
 export function serviceRuleProblems(facts: DriveFacts[]): RuleProblem[] {
   const out: RuleProblem[] = [];
   if (facts.length > MAX_DISKS_PER_JOB) {
-    out.push({ rule: 'tooManyDisks', code: PREP_CODES.tooManyDisks, message: `${facts.length} targets given, but one import job takes at most ${MAX_DISKS_PER_JOB} disks; split the data into several staging locations and prep each onto at most ${MAX_DISKS_PER_JOB} disks` });
+    out.push({
+      rule: 'tooManyDisks',
+      code: PREP_CODES.tooManyDisks,
+      message: `${facts.length} targets given, but one import job takes at most ${MAX_DISKS_PER_JOB} disks; split the data into several staging locations and prep each onto at most ${MAX_DISKS_PER_JOB} disks`,
+    });
   }
   for (const f of facts) {
     if (!f.serial) {
-      out.push({ rule: 'serial', code: PREP_CODES.serial, input: f.input, message: `${f.input} reports no hardware serial number, which the service matches disks by; use a physical SATA disk (virtual and loop disks work with the emulator only)` });
+      out.push({
+        rule: 'serial',
+        code: PREP_CODES.serial,
+        input: f.input,
+        message: `${f.input} reports no hardware serial number, which the service matches disks by; use a physical SATA disk (virtual and loop disks work with the emulator only)`,
+      });
     }
     if (f.fileSystem !== undefined && !isNtfs(f.fileSystem)) {
-      out.push({ rule: 'firstNtfsVolume', code: PREP_CODES.firstNtfsVolume, input: f.input, message: `${f.input} is ${f.fileSystem || 'not formatted'}; the service reads only an NTFS first volume: give the whole disk with --format` });
+      out.push({
+        rule: 'firstNtfsVolume',
+        code: PREP_CODES.firstNtfsVolume,
+        input: f.input,
+        message: `${f.input} is ${f.fileSystem || 'not formatted'}; the service reads only an NTFS first volume: give the whole disk with --format`,
+      });
     } else if (f.firstVolume === false) {
-      out.push({ rule: 'firstNtfsVolume', code: PREP_CODES.firstNtfsVolume, input: f.input, message: `${f.input} is not the first volume of its disk, and the service reads only the first; give the whole disk with --format` });
+      out.push({
+        rule: 'firstNtfsVolume',
+        code: PREP_CODES.firstNtfsVolume,
+        input: f.input,
+        message: `${f.input} is not the first volume of its disk, and the service reads only the first; give the whole disk with --format`,
+      });
     }
     if (f.logicalSectorSize !== undefined && f.logicalSectorSize !== 512) {
-      out.push({ rule: 'sectorSize', code: PREP_CODES.sectorSize, input: f.input, message: `${f.input} has ${f.logicalSectorSize}-byte logical sectors (4K native); the datacenter reports such disks as UnsupportedDrive: use a disk with 512-byte logical sectors (512n or 512e)` });
+      out.push({
+        rule: 'sectorSize',
+        code: PREP_CODES.sectorSize,
+        input: f.input,
+        message: `${f.input} has ${f.logicalSectorSize}-byte logical sectors (4K native); the datacenter reports such disks as UnsupportedDrive: use a disk with 512-byte logical sectors (512n or 512e)`,
+      });
     }
   }
   return out;
@@ -85,13 +109,30 @@ export function enforceServiceRules(facts: DriveFacts[], o: { strict: boolean; r
   const problems = serviceRuleProblems(facts);
   if (o.strict && problems.length > 0) {
     const first = problems[0]!;
-    throw new DriveseedError(first.code, problems.length === 1 ? first.message : `${first.message} (and ${problems.length - 1} more: ${problems.slice(1).map((p) => p.code).join(', ')})`, {
-      category: 'TARGET_REFUSED',
-      details: { problems },
-    });
+    throw new DriveseedError(
+      first.code,
+      problems.length === 1
+        ? first.message
+        : `${first.message} (and ${problems.length - 1} more: ${problems
+            .slice(1)
+            .map((p) => p.code)
+            .join(', ')})`,
+      {
+        category: 'TARGET_REFUSED',
+        details: { problems },
+      },
+    );
   }
-  for (const p of problems) o.reporter.warning(p.code, `${p.message}. Accepted because the job is not for the real service (emulator or --no-job); job create refuses it for Azure`, { ...(p.input ? { target: p.input } : {}) });
+  for (const p of problems)
+    o.reporter.warning(p.code, `${p.message}. Accepted because the job is not for the real service (emulator or --no-job); job create refuses it for Azure`, {
+      ...(p.input ? { target: p.input } : {}),
+    });
   for (const f of facts) {
-    if (f.usb) o.reporter.warning('PREP_USB_ENCLOSURE', `${f.input} is attached through USB: fine for preparing, but the datacenter accepts only bare SATA disks: take it out of its enclosure before shipping`, { target: f.input });
+    if (f.usb)
+      o.reporter.warning(
+        'PREP_USB_ENCLOSURE',
+        `${f.input} is attached through USB: fine for preparing, but the datacenter accepts only bare SATA disks: take it out of its enclosure before shipping`,
+        { target: f.input },
+      );
   }
 }

@@ -7,7 +7,15 @@ import { tmpDir } from '../helpers';
 export const SUB = '00000000-1111-2222-3333-444444444444';
 export const KEY = '111111-222222-333333-444444-555555-666666-777777-888888';
 export const RETURN_INFO = {
-  returnAddress: { recipientName: 'Ada Lovelace', streetAddress1: '1 Analytical St', city: 'London', postalCode: 'N1 9GU', countryOrRegion: 'GB', phone: '+44 20 7946 0000', email: 'ada@example.com' },
+  returnAddress: {
+    recipientName: 'Ada Lovelace',
+    streetAddress1: '1 Analytical St',
+    city: 'London',
+    postalCode: 'N1 9GU',
+    countryOrRegion: 'GB',
+    phone: '+44 20 7946 0000',
+    email: 'ada@example.com',
+  },
   returnShipping: { carrierName: 'FedEx', carrierAccountNumber: '123456789' },
 };
 
@@ -18,7 +26,16 @@ export const RETURN_INFO = {
  */
 export function fakePrepared(job: string, opts: { withKey?: boolean; hardware?: boolean; count?: number; sectorSize?: number } = {}): string {
   const staging = tmpDir('driveseed-job-');
-  writeSettings(staging, { version: 1, staging, job, account: 'devstoreaccount1', container: 'seed', subscription: SUB, resourceGroup: 'rg1', location: 'westus' });
+  writeSettings(staging, {
+    version: 1,
+    staging,
+    job,
+    account: 'devstoreaccount1',
+    container: 'seed',
+    subscription: SUB,
+    resourceGroup: 'rg1',
+    location: 'westus',
+  });
   fs.mkdirSync(path.join(staging, '.prep'));
   const hashes = ['0123456789ABCDEF0123456789ABCDEF', 'FEDCBA9876543210FEDCBA9876543210'];
   const drives = Array.from({ length: opts.count ?? 2 }, (_, i) => ({
@@ -32,7 +49,11 @@ export function fakePrepared(job: string, opts: { withKey?: boolean; hardware?: 
     bytes: 100 - i * 50 > 0 ? 100 - i * 50 : 10,
   }));
   fs.writeFileSync(path.join(staging, '.prep', 'drives.json'), JSON.stringify({ version: 1, encryption: opts.withKey ? 'bitlocker' : 'none', drives }));
-  if (opts.withKey) fs.writeFileSync(path.join(staging, '.prep', 'keys.json'), JSON.stringify({ version: 1, keys: drives.map((d) => ({ driveId: d.driveId, bitLockerKey: KEY })) }), { mode: 0o600 });
+  if (opts.withKey)
+    fs.writeFileSync(
+      path.join(staging, '.prep', 'keys.json'),
+      JSON.stringify({ version: 1, keys: drives.map((d) => ({ driveId: d.driveId, bitLockerKey: KEY })) }),
+      { mode: 0o600 },
+    );
   return staging;
 }
-

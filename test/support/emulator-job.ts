@@ -17,9 +17,17 @@ export function importJobBody(
       contactDetails: { contactName: 'Ops', phone: '5550100', emailList: ['ops@example.com'] },
       shippingAddress: { streetAddress1: '1 Main St', city: 'Springfield', postalCode: '12345', country: 'US' },
       dataImportDetails: [
-        { accountDetails: { dataAccountType: 'StorageAccount', storageAccountId: `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1` }, logCollectionLevel: logLevel },
+        {
+          accountDetails: {
+            dataAccountType: 'StorageAccount',
+            storageAccountId: `/subscriptions/${subscription}/resourceGroups/${resourceGroup}/providers/Microsoft.Storage/storageAccounts/devstoreaccount1`,
+          },
+          logCollectionLevel: logLevel,
+        },
       ],
-      importDiskDetailsCollection: Object.fromEntries(drives.map((d) => [d.driveId, { manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash, bitLockerKey: d.bitLockerKey ?? '' }])),
+      importDiskDetailsCollection: Object.fromEntries(
+        drives.map((d) => [d.driveId, { manifestFile: '\\DriveManifest.xml', manifestHash: d.manifestHash, bitLockerKey: d.bitLockerKey ?? '' }]),
+      ),
       returnToCustomerPackageDetails: { carrierName: 'FedEx', carrierAccountNumber: '123' },
       enableManifestBackup: opts.enableManifestBackup ?? false,
     },
