@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT, loadNative, log, scratchDir, timeCommand, toolVersion } from '../lib/harness.mjs';
 
-/** Compiles src/ with tsc into a scratch dir; returns { addon, run(args) } (run: timeCommand of the CLI). */
+/** Compiles src/ with tsc into a scratch dir; returns { addon, main, run(args) } (main: the compiled CLI entry; run: timeCommand of it). */
 export function buildCli(name) {
   const out = scratchDir(`${name}-cli`);
   const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { encoding: 'utf8' });
@@ -21,6 +21,7 @@ export function buildCli(name) {
   process.env.DRIVESEED_NATIVE = addon;
   return {
     addon,
+    main,
     run: (args) => timeCommand(process.execPath, [main, ...args]),
   };
 }
