@@ -161,9 +161,11 @@ export function copyFilesJob(
 /**
  * MD5 of every blockSize block (and optionally SHA-256) of each item, read with direct I/O where the
  * filesystem allows it (else buffered: tmpfs, some FUSE). The job thread opens items ahead, at most
- * threads + queueDepth at once (the descriptor bound); `threads` workers claim blocks in (item, block)
- * order across item boundaries, so many small files keep every worker busy. Results and 'itemDone'
- * events come strictly in item order. Memory: threads × blockSize aligned bytes. If item k fails,
+ * threads + queueDepth at once (the descriptor bound); `threads` workers claim batches of blocks in
+ * (item, block) order across item boundaries, so many small files keep every worker busy, and MD5 each
+ * batch at once on the multi-buffer path (native/src/md5_mb.h). Results and 'itemDone' events come
+ * strictly in item order. Memory: threads × batch × blockSize aligned bytes, batch = min(SIMD lanes,
+ * max(16, threads) / threads) (at most max(16, threads) blocks). If item k fails,
  * items before k are still finished and reported, then the job rejects with the error a sequential
  * read would have met first (lowest item, lowest block): ENOENT/EACCES (open), EIO (pread, with
  * offset), ERR_CHANGED (the file ended before offset + length; offset = where it ended), EINVAL
@@ -285,9 +287,9 @@ export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, max
 // Threads: `readers` reader threads, `threads` compression/encryption workers (which also MD5 and
 // write each full blockSize block of pack) and one ordered writer (the job thread); none touches JS.
 // Memory cap, whatever the data size:
-//   slots × (2 × chunker.max + 29) + readers × 8 MiB + (threads + 2) × blockSize,
-//   slots = min(2 × threads + 1 + readers, 40)
-// (defaults, threads = 2: 9 × 16 MiB + 32 MiB + 16 MiB = 192 MiB; only pages actually used become
+//   slots × (2 × chunker.max + 29) + readers × 8 MiB + (threads + 2 + batch) × blockSize,
+//   slots = min(2 × threads + 1 + readers, 40), batch = 8 pack blocks MD5ed together (0 without SIMD)
+// (defaults, threads = 2: 9 × 16 MiB + 32 MiB + 48 MiB = 224 MiB; only pages actually used become
 // resident, about 3 MiB a slot at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
 // per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
 // event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).

@@ -159,7 +159,8 @@ export interface HashFilesOptions extends JobOptions<B.HashFilesEvent> {
  * every worker busy); results and `itemDone` events come in item order. Devices need `length`; with a
  * `length`, exactly that range is read and a shorter file fails with ERR_CHANGED. If item k fails, the
  * items before it are still reported, then it rejects with DataPlaneError (ENOENT, EIO, ERR_CHANGED,
- * ERR_ALIGNMENT, ERR_CANCELLED, …). Memory: threads × blockSize (default, direct: (CPUs + 4) × 4 MiB).
+ * ERR_ALIGNMENT, ERR_CANCELLED, …). Memory: threads × batch × blockSize, at most max(16, threads) blocks
+ * (blocks MD5ed together on the multi-buffer path; default, direct: (CPUs + 4) workers).
  */
 export async function hashFiles(items: Array<{ path: string; offset?: number; length?: number }>, options: HashFilesOptions = {}): Promise<{ bytes: number; items: HashedItem[] }> {
   if (!Array.isArray(items)) fail('Expected an array for items');
