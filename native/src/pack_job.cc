@@ -306,9 +306,11 @@ class PackJob final : public Job {
     platform::OpenOptions oo;
     oo.direct = false;
     std::unique_ptr<platform::File> file = platform::Open(spec.path, oo);
-    std::error_code ec;
-    auto mtime0 = fs::last_write_time(spec.path, ec);
-    uint64_t size = file->geometry().size;
+    // One fstat before and one after: on 100k small files the path lookups of last_write_time and the
+    // statx of geometry() were 4 of the 9 metadata calls per file (strace), in a job whose time was
+    // two thirds system time.
+    const platform::Stamp before = file->stamp();
+    const uint64_t size = before.size;
     if (size != spec.size) st.changed = true;
 
     // Holes: gaps between data extents that are at least holeMin long; shorter gaps are read as zeros.
@@ -377,8 +379,8 @@ class PackJob final : public Job {
       st.holes.erase(std::remove_if(st.holes.begin(), st.holes.end(), [&](auto& h) { return h.first >= stoppedAt; }),
                      st.holes.end());
     }
-    auto mtime1 = fs::last_write_time(spec.path, ec);
-    if (file->geometry().size != size || (!ec && mtime1 != mtime0)) st.changed = true;
+    const platform::Stamp after = file->stamp();
+    if (after.size != size || after.mtimeNs != before.mtimeNs) st.changed = true;
   }
 
   // Reader thread: hands a filled slot to the workers.

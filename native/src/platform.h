@@ -29,6 +29,12 @@ struct Geometry {
   std::string model;                  // empty when unknown
 };
 
+// What a reader compares before and after reading a file to notice that it changed meanwhile.
+struct Stamp {
+  uint64_t size = 0;     // bytes
+  int64_t mtimeNs = 0;   // last modification (POSIX: st_mtim in ns; Windows: ftLastWriteTime × 100)
+};
+
 // An open file or device. Positional I/O only, so one File may be shared by many threads.
 class File {
  public:
@@ -36,6 +42,9 @@ class File {
   virtual const std::string& path() const = 0;
   virtual bool direct() const = 0;
   virtual Geometry geometry() = 0;
+  // Size and modification time of the open file: one fstat / GetFileInformationByHandle, no path lookup
+  // (the stage readers take one before and one after reading each file).
+  virtual Stamp stamp() = 0;
   // Reads up to len bytes at off; returns bytes read (short only at end of file).
   virtual size_t pread(void* buf, size_t len, uint64_t off) = 0;
   // Writes exactly len bytes at off (loops on short writes).

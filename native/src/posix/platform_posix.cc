@@ -133,6 +133,15 @@ class PosixFile final : public File {
     return g;
   }
 
+  Stamp stamp() override {
+    struct stat st;
+    if (fstat(fd_, &st) != 0) ThrowSys("fstat", errno, path_);
+    Stamp s;
+    s.size = static_cast<uint64_t>(st.st_size);
+    s.mtimeNs = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    return s;
+  }
+
   size_t pread(void* buf, size_t len, uint64_t off) override {
     size_t done = 0;
     while (done < len) {

@@ -144,6 +144,16 @@ class WinFile final : public File {
   const std::string& path() const override { return path_; }
   bool direct() const override { return direct_; }
 
+  Stamp stamp() override {
+    BY_HANDLE_FILE_INFORMATION fi = {};
+    if (!GetFileInformationByHandle(h_.get(), &fi)) Sys("GetFileInformationByHandle", path_);
+    Stamp s;
+    s.size = (static_cast<uint64_t>(fi.nFileSizeHigh) << 32) | fi.nFileSizeLow;
+    s.mtimeNs = static_cast<int64_t>((static_cast<uint64_t>(fi.ftLastWriteTime.dwHighDateTime) << 32) |
+                                     fi.ftLastWriteTime.dwLowDateTime) * 100;
+    return s;
+  }
+
   Geometry geometry() override {
     Geometry g;
     g.kind = kind_;
@@ -423,6 +433,7 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
     const std::string& path() const override { return f_->path(); }
     bool direct() const override { return f_->direct(); }
     Geometry geometry() override { return f_->geometry(); }
+    Stamp stamp() override { return f_->stamp(); }
     size_t pread(void* b, size_t n, uint64_t o) override { return f_->pread(b, n, o); }
     void pwrite(const void* b, size_t n, uint64_t o) override { f_->pwrite(b, n, o); }
     void truncate(uint64_t n) override { f_->truncate(n); }
