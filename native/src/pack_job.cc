@@ -2,7 +2,8 @@
 //
 // Threads (all started and joined inside Run, on the job's own thread):
 //   readers  (spec.readers)  take files in spec order, read them in 8 MiB pieces (holes skipped), chunk
-//                            them, and hand each chunk to the workers in a slot.
+//                            them, and hand each chunk to the workers in a slot (a small file's only
+//                            chunk, ≤ 64 KiB, they process themselves, as a worker would).
 //   workers  (spec.threads)  id = HMAC, dedup against `known` and against ids claimed in this job,
 //                            compress + encrypt new chunks; block tasks (MD5 + pwrite) first.
 //   writer   (the job thread) takes chunks back in spec order (file, chunk), copies new blobs into the
