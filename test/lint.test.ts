@@ -109,7 +109,6 @@ const BIOME_PENDING: string[] = [
   'test/manifest.test.ts',
   'test/native-asan.test.ts',
   'test/native-io.test.ts',
-  'test/native-md5.test.ts',
   'test/native-pipeline.test.ts',
   'test/prep-cli.test.ts',
   'test/prep-flow.test.ts',

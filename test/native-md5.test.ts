@@ -39,7 +39,9 @@ function checks(): void {
       const msgs = specs.map((s) => unaligned(s.len, s.shift));
       const got = md5Many(msgs);
       assert.is(got.length, 16 * msgs.length);
-      msgs.forEach((m, i) => assert.is(got.subarray(16 * i, 16 * i + 16).toString('hex'), ref(m).toString('hex'), `message ${i} of ${msgs.length}, ${m.length} bytes`));
+      msgs.forEach((m, i) =>
+        assert.is(got.subarray(16 * i, 16 * i + 16).toString('hex'), ref(m).toString('hex'), `message ${i} of ${msgs.length}, ${m.length} bytes`),
+      );
     }),
     { numRuns: 150 },
   );

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, cachePolicy, compare, dropCaches, log, main, measureAll, round, scratchDir, toolVersion, trialOptions, MiB } from '../lib/harness.mjs';
+import { ROOT, cachePolicy, compare, log, main, measureAll, round, scratchDir, toolVersion, trialOptions, MiB } from '../lib/harness.mjs';
 import { buildCli, cliResult, repoBytes, restic, resticAvailable, setPasswords } from './_stage-common.mjs';
 
 const require = createRequire(import.meta.url);
@@ -31,8 +31,12 @@ function timed(cmd, args) {
     const child = spawn('/usr/bin/time', ['-o', tf, '-f', '%U %S %M', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -42,7 +46,9 @@ function timed(cmd, args) {
         const [u, s, m] = fs.readFileSync(tf, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
         cpuSeconds = u + s;
         maxRssKiB = m;
-      } catch { /* time wrote nothing */ }
+      } catch {
+        /* time wrote nothing */
+      }
       fs.rmSync(tf, { force: true });
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().slice(-500)}`));
       else resolve({ seconds, cpuSeconds, maxRssKiB, stdout });
@@ -115,10 +121,20 @@ await main('scale', async () => {
       run: () => timed(process.execPath, [cli.main, 'stage', src, '--staging', staging, '--job', 'bench-scale', '--json']),
       after: withRss,
     };
-    log(`scale: cold-cache stage vs the admin pipeline, ${opts.manifest.files.length} files, ${(bytes / MiB).toFixed(0)} MiB, ${opts.runs} runs, cache ${policy}`);
+    log(
+      `scale: cold-cache stage vs the admin pipeline, ${opts.manifest.files.length} files, ${(bytes / MiB).toFixed(0)} MiB, ${opts.runs} runs, cache ${policy}`,
+    );
     const [mAdmin, mOurs] = await measureAll([admin, ours], { runs: opts.runs, cache: policy });
     measurements.cold = { admin: mAdmin, ours: mOurs };
-    rows.push(compare('scale/cold-stage-vs-admin', `${policy === 'drop' ? 'cold cache' : 'warm cache (not root)'}: stage vs tar | zstd -T0 -3 | dd oflag=direct`, mOurs, mAdmin, 1.3));
+    rows.push(
+      compare(
+        'scale/cold-stage-vs-admin',
+        `${policy === 'drop' ? 'cold cache' : 'warm cache (not root)'}: stage vs tar | zstd -T0 -3 | dd oflag=direct`,
+        mOurs,
+        mAdmin,
+        1.3,
+      ),
+    );
     fs.rmSync(staging, { recursive: true, force: true });
     fs.rmSync(out, { force: true });
   }
@@ -126,7 +142,9 @@ await main('scale', async () => {
   // ---- (1) many small files ---------------------------------------------------------------------------
   const want = process.env.DRIVESEED_BENCH_SCALE;
   if (!want) {
-    notes.push('many-files rows skipped: set DRIVESEED_BENCH_SCALE=<files> (1000000 for the goals: generation alone takes minutes, the runs tens of minutes on 2 cores)');
+    notes.push(
+      'many-files rows skipped: set DRIVESEED_BENCH_SCALE=<files> (1000000 for the goals: generation alone takes minutes, the runs tens of minutes on 2 cores)',
+    );
   } else {
     const count = Number(want);
     if (!Number.isInteger(count) || count < 1000) throw new Error(`Expected an integer of at least 1000 for DRIVESEED_BENCH_SCALE but received ${want}`);
@@ -141,13 +159,16 @@ await main('scale', async () => {
     const noRestic = resticAvailable();
     const stageArgs = ['stage', tree, '--staging', staging, '--job', 'bench-scale', '--json', '--account', 'devstoreaccount1', '--container', 'scale'];
     const oursFirst = {
-      label: 'driveseed stage (new repository)', bytes,
+      label: 'driveseed stage (new repository)',
+      bytes,
       prepare: () => fs.rmSync(staging, { recursive: true, force: true }),
       run: () => timed(process.execPath, [cli.main, ...stageArgs]),
       after: withRss,
     };
     const resticFirst = {
-      label: 'restic backup (new repository)', bytes, unavailable: noRestic,
+      label: 'restic backup (new repository)',
+      bytes,
+      unavailable: noRestic,
       prepare: () => r.init(),
       run: () => timed('restic', ['-r', resticRepo, '--cache-dir', resticCache, '--quiet', 'backup', tree, '--compression', 'auto']),
       after: withRss,
@@ -156,7 +177,9 @@ await main('scale', async () => {
     const [mOursFirst, mResticFirst] = await measureAll([oursFirst, resticFirst], { runs: 1, cache: 'warm' });
     const oursAgain = { label: 'driveseed stage (second, unchanged)', bytes, run: () => timed(process.execPath, [cli.main, ...stageArgs]), after: withRss };
     const resticAgain = {
-      label: 'restic backup (second, unchanged)', bytes, unavailable: noRestic,
+      label: 'restic backup (second, unchanged)',
+      bytes,
+      unavailable: noRestic,
       run: () => timed('restic', ['-r', resticRepo, '--cache-dir', resticCache, '--quiet', 'backup', tree, '--compression', 'auto']),
       after: withRss,
     };
@@ -178,7 +201,8 @@ await main('scale', async () => {
       await uploadRepository(staging, backend);
       updateSettings(staging, { blobEndpoint: azurite.blobEndpoint, seed: { state: 'complete', completed: new Date().toISOString() } });
       const oursBackup = {
-        label: 'driveseed backup (unchanged, into Azurite)', bytes,
+        label: 'driveseed backup (unchanged, into Azurite)',
+        bytes,
         run: async () => {
           const t = await timed(process.execPath, [cli.main, '--json', 'backup', tree, '--staging', staging]);
           if (cliResult(t.stdout).parent?.filesReused === undefined) throw new Error('the backup found no parent snapshot');
@@ -190,15 +214,58 @@ await main('scale', async () => {
     } finally {
       await azurite.stop();
     }
-    measurements.manyFiles = { files: count, bytes, repositoryBytes: repoBytes(staging), oursFirst: mOursFirst, resticFirst: mResticFirst, oursAgain: mOursAgain, resticAgain: mResticAgain, oursBackup: mBackup };
+    measurements.manyFiles = {
+      files: count,
+      bytes,
+      repositoryBytes: repoBytes(staging),
+      oursFirst: mOursFirst,
+      resticFirst: mResticFirst,
+      oursAgain: mOursAgain,
+      resticAgain: mResticAgain,
+      oursBackup: mBackup,
+    };
     const label = `${count} small files`;
-    rows.push(compare('scale/first-stage-vs-restic', `${label}: first stage vs restic backup`, mOursFirst, mResticFirst, null, `peak RSS ours ${mOursFirst.maxRssMiB ?? 'n/a'} MiB, restic ${mResticFirst.maxRssMiB ?? 'n/a'} MiB`));
-    rows.push(compare('scale/unchanged-stage-vs-restic', `${label}: unchanged re-stage vs restic second run`, mOursAgain, mResticAgain, count >= 1e6 ? 3 : null,
-      `peak RSS ours ${mOursAgain.maxRssMiB ?? 'n/a'} MiB, restic ${mResticAgain.maxRssMiB ?? 'n/a'} MiB`));
-    rows.push(compare('scale/unchanged-backup-vs-restic', `${label}: unchanged backup into Azurite vs restic second run (local repo)`, mBackup, mResticAgain, count >= 1e6 ? 3 : null,
-      `peak RSS ours ${mBackup.maxRssMiB ?? 'n/a'} MiB`));
+    rows.push(
+      compare(
+        'scale/first-stage-vs-restic',
+        `${label}: first stage vs restic backup`,
+        mOursFirst,
+        mResticFirst,
+        null,
+        `peak RSS ours ${mOursFirst.maxRssMiB ?? 'n/a'} MiB, restic ${mResticFirst.maxRssMiB ?? 'n/a'} MiB`,
+      ),
+    );
+    rows.push(
+      compare(
+        'scale/unchanged-stage-vs-restic',
+        `${label}: unchanged re-stage vs restic second run`,
+        mOursAgain,
+        mResticAgain,
+        count >= 1e6 ? 3 : null,
+        `peak RSS ours ${mOursAgain.maxRssMiB ?? 'n/a'} MiB, restic ${mResticAgain.maxRssMiB ?? 'n/a'} MiB`,
+      ),
+    );
+    rows.push(
+      compare(
+        'scale/unchanged-backup-vs-restic',
+        `${label}: unchanged backup into Azurite vs restic second run (local repo)`,
+        mBackup,
+        mResticAgain,
+        count >= 1e6 ? 3 : null,
+        `peak RSS ours ${mBackup.maxRssMiB ?? 'n/a'} MiB`,
+      ),
+    );
     const peak = Math.max(...[mOursFirst, mOursAgain, mBackup].map((m) => m.maxRssMiB ?? 0));
-    rows.push({ id: 'scale/peak-rss', what: `${label}: peak RSS of any driveseed run (MiB)`, oursMBps: null, baselineMBps: null, ratio: null, goal: null, pass: count >= 1e6 ? peak <= 512 : null, note: `${peak} MiB; goal ≤ 512 MiB at 1 M files` });
+    rows.push({
+      id: 'scale/peak-rss',
+      what: `${label}: peak RSS of any driveseed run (MiB)`,
+      oursMBps: null,
+      baselineMBps: null,
+      ratio: null,
+      goal: null,
+      pass: count >= 1e6 ? peak <= 512 : null,
+      note: `${peak} MiB; goal ≤ 512 MiB at 1 M files`,
+    });
   }
 
   return {

@@ -46,7 +46,7 @@ export class CloudRepository {
   }
 
   /**
-   * Syncs the local index cache and loads every index into a ChunkIndex (memory: ~56 B per chunk).
+   * Syncs the local index cache and loads every index into a ChunkIndex (memory: ~64 B per chunk).
    * Returns the index and what the sync did (for reporting how little was downloaded).
    */
   async loadIndex(cacheDir: string, signal?: AbortSignal): Promise<{ index: ChunkIndex; docs: number; sync: IndexCacheSync }> {

@@ -19,7 +19,7 @@
  * container, and writes one index for them all: no committed pack is uploaded again, and their
  * chunks count as known for the new run.
  *
- * Memory: the chunk index (~56 B per chunk), what the snapshotter holds (two batches of tree
+ * Memory: the chunk index (~64 B per chunk), what the snapshotter holds (two batches of tree
  * records, the native job's buffers) and the upload cap (the backend's blocks in flight × 4 MiB,
  * default 32 MiB). Local disk: the packs of one batch not yet uploaded (≤ batchBytes of new data,
  * default 1 GiB).

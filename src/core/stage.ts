@@ -8,7 +8,7 @@
  * snapshot) into the staging directory: packs straight into data/, index files and the snapshot
  * written atomically.
  *
- * Memory (goal ≤ 512 MiB RSS for 1M files): the chunk index (~56 B per stored chunk) and what the
+ * Memory (goal ≤ 512 MiB RSS for 1M files): the chunk index (~64 B per stored chunk) and what the
  * snapshotter holds (two batches of tree records, the hard-link map, the native job's buffers).
  */
 import * as fs from 'node:fs';

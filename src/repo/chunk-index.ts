@@ -1,6 +1,6 @@
 /**
  * The in-memory chunk index: every chunk id of the repository with its pack and location, in
- * compact sorted arrays (about 56 bytes per chunk: 32 id + 24 location; 1M chunks ≈ 56 MiB, i.e.
+ * compact sorted arrays (about 64 bytes per chunk: 32 id + 24 location + 8 lookup prefix; 1M chunks ≈ 64 MiB, i.e.
  * roughly 1 TiB of unique data at the 1 MiB average chunk size).
  */
 import type { IndexDoc } from './index-file';
