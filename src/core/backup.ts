@@ -43,7 +43,7 @@ import { DriveseedError, cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from '../base/reporter';
 import { readSettings } from './settings';
-import { type PackBatch, type SnapshotOptions, Warnings, countSources, latestWithSources, takeSnapshot } from './snapshotter';
+import { type PackBatch, type SnapshotOptions, Warnings, countSources, latestWithSources, progressTotals, takeSnapshot } from './snapshotter';
 import { checkStagePaths } from './stage';
 
 export interface BackupOptions extends SnapshotOptions {
@@ -181,10 +181,17 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   // wrong passphrase stops the count at its next yield.
   const opening = CloudRepository.open(backend, passphrase, ctx.signal, pending);
   let openFailed = false;
-  opening.catch(() => {
-    openFailed = true;
-  });
-  const totals = await countSources(o.sources, { signal: ctx.signal, stopped: cancelledError, reporter, stopEarly: () => openFailed });
+  let keyReady = false;
+  opening.then(
+    () => {
+      keyReady = true;
+    },
+    () => {
+      openFailed = true;
+    },
+  );
+  // Only until the key is there: the parent snapshot's totals stand in for the rest (progressTotals).
+  const counted = await countSources(o.sources, { signal: ctx.signal, stopped: cancelledError, reporter, stopEarly: () => openFailed || keyReady });
   const repo = await opening;
   const lock = await acquireLeaseLock(client, { operation: 'backup', forceUnlock: o.forceUnlock, reporter, description: where, ...o.lease });
   const signal = AbortSignal.any([ctx.signal, lock.signal]);
@@ -239,6 +246,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
 
     // 2. The parent: the newest snapshot of exactly these sources (the same rule as stage).
     const parent = latestWithSources(await repo.listSnapshots(signal), o.sources);
+    const totals = progressTotals(counted, parent);
     if (parent) reporter.info(`Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) are not read again`, { parent: parent.id });
 
     // 3. Totals for progress and ETA: counted above, while the key was derived.

@@ -175,7 +175,10 @@ export function latestWithSources<T extends { doc: SnapshotDoc }>(snapshots: T[]
  * again; about 10% of a run over 1M small files). Stops early, with what it counted, once `stopEarly`
  * says so (stage: the repository failed to open).
  */
-export async function countSources(sources: string[], o: { signal: AbortSignal; stopped: () => Error; reporter: Reporter; stopEarly?: () => boolean }): Promise<{ files: number; bytes: number }> {
+export async function countSources(
+  sources: string[],
+  o: { signal: AbortSignal; stopped: () => Error; reporter: Reporter; stopEarly?: () => boolean },
+): Promise<{ files: number; bytes: number; complete: boolean }> {
   let files = 0;
   let bytes = 0;
   let n = 0;
@@ -189,11 +192,25 @@ export async function countSources(sources: string[], o: { signal: AbortSignal; 
         if (o.signal.aborted) throw o.stopped();
         o.reporter.progress({ phase: 'scan', bytesDone: bytes, itemsDone: files, current: ev.path });
         await yieldToLoop();
-        if (o.stopEarly?.()) return { files, bytes };
+        if (o.stopEarly?.()) return { files, bytes, complete: false };
       }
     }
   }
-  return { files, bytes };
+  return { files, bytes, complete: true };
+}
+
+/**
+ * Totals for progress and ETA: the count when it walked the whole tree; when it stopped early (a
+ * repeat run stops counting once the key is derived), the parent snapshot's files and bytes, an
+ * estimate that is exact for an unchanged tree; else none (progress without totals or ETA).
+ */
+export function progressTotals(
+  counted: { files: number; bytes: number; complete: boolean } | undefined,
+  parent: { doc: { summary: { files: number; bytes: number } } } | undefined,
+): { files: number; bytes: number } | undefined {
+  if (!counted) return undefined;
+  if (counted.complete) return { files: counted.files, bytes: counted.bytes };
+  return parent ? { files: parent.doc.summary.files, bytes: parent.doc.summary.bytes } : undefined;
 }
 
 const emptySummary = (): SnapshotSummary => ({

@@ -27,7 +27,7 @@ import type { CommandContext } from './command';
 import { cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { type JobSettingsInput, mergeStageSettings } from './settings';
-import { type SnapshotOptions, type SnapshotTarget, Warnings, countSources, latestWithSources, takeSnapshot } from './snapshotter';
+import { type SnapshotOptions, type SnapshotTarget, Warnings, countSources, latestWithSources, progressTotals, takeSnapshot } from './snapshotter';
 
 export interface StageOptions extends SnapshotOptions {
   /** absolute staging directory */
@@ -170,13 +170,22 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
   const exists = readConfig(o.staging) !== undefined;
   const passphrase = await resolvePassphrase(o.passphrase, ctx, !exists);
   // The KDF (scrypt N=2^17: 0.3–0.5 s on the libuv pool) runs while the sources are counted, which needs
-  // no key; a wrong passphrase stops the count at its next yield.
+  // no key; a wrong passphrase stops the count at its next yield. A re-stage counts only until the key
+  // is there: the parent snapshot's totals stand in for the rest (the count walks the whole tree before
+  // the snapshot walks it again: 0.53 s of lstat for 100k files, 0.23 s more than the KDF).
   const opening = exists ? Repository.open(o.staging, passphrase) : Repository.init(o.staging, passphrase, o.init);
   let openFailed = false;
-  opening.catch(() => {
-    openFailed = true;
-  });
-  const totals = o.scan !== false ? await countSources(o.sources, { signal: ctx.signal, stopped: cancelledError, reporter, stopEarly: () => openFailed }) : undefined;
+  let keyReady = false;
+  opening.then(
+    () => {
+      keyReady = true;
+    },
+    () => {
+      openFailed = true;
+    },
+  );
+  const stopEarly = () => openFailed || (exists && !o.readAll && keyReady);
+  const counted = o.scan !== false ? await countSources(o.sources, { signal: ctx.signal, stopped: cancelledError, reporter, stopEarly }) : undefined;
   const repo = await opening;
   if (!exists) reporter.info(`Created repository ${repo.config.id} in ${o.staging}`, { repository: repo.config.id });
   mergeStageSettings(o.staging, o.settings);
@@ -190,11 +199,14 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
     const garbage = scanGarbage(o.staging, new Set(index.packs.map((p) => p.name)));
     const cleaned = removeGarbage(o.staging, garbage);
     if (cleaned.files) reporter.info(`Removed ${cleaned.files} files (${cleaned.bytes} bytes) left by an interrupted run`, cleaned);
-    if (totals) reporter.info(`Staging ${totals.files} files, ${totals.bytes} bytes from ${o.sources.join(', ')}`, { files: totals.files, bytes: totals.bytes });
-
     const indexFiles: string[] = [];
     const target = stagingTarget(o.staging, repo, index, indexFiles, ctx.signal);
     const parent = o.readAll ? undefined : latestWithSources(repo.listSnapshots(), o.sources);
+    const totals = progressTotals(counted, parent);
+    if (totals) {
+      const about = counted?.complete ? '' : 'about ';
+      reporter.info(`Staging ${about}${totals.files} files, ${about}${totals.bytes} bytes from ${o.sources.join(', ')}`, { files: totals.files, bytes: totals.bytes });
+    }
     if (parent) reporter.info(`Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) keep its chunks unread; --read-all reads every file`, { parent: parent.id });
     const { snapshot, summary } = await takeSnapshot(o, {
       job: o.settings.job,
