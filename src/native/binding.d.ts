@@ -284,8 +284,10 @@ export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { i
 export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, maxSize: number): Buffer;
 
 // ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
-// Threads: `readers` reader threads, `threads` compression/encryption workers (which also MD5 and
-// write each full blockSize block of pack) and one ordered writer (the job thread); none touches JS.
+// Threads: `readers` reader threads (which also compress and encrypt a small file's only chunk,
+// ≤ 64 KiB, themselves), `threads` compression/encryption workers (which also MD5, 8 blocks at a time
+// on the multi-buffer path, and write each full blockSize block of pack) and one ordered writer (the
+// job thread); none touches JS.
 // Memory cap, whatever the data size:
 //   slots × (2 × chunker.max + 29) + readers × 8 MiB + (threads + 2 + batch) × blockSize,
 //   slots = min(2 × threads + 1 + readers, 40), batch = 8 pack blocks MD5ed together (0 without SIMD)
