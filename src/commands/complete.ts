@@ -1,9 +1,8 @@
 /** `driveseed complete --staging <dir>` / RPC `complete` (src/core/complete.ts). */
-import * as path from 'node:path';
 import { defineCommand } from '../core/command';
 import { type CompleteOptions, type CompleteResult, complete } from '../core/complete';
-import { usageError } from '../base/errors';
 import { formatBytes, formatDuration } from '../base/format';
+import { cookStaging, stagingOption } from './options';
 
 export interface CompleteRaw {
   staging?: string;
@@ -16,10 +15,9 @@ export const completeCommand = defineCommand<CompleteRaw, CompleteOptions, Compl
   name: 'complete',
   rpcMethod: 'complete',
   summary: 'After the import: verify every blob against the drive manifests and record the seed as complete (backups then go over the network)',
-  options: [{ flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true }],
+  options: [stagingOption('the staging location the drives were prepared from')],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    return { staging: path.resolve(raw.staging) };
+    return { staging: cookStaging(raw.staging) };
   },
   run: (o, ctx) => complete(o, ctx),
   claims: (o) => [o.staging],

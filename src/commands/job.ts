@@ -18,7 +18,7 @@ import {
 } from '../core/job';
 import { parsePublishSettings, readReturnInfo } from '../core/job-inputs';
 import { renderJob, renderJobView } from './render-job';
-import { cookEmulatorUrl, cookLogLevel } from './options';
+import { cookEmulatorUrl, cookLogLevel, cookStaging, stagingOption } from './options';
 
 export interface JobCreateRaw {
   staging?: string;
@@ -35,7 +35,7 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
   rpcMethod: 'job.create',
   summary: 'Create the Azure import job (Data Box customer-disk) for the prepared drives (after prep --no-job, or when prep could not reach Azure)',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
+    stagingOption('the staging location the drives were prepared from'),
     {
       flags: '--return-address <file>',
       name: 'returnAddress',
@@ -69,8 +69,7 @@ export const jobCreateCommand = defineCommand<JobCreateRaw, JobCreateOptions & {
     },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    const o: JobCreateOptions & { publishSettings?: string } = { staging: path.resolve(raw.staging), logLevel: cookLogLevel(raw.logLevel) };
+    const o: JobCreateOptions & { publishSettings?: string } = { staging: cookStaging(raw.staging), logLevel: cookLogLevel(raw.logLevel) };
     const emulator = cookEmulatorUrl(raw.emulator);
     if (emulator) o.emulator = emulator;
     if (raw.returnAddress !== undefined) o.returnInfo = readReturnInfo(raw.returnAddress);
@@ -104,13 +103,12 @@ export const jobGetCommand = defineCommand<JobGetRaw, { staging: string; emulato
   rpcMethod: 'job.get',
   summary: "Show the import job of a staging location: its status, stages and each disk's copy status",
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose job to show', type: 'string', required: true },
+    stagingOption('the staging location whose job to show'),
     { flags: '--emulator <url>', name: 'emulator', description: 'emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     const emulator = cookEmulatorUrl(raw.emulator);
-    return { staging: path.resolve(raw.staging), ...(emulator ? { emulator } : {}) };
+    return { staging: cookStaging(raw.staging), ...(emulator ? { emulator } : {}) };
   },
   run: (o, ctx) => getJob(o, ctx),
   renderText: (r) => renderJobView(r.view, r.job.resourceGroup).join('\n'),
@@ -128,17 +126,16 @@ export const jobCancelCommand = defineCommand<JobCancelRaw, JobCancelOptions, { 
   rpcMethod: 'job.cancel',
   summary: 'Cancel the import job of a staging location (only while the service allows it; asks for confirmation)',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose job to cancel', type: 'string', required: true },
+    stagingOption('the staging location whose job to cancel'),
     { flags: '--reason <text>', name: 'reason', description: 'why, as the service records it (default "Cancelled with driveseed")', type: 'string' },
     { flags: '-y, --yes', name: 'yes', description: 'cancel without asking (RPC: the param yes)', type: 'boolean' },
     { flags: '--emulator <url>', name: 'emulator', description: 'emulator ARM endpoint (default: the one saved with the job)', type: 'string' },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     const emulator = cookEmulatorUrl(raw.emulator);
     const reason = (raw.reason ?? 'Cancelled with driveseed').trim();
     if (reason === '' || reason.length > 500) throw usageError('INVALID_OPTION', `Invalid --reason: give 1 to 500 characters`, { field: 'reason' });
-    return { staging: path.resolve(raw.staging), reason, yes: raw.yes === true, ...(emulator ? { emulator } : {}) };
+    return { staging: cookStaging(raw.staging), reason, yes: raw.yes === true, ...(emulator ? { emulator } : {}) };
   },
   run: (o, ctx) => cancelJob(o, ctx),
   claims: (o) => [o.staging],

@@ -7,13 +7,11 @@
  * The one command whose result carries secrets in clear (returnsSecrets): it exists so that a script
  * can fetch the keys deliberately; every other response and line prints them as [redacted].
  */
-import * as path from 'node:path';
 import { defineCommand } from '../core/command';
-import { usageError } from '../base/errors';
 import type { Secret } from '../base/secret';
 import { jobKeys } from '../core/job';
 import { readDriveKeys, readPreparedDrives } from '../core/staging-records';
-import { cookEmulatorUrl } from './options';
+import { cookEmulatorUrl, cookStaging, stagingOption } from './options';
 
 export interface KeysResult {
   staging: string;
@@ -34,7 +32,7 @@ export const keysCommand = defineCommand<
   rpcMethod: 'keys.list',
   summary: 'Show the BitLocker recovery passwords of the prepared drives (in clear: keep the output safe)',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location the drives were prepared from', type: 'string', required: true },
+    stagingOption('the staging location the drives were prepared from'),
     { flags: '--from-job', name: 'fromJob', description: "read the keys back from the import job (listCredentials) instead of prep's record", type: 'boolean' },
     {
       flags: '--emulator <url>',
@@ -44,9 +42,8 @@ export const keysCommand = defineCommand<
     },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     const emulator = cookEmulatorUrl(raw.emulator);
-    return { staging: path.resolve(raw.staging), fromJob: raw.fromJob === true, ...(emulator ? { emulator } : {}) };
+    return { staging: cookStaging(raw.staging), fromJob: raw.fromJob === true, ...(emulator ? { emulator } : {}) };
   },
   async run(o) {
     if (o.fromJob) {

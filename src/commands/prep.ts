@@ -15,7 +15,7 @@ import { type PrepOptions, type PrepResult, prep } from '../core/prep';
 import { readSettings, validateContainer } from '../core/settings';
 import type { EncryptionMode } from '../prep/encryption';
 import { formatBytes } from '../base/format';
-import { cookEmulatorUrl, cookLogLevel } from './options';
+import { cookEmulatorUrl, cookLogLevel, cookStaging, stagingOption } from './options';
 import { renderJob } from './render-job';
 
 export interface PrepRaw {
@@ -63,7 +63,7 @@ export const prepCommand = defineCommand<PrepRaw, PrepCommandOptions, PrepResult
   rpcMethod: 'prep',
   summary: 'Write the staging repository onto Import/Export drives with DriveManifest.xml, verify them, and create the import job',
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location written by driveseed stage', type: 'string', required: true },
+    stagingOption('the staging location written by driveseed stage'),
     {
       flags: '--target <t...>',
       name: 'target',
@@ -121,8 +121,7 @@ export const prepCommand = defineCommand<PrepRaw, PrepCommandOptions, PrepResult
   ],
   destructive: { confirmParam: 'confirm', targets: (o) => o.targets },
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
-    const staging = path.resolve(raw.staging);
+    const staging = cookStaging(raw.staging);
     const settings = readSettings(staging);
     const containerRaw = raw.container ?? settings?.container;
     if (containerRaw === undefined) {

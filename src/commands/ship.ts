@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { defineCommand } from '../core/command';
 import { parsePublishSettings } from '../core/job-inputs';
 import { type ShipOptions, type ShipResult, ship, validateShipDate, validateTracking } from '../core/ship';
+import { cookStaging, stagingOption } from './options';
 
 export interface ShipRaw {
   staging?: string;
@@ -25,12 +26,7 @@ export const shipCommand = defineCommand<ShipRaw, ShipOptions, ShipResult>({
   rpcMethod: 'ship',
   summary: 'Record carrier and tracking number with the import job (state Shipping) and keep a local shipping record',
   options: [
-    {
-      flags: '--staging <dir>',
-      name: 'staging',
-      description: 'the staging location of the job (default: the job created on this computer that waits for shipping details)',
-      type: 'string',
-    },
+    stagingOption('the staging location of the job (default: the job created on this computer that waits for shipping details)', false),
     {
       flags: '--carrier <name>',
       name: 'carrier',
@@ -54,7 +50,7 @@ export const shipCommand = defineCommand<ShipRaw, ShipOptions, ShipResult>({
   ],
   cook(raw) {
     const o: ShipOptions = { yes: raw.yes === true };
-    if (raw.staging !== undefined) o.staging = path.resolve(raw.staging);
+    if (raw.staging !== undefined) o.staging = cookStaging(raw.staging);
     if (raw.carrier !== undefined) o.carrier = raw.carrier;
     if (raw.tracking !== undefined) o.tracking = validateTracking(raw.tracking);
     if (raw.shipDate !== undefined) o.shipDate = validateShipDate(raw.shipDate);

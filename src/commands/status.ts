@@ -1,9 +1,9 @@
 /** `driveseed status --staging <dir> [--watch] [--interval <s>]` / RPC `status` (src/core/status.ts). */
-import * as path from 'node:path';
 import { defineCommand } from '../core/command';
 import { usageError } from '../base/errors';
 import { type StatusOptions, type StatusResult, status } from '../core/status';
 import { renderJobView } from './render-job';
+import { cookStaging, stagingOption } from './options';
 
 export interface StatusRaw {
   staging?: string;
@@ -21,7 +21,7 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
   rpcMethod: 'status',
   summary: "Show the import job: its status and stages, each disk's copy status in words, progress, and the blobs and blocks the service could not import",
   options: [
-    { flags: '--staging <dir>', name: 'staging', description: 'the staging location whose settings name the job', type: 'string', required: true },
+    stagingOption('the staging location whose settings name the job'),
     {
       flags: '--watch',
       name: 'watch',
@@ -32,7 +32,6 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
     { flags: '--no-logs', name: 'logs', description: 'do not download and summarise the copy error logs', type: 'boolean' },
   ],
   cook(raw) {
-    if (!raw.staging) throw usageError('MISSING_OPTION', 'Give the staging location with --staging <dir>.', { field: 'staging' });
     const interval = raw.interval ?? DEFAULT_INTERVAL_S;
     if (!Number.isFinite(interval) || interval < 0.05 || interval > 86400) {
       throw usageError('INVALID_OPTION', `Invalid --interval ${raw.interval}: expected seconds from 0.05 to 86400.`, {
@@ -40,7 +39,7 @@ export const statusCommand = defineCommand<StatusRaw, StatusOptions, StatusResul
         value: raw.interval,
       });
     }
-    return { staging: path.resolve(raw.staging), watch: raw.watch === true, intervalSeconds: interval, logs: raw.logs !== false };
+    return { staging: cookStaging(raw.staging), watch: raw.watch === true, intervalSeconds: interval, logs: raw.logs !== false };
   },
   run: (o, ctx) => status(o, ctx),
   // A status that was read is a success whatever the job's state: scripts read result.job.status and result.disks
