@@ -1,6 +1,8 @@
 // The Microsoft.DataBox emulator through the real SDK (@azure/arm-databox): every route a
 // customer-disk import uses, the create refusals with their ARM error codes, the error envelope,
 // paging and restart persistence.
+// Why one file: the cases share one emulator and its state directory, and the last case restarts it
+// to check that everything the earlier cases created survives.
 import * as fs from 'node:fs';
 import type { DataBoxCustomerDiskJobDetails, DataBoxManagementClient, JobResource } from '@azure/arm-databox';
 import { test } from 'uvu';

@@ -257,13 +257,8 @@ const KNOWN_LONG: Record<string, string> = {
   'native/src/io_jobs.cc': 'native data plane: one file per job (copyFiles, hashFiles, writeRaw), as pack and restore are',
   'native/src/pack_job.cc': 'native data plane: the pack writer apart from the job that feeds it, or say why it is one pipeline',
   'native/src/restore_job.cc': 'native data plane: say why the restore pipeline is one file, or split reader and writer',
-  'src/azure/import-job.ts': 'its owner: say at the top why it is one file, or split it along its seams',
-  'src/core/complete.ts': 'its owner: say at the top why it is one file, or split it along its seams',
-  'src/core/prep.ts': 'its owner: say at the top why it is one file, or split it along its seams',
-  'src/core/status.ts': 'its owner: say at the top why it is one file, or split it along its seams',
   'src/prep/win32.ts': 'Windows prep (PowerShell work): the DiskPlatform flow apart from its result parsing',
   'src/prep/windows.ts': 'Windows prep (PowerShell work): the scripts apart from the runner',
-  'test/emulator-arm.test.ts': 'its owner: say at the top why it is one file, or split it along its seams',
   'test/native-io.test.ts': 'native data plane: targets and locks apart from the copy/hash/write jobs',
   'test/native-pipeline.test.ts': 'native data plane: crypto and framing apart from the stage/restore/verify jobs',
 };

@@ -3,7 +3,8 @@
  * command imports another command; they share this).
  */
 import * as path from 'node:path';
-import { explainCopyStatus, type JobView } from '../azure/import-job';
+import type { JobView } from '../azure/import-job';
+import { explainCopyStatus } from '../azure/job-status';
 import type { JobCreateResult } from '../core/job';
 import { formatBytes } from '../base/format';
 

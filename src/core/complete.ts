@@ -17,6 +17,10 @@
  * some disks were copied) is accepted too: its failures are blobs that
  * are missing or damaged, which this verification names and `repair` re-uploads; after a repair,
  * complete verifies everything again and succeeds. Memory: CONCURRENCY block buffers of 4 MiB.
+ *
+ * Why one file: repair re-runs exactly this verification (expectedBlobs, verifyContainer, the
+ * report), and keeping the expected-blob reader, the ranged verifier and the report next to the
+ * command that defines what "verified" means keeps complete and repair from drifting apart.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -30,7 +34,7 @@ import { cancelledError, DriveseedError } from '../base/errors';
 import type { Reporter } from '../base/reporter';
 import { RateMeter } from '../base/reporter';
 import { settingsPath, updateSettings } from './settings';
-import { AWAITING_SHIPMENT, COPIED_STATUSES, COPY_DONE } from '../azure/import-job';
+import { AWAITING_SHIPMENT, COPIED_STATUSES, COPY_DONE } from '../azure/job-status';
 import { readJob, type JobView } from './job';
 import { advanceSeed } from './staging-records';
 import { accountOf, jobLocation, jobStorage, seedTarget, type SeedTarget } from './status';

@@ -16,6 +16,10 @@
  * for the job go to `<staging>/.prep/drives.json`, a BitLocker key only to `.prep/keys.json`
  * (0600) (both through src/core/staging-records.ts), and the files the Azure portal asks for when
  * the job is created there to `.prep/portal/` (src/azure/portal-files.ts, 0600: they hold the key).
+ *
+ * Why one file: it is the order of prep's steps and nothing else (every step's work lives in
+ * src/prep/); reading that order top to bottom in one place is what makes resume after a crash
+ * reviewable.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

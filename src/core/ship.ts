@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DataBoxManagementClient } from '@azure/arm-databox';
 import { armError } from '../azure/arm';
-import { AWAITING_SHIPMENT, SHIPPABLE_STATUSES } from '../azure/import-job';
+import { AWAITING_SHIPMENT, SHIPPABLE_STATUSES } from '../azure/job-status';
 import { journalDir } from '../prep/journal';
 import { writeFileAtomic } from '../repo/atomic';
 import { askOrFail, type CommandContext } from './command';
