@@ -17,7 +17,10 @@ const useWorktree = args.includes('--worktree');
 
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { stdio: ['ignore', 2, 2], ...opts });
-  if (r.status !== 0) { console.error(`${cmd} ${argv.join(' ')} failed (exit ${r.status})`); process.exit(1); }
+  if (r.status !== 0) {
+    console.error(`${cmd} ${argv.join(' ')} failed (exit ${r.status})`);
+    process.exit(1);
+  }
 }
 
 let src = ROOT;
@@ -25,7 +28,10 @@ let tmp = null;
 if (!useWorktree) {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'driveseed-bench-src-'));
   const archive = spawnSync('git', ['-C', ROOT, 'archive', ref], { maxBuffer: 1 << 30 });
-  if (archive.status !== 0) { console.error(`git archive ${ref} failed: ${archive.stderr}`); process.exit(1); }
+  if (archive.status !== 0) {
+    console.error(`git archive ${ref} failed: ${archive.stderr}`);
+    process.exit(1);
+  }
   run('tar', ['-x', '-C', tmp], { input: archive.stdout, stdio: ['pipe', 2, 2] });
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tmp, 'node_modules'));
   src = tmp;
@@ -37,7 +43,15 @@ try {
   fs.mkdirSync(path.dirname(dest), { recursive: true });
   if (src !== ROOT) fs.copyFileSync(built, dest);
   const commit = spawnSync('git', ['-C', ROOT, 'rev-parse', '--short', ref], { encoding: 'utf8' }).stdout.trim();
-  fs.writeFileSync(dest + '.json', JSON.stringify({ ref, commit: useWorktree ? `${commit}+worktree` : commit, builtAt: new Date().toISOString(), buildType: 'Release (cmake-js, -O3 -DNDEBUG)' }) + '\n');
+  fs.writeFileSync(
+    dest + '.json',
+    JSON.stringify({
+      ref,
+      commit: useWorktree ? `${commit}+worktree` : commit,
+      builtAt: new Date().toISOString(),
+      buildType: 'Release (cmake-js, -O3 -DNDEBUG)',
+    }) + '\n',
+  );
   console.error(`built ${path.relative(ROOT, dest)} from ${useWorktree ? 'the working tree' : `${ref} (${commit})`}`);
 } finally {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

@@ -42,9 +42,15 @@ function spec(quick) {
 
 function prng(seed, stream) {
   const h = crypto.createHash('sha256').update(`${seed}\0${stream}`).digest();
-  let a = h.readUInt32LE(0), b = h.readUInt32LE(4), c = h.readUInt32LE(8), d = h.readUInt32LE(12);
+  let a = h.readUInt32LE(0),
+    b = h.readUInt32LE(4),
+    c = h.readUInt32LE(8),
+    d = h.readUInt32LE(12);
   const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
@@ -59,7 +65,11 @@ function prng(seed, stream) {
     float: () => next() / 4294967296,
     int: (n) => Math.floor((next() / 4294967296) * n),
     pick: (arr) => arr[Math.floor((next() / 4294967296) * arr.length)],
-    hex: (n) => { let s = ''; while (s.length < n) s += next().toString(16).padStart(8, '0'); return s.slice(0, n); },
+    hex: (n) => {
+      let s = '';
+      while (s.length < n) s += next().toString(16).padStart(8, '0');
+      return s.slice(0, n);
+    },
   };
   return r;
 }
@@ -82,7 +92,26 @@ const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi
 const REGIONS = ['westeurope', 'northeurope', 'eastus', 'eastus2', 'westus2', 'uksouth', 'japaneast'];
 const PRODUCTS = ['disk-8tb', 'disk-4tb', 'ssd-2tb', 'cable-sata', 'enclosure', 'label-pack', 'shipping-box'];
 const STATUSES = ['shipped', 'pending', 'delivered', 'cancelled', 'returned'];
-const IDENTS = ['buffer', 'offset', 'length', 'chunk', 'pack', 'index', 'target', 'device', 'reader', 'writer', 'state', 'options', 'result', 'error', 'count', 'total', 'digest', 'queue'];
+const IDENTS = [
+  'buffer',
+  'offset',
+  'length',
+  'chunk',
+  'pack',
+  'index',
+  'target',
+  'device',
+  'reader',
+  'writer',
+  'state',
+  'options',
+  'result',
+  'error',
+  'count',
+  'total',
+  'digest',
+  'queue',
+];
 const TYPES = ['number', 'string', 'Buffer', 'boolean', 'Uint8Array', 'Promise<void>', 'ChunkRef[]'];
 
 function textFill(makeLine) {
@@ -142,8 +171,14 @@ function codeGen(r) {
       depth = 1;
       return `\n/** ${r.pick(WORDS)} ${r.pick(IDENTS)} ${r.pick(WORDS)} ${r.pick(IDENTS)}. */\nexport function ${r.pick(IDENTS)}${r.pick(IDENTS).replace(/^./, (c) => c.toUpperCase())}(${r.pick(IDENTS)}: ${r.pick(TYPES)}, ${r.pick(IDENTS)}: ${r.pick(TYPES)}): ${r.pick(TYPES)} {\n`;
     }
-    if (k === 1 && depth < 4) { depth++; return `${ind}if (${r.pick(IDENTS)}.${r.pick(IDENTS)} > ${r.int(4096)}) {\n`; }
-    if (k === 2 && depth > 1) { depth--; return `${'  '.repeat(depth)}}\n`; }
+    if (k === 1 && depth < 4) {
+      depth++;
+      return `${ind}if (${r.pick(IDENTS)}.${r.pick(IDENTS)} > ${r.int(4096)}) {\n`;
+    }
+    if (k === 2 && depth > 1) {
+      depth--;
+      return `${'  '.repeat(depth)}}\n`;
+    }
     if (k === 3) return `${ind}// ${r.pick(WORDS)} ${r.pick(IDENTS)} ${r.pick(WORDS)} ${r.pick(WORDS)} ${r.pick(IDENTS)}\n`;
     if (k === 4) return `${ind}return ${r.pick(IDENTS)} + ${r.int(512)};\n`;
     return `${ind}const ${r.pick(IDENTS)}${r.int(10)} = ${r.pick(IDENTS)}.${r.pick(IDENTS)}(${r.pick(IDENTS)}, ${r.int(65536)});\n`;
@@ -224,16 +259,29 @@ function generate(dir, f, seed) {
   const r = prng(seed, stream);
   const rnd = randomStream(seed, stream);
   switch (f.gen) {
-    case 'log': return writeFileWith(abs, f.size, logGen(r));
-    case 'csv': return writeFileWith(abs, f.size, csvGen(r));
-    case 'code': return writeFileWith(abs, f.size, codeGen(r));
-    case 'records': return writeFileWith(abs, f.size, recordsGen(r, rnd));
-    case 'random': return writeFileWith(abs, f.size, rnd);
-    case 'zero': { const z = Buffer.alloc(4 * MiB); return writeFileWith(abs, f.size, (n) => z.subarray(0, n)); }
+    case 'log':
+      return writeFileWith(abs, f.size, logGen(r));
+    case 'csv':
+      return writeFileWith(abs, f.size, csvGen(r));
+    case 'code':
+      return writeFileWith(abs, f.size, codeGen(r));
+    case 'records':
+      return writeFileWith(abs, f.size, recordsGen(r, rnd));
+    case 'random':
+      return writeFileWith(abs, f.size, rnd);
+    case 'zero': {
+      const z = Buffer.alloc(4 * MiB);
+      return writeFileWith(abs, f.size, (n) => z.subarray(0, n));
+    }
     case 'small': {
       // mixed small content: text, JSON, random bytes
       const k = f.index % 3;
-      const fill = k === 0 ? codeGen(r) : k === 1 ? textFill(() => `{"id":${r.int(1e6)},"name":"${r.pick(USERS)}","region":"${r.pick(REGIONS)}","ok":${r.int(2) === 1}}\n`) : rnd;
+      const fill =
+        k === 0
+          ? codeGen(r)
+          : k === 1
+            ? textFill(() => `{"id":${r.int(1e6)},"name":"${r.pick(USERS)}","region":"${r.pick(REGIONS)}","ok":${r.int(2) === 1}}\n`)
+            : rnd;
       return writeFileWith(abs, f.size, fill);
     }
     case 'sparse': {
@@ -244,7 +292,12 @@ function generate(dir, f, seed) {
       try {
         fs.ftruncateSync(fd, f.size);
         const isl = f.entry.island;
-        for (const [frac, fill] of [[0.1, rnd], [0.4, rnd], [0.7, rnd], [0.9, logGen(r)]]) {
+        for (const [frac, fill] of [
+          [0.1, rnd],
+          [0.4, rnd],
+          [0.7, rnd],
+          [0.9, logGen(r)],
+        ]) {
           const off = Math.floor((f.size * frac) / MiB) * MiB;
           fs.writeSync(fd, fill(isl), 0, isl, off);
           islands.push([off, isl]);
@@ -255,7 +308,8 @@ function generate(dir, f, seed) {
       f.dataIslands = islands;
       return undefined;
     }
-    default: throw new Error(`unknown generator ${f.gen}`);
+    default:
+      throw new Error(`unknown generator ${f.gen}`);
   }
 }
 
@@ -269,10 +323,18 @@ function parse(argv) {
     else if (a === '--force') o.force = true;
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--seed') o.seed = argv[++i];
-    else if (a === '--help' || a === '-h') { console.error('usage: node bench/gen-data.mjs [--quick] [--dir <dir>] [--seed <text>] [--force]'); process.exit(0); }
-    else { console.error(`Unknown option ${a}. Usage: node bench/gen-data.mjs [--quick] [--dir <dir>] [--seed <text>] [--force]`); process.exit(2); }
+    else if (a === '--help' || a === '-h') {
+      console.error('usage: node bench/gen-data.mjs [--quick] [--dir <dir>] [--seed <text>] [--force]');
+      process.exit(0);
+    } else {
+      console.error(`Unknown option ${a}. Usage: node bench/gen-data.mjs [--quick] [--dir <dir>] [--seed <text>] [--force]`);
+      process.exit(2);
+    }
   }
-  if (o.dir === undefined) { console.error('Expected a directory after --dir'); process.exit(2); }
+  if (o.dir === undefined) {
+    console.error('Expected a directory after --dir');
+    process.exit(2);
+  }
   o.dir = path.resolve(o.dir ?? path.join(BENCH_DIR, 'data', o.quick ? 'quick' : 'full'));
   return o;
 }
@@ -280,7 +342,10 @@ function parse(argv) {
 function main() {
   const o = parse(process.argv.slice(2));
   const entries = spec(o.quick);
-  const specHash = crypto.createHash('sha256').update(JSON.stringify({ GEN_VERSION, seed: o.seed, entries })).digest('hex');
+  const specHash = crypto
+    .createHash('sha256')
+    .update(JSON.stringify({ GEN_VERSION, seed: o.seed, entries }))
+    .digest('hex');
   const manifestPath = path.join(o.dir, 'manifest.json');
   const files = plan(entries, o.seed);
 
@@ -292,7 +357,9 @@ function main() {
         console.error(`data set ${o.dir} is up to date (${m.files.length} files, ${(m.totals.apparentBytes / MiB).toFixed(0)} MiB); nothing to do`);
         return;
       }
-    } catch { /* regenerate */ }
+    } catch {
+      /* regenerate */
+    }
   }
 
   // Remove only what this generator makes: the manifest first (so an interrupted run regenerates),
@@ -343,7 +410,9 @@ function main() {
   fs.writeFileSync(manifestPath + '.tmp', JSON.stringify(manifest, null, 1) + '\n');
   fs.renameSync(manifestPath + '.tmp', manifestPath);
   const secs = (Date.now() - t0) / 1000;
-  console.error(`gen-data: wrote ${files.length} files, ${(total / MiB).toFixed(0)} MiB apparent, ${(allocated / MiB).toFixed(0)} MiB allocated, to ${o.dir} in ${secs.toFixed(1)} s`);
+  console.error(
+    `gen-data: wrote ${files.length} files, ${(total / MiB).toFixed(0)} MiB apparent, ${(allocated / MiB).toFixed(0)} MiB allocated, to ${o.dir} in ${secs.toFixed(1)} s`,
+  );
 }
 
 main();

@@ -20,7 +20,9 @@ const ORDER = ['write', 'compress', 'md5', 'pipeline'];
 
 function usage(msg) {
   if (msg) process.stderr.write(`${msg}\n`);
-  process.stderr.write('usage: npm run bench -- [--quick] [--json] [--markdown] [--only <trial>[,…]] [--runs N] [--cache drop|warm] [--data <dir>] [--addon <driveseed.node>] [--list]\n');
+  process.stderr.write(
+    'usage: npm run bench -- [--quick] [--json] [--markdown] [--only <trial>[,…]] [--runs N] [--cache drop|warm] [--data <dir>] [--addon <driveseed.node>] [--list]\n',
+  );
   process.exit(2);
 }
 
@@ -28,15 +30,23 @@ function parse(argv) {
   const o = { quick: false, json: false, markdown: false, only: null, runs: null, cache: null, data: null, list: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    const val = () => { const v = argv[++i]; if (v === undefined || v.startsWith('--')) usage(`Expected a value after ${a}`); return v; };
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) usage(`Expected a value after ${a}`);
+      return v;
+    };
     if (a === '--quick') o.quick = true;
     else if (a === '--json') o.json = true;
     else if (a === '--markdown') o.markdown = true;
     else if (a === '--list') o.list = true;
     else if (a === '--only') o.only = val().split(',').filter(Boolean);
-    else if (a === '--runs') { o.runs = Number(val()); if (!Number.isInteger(o.runs) || o.runs < 1) usage(`Expected a positive integer for --runs but received ${argv[i]}`); }
-    else if (a === '--cache') { o.cache = val(); if (!['drop', 'warm'].includes(o.cache)) usage(`Expected drop or warm for --cache but received ${o.cache}`); }
-    else if (a === '--data') o.data = path.resolve(val());
+    else if (a === '--runs') {
+      o.runs = Number(val());
+      if (!Number.isInteger(o.runs) || o.runs < 1) usage(`Expected a positive integer for --runs but received ${argv[i]}`);
+    } else if (a === '--cache') {
+      o.cache = val();
+      if (!['drop', 'warm'].includes(o.cache)) usage(`Expected drop or warm for --cache but received ${o.cache}`);
+    } else if (a === '--data') o.data = path.resolve(val());
     else if (a === '--addon') process.env.DRIVESEED_NATIVE = path.resolve(val());
     else if (a === '--help' || a === '-h') usage();
     else usage(`Unknown option ${a}`);
@@ -45,9 +55,13 @@ function parse(argv) {
 }
 
 function discoverTrials() {
-  const names = fs.readdirSync(TRIALS_DIR).filter((f) => f.endsWith('.mjs') && !f.startsWith('_')).map((f) => f.slice(0, -4));
+  const names = fs
+    .readdirSync(TRIALS_DIR)
+    .filter((f) => f.endsWith('.mjs') && !f.startsWith('_'))
+    .map((f) => f.slice(0, -4));
   return names.sort((a, b) => {
-    const ia = ORDER.indexOf(a), ib = ORDER.indexOf(b);
+    const ia = ORDER.indexOf(a),
+      ib = ORDER.indexOf(b);
     if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
     return a.localeCompare(b);
   });
@@ -91,11 +105,19 @@ function runTrial(name, args, timeoutS) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [path.join(TRIALS_DIR, `${name}.mjs`), ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     // A trial over its time limit gets SIGTERM so that it detaches its loop devices and removes scratch files.
-    const timer = setTimeout(() => { process.stderr.write(`bench: ${name} ran past ${timeoutS} s; stopping it\n`); child.kill('SIGTERM'); }, timeoutS * 1000);
+    const timer = setTimeout(() => {
+      process.stderr.write(`bench: ${name} ran past ${timeoutS} s; stopping it\n`);
+      child.kill('SIGTERM');
+    }, timeoutS * 1000);
     // Ctrl-C / SIGTERM: stop this trial (it cleans up on SIGTERM) and run no further ones.
-    const forward = (sig) => { interrupted = sig; child.kill('SIGTERM'); };
+    const forward = (sig) => {
+      interrupted = sig;
+      child.kill('SIGTERM');
+    };
     process.once('SIGINT', forward);
     process.once('SIGTERM', forward);
     const t0 = Date.now();
@@ -107,7 +129,11 @@ function runTrial(name, args, timeoutS) {
       for (const d of replayLedger(child.pid)) process.stderr.write(`bench: cleaned up after ${name}: ${d}\n`);
       const line = out.trim().split('\n').filter(Boolean).pop();
       let result;
-      try { result = JSON.parse(line); } catch { result = { trial: name, ok: false, error: `no JSON result line (exit ${code ?? signal})` }; }
+      try {
+        result = JSON.parse(line);
+      } catch {
+        result = { trial: name, ok: false, error: `no JSON result line (exit ${code ?? signal})` };
+      }
       result.wallSeconds = Math.round((Date.now() - t0) / 100) / 10;
       resolve(result);
     });
@@ -119,20 +145,34 @@ function runTrial(name, args, timeoutS) {
 const f1 = (x) => (x == null ? 'n/a' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const fBytes = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(2)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
 const f2 = (x) => (x == null ? 'n/a' : x.toFixed(2));
-function verdict(r) { return r.goal == null ? 'info' : r.pass == null ? 'n/a' : r.pass ? 'pass' : 'MISS'; }
+function verdict(r) {
+  return r.goal == null ? 'info' : r.pass == null ? 'n/a' : r.pass ? 'pass' : 'MISS';
+}
 
 function table(results, markdown) {
   const head = ['trial', 'comparison', 'ours MB/s', 'base MB/s', 'ratio', 'spread', 'goal', 'result'];
   const lines = [];
   for (const t of results) {
-    if (!t.ok) { lines.push([t.trial, `FAILED: ${t.error}`, '', '', '', '', '', 'n/a']); continue; }
+    if (!t.ok) {
+      lines.push([t.trial, `FAILED: ${t.error}`, '', '', '', '', '', 'n/a']);
+      continue;
+    }
     for (const r of t.rows) {
       if (r.oursBytes != null && r.goalBytes != null) {
         // Size rows (bytes that landed in the container): the goal is an upper bound, not a ratio.
         lines.push([t.trial, r.what, fBytes(r.oursBytes), '', '', '', `< ${fBytes(r.goalBytes)}`, r.pass ? 'pass' : 'MISS']);
         continue;
       }
-      lines.push([t.trial, r.what, f1(r.oursMBps), f1(r.baselineMBps), f2(r.ratio), r.spread == null ? '' : `${Math.round(r.spread * 100)}%`, r.goal == null ? '' : `≥ ${r.goal}`, verdict(r)]);
+      lines.push([
+        t.trial,
+        r.what,
+        f1(r.oursMBps),
+        f1(r.baselineMBps),
+        f2(r.ratio),
+        r.spread == null ? '' : `${Math.round(r.spread * 100)}%`,
+        r.goal == null ? '' : `≥ ${r.goal}`,
+        verdict(r),
+      ]);
     }
   }
   if (markdown) {
@@ -158,7 +198,10 @@ function details(results) {
 
 const o = parse(process.argv.slice(2));
 const all = discoverTrials();
-if (o.list) { process.stdout.write(all.join('\n') + '\n'); process.exit(0); }
+if (o.list) {
+  process.stdout.write(all.join('\n') + '\n');
+  process.exit(0);
+}
 const unknown = (o.only ?? []).filter((n) => !all.includes(n));
 if (unknown.length) usage(`Unknown trial ${unknown.join(', ')}; trials: ${all.join(', ')}`);
 const trials = o.only ? all.filter((n) => o.only.includes(n)) : all;
@@ -166,12 +209,17 @@ const human = o.json ? process.stderr : process.stdout;
 
 const dataDir = o.data ?? path.join(BENCH_DIR, 'data', o.quick ? 'quick' : 'full');
 const gen = spawnSync(process.execPath, [path.join(BENCH_DIR, 'gen-data.mjs'), ...(o.quick ? ['--quick'] : []), '--dir', dataDir], { stdio: ['ignore', 2, 2] });
-if (gen.status !== 0) { process.stderr.write('bench: generating the data set failed\n'); process.exit(1); }
+if (gen.status !== 0) {
+  process.stderr.write('bench: generating the data set failed\n');
+  process.exit(1);
+}
 const manifest = JSON.parse(fs.readFileSync(path.join(dataDir, 'manifest.json'), 'utf8'));
 
 const env = { ...machine(), md5OneCoreMBpsStart: cpuGauge() };
 const startedAt = new Date().toISOString();
-process.stderr.write(`bench: ${trials.join(', ')} on ${env.nproc} CPUs (${env.cpu}), loadavg ${env.loadavgStart.join(' ')}, one core's MD5 ${env.md5OneCoreMBpsStart} MB/s; data ${dataDir}\n`);
+process.stderr.write(
+  `bench: ${trials.join(', ')} on ${env.nproc} CPUs (${env.cpu}), loadavg ${env.loadavgStart.join(' ')}, one core's MD5 ${env.md5OneCoreMBpsStart} MB/s; data ${dataDir}\n`,
+);
 const trialArgs = ['--data', dataDir, ...(o.quick ? ['--quick'] : []), ...(o.runs ? ['--runs', String(o.runs)] : []), ...(o.cache ? ['--cache', o.cache] : [])];
 const results = [];
 for (const name of trials) {
@@ -190,22 +238,28 @@ const doc = {
   machine: { ...env, loadavgEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), md5OneCoreMBpsEnd: cpuGauge() },
   data: { dir: dataDir, preset: manifest.preset, seed: manifest.seed, totals: manifest.totals, groups: manifest.groups },
   trials: results,
-  summary: results.flatMap((t) => (t.ok ? t.rows.map((r) => ({ trial: t.trial, id: r.id, ratio: r.ratio, goal: r.goal, pass: r.pass })) : [{ trial: t.trial, error: t.error }])),
+  summary: results.flatMap((t) =>
+    t.ok ? t.rows.map((r) => ({ trial: t.trial, id: r.id, ratio: r.ratio, goal: r.goal, pass: r.pass })) : [{ trial: t.trial, error: t.error }],
+  ),
 };
 
 if (o.markdown) {
   const m = doc.machine;
-  human.write([
-    '',
-    `- date: ${startedAt} → ${doc.finishedAt}, commit ${m.gitCommit}, addon ${results.find((t) => t.env?.addon)?.env.addon?.path ?? 'none'} (${results.find((t) => t.env?.addon)?.env.addon?.commit ?? '?'})`,
-    `- machine: ${m.nproc} × ${m.cpu}, ${m.ramGiB} GiB RAM, ${m.kernel}, root ${m.root}, disks ${m.disks.join('; ')}`,
-    `- load: loadavg ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd.join(' ')} at end; one core's MD5 (openssl speed, contention gauge) ${m.md5OneCoreMBpsStart} MB/s at start, ${m.md5OneCoreMBpsEnd} MB/s at end`,
-    `- data: ${manifest.preset} preset, seed ${manifest.seed}, ${manifest.totals.files} files, ${(manifest.totals.apparentBytes / 2 ** 20).toFixed(0)} MiB apparent (${(manifest.totals.allocatedBytes / 2 ** 20).toFixed(0)} MiB allocated); runs per command: ${o.runs ?? (o.quick ? 2 : 3)}`,
-    '',
-  ].join('\n'));
+  human.write(
+    [
+      '',
+      `- date: ${startedAt} → ${doc.finishedAt}, commit ${m.gitCommit}, addon ${results.find((t) => t.env?.addon)?.env.addon?.path ?? 'none'} (${results.find((t) => t.env?.addon)?.env.addon?.commit ?? '?'})`,
+      `- machine: ${m.nproc} × ${m.cpu}, ${m.ramGiB} GiB RAM, ${m.kernel}, root ${m.root}, disks ${m.disks.join('; ')}`,
+      `- load: loadavg ${m.loadavgStart.join(' ')} at start, ${m.loadavgEnd.join(' ')} at end; one core's MD5 (openssl speed, contention gauge) ${m.md5OneCoreMBpsStart} MB/s at start, ${m.md5OneCoreMBpsEnd} MB/s at end`,
+      `- data: ${manifest.preset} preset, seed ${manifest.seed}, ${manifest.totals.files} files, ${(manifest.totals.apparentBytes / 2 ** 20).toFixed(0)} MiB apparent (${(manifest.totals.allocatedBytes / 2 ** 20).toFixed(0)} MiB allocated); runs per command: ${o.runs ?? (o.quick ? 2 : 3)}`,
+      '',
+    ].join('\n'),
+  );
 }
 human.write(`\n${table(results, o.markdown)}\n\n${details(results)}\n`);
-human.write(`\nMB/s = 10^6 bytes/s; ratio = ours / baseline throughput (higher is better for ours); median of ${o.runs ?? (o.quick ? 2 : 3)} runs;\nspread = (slowest − fastest run) / median of the noisier side; a ratio within the spread of its goal is not a verdict.\n`);
+human.write(
+  `\nMB/s = 10^6 bytes/s; ratio = ours / baseline throughput (higher is better for ours); median of ${o.runs ?? (o.quick ? 2 : 3)} runs;\nspread = (slowest − fastest run) / median of the noisier side; a ratio within the spread of its goal is not a verdict.\n`,
+);
 if (o.json) process.stdout.write(JSON.stringify(doc, null, 1) + '\n');
 else {
   fs.mkdirSync(path.join(BENCH_DIR, 'out'), { recursive: true });

@@ -16,7 +16,10 @@ import path from 'node:path';
 
 const MiB = 1 << 20;
 const args = process.argv.slice(2);
-const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
+const opt = (name, dflt) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : dflt;
+};
 const DATA = path.resolve(opt('--data', 'bench/data/full'));
 const PER_CLASS = Number(opt('--mib', '64')) * MiB;
 const addonPath = process.env.DRIVESEED_NATIVE;
@@ -39,14 +42,14 @@ function classFiles(kind) {
   if (kind === 'incompressible') return listFiles(path.join(DATA, 'random'));
   const dirs = ['text', 'bin', 'src', 'small'];
   const lists = dirs.map((d) => listFiles(path.join(DATA, d)));
-  const out = [];  // interleave so that a prefix of PER_CLASS bytes holds every kind
+  const out = []; // interleave so that a prefix of PER_CLASS bytes holds every kind
   for (let i = 0; lists.some((l) => i < l.length); i++) for (const l of lists) if (i < l.length) out.push(l[i]);
   return out;
 }
 
 function load(kind) {
   const files = classFiles(kind);
-  const quota = PER_CLASS / 4;  // per directory kind for compressible, so no kind dominates
+  const quota = PER_CLASS / 4; // per directory kind for compressible, so no kind dominates
   const bufs = [];
   let total = 0;
   const taken = new Map();
@@ -70,7 +73,7 @@ function load(kind) {
 
 // CPU ns per call of fn() repeated until at least minCpu seconds; returns ns per byte of `bytes`.
 function cost(bytes, fn, minCpu = 0.4) {
-  fn();  // warm: contexts, page faults of the first output buffers
+  fn(); // warm: contexts, page faults of the first output buffers
   let reps = 0;
   const c0 = process.cpuUsage();
   let c;
@@ -99,35 +102,78 @@ for (const kind of ['compressible', 'incompressible']) {
   const chunks = [];
   for (let off = 0, i = 0; i < lengths.length; off += lengths[i++]) chunks.push(data.subarray(off, off + lengths[i]));
   const compressed = chunks.map((c) => n.zstdCompress(c, 3));
-  const packed = Buffer.concat(chunks.map((c, i) => n.encodeBlob(c, keys, 3).blob));
+  const packed = Buffer.concat(chunks.map((c, _i) => n.encodeBlob(c, keys, 3).blob));
   const ratio = bytes / packed.length;
 
   // read: pread of page-cached files in 8 MiB pieces (what packJob's readers do)
   const tmp = path.join(os.tmpdir(), `stage-cost-${process.pid}`);
   fs.writeFileSync(tmp, data);
   const rbuf = Buffer.allocUnsafe(8 * MiB);
-  const read = cost(bytes, () => { const fd = fs.openSync(tmp, 'r'); for (let o = 0; o < bytes; o += fs.readSync(fd, rbuf, 0, rbuf.length, o)); fs.closeSync(fd); });
+  const read = cost(bytes, () => {
+    const fd = fs.openSync(tmp, 'r');
+    for (let o = 0; o < bytes; o += fs.readSync(fd, rbuf, 0, rbuf.length, o));
+    fs.closeSync(fd);
+  });
   const cdc = cost(bytes, () => n.chunkLengths(data, chunker));
-  const hmac = cost(bytes, () => { for (const c of chunks) n.hmacSha256(keys.idKey, c); });
-  const zstd = cost(bytes, () => { for (const c of chunks) n.zstdCompress(c, 3); });
+  const hmac = cost(bytes, () => {
+    for (const c of chunks) n.hmacSha256(keys.idKey, c);
+  });
+  const zstd = cost(bytes, () => {
+    for (const c of chunks) n.zstdCompress(c, 3);
+  });
   // GCM runs over what is stored (compressed or raw); per raw byte it costs that much less
   const stored = compressed.map((z, i) => (z.length < chunks[i].length ? z : chunks[i]));
-  const gcm = cost(bytes, () => { for (const s of stored) n.aesGcmEncrypt(keys.dataKey, nonce, s); });
-  const encodeBlob = cost(bytes, () => { for (const c of chunks) n.encodeBlob(c, keys, 3); });
-  const md5 = cost(bytes, () => { for (let o = 0; o < packed.length; o += 4 * MiB) n.md5(packed.subarray(o, o + 4 * MiB)); });
+  const gcm = cost(bytes, () => {
+    for (const s of stored) n.aesGcmEncrypt(keys.dataKey, nonce, s);
+  });
+  const encodeBlob = cost(bytes, () => {
+    for (const c of chunks) n.encodeBlob(c, keys, 3);
+  });
+  const md5 = cost(bytes, () => {
+    for (let o = 0; o < packed.length; o += 4 * MiB) n.md5(packed.subarray(o, o + 4 * MiB));
+  });
   const sha = cost(bytes, () => n.sha256(packed));
-  const write = cost(bytes, () => { const fd = fs.openSync(tmp + '.w', 'w'); for (let o = 0; o < packed.length; o += 4 * MiB) fs.writeSync(fd, packed, o, Math.min(4 * MiB, packed.length - o)); fs.closeSync(fd); });
+  const write = cost(bytes, () => {
+    const fd = fs.openSync(tmp + '.w', 'w');
+    for (let o = 0; o < packed.length; o += 4 * MiB) fs.writeSync(fd, packed, o, Math.min(4 * MiB, packed.length - o));
+    fs.closeSync(fd);
+  });
   // zstd CLI on the same bytes: -T1 is its per-core cost, -T0 what the goal compares against
-  const z1 = zstdCli(tmp, 1), z0 = zstdCli(tmp, 0);
+  const z1 = zstdCli(tmp, 1),
+    z0 = zstdCli(tmp, 0);
   fs.rmSync(tmp, { force: true });
   fs.rmSync(tmp + '.w', { force: true });
-  rows.push({ kind, MiB: bytes / MiB, chunks: chunks.length, ratio, read, cdc, hmac, zstd, gcm, encodeBlob, md5, sha, write,
-    zstdT1: (z1.cpu * 1e9) / bytes, zstdT0: (z0.cpu * 1e9) / bytes, zstdT0wall: (z0.wall * 1e9) / bytes, zstdRatio: bytes / z0.out });
+  rows.push({
+    kind,
+    MiB: bytes / MiB,
+    chunks: chunks.length,
+    ratio,
+    read,
+    cdc,
+    hmac,
+    zstd,
+    gcm,
+    encodeBlob,
+    md5,
+    sha,
+    write,
+    zstdT1: (z1.cpu * 1e9) / bytes,
+    zstdT0: (z0.cpu * 1e9) / bytes,
+    zstdT0wall: (z0.wall * 1e9) / bytes,
+    zstdRatio: bytes / z0.out,
+  });
 }
 
-const stages = [['read', 'read (pread 8 MiB, page cache)'], ['cdc', 'FastCDC (512K/1M/8M)'], ['hmac', 'HMAC-SHA-256 id (raw bytes)'],
-  ['zstd', 'zstd -3, one CCtx per thread, per chunk'], ['gcm', 'AES-256-GCM (stored bytes)'], ['md5', 'MD5 per 4 MiB block (packed bytes)'],
-  ['sha', 'SHA-256 pack name (packed bytes)'], ['write', 'write (4 MiB pwrite, page cache)']];
+const stages = [
+  ['read', 'read (pread 8 MiB, page cache)'],
+  ['cdc', 'FastCDC (512K/1M/8M)'],
+  ['hmac', 'HMAC-SHA-256 id (raw bytes)'],
+  ['zstd', 'zstd -3, one CCtx per thread, per chunk'],
+  ['gcm', 'AES-256-GCM (stored bytes)'],
+  ['md5', 'MD5 per 4 MiB block (packed bytes)'],
+  ['sha', 'SHA-256 pack name (packed bytes)'],
+  ['write', 'write (4 MiB pwrite, page cache)'],
+];
 const f = (x) => x.toFixed(2);
 const lines = [];
 lines.push(`| stage | ${rows.map((r) => `${r.kind} ns/B | cyc/B`).join(' | ')} |`);
@@ -141,7 +187,14 @@ lines.push(`| **sum of stages** | ${sums.map((s) => `**${f(s)}** | **${f(s * GHz
 lines.push(`| encodeBlob (zstd + GCM + nonce, one call) | ${rows.map((r) => `${f(r.encodeBlob)} | ${f(r.encodeBlob * GHz)}`).join(' | ')} |`);
 lines.push(`| zstd CLI -3 -T1 (CPU) | ${rows.map((r) => `${f(r.zstdT1)} | ${f(r.zstdT1 * GHz)}`).join(' | ')} |`);
 lines.push(`| zstd CLI -3 -T0 (CPU, both cores) | ${rows.map((r) => `${f(r.zstdT0)} | ${f(r.zstdT0 * GHz)}`).join(' | ')} |`);
-console.log(`data: ${DATA}; ${rows.map((r) => `${r.kind} ${r.MiB.toFixed(0)} MiB, ${r.chunks} chunks, packed ratio ${r.ratio.toFixed(3)}, zstd CLI ratio ${r.zstdRatio.toFixed(3)}`).join('; ')}`);
-console.log(`clock ${GHz.toFixed(3)} GHz nominal; load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; node ${process.version}; addon ${addonPath}`);
+console.log(
+  `data: ${DATA}; ${rows.map((r) => `${r.kind} ${r.MiB.toFixed(0)} MiB, ${r.chunks} chunks, packed ratio ${r.ratio.toFixed(3)}, zstd CLI ratio ${r.zstdRatio.toFixed(3)}`).join('; ')}`,
+);
+console.log(
+  `clock ${GHz.toFixed(3)} GHz nominal; load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}; node ${process.version}; addon ${addonPath}`,
+);
 console.log(lines.join('\n'));
 if (args.includes('--json')) console.log(JSON.stringify(rows));

@@ -16,14 +16,17 @@ const env = { ...process.env, npm_config_nodedir: process.env.npm_config_nodedir
 function run(cmd, argv) {
   const r = spawnSync(cmd, argv, { cwd: root, env, stdio: 'inherit' });
   if (r.status !== 0) {
-    console.error(`\n${cmd} ${argv.join(' ')} failed (exit ${r.status}). A C++17 compiler, make, python3 and libzstd-dev are needed (Debian: apt-get install g++ make python3 libzstd-dev).`);
+    console.error(
+      `\n${cmd} ${argv.join(' ')} failed (exit ${r.status}). A C++17 compiler, make, python3 and libzstd-dev are needed (Debian: apt-get install g++ make python3 libzstd-dev).`,
+    );
     process.exit(r.status ?? 1);
   }
 }
 
 if (args.has('--if-missing')) {
   const pre = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  const have = ['build/Release/driveseed.node', 'build/Debug/driveseed.node'].some((f) => existsSync(path.join(root, f))) ||
+  const have =
+    ['build/Release/driveseed.node', 'build/Debug/driveseed.node'].some((f) => existsSync(path.join(root, f))) ||
     (existsSync(pre) && readdirSync(pre).some((f) => f.endsWith('.node')));
   if (have) process.exit(0);
 }

@@ -31,12 +31,22 @@ const shim = mkdtempSync(path.join(os.tmpdir(), 'driveseed-win32-inc-'));
 for (const h of ['zstd.h', 'zstd_errors.h', 'zdict.h']) if (existsSync(`/usr/include/${h}`)) symlinkSync(`/usr/include/${h}`, path.join(shim, h));
 
 const flags = [
-  '-std=c++17', '-fsyntax-only', '-Wall', '-Wextra', '-Wno-unused-parameter',
-  '-DNAPI_VERSION=8', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DNODE_ADDON_API_ENABLE_TYPE_CHECK_ON_AS',
-  `-I${path.join(root, 'native', 'src')}`, `-I${require('node-addon-api').include_dir}`, '-I/usr/include/node', `-I${shim}`,
+  '-std=c++17',
+  '-fsyntax-only',
+  '-Wall',
+  '-Wextra',
+  '-Wno-unused-parameter',
+  '-DNAPI_VERSION=8',
+  '-DNODE_ADDON_API_DISABLE_DEPRECATED',
+  '-DNODE_ADDON_API_ENABLE_TYPE_CHECK_ON_AS',
+  `-I${path.join(root, 'native', 'src')}`,
+  `-I${require('node-addon-api').include_dir}`,
+  '-I/usr/include/node',
+  `-I${shim}`,
 ];
 
-let passed = 0, failed = 0;
+let passed = 0,
+  failed = 0;
 for (const f of files) {
   const r = spawnSync(cxx, [...flags, path.join(root, f)], { encoding: 'utf8' });
   const out = (r.stdout + r.stderr).trim();
@@ -47,7 +57,13 @@ for (const f of files) {
     failed++;
     console.log(`FAIL ${f}`);
   }
-  if (out) console.log(out.split('\n').map((l) => `     ${l}`).join('\n'));
+  if (out)
+    console.log(
+      out
+        .split('\n')
+        .map((l) => `     ${l}`)
+        .join('\n'),
+    );
 }
 rmSync(shim, { recursive: true, force: true });
 console.log(`${passed} passed, ${failed} failed`);

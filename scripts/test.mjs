@@ -3,7 +3,7 @@
 // process (a crash in one file cannot hide the others), and prints the closing line
 // "N passed, N failed" that CI reads. Filter: node scripts/test.mjs <substring>...
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,9 +26,13 @@ function walk(dir) {
     return statSync(p).isDirectory() ? walk(p) : p.endsWith('.test.ts') ? [p] : [];
   });
 }
-const files = walk(path.join(root, 'test')).sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const files = walk(path.join(root, 'test'))
+  .sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 const failures = [];
 for (const file of files) {
   const rel = path.relative(root, file);
@@ -42,7 +46,9 @@ for (const file of files) {
   });
   const out = (r.stdout ?? '') + (r.stderr ?? '');
   const num = (label) => Number((out.match(new RegExp(`${label}:\\s+(\\d+)`)) ?? [])[1] ?? NaN);
-  const total = num('Total'), ok = num('Passed'), skip = num('Skipped') || 0;
+  const total = num('Total'),
+    ok = num('Passed'),
+    skip = num('Skipped') || 0;
   let fileFailed;
   if (Number.isNaN(total) || Number.isNaN(ok)) {
     fileFailed = 1; // crashed before uvu printed its summary

@@ -67,7 +67,10 @@ async function healthy(staging: string, readData: boolean): Promise<void> {
 async function restoredEquals(staging: string, dir: string): Promise<void> {
   const to = path.join(tmpDir('driveseed-faults-restore-'), 'out');
   cleanup.push(path.dirname(to));
-  const r = await restore({ staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true }, ctxWith());
+  const r = await restore(
+    { staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true },
+    ctxWith(),
+  );
   assert.is(r.verifyFailed, false);
   assert.equal(treeOf(path.join(to, 'data')), treeOf(dir));
 }
@@ -76,7 +79,10 @@ gated(test, 'kill -9 during the upload, then rerun: committed packs are not sent
   const { dir, staging, backend, grow } = await setup('killed');
   grow(192, 1);
   const journal = path.join(backupWorkDir(staging), 'journal.jsonl');
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'backup-child.ts'), dir, staging], { stdio: ['ignore', 'ignore', 'pipe'], env: process.env });
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'backup-child.ts'), dir, staging], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: process.env,
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<NodeJS.Signals | number | null>((r) => child.on('exit', (code, sig) => r(sig ?? code)));
@@ -130,10 +136,13 @@ gated(test, 'two concurrent backups: the second fails with REPOSITORY_LOCKED nam
       }),
     ),
   );
-  const [a, b] = await Promise.allSettled([first, (async () => {
-    while (!second) await new Promise((r) => setTimeout(r, 5));
-    return second;
-  })()]);
+  const [a, b] = await Promise.allSettled([
+    first,
+    (async () => {
+      while (!second) await new Promise((r) => setTimeout(r, 5));
+      return second;
+    })(),
+  ]);
   assert.is(a.status, 'fulfilled', a.status === 'rejected' ? String(a.reason) : '');
   assert.is(b.status, 'rejected');
   const err = (b as PromiseRejectedResult).reason as DriveseedError;
@@ -183,7 +192,10 @@ gated(test, 'check --cloud --read-data names a damaged pack blob; structure-only
   await backend.writeAtomic(victim, bytes);
   const r = await checkCloud({ staging, passphrase: { kind: 'param', secret: PASS }, readData: true, threads: 2 }, ctxWith());
   assert.not.ok(r.healthy);
-  assert.ok(r.problems.some((p) => p.code === 'CHUNK_BAD' && p.file === victim), JSON.stringify(r.problems));
+  assert.ok(
+    r.problems.some((p) => p.code === 'CHUNK_BAD' && p.file === victim),
+    JSON.stringify(r.problems),
+  );
   assert.ok(r.problems.some((p) => p.code === 'BLOCK_MD5' && p.offset === 0));
   await backend.delete(victim);
   const s = await checkCloud({ staging, passphrase: { kind: 'param', secret: PASS }, readData: false, threads: 2 }, ctxWith());
@@ -195,7 +207,10 @@ gated(test, 'check --cloud --read-data names a damaged pack blob; structure-only
   await backend.writeAtomic(indexes[0]!, Buffer.from('not an index'));
   fs.rmSync(path.join(staging, '.cache', 'index'), { recursive: true, force: true });
   const t = await checkCloud({ staging, passphrase: { kind: 'param', secret: PASS }, readData: false, threads: 2 }, ctxWith());
-  assert.ok(t.problems.some((p) => p.code === 'INDEX_DAMAGED' && p.file === indexes[0]), JSON.stringify(t.problems));
+  assert.ok(
+    t.problems.some((p) => p.code === 'INDEX_DAMAGED' && p.file === indexes[0]),
+    JSON.stringify(t.problems),
+  );
   assert.is(t.counts.indexFiles, indexes.length);
 });
 

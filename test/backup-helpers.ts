@@ -2,7 +2,7 @@
 // service would) repository, and byte counts of what is stored in the container.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AzuriteHandle } from '../src/cloud/azurite';
+import type { AzuriteHandle } from '../src/cloud/azurite';
 import type { CloudLocation } from '../src/cloud/client';
 import { containerClientFor, describeLocation } from '../src/cloud/client';
 import { ContainerBackend } from '../src/cloud/container-backend';
@@ -63,7 +63,11 @@ export function prng(seed: number, n: number): Buffer {
 }
 
 /** Stages `source` into a fresh staging dir, uploads it into `container` as the import would, marks the seed complete. */
-export async function seededRepo(azurite: AzuriteHandle, source: string, container: string): Promise<{ staging: string; location: CloudLocation; backend: ContainerBackend }> {
+export async function seededRepo(
+  azurite: AzuriteHandle,
+  source: string,
+  container: string,
+): Promise<{ staging: string; location: CloudLocation; backend: ContainerBackend }> {
   const staging = tmpDir('driveseed-backup-staging-');
   await stage(
     {

@@ -52,7 +52,14 @@ async function source(): Promise<{ dir: string; big: string }> {
   return { dir: root, big };
 }
 
-const opts = (src: string, staging: string) => ({ sources: [src], staging, passphrase: { kind: 'param' as const, secret: PASS }, forceUnlock: false, level: 3, threads: 2 });
+const opts = (src: string, staging: string) => ({
+  sources: [src],
+  staging,
+  passphrase: { kind: 'param' as const, secret: PASS },
+  forceUnlock: false,
+  level: 3,
+  threads: 2,
+});
 
 gated(test, 'before the seed is complete, backup refuses and says what to run first', why, async () => {
   const { dir } = await source();
@@ -65,54 +72,66 @@ gated(test, 'before the seed is complete, backup refuses and says what to run fi
   assert.match(err.message, /driveseed complete --staging/);
 });
 
-gated(test, 'unchanged tree: only the new snapshot lands in the container (< 1 MiB); 1 MiB changed mid-file: < 8 MiB; bytes inserted near the start: < 16 MiB', why, async () => {
-  const { dir, big } = await source();
-  const { staging, backend } = await seededRepo(azurite, dir, 'sizes');
-  cleanup.push(staging);
+gated(
+  test,
+  'unchanged tree: only the new snapshot lands in the container (< 1 MiB); 1 MiB changed mid-file: < 8 MiB; bytes inserted near the start: < 16 MiB',
+  why,
+  async () => {
+    const { dir, big } = await source();
+    const { staging, backend } = await seededRepo(azurite, dir, 'sizes');
+    cleanup.push(staging);
 
-  let before = await blobSizes(backend);
-  const r0 = await backup(opts(dir, staging), ctxWith());
-  let added = addedBytes(before, await blobSizes(backend));
-  assert.equal(added.blobs.map((b) => b.split('/')[0]), ['snapshots'], `unchanged tree added ${added.blobs.join(', ')}`);
-  assert.ok(added.bytes < MiB, `unchanged: ${added.bytes} bytes`);
-  const figures = [`unchanged ${added.bytes} B`];
-  assert.is(r0.upload.packs, 0);
-  assert.is(r0.parent?.filesReused, 3, 'unchanged files are not read again (parent snapshot)');
-  assert.is(r0.summary.bytesRead, 0);
-  assert.is(r0.summary.files, 3);
-  assert.ok(r0.index.fetched >= 1, 'the first backup downloads the index once');
+    let before = await blobSizes(backend);
+    const r0 = await backup(opts(dir, staging), ctxWith());
+    let added = addedBytes(before, await blobSizes(backend));
+    assert.equal(
+      added.blobs.map((b) => b.split('/')[0]),
+      ['snapshots'],
+      `unchanged tree added ${added.blobs.join(', ')}`,
+    );
+    assert.ok(added.bytes < MiB, `unchanged: ${added.bytes} bytes`);
+    const figures = [`unchanged ${added.bytes} B`];
+    assert.is(r0.upload.packs, 0);
+    assert.is(r0.parent?.filesReused, 3, 'unchanged files are not read again (parent snapshot)');
+    assert.is(r0.summary.bytesRead, 0);
+    assert.is(r0.summary.files, 3);
+    assert.ok(r0.index.fetched >= 1, 'the first backup downloads the index once');
 
-  const fd = fs.openSync(big, 'r+');
-  fs.writeSync(fd, prng(99, MiB), 0, MiB, 32 * MiB);
-  fs.closeSync(fd);
-  before = await blobSizes(backend);
-  const rep1 = recorder();
-  const r1 = await backup(opts(dir, staging), ctxWith(rep1));
-  assert.ok(rep1.phases.includes('backup') && rep1.phases.includes('upload'), `progress phases: ${rep1.phases.join(', ')}`);
-  added = addedBytes(before, await blobSizes(backend));
-  assert.ok(added.bytes < 8 * MiB, `1 MiB changed: ${added.bytes} bytes landed`);
-  figures.push(`1 MiB changed ${added.bytes} B`);
-  assert.ok(added.bytes > MiB / 2, `1 MiB changed: only ${added.bytes} bytes landed`);
-  assert.ok(r1.upload.packs >= 1);
-  assert.is(r1.index.fetched, 0, 'the second backup reads the index from the local cache');
-  assert.is(r1.parent?.filesReused, 2, 'only the changed file is read');
+    const fd = fs.openSync(big, 'r+');
+    fs.writeSync(fd, prng(99, MiB), 0, MiB, 32 * MiB);
+    fs.closeSync(fd);
+    before = await blobSizes(backend);
+    const rep1 = recorder();
+    const r1 = await backup(opts(dir, staging), ctxWith(rep1));
+    assert.ok(rep1.phases.includes('backup') && rep1.phases.includes('upload'), `progress phases: ${rep1.phases.join(', ')}`);
+    added = addedBytes(before, await blobSizes(backend));
+    assert.ok(added.bytes < 8 * MiB, `1 MiB changed: ${added.bytes} bytes landed`);
+    figures.push(`1 MiB changed ${added.bytes} B`);
+    assert.ok(added.bytes > MiB / 2, `1 MiB changed: only ${added.bytes} bytes landed`);
+    assert.ok(r1.upload.packs >= 1);
+    assert.is(r1.index.fetched, 0, 'the second backup reads the index from the local cache');
+    assert.is(r1.parent?.filesReused, 2, 'only the changed file is read');
 
-  const content = fs.readFileSync(big);
-  fs.writeFileSync(big, Buffer.concat([content.subarray(0, 4096), Buffer.from('a few bytes'), content.subarray(4096)]));
-  before = await blobSizes(backend);
-  await backup(opts(dir, staging), ctxWith());
-  added = addedBytes(before, await blobSizes(backend));
-  assert.ok(added.bytes < 16 * MiB, `insert near start: ${added.bytes} bytes landed`);
-  figures.push(`insert near start ${added.bytes} B`);
-  console.log(`measured in Azurite (64 MiB file): ${figures.join(', ')}`);
+    const content = fs.readFileSync(big);
+    fs.writeFileSync(big, Buffer.concat([content.subarray(0, 4096), Buffer.from('a few bytes'), content.subarray(4096)]));
+    before = await blobSizes(backend);
+    await backup(opts(dir, staging), ctxWith());
+    added = addedBytes(before, await blobSizes(backend));
+    assert.ok(added.bytes < 16 * MiB, `insert near start: ${added.bytes} bytes landed`);
+    figures.push(`insert near start ${added.bytes} B`);
+    console.log(`measured in Azurite (64 MiB file): ${figures.join(', ')}`);
 
-  // Restore the newest snapshot straight from the container: it equals the changed tree.
-  const to = tmpDir('driveseed-backup-restore-');
-  cleanup.push(to);
-  fs.rmSync(to, { recursive: true });
-  const r = await restore({ staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true }, ctxWith());
-  assert.is(r.verifyFailed, false);
-  assert.equal(treeOf(path.join(to, 'data')), treeOf(dir));
-});
+    // Restore the newest snapshot straight from the container: it equals the changed tree.
+    const to = tmpDir('driveseed-backup-restore-');
+    cleanup.push(to);
+    fs.rmSync(to, { recursive: true });
+    const r = await restore(
+      { staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true },
+      ctxWith(),
+    );
+    assert.is(r.verifyFailed, false);
+    assert.equal(treeOf(path.join(to, 'data')), treeOf(dir));
+  },
+);
 
 test.run();

@@ -31,8 +31,16 @@ test('native/sources.json lists every native source file, and only existing ones
     }
   };
   walk('native/src');
-  assert.equal([...onDisk].filter((f) => !listed.has(f)), [], 'sources on disk but not in native/sources.json');
-  assert.equal([...listed].filter((f) => !onDisk.has(f)), [], 'sources listed but missing');
+  assert.equal(
+    [...onDisk].filter((f) => !listed.has(f)),
+    [],
+    'sources on disk but not in native/sources.json',
+  );
+  assert.equal(
+    [...listed].filter((f) => !onDisk.has(f)),
+    [],
+    'sources listed but missing',
+  );
   assert.ok(fs.readFileSync(path.join(root, 'binding.gyp'), 'utf8').includes("require('./native/sources.json')"));
   assert.ok(fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8').includes('native/sources.json'));
 });
@@ -63,7 +71,11 @@ test('prebuildify --napi writes a prebuild that node-gyp-build loads', () => {
   const pkg = tmpDir('driveseed-prebuild-');
   fs.writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'driveseed', version: '0.0.0' }));
   fs.cpSync(path.join(work, 'prebuilds'), path.join(pkg, 'prebuilds'), { recursive: true });
-  const load = spawnSync(process.execPath, ['-e', `const b = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(pkg)}); console.log(typeof b.counters)`], { encoding: 'utf8' });
+  const load = spawnSync(
+    process.execPath,
+    ['-e', `const b = require(${JSON.stringify(require.resolve('node-gyp-build'))})(${JSON.stringify(pkg)}); console.log(typeof b.counters)`],
+    { encoding: 'utf8' },
+  );
   assert.is(load.status, 0, load.stderr);
   assert.is(load.stdout.trim(), 'function');
   fs.rmSync(pkg, { recursive: true, force: true });

@@ -33,11 +33,13 @@ test('a flipped byte in a pack: check --read-data names pack and offset; restore
   const snap = repo.resolveSnapshot('latest').doc;
   const index = repo.loadChunkIndex();
   let target: string | undefined;
-  for await (const { rec } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), 't')) if (rec.t === 'f' && rec.n === 'f3.bin') target = rec.c[0]![0];
+  for await (const { rec } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), 't'))
+    if (rec.t === 'f' && rec.n === 'f3.bin') target = rec.c[0]![0];
   repo.close();
   let hit: { pack: string; path: string; offset: number; length: number } | undefined;
   for (const id of listIndexIds(staging)) {
-    for (const p of readIndex(staging, repo.keys, id).packs) for (const [cid, offset, length] of p.entries) if (cid === target) hit = { pack: p.name, path: p.path, offset, length };
+    for (const p of readIndex(staging, repo.keys, id).packs)
+      for (const [cid, offset, length] of p.entries) if (cid === target) hit = { pack: p.name, path: p.path, offset, length };
   }
   assert.ok(hit, 'chunk of f3.bin found');
   const file = path.join(staging, hit!.path);
@@ -80,7 +82,8 @@ test('kill -9 during stage, then stage again, then check is clean', async () => 
   for (let i = 0; i < 12; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), noise(3 * 1024 * 1024, 900 + i));
   const staging = path.join(dir, 'staging');
   const env = { ...process.env, DRIVESEED_PASSPHRASE: PASS };
-  const cli = (args: string[]) => spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = (args: string[]) =>
+    spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, '..', 'src', 'cli', 'main.ts'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const args = ['stage', src, '--staging', staging, '--job', 'crash-job', '--threads', '1', '--level', '19'];
   const child = cli(args);
   // Kill once the first pack is durable (or a temp pack is being written), i.e. mid-run.

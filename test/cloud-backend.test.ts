@@ -68,11 +68,20 @@ for (const [label, make] of backends) {
     assert.is(await be.stat('index/missing'), undefined);
     assert.is((await be.readAll('index/aa')).toString(), 'replaced');
     assert.is((await be.readRange('index/aa', 2, 4)).toString(), 'plac');
-    assert.equal((await be.list('index/')).map((e) => e.path), ['index/aa', 'index/bb']);
-    assert.equal((await be.list('')).map((e) => e.path), ['index/aa', 'index/bb', 'snapshots/01']);
+    assert.equal(
+      (await be.list('index/')).map((e) => e.path),
+      ['index/aa', 'index/bb'],
+    );
+    assert.equal(
+      (await be.list('')).map((e) => e.path),
+      ['index/aa', 'index/bb', 'snapshots/01'],
+    );
     await be.delete('index/aa');
     await be.delete('index/aa'); // missing is fine
-    assert.equal((await be.list('index/')).map((e) => e.path), ['index/bb']);
+    assert.equal(
+      (await be.list('index/')).map((e) => e.path),
+      ['index/bb'],
+    );
     assert.match(await codeOf(be.readAll('index/aa')), /CLOUD_NOT_FOUND|REPO_IO/);
     assert.match(await codeOf(be.readRange('index/bb', 3, 10)), /CLOUD_IO|REPO_IO/); // beyond the end
     assert.is(await codeOf(be.stat('../escape')), 'BAD_REPO_PATH');
@@ -90,7 +99,10 @@ for (const [label, make] of backends) {
     const r2 = await be.putFile('data/ab/abcd', src, { blockMd5: blockMd5Of(bytes) });
     assert.is(r2.skipped, 'committed');
     assert.is(r2.bytesSent, 0);
-    assert.equal((await be.list('data/')).map((e) => [e.path, e.size]), [['data/ab/abcd', bytes.length]]);
+    assert.equal(
+      (await be.list('data/')).map((e) => [e.path, e.size]),
+      [['data/ab/abcd', bytes.length]],
+    );
   });
 }
 
@@ -132,7 +144,9 @@ async function faultProxy(rule: (req: http.IncomingMessage) => 'pass' | '503' | 
       req.resume();
       req.on('end', () => {
         res.writeHead(action === '503' ? 503 : 400, { 'content-type': 'application/xml', 'x-ms-error-code': action === '503' ? 'ServerBusy' : 'InvalidInput' });
-        res.end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>${action === '503' ? 'ServerBusy' : 'InvalidInput'}</Code><Message>injected</Message></Error>`);
+        res.end(
+          `<?xml version="1.0" encoding="utf-8"?><Error><Code>${action === '503' ? 'ServerBusy' : 'InvalidInput'}</Code><Message>injected</Message></Error>`,
+        );
       });
       return;
     }

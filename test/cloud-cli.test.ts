@@ -103,7 +103,10 @@ gated(test, 'over JSON-RPC: backup (with $/progress) and snapshots.list; a wrong
   const rpc = await RpcClient.start();
   try {
     const phases = new Set<string>();
-    const res = (await rpc.request('backup', { sources: [dir], staging, passphrase: PASS.reveal() }, (p) => phases.add(String(p.phase)))) as { snapshot: string; upload: { packs: number } };
+    const res = (await rpc.request('backup', { sources: [dir], staging, passphrase: PASS.reveal() }, (p) => phases.add(String(p.phase)))) as {
+      snapshot: string;
+      upload: { packs: number };
+    };
     assert.match(res.snapshot, /^[0-9a-f]{64}$/);
     assert.ok(res.upload.packs >= 1);
     assert.ok(phases.has('backup'), `progress phases: ${[...phases].join(', ')}`);

@@ -43,7 +43,15 @@ gated(test, 'backup, snapshots --cloud and restore --from-cloud find the account
   const staging = tmpDir('driveseed-emu-staging-');
   cleanup.push(staging);
   await stage(
-    { sources: [dir], staging, settings: { job: 'emu-job', account: 'seedacct', container: 'seeded' }, passphrase: { kind: 'param', secret: PASS }, level: 3, threads: 2, init: { kdf: { N: 1024, r: 8, p: 1 } } },
+    {
+      sources: [dir],
+      staging,
+      settings: { job: 'emu-job', account: 'seedacct', container: 'seeded' },
+      passphrase: { kind: 'param', secret: PASS },
+      level: 3,
+      threads: 2,
+      init: { kdf: { N: 1024, r: 8, p: 1 } },
+    },
     ctxWith(),
   );
   const loc = { account: acc.name, container: 'seeded', blobEndpoint: acc.blobEndpoint, credentials: { kind: 'sharedKey' as const, accountKey: acc.key } };
@@ -61,13 +69,19 @@ gated(test, 'backup, snapshots --cloud and restore --from-cloud find the account
   assert.is(list.snapshots[1]!.id, r.snapshot);
   const to = path.join(tmpDir('driveseed-emu-restore-'), 'out');
   cleanup.push(path.dirname(to));
-  const rr = await restore({ staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true }, ctxWith());
+  const rr = await restore(
+    { staging, to, snapshot: 'latest', include: [], passphrase: { kind: 'param', secret: PASS }, threads: 2, fromCloud: true },
+    ctxWith(),
+  );
   assert.is(rr.verifyFailed, false);
   assert.equal(treeOf(path.join(to, 'data')), treeOf(dir));
 
   await emu.stop();
   emu = undefined;
-  const err = (await backup({ sources: [dir], staging, passphrase: { kind: 'param', secret: PASS }, forceUnlock: false, level: 3, threads: 2 }, ctxWith()).catch((e: unknown) => e)) as DriveseedError;
+  const err = (await backup(
+    { sources: [dir], staging, passphrase: { kind: 'param', secret: PASS }, forceUnlock: false, level: 3, threads: 2 },
+    ctxWith(),
+  ).catch((e: unknown) => e)) as DriveseedError;
   assert.is(err.code, 'EMULATOR_UNREACHABLE');
 });
 

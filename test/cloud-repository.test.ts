@@ -13,7 +13,7 @@ import { ContainerBackend } from '../src/cloud/container-backend';
 import { indexCacheDir } from '../src/cloud/index-cache';
 import { CloudRepository } from '../src/cloud/repository';
 import { uploadRepository } from '../src/cloud/seed';
-import { DriveseedError } from '../src/base/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { listSnapshots } from '../src/core/snapshots';
 import { Secret } from '../src/base/secret';
 import { type IndexPack, writeIndex } from '../src/repo/index-file';
@@ -50,7 +50,14 @@ async function stagedRepo(nIndex: number): Promise<{ dir: string; chunkIds: stri
       const id = randomBytes(32).toString('hex');
       chunkIds.push(id);
       const md5 = blockMd5Of(bytes);
-      packs.push({ name, path: packPath(name), size: bytes.length, blockSize: 4 * 1024 * 1024, blockMd5: [md5.toString('hex', 0, 16), md5.toString('hex', 16, 32)], entries: [[id, 0, bytes.length, bytes.length]] });
+      packs.push({
+        name,
+        path: packPath(name),
+        size: bytes.length,
+        blockSize: 4 * 1024 * 1024,
+        blockMd5: [md5.toString('hex', 0, 16), md5.toString('hex', 16, 32)],
+        entries: [[id, 0, bytes.length, bytes.length]],
+      });
     }
     writeIndex(dir, repo.keys, packs);
   }
@@ -60,7 +67,22 @@ async function stagedRepo(nIndex: number): Promise<{ dir: string; chunkIds: stri
     host: 'h',
     sources: ['/src'],
     tree: { chunks: [[chunkIds[0]!, 10]], size: 10 },
-    summary: { files: 1, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 123, bytesRead: 123, bytesNew: 0, bytesStored: 0, chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, durationMs: 1 },
+    summary: {
+      files: 1,
+      dirs: 0,
+      symlinks: 0,
+      hardlinks: 0,
+      bytes: 123,
+      bytesRead: 123,
+      bytesNew: 0,
+      bytesStored: 0,
+      chunksNew: 0,
+      chunksDuplicate: 0,
+      packs: 0,
+      filesFailed: 0,
+      filesChanged: 0,
+      durationMs: 1,
+    },
   });
   return { dir, chunkIds };
 }

@@ -68,26 +68,38 @@ test('transient: 408, 429, 5xx, resets, timeouts; not: 400, 403, 404, 409, 412',
 
 test('withRetry retries transient failures, stops at a permanent one, and an abort surfaces its reason', async () => {
   let n = 0;
-  const v = await withRetry(async () => {
-    if (++n < 3) throw Object.assign(new Error('busy'), { statusCode: 503 });
-    return 'ok';
-  }, undefined, { baseDelayMs: 1 });
+  const v = await withRetry(
+    async () => {
+      if (++n < 3) throw Object.assign(new Error('busy'), { statusCode: 503 });
+      return 'ok';
+    },
+    undefined,
+    { baseDelayMs: 1 },
+  );
   assert.is(v, 'ok');
   assert.is(n, 3);
 
   n = 0;
-  const perm = await withRetry(async () => {
-    n++;
-    throw Object.assign(new Error('nope'), { statusCode: 400 });
-  }, undefined, { baseDelayMs: 1 }).catch((e: unknown) => e);
+  const perm = await withRetry(
+    async () => {
+      n++;
+      throw Object.assign(new Error('nope'), { statusCode: 400 });
+    },
+    undefined,
+    { baseDelayMs: 1 },
+  ).catch((e: unknown) => e);
   assert.is(n, 1);
   assert.is((perm as { attempts?: number }).attempts, 1);
 
   n = 0;
-  const out = await withRetry(async () => {
-    n++;
-    throw Object.assign(new Error('busy'), { statusCode: 503 });
-  }, undefined, { baseDelayMs: 1, attempts: 4 }).catch((e: unknown) => e);
+  const out = await withRetry(
+    async () => {
+      n++;
+      throw Object.assign(new Error('busy'), { statusCode: 503 });
+    },
+    undefined,
+    { baseDelayMs: 1, attempts: 4 },
+  ).catch((e: unknown) => e);
   assert.is(n, 4);
   assert.is((out as { attempts?: number }).attempts, 4);
 
@@ -97,7 +109,11 @@ test('withRetry retries transient failures, stops at a permanent one, and an abo
   ctl.abort(reason);
   assert.is(await p.catch((e: unknown) => e), reason);
 
-  const timedOut = await withRetry((s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))), undefined, { attemptTimeoutMs: 5, attempts: 2, baseDelayMs: 1 }).catch((e: unknown) => e);
+  const timedOut = await withRetry((s) => new Promise((_, reject) => s.addEventListener('abort', () => reject(new Error('aborted')))), undefined, {
+    attemptTimeoutMs: 5,
+    attempts: 2,
+    baseDelayMs: 1,
+  }).catch((e: unknown) => e);
   assert.is((timedOut as { code?: string }).code, 'ATTEMPT_TIMEOUT');
   assert.is((timedOut as { attempts?: number }).attempts, 2);
 });

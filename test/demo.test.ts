@@ -10,10 +10,14 @@ import { nativeIoUnavailable } from '../src/prep/native';
 import { gated, hasTool, loopUnavailable } from './helpers';
 import { ROOT } from './support/rpc-client';
 
-const reason = loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
+const reason =
+  loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
 
 const demoDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('driveseed-demo-')));
-const demoLoops = () => spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes('driveseed-demo-'));
+const demoLoops = () =>
+  spawnSync('losetup', ['-a'], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((l) => l.includes('driveseed-demo-'));
 
 gated(test, 'npm run demo (--size 32): every step passes, the summary has throughputs, nothing is left behind', reason, () => {
   const before = demoDirs();
@@ -23,16 +27,26 @@ gated(test, 'npm run demo (--size 32): every step passes, the summary has throug
   assert.match(r.stdout, /complete \(every blob verified against the manifests\)\s+[\d.]+ s\s+[\d.]+ MiB\/s/);
   assert.match(r.stdout, /incremental backup: [\d.]+ (KiB|MiB) over the network/);
   assert.match(r.stderr, /job Completed/);
-  assert.equal([...demoDirs()].filter((d) => !before.has(d)), []);
+  assert.equal(
+    [...demoDirs()].filter((d) => !before.has(d)),
+    [],
+  );
   assert.equal(demoLoops(), []);
 });
 
 gated(test, 'a failing demo exits non-zero naming the step, and cleans up', reason, () => {
   const before = demoDirs();
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'demo.mjs'), '--source', path.join(os.tmpdir(), 'driveseed-no-such-source')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'demo.mjs'), '--source', path.join(os.tmpdir(), 'driveseed-no-such-source')], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   assert.is.not(r.status, 0);
   assert.match(r.stderr, /demo FAILED: step "source" failed: --source .* is not a directory/);
-  assert.equal([...demoDirs()].filter((d) => !before.has(d)), []);
+  assert.equal(
+    [...demoDirs()].filter((d) => !before.has(d)),
+    [],
+  );
   assert.equal(demoLoops(), []);
 });
 

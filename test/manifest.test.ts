@@ -57,15 +57,26 @@ const arbBlob: fc.Arbitrary<ManifestBlob> = fc
     if (disposition) b.importDisposition = disposition as ManifestBlob['importDisposition'];
     return b;
   });
-const arbManifest: fc.Arbitrary<DriveManifest> = fc.record({
-  driveId: fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/),
-  clientCreator: fc.option(fc.string({ maxLength: 30 }).filter((s) => !/[\r\0-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/.test(s) && !/[\ud800-\udfff]/.test(s)), { nil: undefined }),
-  blobLists: fc.array(fc.record({ id: fc.option(fc.stringMatching(/^session#[0-9]-[0-9]$/), { nil: undefined }), blobs: fc.array(arbBlob, { minLength: 1, maxLength: 4 }) }), { minLength: 0, maxLength: 3 }),
-}).map((m) => {
-  const out: DriveManifest = { driveId: m.driveId, blobLists: m.blobLists.map((l) => (l.id === undefined ? { blobs: l.blobs } : { id: l.id, blobs: l.blobs })) };
-  if (m.clientCreator !== undefined) out.clientCreator = m.clientCreator;
-  return out;
-});
+const arbManifest: fc.Arbitrary<DriveManifest> = fc
+  .record({
+    driveId: fc.stringMatching(/^[A-Za-z0-9-]{1,20}$/),
+    clientCreator: fc.option(
+      fc.string({ maxLength: 30 }).filter((s) => !/[\r\0-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/.test(s) && !/[\ud800-\udfff]/.test(s)),
+      { nil: undefined },
+    ),
+    blobLists: fc.array(
+      fc.record({ id: fc.option(fc.stringMatching(/^session#[0-9]-[0-9]$/), { nil: undefined }), blobs: fc.array(arbBlob, { minLength: 1, maxLength: 4 }) }),
+      { minLength: 0, maxLength: 3 },
+    ),
+  })
+  .map((m) => {
+    const out: DriveManifest = {
+      driveId: m.driveId,
+      blobLists: m.blobLists.map((l) => (l.id === undefined ? { blobs: l.blobs } : { id: l.id, blobs: l.blobs })),
+    };
+    if (m.clientCreator !== undefined) out.clientCreator = m.clientCreator;
+    return out;
+  });
 
 test('property: write → parse gives the same model, and manifestHash is the MD5 of the file bytes', async () => {
   let n = 0;
@@ -85,7 +96,10 @@ test('property: write → parse gives the same model, and manifestHash is the MD
       const got: ManifestBlob[] = [];
       for (const ch of text) for (const it of p.feed(ch)) got.push(it.blob);
       for (const it of p.end()) got.push(it.blob);
-      assert.equal(got, m.blobLists.flatMap((l) => l.blobs));
+      assert.equal(
+        got,
+        m.blobLists.flatMap((l) => l.blobs),
+      );
       fs.rmSync(file);
     }),
     { numRuns: 60 },
@@ -136,10 +150,15 @@ function refuses(xml: string, element: string, text: RegExp): void {
 const head = '<?xml version="1.0" encoding="UTF-8"?><DriveManifest Version="2014-11-01"><Drive><DriveId>D1</DriveId><BlobList>';
 const tail = '</BlobList></Drive></DriveManifest>';
 const wrap = (blobXml: string) => `${head}${blobXml}${tail}`;
-const oneBlob = (blocks: string, length = 10) => wrap(`<Blob><BlobPath>c01/a</BlobPath><FilePath>\\a</FilePath><Length>${length}</Length><BlockList>${blocks}</BlockList></Blob>`);
+const oneBlob = (blocks: string, length = 10) =>
+  wrap(`<Blob><BlobPath>c01/a</BlobPath><FilePath>\\a</FilePath><Length>${length}</Length><BlockList>${blocks}</BlockList></Blob>`);
 
 test('parser refuses: DriveId after BlobList, missing or duplicated DriveId', () => {
-  refuses(`<DriveManifest Version="2014-11-01"><Drive><BlobList><Blob/></BlobList><DriveId>x</DriveId></Drive></DriveManifest>`, 'BlobList', /DriveId> must come before/);
+  refuses(
+    `<DriveManifest Version="2014-11-01"><Drive><BlobList><Blob/></BlobList><DriveId>x</DriveId></Drive></DriveManifest>`,
+    'BlobList',
+    /DriveId> must come before/,
+  );
   refuses(`<DriveManifest Version="2014-11-01"><Drive></Drive></DriveManifest>`, 'Drive', /no <DriveId>/);
   refuses(`<DriveManifest Version="2014-11-01"><Drive><DriveId>a</DriveId><DriveId>b</DriveId></Drive></DriveManifest>`, 'DriveId', /only one/);
   refuses(`<DriveManifest Version="2014-11-01"><Drive><DriveId>a b</DriveId></Drive></DriveManifest>`, 'DriveId', /without whitespace/);
@@ -148,7 +167,11 @@ test('parser refuses: DriveId after BlobList, missing or duplicated DriveId', ()
 test('parser refuses: wrong version, wrong root, secrets on the drive, page blobs, unknown elements', () => {
   refuses(`<DriveManifest Version="2011-10-01"><Drive/></DriveManifest>`, 'DriveManifest', /Version "2011-10-01"/);
   refuses(`<Manifest/>`, 'Manifest', /root element/);
-  refuses(`<DriveManifest Version="2014-11-01"><Drive><DriveId>a</DriveId><StorageAccountKey>k</StorageAccountKey></Drive></DriveManifest>`, 'StorageAccountKey', /must not be written/);
+  refuses(
+    `<DriveManifest Version="2014-11-01"><Drive><DriveId>a</DriveId><StorageAccountKey>k</StorageAccountKey></Drive></DriveManifest>`,
+    'StorageAccountKey',
+    /must not be written/,
+  );
   refuses(wrap(`<Blob><BlobPath>c01/a</BlobPath><FilePath>\\a</FilePath><Length>0</Length><PageRangeList/></Blob>`), 'PageRangeList', /page blobs/);
   refuses(wrap(`<Blob><BlobPath>c01/a</BlobPath><FilePath>\\a</FilePath><Length>0</Length><BlockList/><Color/></Blob>`), 'Color', /unknown element/);
   refuses(wrap(`<Blob><FilePath>\\a</FilePath><BlobPath>c01/a</BlobPath><Length>0</Length><BlockList/></Blob>`), 'BlobPath', /out of order/);
@@ -156,21 +179,37 @@ test('parser refuses: wrong version, wrong root, secrets on the drive, page blob
 });
 
 test('parser refuses: blocks out of order, with gaps, too long, too many, wrong sum, bad hashes', () => {
-  refuses(oneBlob(`<Block Offset="5" Length="5" Hash="${H}"/><Block Offset="0" Length="5" Hash="${H}"/>`), 'Block', /block 0 of c01\/a has Offset 5.*must be 0/);
+  refuses(
+    oneBlob(`<Block Offset="5" Length="5" Hash="${H}"/><Block Offset="0" Length="5" Hash="${H}"/>`),
+    'Block',
+    /block 0 of c01\/a has Offset 5.*must be 0/,
+  );
   refuses(oneBlob(`<Block Offset="0" Length="4" Hash="${H}"/><Block Offset="5" Length="5" Hash="${H}"/>`), 'Block', /block 1 .*contiguous.*must be 4/);
-  refuses(oneBlob(`<Block Offset="0" Length="${MAX_BLOCK_LENGTH + 1}" Hash="${H}"/>`, MAX_BLOCK_LENGTH + 1), 'Block', /Length 4194305; it must be 1\.\.4194304/);
+  refuses(
+    oneBlob(`<Block Offset="0" Length="${MAX_BLOCK_LENGTH + 1}" Hash="${H}"/>`, MAX_BLOCK_LENGTH + 1),
+    'Block',
+    /Length 4194305; it must be 1\.\.4194304/,
+  );
   refuses(oneBlob(`<Block Offset="0" Length="4" Hash="${H}"/>`), 'BlockList', /cover 4 bytes but its Length is 10/);
   refuses(oneBlob(`<Block Offset="0" Length="10" Hash="XYZ"/>`), 'Block', /Hash "XYZ"; expected 32 hex/);
   refuses(oneBlob(`<Block Offset="0" Length="10"/>`), 'Block', /missing attribute Hash/);
   refuses(oneBlob(`<Block Offset="-1" Length="10" Hash="${H}"/>`), 'Block', /Offset "-1" is not/);
-  refuses(oneBlob(`<Block Offset="0" Length="5" Id="AAAA" Hash="${H}"/><Block Offset="5" Length="5" Hash="${H}"/>`), 'Block', /all blocks of a blob or on none/);
+  refuses(
+    oneBlob(`<Block Offset="0" Length="5" Id="AAAA" Hash="${H}"/><Block Offset="5" Length="5" Hash="${H}"/>`),
+    'Block',
+    /all blocks of a blob or on none/,
+  );
   const many = Array.from({ length: 50_001 }, (_, i) => `<Block Offset="${i}" Length="1" Hash="${H}"/>`).join('');
   refuses(oneBlob(many, 50_001), 'BlockList', /50001 blocks; at most 50000/);
 });
 
 test('parser refuses: unsafe paths and malformed XML, naming the line', () => {
   refuses(wrap(`<Blob><BlobPath>c01/a</BlobPath><FilePath>\\..\\etc\\passwd</FilePath><Length>0</Length><BlockList/></Blob>`), 'FilePath', /"\.\." segment/);
-  refuses(wrap(`<Blob><BlobPath>Bad_Container/a</BlobPath><FilePath>\\a</FilePath><Length>0</Length><BlockList/></Blob>`), 'BlobPath', /container "Bad_Container"/);
+  refuses(
+    wrap(`<Blob><BlobPath>Bad_Container/a</BlobPath><FilePath>\\a</FilePath><Length>0</Length><BlockList/></Blob>`),
+    'BlobPath',
+    /container "Bad_Container"/,
+  );
   refuses(`<DriveManifest Version="2014-11-01">\n<Drive>\n<DriveId>a</DriveId>\n</Driv></DriveManifest>`, 'xml', /<\/Driv> closes <Drive> \(line 4\)/);
   refuses(`<!DOCTYPE x><DriveManifest/>`, 'xml', /DTDs/);
   refuses(`${head}`, 'xml', /document ends inside/);

@@ -69,7 +69,11 @@ function parent(): void {
     // The whole subset on the MD5 path this CPU picks, then the multi-buffer MD5 alone on each weaker
     // path (DRIVESEED_MD5 caps the dispatch), so the AVX2 kernel and the scalar fallback run under the
     // sanitizers too.
-    for (const [mode, md5Cap] of [['1', undefined], ['md5', 'avx2'], ['md5', 'scalar']] as const) {
+    for (const [mode, md5Cap] of [
+      ['1', undefined],
+      ['md5', 'avx2'],
+      ['md5', 'scalar'],
+    ] as const) {
       const env: NodeJS.ProcessEnv = {
         ...process.env,
         DRIVESEED_ASAN_CHILD: mode,
@@ -142,7 +146,15 @@ async function child(): Promise<void> {
     const big = own(9 * 4 * MiB + 777, 5);
     const gb = pl.md5Blocks(big, 4 * MiB);
     for (let i = 0; i * 4 * MiB < big.length; i++)
-      check(gb.subarray(16 * i, 16 * i + 16).equals(crypto.createHash('md5').update(big.subarray(i * 4 * MiB, (i + 1) * 4 * MiB)).digest()), `md5Blocks ${i}`);
+      check(
+        gb.subarray(16 * i, 16 * i + 16).equals(
+          crypto
+            .createHash('md5')
+            .update(big.subarray(i * 4 * MiB, (i + 1) * 4 * MiB))
+            .digest(),
+        ),
+        `md5Blocks ${i}`,
+      );
     if (process.env.DRIVESEED_ASAN_CHILD === 'md5') {
       const order = ['scalar', 'avx2', 'avx512'];
       check(order.indexOf(pl.md5Implementation()) <= order.indexOf(process.env.DRIVESEED_MD5 ?? ''), `MD5 path ${pl.md5Implementation()} is capped`);
@@ -153,14 +165,23 @@ async function child(): Promise<void> {
   try {
     // Direct copy with an unaligned tail, and buffered.
     const a = rand('a.bin', 9 * MiB + 4097);
-    const c = await io.copyFiles([{ source: a.file, dest: path.join(dir, 'a.out') }, { source: a.file, dest: path.join(dir, 'a2.out') }], { ioSize: MiB, queueDepth: 3 });
+    const c = await io.copyFiles(
+      [
+        { source: a.file, dest: path.join(dir, 'a.out') },
+        { source: a.file, dest: path.join(dir, 'a2.out') },
+      ],
+      { ioSize: MiB, queueDepth: 3 },
+    );
     check(fs.readFileSync(path.join(dir, 'a.out')).equals(a.data), 'copy content');
     check(c.items[1].blockMd5.length === 3 * 16, 'copy md5 count');
     await io.copyFiles([{ source: a.file, dest: path.join(dir, 'a3.out') }], { direct: false, sync: false });
 
     // Hash: many small items pipelined, SHA-256 in order, a failing item.
     const small = Array.from({ length: 40 }, (_, i) => rand(`s${i}.bin`, (i * 7919) % 70000));
-    const h = await io.hashFiles(small.map((s) => ({ path: s.file })), { blockSize: 16384, threads: 3, sha256: true });
+    const h = await io.hashFiles(
+      small.map((s) => ({ path: s.file })),
+      { blockSize: 16384, threads: 3, sha256: true },
+    );
     small.forEach((s, i) => check(h.items[i].sha256!.equals(crypto.createHash('sha256').update(s.data).digest()), `sha ${i}`));
     await expectCode(io.hashFiles([{ path: small[3].file }, { path: small[5].file, length: 10 * MiB }], { threads: 2 }), 'ERR_CHANGED');
     await expectCode(io.hashFiles([{ path: path.join(dir, 'missing') }]), 'ENOENT');
@@ -169,7 +190,13 @@ async function child(): Promise<void> {
     const target = path.join(dir, 'raw.bin');
     fs.writeFileSync(target, Buffer.alloc(64 * 1024, 0x5a));
     await io.writeRaw(target, { path: a.file }, 3 * 4096 + 123, { offset: 4096, ioSize: 8192 });
-    check(fs.readFileSync(target).subarray(4096 + 3 * 4096 + 123).equals(Buffer.alloc(64 * 1024 - 4096 - 3 * 4096 - 123, 0x5a)), 'tail kept');
+    check(
+      fs
+        .readFileSync(target)
+        .subarray(4096 + 3 * 4096 + 123)
+        .equals(Buffer.alloc(64 * 1024 - 4096 - 3 * 4096 - 123, 0x5a)),
+      'tail kept',
+    );
     await io.writeRaw(path.join(dir, 'raw2.bin'), { pattern: 'random' }, 5 * MiB + 512, { queueDepth: 4, ioSize: MiB });
 
     // Pack, restore, verify (clean and corrupted), dedup.
@@ -185,7 +212,9 @@ async function child(): Promise<void> {
     const packs = events.filter((e): e is import('../src/native/binding').PackDoneEvent => e.type === 'pack');
     const fileEvents = events.filter((e): e is import('../src/native/binding').PackFileEvent => e.type === 'file');
     const where = new Map<string, import('../src/native/binding').ChunkRef>();
-    packs.forEach((p, pack) => p.entries.forEach((e) => where.set(e.id.toString('hex'), { pack, offset: e.offset, length: e.length, rawLength: e.rawLength, id: e.id })));
+    packs.forEach((p, pack) =>
+      p.entries.forEach((e) => where.set(e.id.toString('hex'), { pack, offset: e.offset, length: e.length, rawLength: e.rawLength, id: e.id })),
+    );
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
     const restore = fileEvents.map((e) => ({
@@ -218,15 +247,32 @@ async function child(): Promise<void> {
 
     // Cancellation mid-job: writeRaw, pack, hash.
     const ac1 = new AbortController();
-    await expectCode(io.writeRaw(path.join(dir, 'cancel.bin'), { pattern: 'random' }, 64 * 1024 * MiB, { ioSize: MiB, sync: false, signal: ac1.signal, onProgress: () => ac1.abort() }), 'ERR_CANCELLED');
+    await expectCode(
+      io.writeRaw(path.join(dir, 'cancel.bin'), { pattern: 'random' }, 64 * 1024 * MiB, {
+        ioSize: MiB,
+        sync: false,
+        signal: ac1.signal,
+        onProgress: () => ac1.abort(),
+      }),
+      'ERR_CANCELLED',
+    );
     const big = rand('big.bin', 24 * MiB);
     const ac2 = new AbortController();
     const packDir2 = path.join(dir, 'packs2');
     fs.mkdirSync(packDir2);
     const many = Array.from({ length: 20 }, () => ({ path: big.file, size: big.data.length }));
-    await expectCode(pl.packFiles({ files: many, packDir: packDir2, keys, chunker, threads: 2, packSize: MiB }, { signal: ac2.signal, onProgress: () => ac2.abort() }), 'ERR_CANCELLED');
+    await expectCode(
+      pl.packFiles({ files: many, packDir: packDir2, keys, chunker, threads: 2, packSize: MiB }, { signal: ac2.signal, onProgress: () => ac2.abort() }),
+      'ERR_CANCELLED',
+    );
     const ac3 = new AbortController();
-    await expectCode(io.hashFiles(Array.from({ length: 50 }, () => ({ path: big.file })), { sha256: true, signal: ac3.signal, onProgress: () => ac3.abort() }), 'ERR_CANCELLED');
+    await expectCode(
+      io.hashFiles(
+        Array.from({ length: 50 }, () => ({ path: big.file })),
+        { sha256: true, signal: ac3.signal, onProgress: () => ac3.abort() },
+      ),
+      'ERR_CANCELLED',
+    );
 
     // A worker terminated mid-job: environment teardown cancels, joins and frees its jobs.
     const w = new Worker(

@@ -46,7 +46,14 @@ async function rejects(p: Promise<unknown>, code: string): Promise<Error & { cod
 
 function md5Blocks(data: Buffer, blockSize = 4 * MiB): string[] {
   const out: string[] = [];
-  for (let o = 0; o < data.length; o += blockSize) out.push(crypto.createHash('md5').update(data.subarray(o, o + blockSize)).digest('hex').toUpperCase());
+  for (let o = 0; o < data.length; o += blockSize)
+    out.push(
+      crypto
+        .createHash('md5')
+        .update(data.subarray(o, o + blockSize))
+        .digest('hex')
+        .toUpperCase(),
+    );
   return out;
 }
 
@@ -91,7 +98,10 @@ test('wrong object types are refused, not unwrapped', () => {
     typeError(() => (b.Target.prototype.close as (this: unknown) => unknown).call({}), 'Expected a Target for this');
     typeError(() => (b.TargetLock.prototype.release as (this: unknown) => unknown).call(t), 'Expected a TargetLock for this');
     typeError(() => b.writeRawJob({ target: p, source: { pattern: 'zero' }, length: 0 }, undefined, l as never), 'Expected a CancelToken for cancel');
-    typeError(() => b.writeRawJob({ target: p, source: { pattern: 'zero' }, length: 0 }, undefined, { cancel() {} } as never), 'Expected a CancelToken for cancel');
+    typeError(
+      () => b.writeRawJob({ target: p, source: { pattern: 'zero' }, length: 0 }, undefined, { cancel() {} } as never),
+      'Expected a CancelToken for cancel',
+    );
   } finally {
     t.close();
     l.release();
@@ -108,7 +118,10 @@ test('jobs: bad specs give exact TypeErrors', () => {
   typeError(() => b.copyFilesJob({ items: [{ source: 1, dest: 'x' }] } as never), 'Expected a non-empty string for spec.items[0].source');
   typeError(() => b.copyFilesJob({ items: [], queueDepth: 0 }), 'Expected an integer from 1 to 64 for spec.queueDepth');
   typeError(() => b.copyFilesJob({ items: [], ioSize: 5000 }), 'Expected a multiple of 4096 from 4096 to 67108864 for spec.ioSize');
-  typeError(() => b.copyFilesJob({ items: [], ioSize: MiB, blockSize: MiB + 4096 }), 'Expected a multiple of spec.ioSize (1048576) up to 268435456 for spec.blockSize');
+  typeError(
+    () => b.copyFilesJob({ items: [], ioSize: MiB, blockSize: MiB + 4096 }),
+    'Expected a multiple of spec.ioSize (1048576) up to 268435456 for spec.blockSize',
+  );
   typeError(() => b.copyFilesJob({ items: [] }, 5 as never), 'Expected a function or undefined for onProgress');
   typeError(() => b.hashFilesJob({ items: [{ path: 'x', offset: -1 }] }), 'Expected a non-negative integer for spec.items[0].offset');
   typeError(() => b.hashFilesJob({ items: [], threads: 65 }), 'Expected an integer from 1 to 64 for spec.threads');
@@ -216,8 +229,13 @@ test('copyFiles: content identical and blockMd5 per 4 MiB block', async () => {
 // item order, and a file complete when its itemDone arrives.
 test('copyFiles under concurrency: random block counts, blockMd5 in order against node:crypto, files complete when reported', async () => {
   let seed = 0x5eed;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
-  for (const [ioSize, blockSize, queueDepth] of [[4096, 16384, 1], [4096, 16384, 3], [8192, 8192, 8], [4096, 32768, 5]]) {
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+  for (const [ioSize, blockSize, queueDepth] of [
+    [4096, 16384, 1],
+    [4096, 16384, 3],
+    [8192, 8192, 8],
+    [4096, 32768, 5],
+  ]) {
     const srcs = Array.from({ length: 24 }, (_, i) => {
       const kind = rnd(4);
       const size = kind === 0 ? 0 : kind === 1 ? rnd(blockSize) + 1 : kind === 2 ? blockSize * (1 + rnd(12)) : rnd(blockSize * 40);
@@ -227,13 +245,20 @@ test('copyFiles under concurrency: random block counts, blockMd5 in order agains
     const events: number[] = [];
     const incomplete: string[] = [];
     const r = await copyFiles(items, {
-      direct: tmpIsExt4, ioSize, blockSize, queueDepth,
-      onProgress: (_p, ev) => ev.forEach((e) => {
-        events.push(e.index);
-        if (!fs.readFileSync(items[e.index].dest).equals(srcs[e.index].data)) incomplete.push(items[e.index].dest);
-      }),
+      direct: tmpIsExt4,
+      ioSize,
+      blockSize,
+      queueDepth,
+      onProgress: (_p, ev) =>
+        ev.forEach((e) => {
+          events.push(e.index);
+          if (!fs.readFileSync(items[e.index].dest).equals(srcs[e.index].data)) incomplete.push(items[e.index].dest);
+        }),
     });
-    assert.equal(events, srcs.map((_, i) => i));
+    assert.equal(
+      events,
+      srcs.map((_, i) => i),
+    );
     assert.equal(incomplete, []);
     srcs.forEach((s, i) => {
       assert.is(r.items[i].bytes, s.data.length);
@@ -244,9 +269,16 @@ test('copyFiles under concurrency: random block counts, blockMd5 in order agains
   const ok = randomFile('conc-ok.bin', 5 * 16384 + 7);
   const events: number[] = [];
   const its = [0, 1, 2].map((i) => ({ source: ok.file, dest: path.join(dir, `conc-ok-${i}.out`) }));
-  const e = await rejects(copyFiles([...its, { source: dir, dest: path.join(dir, 'conc-dir.out') }, ...its], {
-    direct: tmpIsExt4, ioSize: 4096, blockSize: 16384, queueDepth: 4, onProgress: (_p, ev) => ev.forEach((x) => events.push(x.index)),
-  }), 'EISDIR');
+  const e = await rejects(
+    copyFiles([...its, { source: dir, dest: path.join(dir, 'conc-dir.out') }, ...its], {
+      direct: tmpIsExt4,
+      ioSize: 4096,
+      blockSize: 16384,
+      queueDepth: 4,
+      onProgress: (_p, ev) => ev.forEach((x) => events.push(x.index)),
+    }),
+    'EISDIR',
+  );
   assert.ok(e);
   assert.equal(events, [0, 1, 2]);
   for (const it of its) assert.ok(fs.readFileSync(it.dest).equals(ok.data));
@@ -259,7 +291,7 @@ test('copyFiles under concurrency: random block counts, blockMd5 in order agains
 // (A read-ahead on the source side, measured and not adopted — docs/native-io.md — must pass this too.)
 test('writeRaw and copyFiles from files of random sizes keep offset order at queue depths 1–8', async () => {
   let seed = 0xa11ce;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
   for (const queueDepth of [1, 2, 3, 4, 8]) {
     for (const ioSize of [4096, 8192]) {
       const length = [0, rnd(ioSize) + 1, ioSize * (2 + rnd(40)), rnd(ioSize * 60) + 1][rnd(4)];
@@ -275,7 +307,11 @@ test('writeRaw and copyFiles from files of random sizes keep offset order at que
       const items = srcs.map((s, i) => ({ source: s.file, dest: path.join(dir, `ra-copy-${queueDepth}-${ioSize}-${i}.out`) }));
       const events: number[] = [];
       const c = await copyFiles(items, {
-        ioSize, blockSize, queueDepth, direct: tmpIsExt4, onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)),
+        ioSize,
+        blockSize,
+        queueDepth,
+        direct: tmpIsExt4,
+        onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)),
       });
       assert.equal(events, [0, 1, 2]);
       srcs.forEach((s, i) => {
@@ -296,8 +332,10 @@ test('cancellation of file-fed writeRaw and copyFiles mid-stream: ERR_CANCELLED,
     const onProgress = () => ac.abort();
     const dest = path.join(dir, `ra-cancel-${run}.out`);
     const opts = { ioSize: 4096, queueDepth: 4, direct: tmpIsExt4, sync: false, signal: ac.signal, onProgress };
-    await rejects(run === 'raw' ? writeRaw(dest, { path: src.file }, 32 * MiB, opts)
-      : copyFiles([{ source: src.file, dest }], { ...opts, blockSize: 4096 }), 'ERR_CANCELLED');
+    await rejects(
+      run === 'raw' ? writeRaw(dest, { path: src.file }, 32 * MiB, opts) : copyFiles([{ source: src.file, dest }], { ...opts, blockSize: 4096 }),
+      'ERR_CANCELLED',
+    );
     zeroCounters();
     assert.is(threadCount(), baseline);
   }
@@ -307,10 +345,13 @@ test('hashFiles: per-4 MiB MD5 and SHA-256 equal node:crypto, items in order', a
   const a = randomFile('hash-a.bin', 13 * MiB + 4097);
   const sub = { offset: 8192, length: 5 * MiB + 7 };
   const events: number[] = [];
-  const r = await hashFiles(
-    [{ path: a.file }, { path: a.file, ...sub }, { path: a.file, offset: a.data.length }],
-    { sha256: true, threads: 3, queueDepth: 2, direct: tmpIsExt4, onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)) },
-  );
+  const r = await hashFiles([{ path: a.file }, { path: a.file, ...sub }, { path: a.file, offset: a.data.length }], {
+    sha256: true,
+    threads: 3,
+    queueDepth: 2,
+    direct: tmpIsExt4,
+    onProgress: (_p, ev) => ev.forEach((e) => events.push(e.index)),
+  });
   assert.equal(r.items[0].blockMd5Hex, md5Blocks(a.data));
   assert.ok(r.items[0].sha256!.equals(crypto.createHash('sha256').update(a.data).digest()));
   const part = a.data.subarray(sub.offset, sub.offset + sub.length);
@@ -342,13 +383,19 @@ test('hashFiles pipelines many small files: results and events in item order, ev
       },
     },
   );
-  assert.equal(events, files.map((_, i) => i));
+  assert.equal(
+    events,
+    files.map((_, i) => i),
+  );
   files.forEach((f, i) => {
     assert.is(r.items[i].bytes, f.data.length);
     assert.equal(r.items[i].blockMd5Hex, md5Blocks(f.data, 65536), `item ${i}`);
     assert.ok(r.items[i].sha256!.equals(crypto.createHash('sha256').update(f.data).digest()), `item ${i}`);
   });
-  assert.is(r.bytes, files.reduce((n, f) => n + f.data.length, 0));
+  assert.is(
+    r.bytes,
+    files.reduce((n, f) => n + f.data.length, 0),
+  );
   zeroCounters();
 });
 
@@ -363,7 +410,10 @@ test('hashFiles: a failing item still reports every item before it, in order, th
   )) as DataPlaneError;
   assert.is(e.path, files[17].file);
   assert.is(e.offset, files[17].data.length);
-  assert.equal(events, Array.from({ length: 17 }, (_, i) => i));
+  assert.equal(
+    events,
+    Array.from({ length: 17 }, (_, i) => i),
+  );
   zeroCounters();
 });
 
@@ -416,7 +466,10 @@ test('a second lock on a locked target fails with ERR_LOCKED, also from a second
       { encoding: 'utf8' },
     );
     assert.is(child.stdout.trim(), 'ERR_LOCKED', child.stderr);
-    assert.throws(() => b.openTarget(p, { direct: false, exclusive: true }), (e: { code?: string }) => e.code === 'ERR_LOCKED');
+    assert.throws(
+      () => b.openTarget(p, { direct: false, exclusive: true }),
+      (e: { code?: string }) => e.code === 'ERR_LOCKED',
+    );
   } finally {
     l.release();
   }
@@ -477,7 +530,14 @@ test('failing jobs leave no descriptor, thread, buffer or job behind (every erro
   const cases: Array<[string, () => Promise<unknown>]> = [
     ['ENOENT', () => copyFiles([{ source: missing, dest: path.join(dir, 'fd-a.out') }])],
     ['ENOENT', () => copyFiles([{ source: src.file, dest: missing }], { direct: tmpIsExt4 })],
-    ['EISDIR', () => copyFiles([{ source: src.file, dest: path.join(dir, 'fd-b.out') }, { source: dir, dest: path.join(dir, 'fd-c.out') }])],
+    [
+      'EISDIR',
+      () =>
+        copyFiles([
+          { source: src.file, dest: path.join(dir, 'fd-b.out') },
+          { source: dir, dest: path.join(dir, 'fd-c.out') },
+        ]),
+    ],
     ['ENOENT', () => hashFiles([{ path: src.file }, { path: missing }, { path: src.file }], { direct: tmpIsExt4 })],
     ['ERR_CHANGED', () => hashFiles([{ path: src.file, length: 4 * MiB }], { direct: tmpIsExt4, threads: 2 })],
     ['EINVAL', () => hashFiles([{ path: src.file, offset: 4 * MiB }])],
@@ -487,7 +547,20 @@ test('failing jobs leave no descriptor, thread, buffer or job behind (every erro
   ];
   for (const [code, run] of cases) await rejects(run(), code);
   zeroCounters();
-  assert.is(fdCount(), fds, fs.readdirSync('/proc/self/fd').map((f) => { try { return fs.readlinkSync(`/proc/self/fd/${f}`); } catch { return f; } }).join('\n'));
+  assert.is(
+    fdCount(),
+    fds,
+    fs
+      .readdirSync('/proc/self/fd')
+      .map((f) => {
+        try {
+          return fs.readlinkSync(`/proc/self/fd/${f}`);
+        } catch {
+          return f;
+        }
+      })
+      .join('\n'),
+  );
   assert.is(threadCount(), threads);
 });
 
@@ -508,7 +581,8 @@ gated(test, 'EIO from the kernel: hashFiles and writeRaw reject with EIO, syscal
   assert.is(fdCount(), fds);
 });
 
-const tmpfsReason = process.platform !== 'linux' ? 'tmpfs is Linux-only' : isRoot ? (hasTool('mount') ? undefined : 'needs mount(8)') : 'needs root to mount a small tmpfs';
+const tmpfsReason =
+  process.platform !== 'linux' ? 'tmpfs is Linux-only' : isRoot ? (hasTool('mount') ? undefined : 'needs mount(8)') : 'needs root to mount a small tmpfs';
 gated(test, 'ENOSPC mid-copy on a 2 MiB tmpfs: code, syscall, path and offset set; nothing left behind', tmpfsReason, async () => {
   const mnt = tmpDir('driveseed-full-');
   const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'driveseed-enospc', mnt], { encoding: 'utf8' });
@@ -519,7 +593,10 @@ gated(test, 'ENOSPC mid-copy on a 2 MiB tmpfs: code, syscall, path and offset se
     const fds = fdCount();
     const threads = threadCount();
     // Without preallocation the failure comes from a write in the middle of the copy.
-    const e = (await rejects(copyFiles([{ source: src.file, dest }], { preallocate: false, ioSize: MiB, blockSize: MiB, queueDepth: 2 }), 'ENOSPC')) as DataPlaneError;
+    const e = (await rejects(
+      copyFiles([{ source: src.file, dest }], { preallocate: false, ioSize: MiB, blockSize: MiB, queueDepth: 2 }),
+      'ENOSPC',
+    )) as DataPlaneError;
     assert.instance(e, DataPlaneError);
     assert.is(e.syscall, 'pwrite');
     assert.is(e.path, dest);
@@ -560,7 +637,10 @@ test('terminating a Worker mid-job cancels and joins its job; the process stays 
       const l = b.acquireLock(workerData.src + '.lock');
     `;
     fs.writeFileSync(src.file + '.lock', '');
-    const w = new Worker(code, { eval: true, workerData: { native: nativePath, target: path.join(dir, `worker-${round}.bin`), src: src.file, direct: tmpIsExt4 } });
+    const w = new Worker(code, {
+      eval: true,
+      workerData: { native: nativePath, target: path.join(dir, `worker-${round}.bin`), src: src.file, direct: tmpIsExt4 },
+    });
     await new Promise<void>((resolve, reject) => {
       let n = 0;
       w.on('message', () => {
@@ -642,7 +722,10 @@ gated(test, 'exclusive open and lock of a loop device: second claim is ERR_LOCKE
   try {
     const t = openTarget(loop.dev, { write: true, exclusive: true });
     try {
-      assert.throws(() => acquireLock(loop.dev), (e: DataPlaneError) => e.code === 'ERR_LOCKED' && /busy|locked/.test(e.message));
+      assert.throws(
+        () => acquireLock(loop.dev),
+        (e: DataPlaneError) => e.code === 'ERR_LOCKED' && /busy|locked/.test(e.message),
+      );
     } finally {
       t.close();
     }

@@ -11,15 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { BlobKeys, ChunkerParams, ChunkRef, PackDoneEvent, PackFileEvent, RestoreFileEvent, VerifyProblemEvent } from '../src/native/binding';
 import { loadBinding } from '../src/native/load';
-import {
-  chunkLengths,
-  decodeBlob,
-  encodeBlob,
-  packFiles,
-  restoreFiles,
-  verifyPacks,
-  type PackEvent,
-} from '../src/native/pipeline';
+import { chunkLengths, decodeBlob, encodeBlob, packFiles, restoreFiles, verifyPacks, type PackEvent } from '../src/native/pipeline';
 import { tmpDir } from './helpers';
 
 const native = loadBinding();
@@ -69,15 +61,42 @@ function messageOf(fn: () => unknown): string {
 
 test('one-shot functions refuse bad arguments with exact messages', () => {
   const k = keys();
-  assert.is(messageOf(() => native.md5('abc' as unknown as Uint8Array)), 'Expected a Uint8Array for data');
-  assert.is(messageOf(() => native.sha256(new Uint16Array(4) as unknown as Uint8Array)), 'Expected a Uint8Array for data');
-  assert.is(messageOf(() => native.encodeBlob(Buffer.alloc(1), { dataKey: Buffer.alloc(31), idKey: k.idKey }, 3)), 'Expected a 32-byte Uint8Array for keys.dataKey');
-  assert.is(messageOf(() => native.encodeBlob(Buffer.alloc(1), k, 0)), 'Expected an integer from 1 to 19 for level');
-  assert.is(messageOf(() => native.aesGcmEncrypt(k.dataKey, Buffer.alloc(11), Buffer.alloc(1))), 'Expected a 12-byte Uint8Array for nonce');
-  assert.is(messageOf(() => native.decodeBlob(Buffer.alloc(40), Buffer.alloc(31), k, 10)), 'Expected a 32-byte Uint8Array for id');
-  assert.is(messageOf(() => native.chunkLengths(Buffer.alloc(1), { min: 256, avg: 1000, max: 8192 })), 'Expected params.avg to be a power of two of at least 256 but received 1000');
-  assert.is(messageOf(() => native.zstdDecompress(Buffer.alloc(1), -1)), 'Expected an integer from 0 to 1073741824 for maxSize');
-  assert.is(messageOf(() => chunkLengths(Buffer.alloc(1), { min: 512, avg: 512, max: 8192 })), 'Expected params.min < params.avg < params.max but received 512, 512, 8192');
+  assert.is(
+    messageOf(() => native.md5('abc' as unknown as Uint8Array)),
+    'Expected a Uint8Array for data',
+  );
+  assert.is(
+    messageOf(() => native.sha256(new Uint16Array(4) as unknown as Uint8Array)),
+    'Expected a Uint8Array for data',
+  );
+  assert.is(
+    messageOf(() => native.encodeBlob(Buffer.alloc(1), { dataKey: Buffer.alloc(31), idKey: k.idKey }, 3)),
+    'Expected a 32-byte Uint8Array for keys.dataKey',
+  );
+  assert.is(
+    messageOf(() => native.encodeBlob(Buffer.alloc(1), k, 0)),
+    'Expected an integer from 1 to 19 for level',
+  );
+  assert.is(
+    messageOf(() => native.aesGcmEncrypt(k.dataKey, Buffer.alloc(11), Buffer.alloc(1))),
+    'Expected a 12-byte Uint8Array for nonce',
+  );
+  assert.is(
+    messageOf(() => native.decodeBlob(Buffer.alloc(40), Buffer.alloc(31), k, 10)),
+    'Expected a 32-byte Uint8Array for id',
+  );
+  assert.is(
+    messageOf(() => native.chunkLengths(Buffer.alloc(1), { min: 256, avg: 1000, max: 8192 })),
+    'Expected params.avg to be a power of two of at least 256 but received 1000',
+  );
+  assert.is(
+    messageOf(() => native.zstdDecompress(Buffer.alloc(1), -1)),
+    'Expected an integer from 0 to 1073741824 for maxSize',
+  );
+  assert.is(
+    messageOf(() => chunkLengths(Buffer.alloc(1), { min: 512, avg: 512, max: 8192 })),
+    'Expected params.min < params.avg < params.max but received 512, 512, 8192',
+  );
 });
 
 test('pipeline wrappers validate options before any native work', async () => {
@@ -125,9 +144,15 @@ test('AES-GCM decryption of altered data or a wrong aad fails with ERR_AUTH', ()
   const k = crypto.randomBytes(32);
   const n = crypto.randomBytes(12);
   const sealed = native.aesGcmEncrypt(k, n, Buffer.from('the quick brown fox'), Buffer.from('aad'));
-  assert.is(codeOf(() => native.aesGcmDecrypt(k, n, sealed, Buffer.from('aaX'))), 'ERR_AUTH');
+  assert.is(
+    codeOf(() => native.aesGcmDecrypt(k, n, sealed, Buffer.from('aaX'))),
+    'ERR_AUTH',
+  );
   sealed[3] ^= 1;
-  assert.is(codeOf(() => native.aesGcmDecrypt(k, n, sealed, Buffer.from('aad'))), 'ERR_AUTH');
+  assert.is(
+    codeOf(() => native.aesGcmDecrypt(k, n, sealed, Buffer.from('aad'))),
+    'ERR_AUTH',
+  );
 });
 
 // ---- codec and chunker ----------------------------------------------------------------------------
@@ -141,15 +166,24 @@ test('zstd round trip; the CLI-compatible decoder enforces maxSize and rejects g
     { numRuns: 40 },
   );
   const z = native.zstdCompress(Buffer.alloc(100000, 1), 3);
-  assert.is(codeOf(() => native.zstdDecompress(z, 99999)), 'ERR_TOO_LARGE');
-  assert.is(codeOf(() => native.zstdDecompress(Buffer.from('not zstd at all'), 1000)), 'ERR_CORRUPT');
+  assert.is(
+    codeOf(() => native.zstdDecompress(z, 99999)),
+    'ERR_TOO_LARGE',
+  );
+  assert.is(
+    codeOf(() => native.zstdDecompress(Buffer.from('not zstd at all'), 1000)),
+    'ERR_CORRUPT',
+  );
 });
 
 test('chunk lengths respect min/max and sum to the input', () => {
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 0, maxLength: 100000 }), (data) => {
       const lens = native.chunkLengths(data, SMALL);
-      assert.is(lens.reduce((a, b) => a + b, 0), data.length);
+      assert.is(
+        lens.reduce((a, b) => a + b, 0),
+        data.length,
+      );
       lens.forEach((l, i) => {
         assert.ok(l <= SMALL.max, `chunk ${i} of ${l} bytes exceeds max`);
         if (i < lens.length - 1) assert.ok(l >= SMALL.min, `chunk ${i} of ${l} bytes is below min`);
@@ -232,16 +266,31 @@ test('a tampered blob, a wrong key or a swapped id fails with ERR_AUTH', () => {
       const { id, blob } = encodeBlob(data, k, 3);
       const bad = Buffer.from(blob);
       bad[pos % bad.length] ^= mask;
-      assert.is(codeOf(() => decodeBlob(bad, id, k, 10000)), 'ERR_AUTH');
+      assert.is(
+        codeOf(() => decodeBlob(bad, id, k, 10000)),
+        'ERR_AUTH',
+      );
     }),
     { numRuns: 100 },
   );
   const { id, blob } = encodeBlob(Buffer.from('x'.repeat(1000)), k, 3);
-  assert.is(codeOf(() => decodeBlob(blob, id, { ...k, dataKey: crypto.randomBytes(32) }, 10000)), 'ERR_AUTH');
-  assert.is(codeOf(() => decodeBlob(blob, crypto.randomBytes(32), k, 10000)), 'ERR_AUTH');
-  assert.is(codeOf(() => decodeBlob(blob, id, k, 999)), 'ERR_TOO_LARGE');
+  assert.is(
+    codeOf(() => decodeBlob(blob, id, { ...k, dataKey: crypto.randomBytes(32) }, 10000)),
+    'ERR_AUTH',
+  );
+  assert.is(
+    codeOf(() => decodeBlob(blob, crypto.randomBytes(32), k, 10000)),
+    'ERR_AUTH',
+  );
+  assert.is(
+    codeOf(() => decodeBlob(blob, id, k, 999)),
+    'ERR_TOO_LARGE',
+  );
   // Right data key, wrong id key: authenticates, but the content does not match the id.
-  assert.is(codeOf(() => decodeBlob(blob, id, { ...k, idKey: crypto.randomBytes(32) }, 10000)), 'ERR_CORRUPT');
+  assert.is(
+    codeOf(() => decodeBlob(blob, id, { ...k, idKey: crypto.randomBytes(32) }, 10000)),
+    'ERR_CORRUPT',
+  );
 });
 
 // ---- stage / restore / verify over a temp tree ---------------------------------------------------------
@@ -296,7 +345,9 @@ function sortedIds(packs: PackDoneEvent[]): Buffer {
 
 function restoreSpec(files: Tree['files'], out: string, packs: PackDoneEvent[], fileEvents: PackFileEvent[]) {
   const where = new Map<string, ChunkRef>();
-  packs.forEach((p, pack) => p.entries.forEach((e) => where.set(e.id.toString('hex'), { pack, offset: e.offset, length: e.length, rawLength: e.rawLength, id: e.id })));
+  packs.forEach((p, pack) =>
+    p.entries.forEach((e) => where.set(e.id.toString('hex'), { pack, offset: e.offset, length: e.length, rawLength: e.rawLength, id: e.id })),
+  );
   const restore = fileEvents
     .filter((e) => !e.error)
     .map((e) => ({
@@ -321,7 +372,10 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
   assert.ok(result.packs >= 3, `expected several 1 MiB packs, got ${result.packs}`);
   assert.is(result.packs, packs.length);
   // 'file' events: one per file, in spec order, each after the packs holding its chunks.
-  assert.equal(fileEvents.map((e) => e.index), files.map((_, i) => i));
+  assert.equal(
+    fileEvents.map((e) => e.index),
+    files.map((_, i) => i),
+  );
   const announced = new Set<string>();
   for (const ev of events) {
     if (ev.type === 'pack') {
@@ -332,7 +386,13 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
       const body = fs.readFileSync(ev.path);
       assert.is(ev.size, body.length);
       const md5s = [];
-      for (let off = 0; off < body.length; off += 4 * 1024 * 1024) md5s.push(crypto.createHash('md5').update(body.subarray(off, off + 4 * 1024 * 1024)).digest());
+      for (let off = 0; off < body.length; off += 4 * 1024 * 1024)
+        md5s.push(
+          crypto
+            .createHash('md5')
+            .update(body.subarray(off, off + 4 * 1024 * 1024))
+            .digest(),
+        );
       assert.equal(ev.blockMd5, Buffer.concat(md5s));
       // The name: SHA-256 of size (u64 LE) || blockSize (u64 LE) || block MD5s (docs/format-packs.md).
       const head = Buffer.alloc(16);
@@ -340,7 +400,8 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
       head.writeBigUInt64LE(BigInt(4 * 1024 * 1024), 8);
       assert.is(crypto.createHash('sha256').update(head).update(Buffer.concat(md5s)).digest('hex'), ev.name);
     } else if (!ev.error) {
-      for (let i = 0; i < ev.lengths.length; i++) assert.ok(announced.has(ev.chunks.toString('hex', i * 32, i * 32 + 32)), `file ${ev.index} chunk ${i} announced first`);
+      for (let i = 0; i < ev.lengths.length; i++)
+        assert.ok(announced.has(ev.chunks.toString('hex', i * 32, i * 32 + 32)), `file ${ev.index} chunk ${i} announced first`);
     }
   }
   const failed = fileEvents[5]!;
@@ -354,7 +415,10 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
   assert.ok(result.chunksDuplicate >= fileEvents[files.length - 2]!.lengths.length);
   // Streaming chunking over 8 MiB reads equals one-shot chunking.
   assert.equal(fileEvents[1]!.lengths, chunkLengths(fs.readFileSync(tree.files[1]!.path), MID));
-  assert.equal(fs.readdirSync(packDir).filter((n) => n.endsWith('.tmp')), []);
+  assert.equal(
+    fs.readdirSync(packDir).filter((n) => n.endsWith('.tmp')),
+    [],
+  );
 
   const out = path.join(tree.dir, 'out');
   fs.mkdirSync(out);
@@ -363,8 +427,12 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
   const r = await restoreFiles({ ...spec, keys: k, threads: 2 }, { onProgress: (_p, e) => restoreEvents.push(...e) });
   assert.is(r.filesOk, tree.files.length);
   assert.is(r.filesFailed, 0);
-  assert.equal(restoreEvents.map((e) => e.index), spec.files.map((_, i) => i));
-  for (const f of tree.files) assert.ok(fs.readFileSync(f.path).equals(fs.readFileSync(path.join(out, path.basename(f.path)))), `${f.path} restored byte for byte`);
+  assert.equal(
+    restoreEvents.map((e) => e.index),
+    spec.files.map((_, i) => i),
+  );
+  for (const f of tree.files)
+    assert.ok(fs.readFileSync(f.path).equals(fs.readFileSync(path.join(out, path.basename(f.path)))), `${f.path} restored byte for byte`);
   const st = fs.statSync(path.join(out, 'sparse'));
   assert.is(st.size, 10 * 1024 * 1024);
   assert.ok(st.blocks * 512 < 2 * 1024 * 1024, `restored sparse file stays sparse (${st.blocks * 512} bytes allocated)`);
@@ -377,7 +445,17 @@ test('block MD5s and pack names are right for small, default and large block siz
   for (const blockSize of [4096, 4 * 1024 * 1024, 32 * 1024 * 1024]) {
     const events: PackEvent[] = [];
     await packFiles(
-      { files: tree.files, packDir: path.join(tree.dir, `packs-${blockSize}`), keys: k, known: Buffer.alloc(0), chunker: MID, level: 3, threads: 2, packSize: 1024 * 1024, blockSize },
+      {
+        files: tree.files,
+        packDir: path.join(tree.dir, `packs-${blockSize}`),
+        keys: k,
+        known: Buffer.alloc(0),
+        chunker: MID,
+        level: 3,
+        threads: 2,
+        packSize: 1024 * 1024,
+        blockSize,
+      },
       { onProgress: (_p, e) => events.push(...e) },
     );
     const packs = events.filter((e): e is PackDoneEvent => e.type === 'pack');
@@ -385,7 +463,13 @@ test('block MD5s and pack names are right for small, default and large block siz
     for (const p of packs) {
       const body = fs.readFileSync(p.path);
       const md5s = [];
-      for (let off = 0; off < body.length; off += blockSize) md5s.push(crypto.createHash('md5').update(body.subarray(off, off + blockSize)).digest());
+      for (let off = 0; off < body.length; off += blockSize)
+        md5s.push(
+          crypto
+            .createHash('md5')
+            .update(body.subarray(off, off + blockSize))
+            .digest(),
+        );
       assert.equal(p.blockMd5, Buffer.concat(md5s), `block MD5s of ${p.name} at blockSize ${blockSize}`);
       const head = Buffer.alloc(16);
       head.writeBigUInt64LE(BigInt(body.length), 0);
@@ -396,7 +480,7 @@ test('block MD5s and pack names are right for small, default and large block siz
   fs.rmSync(tree.dir, { recursive: true, force: true });
 });
 
-test('dedup: a second packJob with the first run\'s ids as known writes no new chunk', async () => {
+test("dedup: a second packJob with the first run's ids as known writes no new chunk", async () => {
   const tree = makeTree();
   const k = keys();
   const packDir = path.join(tree.dir, 'packs');
@@ -420,7 +504,10 @@ test('verifyPacksJob names pack and offset of each corruption; restore fails onl
   const ok = await verifyPacks(vspec, { onProgress: (_p, e) => clean.push(...e) });
   assert.equal(clean, []);
   assert.is(ok.chunksBad, 0);
-  assert.is(ok.chunksOk, packs.reduce((a, p) => a + p.entries.length, 0));
+  assert.is(
+    ok.chunksOk,
+    packs.reduce((a, p) => a + p.entries.length, 0),
+  );
 
   // Two flipped bytes in two blobs of the first pack (which holds big.bin's first chunks).
   const victim = packs[0]!;
@@ -434,18 +521,27 @@ test('verifyPacksJob names pack and offset of each corruption; restore fails onl
   assert.is(bad.chunksBad, 2);
   assert.is(bad.packsBad, 1);
   const chunkProblems = problems.filter((p) => p.id);
-  assert.equal(chunkProblems.map((p) => [p.pack, p.offset, p.length, p.code]), [
-    [victim.path, e1.offset, e1.length, 'ERR_AUTH'],
-    [victim.path, e2.offset, e2.length, 'ERR_AUTH'],
-  ]);
-  assert.ok(problems.some((p) => p.code === 'ERR_CORRUPT' && p.offset === 0 && /content name/.test(p.message)), 'the name mismatch is reported too');
+  assert.equal(
+    chunkProblems.map((p) => [p.pack, p.offset, p.length, p.code]),
+    [
+      [victim.path, e1.offset, e1.length, 'ERR_AUTH'],
+      [victim.path, e2.offset, e2.length, 'ERR_AUTH'],
+    ],
+  );
+  assert.ok(
+    problems.some((p) => p.code === 'ERR_CORRUPT' && p.offset === 0 && /content name/.test(p.message)),
+    'the name mismatch is reported too',
+  );
 
   // A corrupted trailer is reported at its offset as well.
   body[body.length - 6] ^= 0xff;
   fs.writeFileSync(victim.path, body);
   const more: VerifyProblemEvent[] = [];
   await verifyPacks(vspec, { onProgress: (_p, e) => more.push(...e) });
-  assert.ok(more.some((p) => p.offset === body.length - 12 && p.code === 'ERR_CORRUPT'), 'trailer problem at its offset');
+  assert.ok(
+    more.some((p) => p.offset === body.length - 12 && p.code === 'ERR_CORRUPT'),
+    'trailer problem at its offset',
+  );
 
   const out = path.join(tree.dir, 'out');
   fs.mkdirSync(out);
@@ -458,7 +554,7 @@ test('verifyPacksJob names pack and offset of each corruption; restore fails onl
   const bigFail = events.find((e) => !e.ok)!;
   assert.is(bigFail.error?.code, 'ERR_AUTH');
   assert.is(bigFail.error?.pack, victim.path);
-  assert.ok([e1.offset, e2.offset].includes(bigFail.error!.offset!), 'the error names a corrupted blob\'s offset');
+  assert.ok([e1.offset, e2.offset].includes(bigFail.error!.offset!), "the error names a corrupted blob's offset");
   assert.not.ok(fs.existsSync(path.join(out, 'big.bin')), 'the partial file is removed');
   assert.ok(fs.readFileSync(path.join(out, 'text.txt')).equals(fs.readFileSync(tree.files[2]!.path)), 'other files restore');
   fs.rmSync(tree.dir, { recursive: true, force: true });
@@ -516,7 +612,10 @@ test('cancelling a packJob mid-run rejects with ERR_CANCELLED and leaves no thre
   assert.is(native.counters().openTargets, 0);
   assert.is(threadCount(), baseline);
   const left = fs.existsSync(packDir) ? fs.readdirSync(packDir, { recursive: true }).map(String) : [];
-  assert.equal(left.filter((n) => n.endsWith('.tmp')), []);
+  assert.equal(
+    left.filter((n) => n.endsWith('.tmp')),
+    [],
+  );
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { silentReporter } from '../src/base/reporter';
 import { prep } from '../src/core/prep';
-import { DriveseedError } from '../src/base/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { firstPartitionPath, mountNtfs } from '../src/prep/format';
 import { Journal } from '../src/prep/journal';
 import { nativeIoUnavailable } from '../src/prep/native';
@@ -14,7 +14,8 @@ import { attachLoop, gated, hasTool, loopUnavailable, tmpDir } from './helpers';
 import { makeStaging } from './prep-support/staging';
 
 const MiB = 1024 * 1024;
-const reason = loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
+const reason =
+  loopUnavailable() ?? nativeIoUnavailable() ?? (hasTool('mkntfs') && hasTool('ntfs-3g') && hasTool('sgdisk') ? undefined : 'needs ntfs-3g and gdisk');
 const ctx = () => ({ reporter: silentReporter, signal: new AbortController().signal, env: {} });
 
 gated(test, 'format + write + verify on two NTFS loop disks, spanning; a tampered block is named by verify', reason, async () => {
@@ -81,10 +82,16 @@ gated(test, 'write + verify into a mounted ext4 volume (no format)', loopUnavail
 
 gated(test, 'kill -9 mid-prep, then resume: same manifest as an uninterrupted run', reason, async () => {
   const staging = tmpDir();
-  makeStaging(staging, Array.from({ length: 12 }, () => 4 * MiB + 4096));
+  makeStaging(
+    staging,
+    Array.from({ length: 12 }, () => 4 * MiB + 4096),
+  );
   const d = attachLoop(128 * MiB);
   try {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'prep-support', 'prep-child.ts'), staging, d.dev], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'prep-support', 'prep-child.ts'), staging, d.dev], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: process.env,
+    });
     let err = '';
     child.stderr.on('data', (c) => (err += c));
     const exited = new Promise((r) => child.once('exit', r));

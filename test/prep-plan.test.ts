@@ -39,16 +39,42 @@ test('first fit: a later small file fills the gap on an earlier drive', () => {
       { target: 'd2', freeBytes: 200 * MiB },
     ],
   );
-  assert.equal(p.drives[0]!.files.map((f) => f.path), ['a', 'c']);
-  assert.equal(p.drives[1]!.files.map((f) => f.path), ['b']);
+  assert.equal(
+    p.drives[0]!.files.map((f) => f.path),
+    ['a', 'c'],
+  );
+  assert.equal(
+    p.drives[1]!.files.map((f) => f.path),
+    ['b'],
+  );
 });
 
 test('refusals: too many drives, a file larger than every drive, data that does not fit', () => {
   const t = (n: number) => Array.from({ length: n }, (_, i) => ({ target: `d${i}`, freeBytes: 100 * MiB }));
-  assert.is(code(() => planSpanning([], t(11))), 'PREP_TOO_MANY_DRIVES');
-  assert.is(code(() => planSpanning([{ path: 'x', size: 99 * MiB }], t(2))), 'PREP_FILE_TOO_LARGE');
-  assert.is(code(() => planSpanning([{ path: 'x', size: 60 * MiB }, { path: 'y', size: 60 * MiB }], t(1))), 'PREP_DOES_NOT_FIT');
-  assert.is(code(() => planSpanning([], [])), 'PREP_NO_TARGET');
+  assert.is(
+    code(() => planSpanning([], t(11))),
+    'PREP_TOO_MANY_DRIVES',
+  );
+  assert.is(
+    code(() => planSpanning([{ path: 'x', size: 99 * MiB }], t(2))),
+    'PREP_FILE_TOO_LARGE',
+  );
+  assert.is(
+    code(() =>
+      planSpanning(
+        [
+          { path: 'x', size: 60 * MiB },
+          { path: 'y', size: 60 * MiB },
+        ],
+        t(1),
+      ),
+    ),
+    'PREP_DOES_NOT_FIT',
+  );
+  assert.is(
+    code(() => planSpanning([], [])),
+    'PREP_NO_TARGET',
+  );
 });
 
 test('property: placed files are exactly the input, no drive over its usable space', () => {

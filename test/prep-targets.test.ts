@@ -90,27 +90,32 @@ gated(test, 'TARGET_SYSTEM_DISK (/, swap) and TARGET_MOUNTED (FUSE) from recorde
   }
 });
 
-gated(test, 'TARGET_MOUNTED for a disk with a mounted ext4 volume; the volume itself is accepted', loopUnavailable() ?? (hasTool('mkfs.ext4') ? undefined : 'needs mkfs.ext4'), () => {
-  const loop = attachLoop(64 * 1024 * 1024);
-  const mnt = tmpDir('driveseed-mnt-');
-  let mounted = false;
-  try {
-    assert.is(spawnSync('mkfs.ext4', ['-q', '-F', loop.dev]).status, 0);
-    assert.is(spawnSync('mount', [loop.dev, mnt]).status, 0);
-    mounted = true;
-    const e = refusal(() => classifyTarget(loop.dev));
-    assert.is(e.code, 'TARGET_MOUNTED');
-    assert.match(e.message, new RegExp(mnt));
-    const v = classifyTarget(mnt);
-    assert.is(v.kind, 'volume');
-    assert.is(v.kind === 'volume' && v.fsType, 'ext4');
-    assert.is(refusal(() => classifyTargets([mnt, `${mnt}/`])).code, 'TARGET_DUPLICATE');
-  } finally {
-    if (mounted) spawnSync('umount', [mnt]);
-    fs.rmSync(mnt, { recursive: true, force: true });
-    loop.detach();
-  }
-});
+gated(
+  test,
+  'TARGET_MOUNTED for a disk with a mounted ext4 volume; the volume itself is accepted',
+  loopUnavailable() ?? (hasTool('mkfs.ext4') ? undefined : 'needs mkfs.ext4'),
+  () => {
+    const loop = attachLoop(64 * 1024 * 1024);
+    const mnt = tmpDir('driveseed-mnt-');
+    let mounted = false;
+    try {
+      assert.is(spawnSync('mkfs.ext4', ['-q', '-F', loop.dev]).status, 0);
+      assert.is(spawnSync('mount', [loop.dev, mnt]).status, 0);
+      mounted = true;
+      const e = refusal(() => classifyTarget(loop.dev));
+      assert.is(e.code, 'TARGET_MOUNTED');
+      assert.match(e.message, new RegExp(mnt));
+      const v = classifyTarget(mnt);
+      assert.is(v.kind, 'volume');
+      assert.is(v.kind === 'volume' && v.fsType, 'ext4');
+      assert.is(refusal(() => classifyTargets([mnt, `${mnt}/`])).code, 'TARGET_DUPLICATE');
+    } finally {
+      if (mounted) spawnSync('umount', [mnt]);
+      fs.rmSync(mnt, { recursive: true, force: true });
+      loop.detach();
+    }
+  },
+);
 
 gated(test, 'TARGET_DUPLICATE for one device under two names', loopUnavailable(), () => {
   const loop = attachLoop(64 * 1024 * 1024);
@@ -182,7 +187,16 @@ gated(test, 'TARGET_BUSY while another holder has the disk', loopUnavailable(), 
 });
 
 test('TARGET_NOT_CONFIRMED: --yes needs the exact name; interactive needs the typed name', async () => {
-  const disk = { kind: 'disk' as const, input: '/dev/disk/by-id/usb-X', path: '/dev/sdz', identity: 'dev:8:200', name: 'sdz', sizeBytes: 1e9, readOnly: false, partitions: [] };
+  const disk = {
+    kind: 'disk' as const,
+    input: '/dev/disk/by-id/usb-X',
+    path: '/dev/sdz',
+    identity: 'dev:8:200',
+    name: 'sdz',
+    sizeBytes: 1e9,
+    readOnly: false,
+    partitions: [],
+  };
   let e = await refusalAsync(() => confirmFormat([disk], { yes: true }));
   assert.is(e.code, 'TARGET_NOT_CONFIRMED');
   assert.match(e.message, /--target \/dev\/sdz/);

@@ -7,7 +7,16 @@ import * as assert from 'uvu/assert';
 import { DriveseedError } from '../src/base/errors';
 import { cookPassphrase } from '../src/core/passphrase';
 import { Secret } from '../src/base/secret';
-import { mergeStageSettings, readSettings, validateAccount, validateContainer, validateJobName, validateLocation, validateResourceGroup, validateSubscription } from '../src/core/settings';
+import {
+  mergeStageSettings,
+  readSettings,
+  validateAccount,
+  validateContainer,
+  validateJobName,
+  validateLocation,
+  validateResourceGroup,
+  validateSubscription,
+} from '../src/core/settings';
 import { ChunkIndex } from '../src/repo/chunk-index';
 import { createConfig, readConfig, unlockConfig } from '../src/repo/config';
 import { decodeMetadata, encodeMetadata, RepoKeys } from '../src/repo/crypto';
@@ -78,7 +87,14 @@ test('index files: pack list sidecar matches; hash mismatch is REPO_CORRUPT; gar
   const dir = tmpDir();
   const keys = RepoKeys.generate();
   const name = 'ab'.repeat(32);
-  const pack = { name, path: `data/ab/${name}`, size: 5 * 1024 * 1024, blockSize: 4 * 1024 * 1024, blockMd5: ['00'.repeat(16), '11'.repeat(16)], entries: [['cd'.repeat(32), 0, 100, 200] as [string, number, number, number]] };
+  const pack = {
+    name,
+    path: `data/ab/${name}`,
+    size: 5 * 1024 * 1024,
+    blockSize: 4 * 1024 * 1024,
+    blockMd5: ['00'.repeat(16), '11'.repeat(16)],
+    entries: [['cd'.repeat(32), 0, 100, 200] as [string, number, number, number]],
+  };
   const id = writeIndex(dir, keys, [pack]);
   assert.equal(listIndexIds(dir), [id]);
   assert.equal(readIndex(dir, keys, id).packs, [pack]);
@@ -106,8 +122,14 @@ test('index files: pack list sidecar matches; hash mismatch is REPO_CORRUPT; gar
   fs.writeFileSync(path.join(dir, 'index', `${'e'.repeat(64)}.packs.json`), '{}');
   fs.writeFileSync(path.join(dir, 'stray'), '');
   const g = scanGarbage(dir, new Set([name]));
-  assert.equal(g.temps.map((t) => t.path), ['data/.tmp-pack-0123']);
-  assert.equal(g.unreferencedPacks.map((p) => p.path), [`data/ab/ab${'0'.repeat(62)}`]);
+  assert.equal(
+    g.temps.map((t) => t.path),
+    ['data/.tmp-pack-0123'],
+  );
+  assert.equal(
+    g.unreferencedPacks.map((p) => p.path),
+    [`data/ab/ab${'0'.repeat(62)}`],
+  );
   assert.equal(g.orphanPackLists, [`index/${'e'.repeat(64)}.packs.json`]);
   assert.equal(g.unknown, ['stray']);
   assert.is(g.packsOnDisk.get(name)?.size, 1);
@@ -120,7 +142,20 @@ test('chunk index: lookups after incremental adds, duplicates keep the first loc
       const expect = new Map<string, { pack: number; offset: number }>();
       batches.forEach((ids, bi) => {
         const name = bi.toString(16).padStart(64, '0');
-        index.addIndex({ version: 1, created: '', packs: [{ name, path: `data/00/${name}`, size: 1e6, blockSize: 4 << 20, blockMd5: [], entries: ids.map((id, i) => [Buffer.from(id).toString('hex'), i * 10, 10, 20]) }] });
+        index.addIndex({
+          version: 1,
+          created: '',
+          packs: [
+            {
+              name,
+              path: `data/00/${name}`,
+              size: 1e6,
+              blockSize: 4 << 20,
+              blockMd5: [],
+              entries: ids.map((id, i) => [Buffer.from(id).toString('hex'), i * 10, 10, 20]),
+            },
+          ],
+        });
         ids.forEach((id, i) => {
           const k = Buffer.from(id).toString('hex');
           if (!expect.has(k)) expect.set(k, { pack: bi, offset: i * 10 });
@@ -141,14 +176,37 @@ test('chunk index: lookups after incremental adds, duplicates keep the first loc
 });
 
 test('tree stream: reads records across chunk boundaries; refuses bad structure; badName refuses unsafe names', async () => {
-  const lines = [TREE_HEADER, '{"t":"d","n":"src","m":16877,"u":0,"g":0,"mt":"1"}', '{"t":"f","n":"a b","m":33188,"u":0,"g":0,"mt":"2","s":0,"c":[]}', '{"t":"e"}'];
+  const lines = [
+    TREE_HEADER,
+    '{"t":"d","n":"src","m":16877,"u":0,"g":0,"mt":"1"}',
+    '{"t":"f","n":"a b","m":33188,"u":0,"g":0,"mt":"2","s":0,"c":[]}',
+    '{"t":"e"}',
+  ];
   const text = Buffer.from(lines.join('\n') + '\n');
   // Split at every position: records must not depend on chunk boundaries.
   for (const cut of [1, 7, 30, text.length - 3]) {
     const parts = [text.subarray(0, cut), text.subarray(cut)];
     const recs = [];
-    for await (const r of readTree({ chunks: [['0'.repeat(64), parts[0]!.length], ['1'.repeat(64), parts[1]!.length]], size: text.length }, (id) => (id[0] === '0' ? parts[0]! : parts[1]!), 'test')) recs.push(r);
-    assert.equal(recs.map((r) => [r.rec.t, r.depth]), [['d', 0], ['f', 1], ['e', 0]]);
+    for await (const r of readTree(
+      {
+        chunks: [
+          ['0'.repeat(64), parts[0]!.length],
+          ['1'.repeat(64), parts[1]!.length],
+        ],
+        size: text.length,
+      },
+      (id) => (id[0] === '0' ? parts[0]! : parts[1]!),
+      'test',
+    ))
+      recs.push(r);
+    assert.equal(
+      recs.map((r) => [r.rec.t, r.depth]),
+      [
+        ['d', 0],
+        ['f', 1],
+        ['e', 0],
+      ],
+    );
   }
   const bad = async (body: string[], size?: number) => {
     const b = Buffer.from([TREE_HEADER, ...body].join('\n') + '\n');
@@ -181,17 +239,38 @@ test('settings: Azure naming rules with messages naming the option and the rule'
     return '';
   };
   assert.is(validateJobName('seed-2026'), 'seed-2026');
-  for (const bad of ['ab', 'Seed', '1seed', 'seed_job', 'a'.repeat(25), 'seed job']) assert.match(msg(() => validateJobName(bad)), /^Invalid --job .*3 to 24/);
+  for (const bad of ['ab', 'Seed', '1seed', 'seed_job', 'a'.repeat(25), 'seed job'])
+    assert.match(
+      msg(() => validateJobName(bad)),
+      /^Invalid --job .*3 to 24/,
+    );
   assert.is(validateAccount('mystorage01'), 'mystorage01');
-  for (const bad of ['ab', 'My', 'my-storage', 'a'.repeat(25)]) assert.match(msg(() => validateAccount(bad)), /^Invalid --account .*lowercase letters and digits/);
+  for (const bad of ['ab', 'My', 'my-storage', 'a'.repeat(25)])
+    assert.match(
+      msg(() => validateAccount(bad)),
+      /^Invalid --account .*lowercase letters and digits/,
+    );
   assert.is(validateContainer('backup-1'), 'backup-1');
-  for (const bad of ['ab', 'a--b', '-ab', 'ab-', 'AB1', 'a'.repeat(64)]) assert.match(msg(() => validateContainer(bad)), /^Invalid --container .*single hyphens/);
+  for (const bad of ['ab', 'a--b', '-ab', 'ab-', 'AB1', 'a'.repeat(64)])
+    assert.match(
+      msg(() => validateContainer(bad)),
+      /^Invalid --container .*single hyphens/,
+    );
   assert.is(validateSubscription('0F0E0D0C-0000-1111-2222-333344445555'), '0f0e0d0c-0000-1111-2222-333344445555');
-  assert.match(msg(() => validateSubscription('not-a-guid')), /^Invalid --subscription .*GUID/);
+  assert.match(
+    msg(() => validateSubscription('not-a-guid')),
+    /^Invalid --subscription .*GUID/,
+  );
   assert.is(validateResourceGroup('rg_backup.(eu)-1'), 'rg_backup.(eu)-1');
-  assert.match(msg(() => validateResourceGroup('rg.')), /^Invalid --resource-group/);
+  assert.match(
+    msg(() => validateResourceGroup('rg.')),
+    /^Invalid --resource-group/,
+  );
   assert.is(validateLocation('West Europe'), 'westeurope');
-  assert.match(msg(() => validateLocation('west/europe')), /^Invalid --location/);
+  assert.match(
+    msg(() => validateLocation('west/europe')),
+    /^Invalid --location/,
+  );
 });
 
 test('settings: saved, merged, unknown fields preserved, job name fixed once saved', async () => {
@@ -201,7 +280,10 @@ test('settings: saved, merged, unknown fields preserved, job name fixed once sav
   const s = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.writeFileSync(file, JSON.stringify({ ...s, seed: { state: 'shipped' }, future: 1 }));
   const m = mergeStageSettings(dir, { job: 'seed-one', container: 'cont-1' });
-  assert.equal({ job: m.job, account: m.account, container: m.container, seed: m.seed, future: m.future }, { job: 'seed-one', account: 'acct001', container: 'cont-1', seed: { state: 'shipped' }, future: 1 });
+  assert.equal(
+    { job: m.job, account: m.account, container: m.container, seed: m.seed, future: m.future },
+    { job: 'seed-one', account: 'acct001', container: 'cont-1', seed: { state: 'shipped' }, future: 1 },
+  );
   assert.equal(readSettings(dir), m);
   const err = await rejects(() => mergeStageSettings(dir, { job: 'other-job' }), 'JOB_MISMATCH');
   assert.ok(err.message.includes('seed-one'));

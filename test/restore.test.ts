@@ -37,7 +37,11 @@ async function packFiles(repo: Repository, files: string[]): Promise<PackFileEve
       for (const x of e) x.type === 'file' ? (evs[x.index] = x) : packs.push(x);
     },
   );
-  writeIndex(repo.root, repo.keys, packs.map((p) => packFromEvent(p, repo.config.blockSize)));
+  writeIndex(
+    repo.root,
+    repo.keys,
+    packs.map((p) => packFromEvent(p, repo.config.blockSize)),
+  );
   return evs;
 }
 
@@ -84,7 +88,22 @@ test('a tampered snapshot cannot write outside --to: unsafe names refused, symli
     host: 'attacker',
     sources: [src],
     tree: { chunks, size },
-    summary: { files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0, chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, durationMs: 0 },
+    summary: {
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      hardlinks: 0,
+      bytes: 0,
+      bytesRead: 0,
+      bytesNew: 0,
+      bytesStored: 0,
+      chunksNew: 0,
+      chunksDuplicate: 0,
+      packs: 0,
+      filesFailed: 0,
+      filesChanged: 0,
+      durationMs: 0,
+    },
   });
   repo.close();
 

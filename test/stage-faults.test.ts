@@ -63,10 +63,30 @@ gated(test, 'unreadable file and directory: warnings name them, the rest is stag
 
   const r = spawnSync(
     'setpriv',
-    [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', process.execPath, '-r', 'tsx/cjs', MAIN, 'stage', src, '--staging', staging, '--job', 'fault-job', '--threads', '2', '--json'],
+    [
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      '--clear-groups',
+      process.execPath,
+      '-r',
+      'tsx/cjs',
+      MAIN,
+      'stage',
+      src,
+      '--staging',
+      staging,
+      '--job',
+      'fault-job',
+      '--threads',
+      '2',
+      '--json',
+    ],
     { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, DRIVESEED_PASSPHRASE: PASS, HOME: dir } },
   );
-  const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);
+  const lines = r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, any>);
   assert.is(r.status, 3, r.stdout + r.stderr);
   const warnings = lines.filter((l) => l.type === 'warning');
   const file = warnings.find((w) => w.code === 'FILE_UNREADABLE');
@@ -97,56 +117,61 @@ const tmpfsUnavailable = (): string | undefined => {
   return undefined;
 };
 
-gated(test, 'full staging disk (16 MiB tmpfs): STAGING_FULL, check finds the repository consistent, a rerun with space resumes', tmpfsUnavailable(), async () => {
-  const dir = tmpDir();
-  const src = path.join(dir, 'src');
-  fs.mkdirSync(src);
-  // 5 × 6 MiB of incompressible data into a 16 MiB disk; 4 MiB packs and one file per batch, so
-  // some batches are packed and indexed before the disk fills.
-  for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), noise(6 * MiB, 70 + i));
-  const staging = path.join(dir, 'disk');
-  fs.mkdirSync(staging);
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', staging], { encoding: 'utf8' });
-  assert.is(m.status, 0, m.stderr);
-  try {
-    const small = { ...FAST_KDF, packSize: 4 * MiB };
-    let err: DriveseedError | undefined;
+gated(
+  test,
+  'full staging disk (16 MiB tmpfs): STAGING_FULL, check finds the repository consistent, a rerun with space resumes',
+  tmpfsUnavailable(),
+  async () => {
+    const dir = tmpDir();
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    // 5 × 6 MiB of incompressible data into a 16 MiB disk; 4 MiB packs and one file per batch, so
+    // some batches are packed and indexed before the disk fills.
+    for (let i = 0; i < 5; i++) fs.writeFileSync(path.join(src, `f${i}.bin`), noise(6 * MiB, 70 + i));
+    const staging = path.join(dir, 'disk');
+    fs.mkdirSync(staging);
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0700', 'tmpfs', staging], { encoding: 'utf8' });
+    assert.is(m.status, 0, m.stderr);
     try {
-      await stage(opts([src], staging, { init: small, batchFiles: 1 }), context());
-    } catch (e) {
-      err = e as DriveseedError;
+      const small = { ...FAST_KDF, packSize: 4 * MiB };
+      let err: DriveseedError | undefined;
+      try {
+        await stage(opts([src], staging, { init: small, batchFiles: 1 }), context());
+      } catch (e) {
+        err = e as DriveseedError;
+      }
+      assert.ok(err, 'stage into a 16 MiB disk failed');
+      assert.is(err!.code, 'STAGING_FULL', String(err));
+      assert.is(err!.category, 'FAILED');
+      assert.match(err!.message, /staging disk is full .*ENOSPC/);
+      assert.match(err!.message, /run stage again/);
+      assert.not.ok(fs.existsSync(path.join(staging, 'locks', 'exclusive')), 'the lock is released');
+      const snaps = path.join(staging, 'snapshots');
+      assert.equal(fs.existsSync(snaps) ? fs.readdirSync(snaps) : [], [], 'no snapshot was written');
+
+      const c = await check({ staging, passphrase: passphrase(), readData: true, threads: 2 }, context());
+      assert.ok(c.healthy, JSON.stringify(c.problems));
+      assert.equal(c.problems, []);
+      const indexedBefore = c.counts.packs;
+      assert.ok(indexedBefore >= 2, `packs of the first batches stayed indexed (${indexedBefore})`);
+
+      const g = spawnSync('mount', ['-o', 'remount,size=80m', staging], { encoding: 'utf8' });
+      assert.is(g.status, 0, g.stderr);
+      const again = await stage(opts([src], staging), context());
+      assert.ok(again.summary.chunksDuplicate > 0, 'the rerun reused the chunks indexed before the disk filled');
+      assert.ok(again.summary.bytesNew < 30 * MiB - 6 * MiB, `rerun stored ${again.summary.bytesNew} new bytes`);
+      const c2 = await check({ staging, passphrase: passphrase(), readData: true, threads: 2 }, context());
+      assert.ok(c2.healthy, JSON.stringify(c2.problems));
+      assert.equal(c2.garbage.temps, []);
+      assert.equal(c2.garbage.unreferencedPacks, []);
+      const to = path.join(dir, 'restored');
+      await restore({ staging, to, snapshot: 'latest', include: [], passphrase: passphrase(), threads: 2 }, context());
+      for (let i = 0; i < 5; i++) assert.ok(fs.readFileSync(path.join(to, 'src', `f${i}.bin`)).equals(noise(6 * MiB, 70 + i)), `f${i}.bin`);
+    } finally {
+      spawnSync('umount', [staging]);
     }
-    assert.ok(err, 'stage into a 16 MiB disk failed');
-    assert.is(err!.code, 'STAGING_FULL', String(err));
-    assert.is(err!.category, 'FAILED');
-    assert.match(err!.message, /staging disk is full .*ENOSPC/);
-    assert.match(err!.message, /run stage again/);
-    assert.not.ok(fs.existsSync(path.join(staging, 'locks', 'exclusive')), 'the lock is released');
-    const snaps = path.join(staging, 'snapshots');
-    assert.equal(fs.existsSync(snaps) ? fs.readdirSync(snaps) : [], [], 'no snapshot was written');
-
-    const c = await check({ staging, passphrase: passphrase(), readData: true, threads: 2 }, context());
-    assert.ok(c.healthy, JSON.stringify(c.problems));
-    assert.equal(c.problems, []);
-    const indexedBefore = c.counts.packs;
-    assert.ok(indexedBefore >= 2, `packs of the first batches stayed indexed (${indexedBefore})`);
-
-    const g = spawnSync('mount', ['-o', 'remount,size=80m', staging], { encoding: 'utf8' });
-    assert.is(g.status, 0, g.stderr);
-    const again = await stage(opts([src], staging), context());
-    assert.ok(again.summary.chunksDuplicate > 0, 'the rerun reused the chunks indexed before the disk filled');
-    assert.ok(again.summary.bytesNew < 30 * MiB - 6 * MiB, `rerun stored ${again.summary.bytesNew} new bytes`);
-    const c2 = await check({ staging, passphrase: passphrase(), readData: true, threads: 2 }, context());
-    assert.ok(c2.healthy, JSON.stringify(c2.problems));
-    assert.equal(c2.garbage.temps, []);
-    assert.equal(c2.garbage.unreferencedPacks, []);
-    const to = path.join(dir, 'restored');
-    await restore({ staging, to, snapshot: 'latest', include: [], passphrase: passphrase(), threads: 2 }, context());
-    for (let i = 0; i < 5; i++) assert.ok(fs.readFileSync(path.join(to, 'src', `f${i}.bin`)).equals(noise(6 * MiB, 70 + i)), `f${i}.bin`);
-  } finally {
-    spawnSync('umount', [staging]);
-  }
-});
+  },
+);
 
 test('a file that grows or shrinks between the walk and the read: FILE_CHANGED, not PARTIAL; the snapshot holds what was read', async () => {
   const dir = tmpDir();
@@ -165,7 +190,10 @@ test('a file that grows or shrinks between the walk and the read: FILE_CHANGED, 
     opts([src], staging, {
       beforePack: (files) => {
         calls++;
-        assert.equal(files.map((f) => path.basename(f.path)), ['grow.log', 'same.txt', 'shrink.bin']);
+        assert.equal(
+          files.map((f) => path.basename(f.path)),
+          ['grow.log', 'same.txt', 'shrink.bin'],
+        );
         fs.appendFileSync(grow, noise(50_000, 9));
         fs.truncateSync(shrink, MiB + 17);
       },

@@ -120,7 +120,14 @@ export function describe(dir: string, opts: { dirMtime?: boolean } = {}): Map<st
   const visit = (rel: string) => {
     const full = path.join(dir, rel);
     const st = fs.lstatSync(full);
-    const e: Entry = { type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, mtimeMs: Math.floor(st.mtimeMs), size: st.isDirectory() ? 0 : st.size };
+    const e: Entry = {
+      type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other',
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      mtimeMs: Math.floor(st.mtimeMs),
+      size: st.isDirectory() ? 0 : st.size,
+    };
     if (st.isDirectory() && !opts.dirMtime) e.mtimeMs = 0;
     if (st.isSymbolicLink()) {
       e.target = fs.readlinkSync(full);

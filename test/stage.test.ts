@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { stageCommand } from '../src/commands/stage';
 import { check } from '../src/core/check';
-import { DriveseedError } from '../src/base/errors';
+import type { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';
 import { type StageOptions, stage } from '../src/core/stage';
 import { readPackList, listIndexIds } from '../src/repo/index-file';
@@ -60,13 +60,24 @@ test('stage → restore is byte-identical with metadata; pack lists carry correc
       const buf = fs.readFileSync(path.join(staging, p.path));
       assert.is(buf.length, p.size);
       const md5s = [];
-      for (let o = 0; o < buf.length; o += p.blockSize) md5s.push(createHash('md5').update(buf.subarray(o, o + p.blockSize)).digest('hex'));
+      for (let o = 0; o < buf.length; o += p.blockSize)
+        md5s.push(
+          createHash('md5')
+            .update(buf.subarray(o, o + p.blockSize))
+            .digest('hex'),
+        );
       assert.equal(p.blockMd5, md5s);
       // The content name: SHA-256 of size (u64 LE) || blockSize (u64 LE) || block MD5s (docs/format-packs.md).
       const head = Buffer.alloc(16);
       head.writeBigUInt64LE(BigInt(buf.length), 0);
       head.writeBigUInt64LE(BigInt(p.blockSize), 8);
-      assert.is(createHash('sha256').update(head).update(Buffer.from(md5s.join(''), 'hex')).digest('hex'), p.name);
+      assert.is(
+        createHash('sha256')
+          .update(head)
+          .update(Buffer.from(md5s.join(''), 'hex'))
+          .digest('hex'),
+        p.name,
+      );
     }
   }
   const settings = JSON.parse(fs.readFileSync(path.join(staging, 'settings.json'), 'utf8'));

@@ -62,19 +62,24 @@ export function packContender({ files, scratch, label, chunker, level = 3, threa
     label,
     bytes,
     unavailable: pack.why,
-    prepare: () => { fs.rmSync(packDir, { recursive: true, force: true }); fs.mkdirSync(packDir, { recursive: true }); },
+    prepare: () => {
+      fs.rmSync(packDir, { recursive: true, force: true });
+      fs.mkdirSync(packDir, { recursive: true });
+    },
     run: async () => {
-      const r = await timeFn(() => pack.fn({
-        files: files.map((f) => ({ path: f.abs, size: f.size })),
-        packDir,
-        chunker,
-        level,
-        threads,
-        keys,
-        known: Buffer.alloc(0),
-        ...(packSize ? { packSize } : {}),
-        ...extra,
-      }));
+      const r = await timeFn(() =>
+        pack.fn({
+          files: files.map((f) => ({ path: f.abs, size: f.size })),
+          packDir,
+          chunker,
+          level,
+          threads,
+          keys,
+          known: Buffer.alloc(0),
+          ...(packSize ? { packSize } : {}),
+          ...extra,
+        }),
+      );
       return { ...r, outBytes: treeBytes(packDir) };
     },
     after: (r) => ({ outBytes: r.outBytes, compressionRatio: Math.round((bytes / r.outBytes) * 1000) / 1000, job: r.value }),

@@ -22,12 +22,21 @@ export function parseArgs(argv = process.argv.slice(2)) {
   const out = { _: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { out._.push(a); continue; }
+    if (!a.startsWith('--')) {
+      out._.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
-    if (eq > 0) { out[a.slice(2, eq)] = a.slice(eq + 1); continue; }
+    if (eq > 0) {
+      out[a.slice(2, eq)] = a.slice(eq + 1);
+      continue;
+    }
     const key = a.slice(2);
     const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) { out[key] = next; i++; } else out[key] = true;
+    if (next !== undefined && !next.startsWith('--')) {
+      out[key] = next;
+      i++;
+    } else out[key] = true;
   }
   return out;
 }
@@ -89,12 +98,19 @@ export function cleanupAll() {
   for (const e of cleanups.reverse()) {
     if (e.done) continue;
     e.done = true;
-    try { e.fn(); } catch (err) { log(`cleanup failed: ${err.message}`); }
+    try {
+      e.fn();
+    } catch (err) {
+      log(`cleanup failed: ${err.message}`);
+    }
   }
 }
 process.on('exit', cleanupAll);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { cleanupAll(); process.exit(128 + os.constants.signals[sig]); });
+  process.on(sig, () => {
+    cleanupAll();
+    process.exit(128 + os.constants.signals[sig]);
+  });
 }
 
 /** A scratch file path under bench/out, removed at exit (and by run.mjs if this process dies). */
@@ -103,7 +119,10 @@ export function scratchFile(name) {
   const file = path.join(OUT_DIR, `${name}-${process.pid}`);
   fs.rmSync(file, { force: true });
   ledgerAdd({ type: 'path', key: file });
-  onCleanup(() => { fs.rmSync(file, { force: true }); ledgerRemove({ type: 'path', key: file }); });
+  onCleanup(() => {
+    fs.rmSync(file, { force: true });
+    ledgerRemove({ type: 'path', key: file });
+  });
   return file;
 }
 
@@ -160,14 +179,24 @@ export function warmFiles(paths) {
   const buf = Buffer.allocUnsafe(4 * MiB);
   for (const p of paths) {
     const fd = fs.openSync(p, 'r');
-    try { while (fs.readSync(fd, buf, 0, buf.length, null) > 0); } finally { fs.closeSync(fd); }
+    try {
+      while (fs.readSync(fd, buf, 0, buf.length, null) > 0);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 }
 /** Resolves the cache policy: the --cache option, else the trial default; 'drop' falls back to 'warm' when not root. */
 export function cachePolicy(opts, trialDefault) {
   const want = opts.cache ?? trialDefault;
   if (want === 'drop' && !isRoot) return { policy: 'warm', note: 'wanted to drop caches but not root: warmed equally instead' };
-  return { policy: want, note: want === 'drop' ? 'page cache dropped (echo 3 > /proc/sys/vm/drop_caches) before every timed run' : 'inputs read once before timing; all runs start from the same warm page cache' };
+  return {
+    policy: want,
+    note:
+      want === 'drop'
+        ? 'page cache dropped (echo 3 > /proc/sys/vm/drop_caches) before every timed run'
+        : 'inputs read once before timing; all runs start from the same warm page cache',
+  };
 }
 
 // ---- loop devices and mounts -------------------------------------------------------------------
@@ -187,7 +216,10 @@ export function createLoopDevice({ size, name = 'loop', fs: fsType = null, secto
   fs.ftruncateSync(fd, size);
   fs.closeSync(fd);
   ledgerAdd({ type: 'path', key: image });
-  const removeImage = onCleanup(() => { fs.rmSync(image, { force: true }); ledgerRemove({ type: 'path', key: image }); });
+  const removeImage = onCleanup(() => {
+    fs.rmSync(image, { force: true });
+    ledgerRemove({ type: 'path', key: image });
+  });
   const args = ['-f', '--show', '-P', '--direct-io=on'];
   if (sectorSize) args.push('--sector-size', String(sectorSize));
   const device = sh('losetup', [...args, image]).stdout.trim();
@@ -218,7 +250,11 @@ export function createLoopDevice({ size, name = 'loop', fs: fsType = null, secto
     image,
     mountpoint,
     directIo: dio === '1',
-    release() { unmount(); detach(); removeImage(); },
+    release() {
+      unmount();
+      detach();
+      removeImage();
+    },
   };
 }
 
@@ -260,7 +296,11 @@ export function loadNative() {
 export function addonInfo() {
   const file = bindingCache?.path;
   if (!file) return null;
-  try { return { path: file, ...JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) }; } catch { return { path: file }; }
+  try {
+    return { path: file, ...JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) };
+  } catch {
+    return { path: file };
+  }
 }
 
 /** The native function `name`, or a reason why it is unavailable (used to mark a row n/a, never to fake it). */
@@ -291,8 +331,12 @@ export function timeCommand(cmd, args, { stdoutFile = null, cwd } = {}) {
     const child = spawn(useTime ? '/usr/bin/time' : cmd, argv, { cwd, stdio: ['ignore', out, 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -302,7 +346,9 @@ export function timeCommand(cmd, args, { stdoutFile = null, cwd } = {}) {
         try {
           const [u, s] = fs.readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
           cpuSeconds = u + s;
-        } catch { /* time did not write */ }
+        } catch {
+          /* time did not write */
+        }
         fs.rmSync(timeFile, { force: true });
       }
       if (code !== 0) reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.trim().slice(-500)}`));
@@ -403,7 +449,10 @@ export function scratchDir(name) {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   ledgerAdd({ type: 'path', key: dir });
-  onCleanup(() => { fs.rmSync(dir, { recursive: true, force: true }); ledgerRemove({ type: 'path', key: dir }); });
+  onCleanup(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    ledgerRemove({ type: 'path', key: dir });
+  });
   return dir;
 }
 

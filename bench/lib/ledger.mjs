@@ -14,7 +14,11 @@ export function ledgerPath(pid = process.pid) {
 }
 
 function read(file) {
-  try { return JSON.parse(fs.readFileSync(file, 'utf8')); } catch { return []; }
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 export function ledgerAdd(entry) {

@@ -10,7 +10,21 @@ import { ROOT, loadNative, log, scratchDir, timeCommand, toolVersion } from '../
 /** Compiles src/ with tsc into a scratch dir; returns { addon, main, run(args) } (main: the compiled CLI entry; run: timeCommand of it). */
 export function buildCli(name) {
   const out = scratchDir(`${name}-cli`);
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.json'), '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '-p',
+      path.join(ROOT, 'tsconfig.json'),
+      '--outDir',
+      out,
+      '--declaration',
+      'false',
+      '--sourceMap',
+      'false',
+    ],
+    { encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`tsc failed: ${(r.stdout + r.stderr).slice(-800)}`);
   const native = loadNative();
   if (!native.binding) throw new Error(native.error);
@@ -42,7 +56,11 @@ export function repoBytes(dir) {
 
 /** The JSON result line of a `--json` CLI run. */
 export function cliResult(stdout) {
-  const line = stdout.trim().split('\n').reverse().find((l) => l.startsWith('{"type":"result"'));
+  const line = stdout
+    .trim()
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{"type":"result"'));
   if (!line) throw new Error(`no result line in the CLI output: ${stdout.slice(-500)}`);
   return JSON.parse(line).data;
 }

@@ -43,7 +43,17 @@ await main('backup-sizes', async () => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       const added = addedBytes(before, await blobSizes(backend));
       log(`  ${what}: ${added.bytes} bytes in ${added.blobs.length} blobs, ${seconds.toFixed(2)} s`);
-      rows.push({ id: `backup-sizes/${id}`, what, ours: 'driveseed backup', baseline: null, oursBytes: added.bytes, blobs: added.blobs.length, goalBytes, pass: added.bytes < goalBytes, seconds: Math.round(seconds * 1000) / 1000 });
+      rows.push({
+        id: `backup-sizes/${id}`,
+        what,
+        ours: 'driveseed backup',
+        baseline: null,
+        oursBytes: added.bytes,
+        blobs: added.blobs.length,
+        goalBytes,
+        pass: added.bytes < goalBytes,
+        seconds: Math.round(seconds * 1000) / 1000,
+      });
     };
     await step('unchanged', 'unchanged tree: bytes added to the container', MiB, () => {});
     await step('change-1mib', '1 MiB changed in the middle: bytes added', 8 * MiB, () => {

@@ -1,10 +1,4 @@
-// Trial: an unchanged incremental `driveseed backup` of the generated data set into the seeded
-// repository in Azurite, against restic's unchanged second `restic backup` of the same tree into a
-// local repository (goal: ≥ 3× faster than restic). Both are whole CLI processes (ours compiled with
-// tsc, see _stage-common.mjs). Setup, untimed: stage the data set, upload the staged repository into
-// a private Azurite as the import would, mark the seed complete; restic init + first backup.
-// MB/s figures are data-set bytes over wall time (the work avoided is the point of the comparison).
-import fs from 'node:fs';
+
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { ROOT, cachePolicy, compare, log, main, measureAll, scratchDir, trialOptions, MiB } from '../lib/harness.mjs';
@@ -46,7 +40,7 @@ await main('backup-unchanged', async () => {
       r.init();
       await r.run(['backup', src, '--compression', 'auto']);
     }
-    let added = [];
+    const added = [];
     const ours = {
       label: 'driveseed backup (unchanged, into Azurite)',
       command: 'driveseed backup <data> --staging <dir>',
@@ -60,7 +54,13 @@ await main('backup-unchanged', async () => {
         return t;
       },
     };
-    const resticAgain = { label: 'restic backup (second, unchanged, local repository)', command: 'restic backup <data>', bytes, unavailable: noRestic, run: () => r.run(['backup', src, '--compression', 'auto']) };
+    const resticAgain = {
+      label: 'restic backup (second, unchanged, local repository)',
+      command: 'restic backup <data>',
+      bytes,
+      unavailable: noRestic,
+      run: () => r.run(['backup', src, '--compression', 'auto']),
+    };
     const [mRestic, mOurs] = await measureAll([resticAgain, ours], { runs: opts.runs, cache: policy });
     return {
       title: 'Unchanged incremental backup vs restic second run',
@@ -68,7 +68,16 @@ await main('backup-unchanged', async () => {
       cacheNote,
       bytes,
       data: `generated data set ${src}, ${opts.manifest.files.length} files, ${(bytes / MiB).toFixed(0)} MiB`,
-      rows: [compare('backup/unchanged-vs-restic', 'unchanged backup into Azurite vs restic unchanged second run (local repo)', mOurs, mRestic, 3.0, `bytes added to the container per unchanged backup: ${added.join(', ')}`)],
+      rows: [
+        compare(
+          'backup/unchanged-vs-restic',
+          'unchanged backup into Azurite vs restic unchanged second run (local repo)',
+          mOurs,
+          mRestic,
+          3.0,
+          `bytes added to the container per unchanged backup: ${added.join(', ')}`,
+        ),
+      ],
       measurements: { restic: mRestic, ours: mOurs },
       notes: ['ours talks HTTP to Azurite on loopback (list index/, snapshots, lease, one snapshot upload); restic writes a local repository.'],
       env: { tools: { restic: r.version } },

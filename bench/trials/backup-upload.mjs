@@ -64,7 +64,14 @@ await main('backup-upload', async () => {
       data: `${(size / MiB).toFixed(0)} MiB of random bytes, page cache warm, Azurite 3.35.0 in memory on 127.0.0.1`,
       rows: [
         compare('backup-upload/putFile-vs-uploadFile', 'putFile vs BlockBlobClient.uploadFile, same Azurite', mOurs, mSdk, 0.8),
-        compare('backup-upload/putFile-hashing', 'putFile computing its MD5s vs uploadFile (diagnostic)', mOursH, mSdk, null, 'info only: backups get the MD5s from packJob'),
+        compare(
+          'backup-upload/putFile-hashing',
+          'putFile computing its MD5s vs uploadFile (diagnostic)',
+          mOursH,
+          mSdk,
+          null,
+          'info only: backups get the MD5s from packJob',
+        ),
       ],
       measurements: { sdk: mSdk, ours: mOurs, oursHashing: mOursH },
       notes: ['Both clients run in this process, sharing the 2 cores with Azurite; cpuPct is this process only.'],

@@ -18,7 +18,10 @@ await main('compress', async () => {
 
   const zstd = zstdContender({ files, lists, scratch, level: 3 });
   const ours = packContender({
-    files, scratch, level: 3, threads: os.cpus().length,
+    files,
+    scratch,
+    level: 3,
+    threads: os.cpus().length,
     label: 'packJob(level 3, chunks 4/8/16 MiB, 1 GiB packs)',
     chunker: { min: 4 * MiB, avg: 8 * MiB, max: 16 * MiB },
     packSize: 1024 * MiB,
@@ -31,7 +34,9 @@ await main('compress', async () => {
     const rel = mOurs.compressionRatio / mZstd.compressionRatio;
     row.compressionRatio = { ours: mOurs.compressionRatio, baseline: mZstd.compressionRatio, relative: Math.round(rel * 1000) / 1000, goal: '≥ 0.98' };
     row.pass = row.pass && rel >= 0.98;
-    row.note = [row.note, `compression ratio ours ${mOurs.compressionRatio} vs zstd ${mZstd.compressionRatio} (${((rel - 1) * 100).toFixed(1)}%)`].filter(Boolean).join('; ');
+    row.note = [row.note, `compression ratio ours ${mOurs.compressionRatio} vs zstd ${mZstd.compressionRatio} (${((rel - 1) * 100).toFixed(1)}%)`]
+      .filter(Boolean)
+      .join('; ');
   } else {
     row.note = [row.note, `zstd compression ratio ${mZstd.compressionRatio ?? 'n/a'}`].filter(Boolean).join('; ');
   }

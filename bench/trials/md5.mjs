@@ -4,7 +4,21 @@
 // and its large files only. Before timing, a few digests are checked against Node's crypto.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { cachePolicy, compare, dataFiles, log, main, measureAll, nativeFn, scratchDir, timeFn, toolVersion, trialOptions, warmFiles, MiB } from '../lib/harness.mjs';
+import {
+  cachePolicy,
+  compare,
+  dataFiles,
+  log,
+  main,
+  measureAll,
+  nativeFn,
+  scratchDir,
+  timeFn,
+  toolVersion,
+  trialOptions,
+  warmFiles,
+  MiB,
+} from '../lib/harness.mjs';
 import { md5sumContender, writeFileLists } from '../lib/baselines.mjs';
 
 const BLOCK = 4 * MiB;
@@ -25,7 +39,10 @@ async function checkDigests(hash, files) {
   sample.forEach((f, i) => {
     const data = fs.readFileSync(f.abs);
     for (let off = 0, b = 0; off < data.length; off += BLOCK, b++) {
-      const want = crypto.createHash('md5').update(data.subarray(off, off + BLOCK)).digest();
+      const want = crypto
+        .createHash('md5')
+        .update(data.subarray(off, off + BLOCK))
+        .digest();
       if (!want.equals(r.items[i].blockMd5.subarray(b * 16, b * 16 + 16))) throw new Error(`hashFilesJob block ${b} of ${f.path} differs from Node's MD5`);
     }
   });
@@ -43,14 +60,20 @@ await main('md5', async () => {
   if (hash.fn) notes.push(`block digests of ${(await checkDigests(hash, all)).join(', ')} match Node's crypto`);
   const rows = [];
   const measurements = {};
-  for (const [id, files, what] of [['all', all, 'whole data set'], ['large', large, 'large files (≥ 16 MiB)']]) {
+  for (const [id, files, what] of [
+    ['all', all, 'whole data set'],
+    ['large', large, 'large files (≥ 16 MiB)'],
+  ]) {
     const dir = `${scratch}/${id}`;
     fs.mkdirSync(dir, { recursive: true });
     const lists = writeFileLists(dir, files);
     const bytes = files.reduce((s, f) => s + f.size, 0);
     if (policy === 'warm') warmFiles(files.map((f) => f.abs));
     log(`md5: ${what}: ${files.length} files, ${(bytes / MiB).toFixed(0)} MiB, ${opts.runs} runs each, cache ${policy}`);
-    const m = await measureAll([md5sumContender({ files, lists }), hashContender(files, hash, 'hashFilesJob(4 MiB blocks, direct, all cores)')], { runs: opts.runs, cache: policy });
+    const m = await measureAll([md5sumContender({ files, lists }), hashContender(files, hash, 'hashFilesJob(4 MiB blocks, direct, all cores)')], {
+      runs: opts.runs,
+      cache: policy,
+    });
     measurements[id] = m;
     rows.push(compare(`md5/${id}`, `${what}: hashFilesJob vs md5sum`, m[1], m[0], 1.6));
   }
@@ -62,19 +85,46 @@ await main('md5', async () => {
     const lists = writeFileLists(dir, large);
     warmFiles(large.map((f) => f.abs));
     log(`md5: large files from a warm page cache, ${opts.runs} runs each`);
-    const m = await measureAll([
-      md5sumContender({ files: large, lists }),
-      hashContender(large, hash, 'hashFilesJob(direct: false, warm cache)', { direct: false }),
-      hashContender(large, hash, 'hashFilesJob(direct: false, warm cache, threads: 1)', { direct: false, threads: 1 }),
-    ], { runs: opts.runs, cache: 'warm' });
+    const m = await measureAll(
+      [
+        md5sumContender({ files: large, lists }),
+        hashContender(large, hash, 'hashFilesJob(direct: false, warm cache)', { direct: false }),
+        hashContender(large, hash, 'hashFilesJob(direct: false, warm cache, threads: 1)', { direct: false, threads: 1 }),
+      ],
+      { runs: opts.runs, cache: 'warm' },
+    );
     measurements.warm = m;
-    rows.push(compare('md5/large-warm', 'large files, warm cache: hashFilesJob(buffered) vs md5sum', m[1], m[0], null,
-      `info only: hashing alone, no disk; cpu ours ${m[1].cpuPct ?? 'n/a'}%, md5sum ${m[0].cpuPct ?? 'n/a'}%`));
+    rows.push(
+      compare(
+        'md5/large-warm',
+        'large files, warm cache: hashFilesJob(buffered) vs md5sum',
+        m[1],
+        m[0],
+        null,
+        `info only: hashing alone, no disk; cpu ours ${m[1].cpuPct ?? 'n/a'}%, md5sum ${m[0].cpuPct ?? 'n/a'}%`,
+      ),
+    );
     // The multi-buffer goal: one worker thread (one core hashing 16 blocks per SIMD pass) against md5sum.
-    rows.push(compare('md5/one-core', 'large files, warm cache, one core: hashFilesJob(threads: 1) vs md5sum', m[2], m[0], 3,
-      `multi-buffer MD5 (${nativeFn('md5Implementation').fn?.() ?? 'n/a'}); cpu ours ${m[2].cpuPct ?? 'n/a'}%, md5sum ${m[0].cpuPct ?? 'n/a'}%`));
-    rows.push(compare('md5/threads-scaling', `warm cache: hashFilesJob threads: default vs threads: 1`, m[1], m[2], null,
-      'info only: about 2 on an idle 2-core machine if blocks hash in parallel; near 1 = one core (serial, or the other core busy elsewhere)'));
+    rows.push(
+      compare(
+        'md5/one-core',
+        'large files, warm cache, one core: hashFilesJob(threads: 1) vs md5sum',
+        m[2],
+        m[0],
+        3,
+        `multi-buffer MD5 (${nativeFn('md5Implementation').fn?.() ?? 'n/a'}); cpu ours ${m[2].cpuPct ?? 'n/a'}%, md5sum ${m[0].cpuPct ?? 'n/a'}%`,
+      ),
+    );
+    rows.push(
+      compare(
+        'md5/threads-scaling',
+        `warm cache: hashFilesJob threads: default vs threads: 1`,
+        m[1],
+        m[2],
+        null,
+        'info only: about 2 on an idle 2-core machine if blocks hash in parallel; near 1 = one core (serial, or the other core busy elsewhere)',
+      ),
+    );
   }
   return {
     title: 'MD5 of every 4 MiB block vs md5sum',

@@ -6,7 +6,7 @@
 // every chunk; restic: its blob hashes).
 import path from 'node:path';
 import fs from 'node:fs';
-import { cachePolicy, compare, dataFiles, log, main, measureAll, scratchDir, toolVersion, trialOptions, warmFiles, MiB } from '../lib/harness.mjs';
+import { cachePolicy, compare, dataFiles, log, main, measureAll, scratchDir, trialOptions, warmFiles, MiB } from '../lib/harness.mjs';
 import { buildCli, restic, resticAvailable, setPasswords } from './_stage-common.mjs';
 
 await main('restore', async () => {
@@ -27,7 +27,8 @@ await main('restore', async () => {
     await r.run(['backup', opts.data, '--compression', 'auto']);
   }
   // Repositories are the input here: warm them equally.
-  const walk = (d) => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.isFile() ? [path.join(d, e.name)] : []));
+  const walk = (d) =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.isFile() ? [path.join(d, e.name)] : []));
   if (policy === 'warm') warmFiles([...walk(staging), ...(noRestic ? [] : walk(path.join(scratch, 'restic')))]);
   const toOurs = path.join(scratch, 'to-ours');
   const toRestic = path.join(scratch, 'to-restic');

@@ -6,7 +6,21 @@
 // fsyncs, snapshot): compiled JS, not tsx. Caches are warmed equally; inputs are the same bytes.
 import path from 'node:path';
 import fs from 'node:fs';
-import { cachePolicy, compare, dataFiles, log, main, measureAll, round, scratchDir, timeCommand, toolVersion, trialOptions, warmFiles, MiB } from '../lib/harness.mjs';
+import {
+  cachePolicy,
+  compare,
+  dataFiles,
+  log,
+  main,
+  measureAll,
+  round,
+  scratchDir,
+  timeCommand,
+  toolVersion,
+  trialOptions,
+  warmFiles,
+  MiB,
+} from '../lib/harness.mjs';
 import { buildCli, cliResult, repoBytes, restic, resticAvailable, setPasswords } from './_stage-common.mjs';
 
 await main('stage', async () => {
@@ -74,13 +88,22 @@ await main('stage', async () => {
     compare('stage/vs-tar-zstd', 'stage vs tar piped to zstd -T0 -3', mOurs, mTar, 1.0),
     compare('stage/vs-restic', 'stage vs restic backup', mOurs, mRestic, 1.5),
     compare('stage/unchanged-vs-restic', 'unchanged re-stage vs restic second run', mOursAgain, mResticAgain, 3.0),
-    compare('stage/read-all-vs-restic', 'unchanged re-stage --read-all vs restic second run', mOursReadAll, mResticAgain, null, 'info: every file read, chunked and hashed again'),
+    compare(
+      'stage/read-all-vs-restic',
+      'unchanged re-stage --read-all vs restic second run',
+      mOursReadAll,
+      mResticAgain,
+      null,
+      'info: every file read, chunked and hashed again',
+    ),
   ];
   const cr = { ours: ratioOf(mOurs), restic: ratioOf(mRestic), tarZstd: ratioOf(mTar) };
   const crRow = rows[1];
   if (cr.ours && cr.restic) {
     crRow.compressionRatio = { ours: cr.ours, baseline: cr.restic, relative: round(cr.ours / cr.restic, 3), goal: '≥ 1.0' };
-    crRow.note = [crRow.note, `compression ratio (data bytes / repository bytes): ours ${cr.ours}, restic ${cr.restic}, tar|zstd ${cr.tarZstd}`].filter(Boolean).join('; ');
+    crRow.note = [crRow.note, `compression ratio (data bytes / repository bytes): ours ${cr.ours}, restic ${cr.restic}, tar|zstd ${cr.tarZstd}`]
+      .filter(Boolean)
+      .join('; ');
   }
   return {
     title: 'Stage throughput, unchanged re-stage and repository size vs tar | zstd and restic',

@@ -4,17 +4,50 @@
 // sequential write (ioengine × iodepth × bs searched, best repeated). Goals: ≥ 0.95× dd, ≥ 0.9× fio.
 import fs from 'node:fs';
 import {
-  MiB, cachePolicy, scratchFile, compare, createLoopDevice, dataFiles, isRoot, log, main, measureAll, nativeFn, onCleanup,
-  timeCommand, timeFn, toolVersion, trialOptions, which, dropCaches, warmFiles,
+  MiB,
+  cachePolicy,
+  scratchFile,
+  compare,
+  createLoopDevice,
+  dataFiles,
+  isRoot,
+  log,
+  main,
+  measureAll,
+  nativeFn,
+  onCleanup,
+  timeCommand,
+  timeFn,
+  toolVersion,
+  trialOptions,
+  which,
+  dropCaches,
+  warmFiles,
 } from '../lib/harness.mjs';
 
 const FIO_GRID = [
-  ['psync', 1], ['libaio', 1], ['libaio', 4], ['libaio', 16], ['io_uring', 1], ['io_uring', 4], ['io_uring', 16],
+  ['psync', 1],
+  ['libaio', 1],
+  ['libaio', 4],
+  ['libaio', 16],
+  ['io_uring', 1],
+  ['io_uring', 4],
+  ['io_uring', 16],
 ].flatMap(([engine, depth]) => ['1M', '4M'].map((bs) => ({ engine, depth, bs })));
 
 function fioArgs(target, size, c) {
-  return ['--name=seqwrite', `--filename=${target}`, '--rw=write', `--bs=${c.bs}`, `--ioengine=${c.engine}`, `--iodepth=${c.depth}`,
-    '--direct=1', `--size=${size}`, '--end_fsync=1', '--output-format=json'];
+  return [
+    '--name=seqwrite',
+    `--filename=${target}`,
+    '--rw=write',
+    `--bs=${c.bs}`,
+    `--ioengine=${c.engine}`,
+    `--iodepth=${c.depth}`,
+    '--direct=1',
+    `--size=${size}`,
+    '--end_fsync=1',
+    '--output-format=json',
+  ];
 }
 
 /** fio's own bandwidth figure (bytes / runtime, setup excluded); wall time is kept for the record. */
@@ -68,7 +101,10 @@ await main('write', async () => {
     } else {
       dest = scratchFile('write-target.bin');
       // every contender writes a new file: nobody overwrites blocks another one allocated
-      prepare = () => { fs.rmSync(dest, { force: true }); fs.writeFileSync(dest, ''); };
+      prepare = () => {
+        fs.rmSync(dest, { force: true });
+        fs.writeFileSync(dest, '');
+      };
     }
 
     // fio: search the grid once (1 run each, up to 256 MiB), then repeat the best at full length.
@@ -92,33 +128,73 @@ await main('write', async () => {
       log(`write: ${t.id}: fio best ${fioBest ? `${fioBest.engine} iodepth=${fioBest.depth} bs=${fioBest.bs} ${fioBest.mbps} MB/s` : 'none worked'}`);
     }
 
-    const ddSrc = { label: 'dd if=<src> oflag=direct bs=4M conv=fsync', command: `dd if=${src.path} of=${dest} oflag=direct bs=4M conv=fsync`, bytes: length, prepare,
-      run: () => timeCommand('dd', [`if=${src.abs}`, `of=${dest}`, 'oflag=direct', 'bs=4M', 'conv=fsync']) };
-    const ddZero = { label: 'dd if=/dev/zero oflag=direct bs=4M conv=fsync', command: `dd if=/dev/zero of=${dest} oflag=direct bs=4M count=${patLength / (4 * MiB)} conv=fsync`, bytes: patLength, prepare,
-      run: () => timeCommand('dd', ['if=/dev/zero', `of=${dest}`, 'oflag=direct', 'bs=4M', `count=${patLength / (4 * MiB)}`, 'conv=fsync']) };
+    const ddSrc = {
+      label: 'dd if=<src> oflag=direct bs=4M conv=fsync',
+      command: `dd if=${src.path} of=${dest} oflag=direct bs=4M conv=fsync`,
+      bytes: length,
+      prepare,
+      run: () => timeCommand('dd', [`if=${src.abs}`, `of=${dest}`, 'oflag=direct', 'bs=4M', 'conv=fsync']),
+    };
+    const ddZero = {
+      label: 'dd if=/dev/zero oflag=direct bs=4M conv=fsync',
+      command: `dd if=/dev/zero of=${dest} oflag=direct bs=4M count=${patLength / (4 * MiB)} conv=fsync`,
+      bytes: patLength,
+      prepare,
+      run: () => timeCommand('dd', ['if=/dev/zero', `of=${dest}`, 'oflag=direct', 'bs=4M', `count=${patLength / (4 * MiB)}`, 'conv=fsync']),
+    };
     const fio = fioBest
-      ? { label: `fio ${fioBest.engine} iodepth=${fioBest.depth} bs=${fioBest.bs} direct=1 end_fsync=1`, command: `fio ${fioArgs(dest, patLength, fioBest).join(' ')}`, bytes: patLength, prepare,
+      ? {
+          label: `fio ${fioBest.engine} iodepth=${fioBest.depth} bs=${fioBest.bs} direct=1 end_fsync=1`,
+          command: `fio ${fioArgs(dest, patLength, fioBest).join(' ')}`,
+          bytes: patLength,
+          prepare,
           run: () => runFio(dest, patLength, fioBest),
           // fio's wall clock includes its start-up, layout, end_fsync and JSON output: kept for the record only
-          after: (r) => ({ wallMBps: Math.round(r.bytes / r.wallSeconds / 1e5) / 10 }) }
+          after: (r) => ({ wallMBps: Math.round(r.bytes / r.wallSeconds / 1e5) / 10 }),
+        }
       : { label: 'fio', unavailable: have.fio ? 'no fio configuration worked' : 'fio is not installed' };
-    const oursRaw = { label: 'writeRawJob(source file)', bytes: length, prepare, unavailable: writeRaw.why,
-      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { path: src.abs }, length, direct: true, sync: true, ...ourOpts })) };
-    const oursZero = { label: "writeRawJob(pattern 'zero')", bytes: patLength, prepare, unavailable: writeRaw.why,
-      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { pattern: 'zero' }, length: patLength, direct: true, sync: true, ...ourOpts })) };
-    const oursRandom = { label: "writeRawJob(pattern 'random')", bytes: patLength, prepare, unavailable: writeRaw.why,
-      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { pattern: 'random' }, length: patLength, direct: true, sync: true, ...ourOpts })) };
+    const oursRaw = {
+      label: 'writeRawJob(source file)',
+      bytes: length,
+      prepare,
+      unavailable: writeRaw.why,
+      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { path: src.abs }, length, direct: true, sync: true, ...ourOpts })),
+    };
+    const oursZero = {
+      label: "writeRawJob(pattern 'zero')",
+      bytes: patLength,
+      prepare,
+      unavailable: writeRaw.why,
+      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { pattern: 'zero' }, length: patLength, direct: true, sync: true, ...ourOpts })),
+    };
+    const oursRandom = {
+      label: "writeRawJob(pattern 'random')",
+      bytes: patLength,
+      prepare,
+      unavailable: writeRaw.why,
+      run: () => timeFn(() => writeRaw.fn({ target: dest, source: { pattern: 'random' }, length: patLength, direct: true, sync: true, ...ourOpts })),
+    };
     // What reading the source costs by itself (same cache state): the bound of every file-sourced row.
-    const readSrc = { label: 'dd if=<src> iflag=direct of=/dev/null bs=4M (source read alone)', bytes: length,
-      run: () => timeCommand('dd', [`if=${src.abs}`, 'of=/dev/null', 'iflag=direct', 'bs=4M']) };
+    const readSrc = {
+      label: 'dd if=<src> iflag=direct of=/dev/null bs=4M (source read alone)',
+      bytes: length,
+      run: () => timeCommand('dd', [`if=${src.abs}`, 'of=/dev/null', 'iflag=direct', 'bs=4M']),
+    };
     const contenders = [ddSrc, oursRaw, fio, oursRandom, ddZero, oursZero, readSrc];
     let oursCopy = null;
     if (t.id === 'file') {
-      oursCopy = { label: 'copyFilesJob (direct, preallocate, sync, block MD5)', bytes: length, prepare, unavailable: copyFiles.why,
-        run: () => timeFn(() => copyFiles.fn({ items: [{ source: src.abs, dest }], direct: true, sync: true, ...ourOpts })) };
+      oursCopy = {
+        label: 'copyFilesJob (direct, preallocate, sync, block MD5)',
+        bytes: length,
+        prepare,
+        unavailable: copyFiles.why,
+        run: () => timeFn(() => copyFiles.fn({ items: [{ source: src.abs, dest }], direct: true, sync: true, ...ourOpts })),
+      };
       contenders.push(oursCopy);
     }
-    if (!have.dd) { ddSrc.unavailable = ddZero.unavailable = 'dd is not installed'; }
+    if (!have.dd) {
+      ddSrc.unavailable = ddZero.unavailable = 'dd is not installed';
+    }
 
     log(`write: ${t.what}: ${length / MiB} MiB from the source file, ${patLength / MiB} MiB from memory, ${opts.runs} runs each, cache ${policy}`);
     const m = await measureAll(contenders, { runs: opts.runs, cache: policy });
@@ -126,17 +202,49 @@ await main('write', async () => {
     measurements[t.id] = m;
     const bound = `source read alone: ${mRead.mbps ?? 'n/a'} MB/s`;
     rows.push(compare(`${t.id}/raw-vs-dd`, `${t.short}: writeRawJob(file) vs dd`, mRaw, mDd, 0.95));
-    rows.push(compare(`${t.id}/zero-vs-fio`, `${t.short}: writeRawJob(zero) vs fio best`, mZero, mFio, 0.9,
-      'both write from memory buffers filled once: the writer alone'));
+    rows.push(
+      compare(
+        `${t.id}/zero-vs-fio`,
+        `${t.short}: writeRawJob(zero) vs fio best`,
+        mZero,
+        mFio,
+        0.9,
+        'both write from memory buffers filled once: the writer alone',
+      ),
+    );
     rows.push(compare(`${t.id}/zero-vs-dd`, `${t.short}: writeRawJob(zero) vs dd /dev/zero`, mZero, mDdZero, 0.95));
-    rows.push(compare(`${t.id}/random-vs-fio`, `${t.short}: writeRawJob(random) vs fio best`, mRandom, mFio, null,
-      `info only: ours fills every buffer with fresh xorshift data (cpu ${mRandom.cpuPct ?? 'n/a'}%), fio reuses one`));
-    rows.push(compare(`${t.id}/raw-vs-fio`, `${t.short}: writeRawJob(file) vs fio best`, mRaw, mFio, null,
-      `info only: ours also reads the source, fio does not; ${bound}`));
+    rows.push(
+      compare(
+        `${t.id}/random-vs-fio`,
+        `${t.short}: writeRawJob(random) vs fio best`,
+        mRandom,
+        mFio,
+        null,
+        `info only: ours fills every buffer with fresh xorshift data (cpu ${mRandom.cpuPct ?? 'n/a'}%), fio reuses one`,
+      ),
+    );
+    rows.push(
+      compare(
+        `${t.id}/raw-vs-fio`,
+        `${t.short}: writeRawJob(file) vs fio best`,
+        mRaw,
+        mFio,
+        null,
+        `info only: ours also reads the source, fio does not; ${bound}`,
+      ),
+    );
     if (mCopy) {
       rows.push(compare(`${t.id}/copy-vs-dd`, `${t.short}: copyFilesJob vs dd`, mCopy, mDd, 0.95, 'copyFilesJob also computes MD5 of every 4 MiB block'));
-      rows.push(compare(`${t.id}/copy-vs-fio`, `${t.short}: copyFilesJob vs fio best`, mCopy, mFio, null,
-        `info only: ours also reads the source and hashes it, fio does not; ${bound}`));
+      rows.push(
+        compare(
+          `${t.id}/copy-vs-fio`,
+          `${t.short}: copyFilesJob vs fio best`,
+          mCopy,
+          mFio,
+          null,
+          `info only: ours also reads the source and hashes it, fio does not; ${bound}`,
+        ),
+      );
     }
   }
 
@@ -149,11 +257,13 @@ await main('write', async () => {
     rows,
     measurements,
     fioSearch,
-    notes: [...notes,
+    notes: [
+      ...notes,
       'dd and fio get conv=fsync / end_fsync=1 because ours syncs (sync: true) before it reports done.',
       "fio's figure is its own bw (its runtime excludes start-up and setup; its wall-clock MB/s is kept as wallMBps); dd and ours are timed end to end (open, preallocate, write, sync), so the fio ratios lean against us.",
       `fio's best configuration is searched with one run per configuration of ${searchLength / MiB} MiB, then repeated at full length.`,
-      'The VM host caches the disk: device figures are burst figures; compare ratios within one run.'],
+      'The VM host caches the disk: device figures are burst figures; compare ratios within one run.',
+    ],
     env: { tools: { dd: toolVersion('dd'), fio: toolVersion('fio') } },
   };
 });

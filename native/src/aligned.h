@@ -36,9 +36,9 @@ class AlignedBuffer {
 class BufferPool {
  public:
   BufferPool(size_t count, size_t size, size_t alignment);
-  int acquire();                 // index of a free buffer, or -1 once close() was called
+  int acquire();  // index of a free buffer, or -1 once close() was called
   void release(int index);
-  void close();                  // wakes every waiter; acquire() returns -1 from now on
+  void close();  // wakes every waiter; acquire() returns -1 from now on
   uint8_t* data(int index) const { return bufs_[index].data(); }
   size_t bufferSize() const { return size_; }
   size_t count() const { return bufs_.size(); }
@@ -55,10 +55,10 @@ class BufferPool {
 
 // Process-wide counters, exposed to JS as counters() so tests can see that nothing leaks.
 struct Counters {
-  static std::atomic<int64_t> alignedBytes;   // bytes currently allocated in aligned buffers
-  static std::atomic<int64_t> openTargets;    // open platform::File objects owned by JS handles/jobs
-  static std::atomic<int64_t> liveJobs;       // jobs whose thread has not been joined
-  static std::atomic<int64_t> heldLocks;      // target locks currently held
+  static std::atomic<int64_t> alignedBytes;  // bytes currently allocated in aligned buffers
+  static std::atomic<int64_t> openTargets;   // open platform::File objects owned by JS handles/jobs
+  static std::atomic<int64_t> liveJobs;      // jobs whose thread has not been joined
+  static std::atomic<int64_t> heldLocks;     // target locks currently held
 };
 
 }  // namespace ds

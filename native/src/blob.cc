@@ -50,7 +50,8 @@ void Codec::CheckId(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* 
   uint8_t check[kIdSize];
   Id(keys, raw, len, check);
   if (std::memcmp(check, id, kIdSize) != 0)
-    ThrowCode("ERR_CORRUPT", "blob content does not match its id (HMAC-SHA-256 differs): wrong idKey or a bug in the writer");
+    ThrowCode("ERR_CORRUPT",
+              "blob content does not match its id (HMAC-SHA-256 differs): wrong idKey or a bug in the writer");
 }
 
 size_t Codec::Decode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* blob, size_t len, uint8_t* out,
@@ -60,8 +61,8 @@ size_t Codec::Decode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t*
   size_t rawLen;
   if (scratch_[0] == kCodecStored) {
     if (payloadLen > cap)
-      ThrowCode("ERR_TOO_LARGE", "blob holds " + std::to_string(payloadLen) + " bytes, more than the maximum of " +
-                                     std::to_string(cap));
+      ThrowCode("ERR_TOO_LARGE",
+                "blob holds " + std::to_string(payloadLen) + " bytes, more than the maximum of " + std::to_string(cap));
     if (payloadLen) std::memcpy(out, payload, payloadLen);
     rawLen = payloadLen;
   } else {

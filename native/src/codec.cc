@@ -21,7 +21,8 @@ Compressor::~Compressor() { ZSTD_freeCCtx(ctx_); }
 size_t Compressor::Compress(uint8_t* dst, size_t cap, const uint8_t* src, size_t len, int level) {
   if (level != level_) {
     size_t r = ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
-    if (ZSTD_isError(r)) ThrowCode("ERR_INTERNAL", std::string("zstd level ") + std::to_string(level) + ": " + ZSTD_getErrorName(r));
+    if (ZSTD_isError(r))
+      ThrowCode("ERR_INTERNAL", std::string("zstd level ") + std::to_string(level) + ": " + ZSTD_getErrorName(r));
     // Content size and a checksum-free frame: the chunk id (HMAC) already checks the content.
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_contentSizeFlag, 1);
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 0);
@@ -52,7 +53,8 @@ size_t Decompressor::Decompress(uint8_t* dst, size_t cap, const uint8_t* src, si
   if (ZSTD_isError(r)) {
     ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
     if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
-      ThrowCode("ERR_TOO_LARGE", std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
+      ThrowCode("ERR_TOO_LARGE",
+                std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
     ThrowCode("ERR_CORRUPT", std::string(what) + " is not valid zstd data: " + ZSTD_getErrorName(r));
   }
   return r;
@@ -93,7 +95,8 @@ void Decompressor::DecompressTo(std::vector<uint8_t>& out, size_t maxSize, const
     if (ob.pos == ob.size) {
       if (ob.size >= maxSize) {
         ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
-        ThrowCode("ERR_TOO_LARGE", std::string(what) + " decompresses to more than the maximum of " + std::to_string(maxSize) + " bytes");
+        ThrowCode("ERR_TOO_LARGE", std::string(what) + " decompresses to more than the maximum of " +
+                                       std::to_string(maxSize) + " bytes");
       }
       out.resize(std::min<size_t>(maxSize, out.size() * 2));
       ob.dst = out.data();

@@ -99,7 +99,8 @@ void Gcm::Seal(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], con
                const uint8_t* in, size_t len, uint8_t* out, uint8_t tag[kTagSize]) {
   int n = 0;
   if (EVP_EncryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) != 1) LibFail("EVP_EncryptInit_ex");
-  if (aadLen && EVP_EncryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aadLen)) != 1) LibFail("EVP_EncryptUpdate(aad)");
+  if (aadLen && EVP_EncryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aadLen)) != 1)
+    LibFail("EVP_EncryptUpdate(aad)");
   for (size_t done = 0; done < len;) {
     size_t piece = std::min(len - done, kMaxPiece);
     if (EVP_EncryptUpdate(ctx_, out + done, &n, in + done, static_cast<int>(piece)) != 1) LibFail("EVP_EncryptUpdate");
@@ -113,7 +114,8 @@ bool Gcm::Open(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], con
                const uint8_t* in, size_t len, const uint8_t tag[kTagSize], uint8_t* out) {
   int n = 0;
   if (EVP_DecryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) != 1) LibFail("EVP_DecryptInit_ex");
-  if (aadLen && EVP_DecryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aadLen)) != 1) LibFail("EVP_DecryptUpdate(aad)");
+  if (aadLen && EVP_DecryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aadLen)) != 1)
+    LibFail("EVP_DecryptUpdate(aad)");
   for (size_t done = 0; done < len;) {
     size_t piece = std::min(len - done, kMaxPiece);
     if (EVP_DecryptUpdate(ctx_, out + done, &n, in + done, static_cast<int>(piece)) != 1) LibFail("EVP_DecryptUpdate");

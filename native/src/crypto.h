@@ -48,7 +48,7 @@ class BlockMd5 {
  public:
   explicit BlockMd5(uint64_t blockSize);
   void Update(const void* data, size_t len);
-  void Finish();  // closes a partial last block
+  void Finish();                                       // closes a partial last block
   const std::string& Digests() const { return out_; }  // 16 bytes per block, in order
 
  private:

@@ -37,8 +37,6 @@ Napi::Error ToJsError(Napi::Env env, const NativeError& e) {
   return err;
 }
 
-void ThrowType(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
-}
+void ThrowType(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
 
 }  // namespace ds

@@ -188,7 +188,7 @@ uint64_t IoSize(const Fields& r) {
 }
 uint64_t BlockSize(const Fields& r, uint64_t ioSize) {
   return r.Uint("blockSize", std::max<uint64_t>(4 * kMiB, ioSize), ioSize, 256 * kMiB, ioSize, false,
-                   "a multiple of spec.ioSize (" + std::to_string(ioSize) + ") up to 268435456");
+                "a multiple of spec.ioSize (" + std::to_string(ioSize) + ") up to 268435456");
 }
 
 Napi::Buffer<uint8_t> ToBuffer(Napi::Env env, const std::vector<uint8_t>& v) {
@@ -247,8 +247,8 @@ class CopyFilesJob final : public Job {
   BufferPool* pool_ = nullptr;
   Workers* writers_ = nullptr;
   std::unique_ptr<std::atomic<int>[]> refs_;  // per pool buffer: its write pieces + its hash not yet done
-  std::atomic<size_t> failIndex_{kNone};     // lowest failed item; work for it and later items is skipped
-  std::mutex mu_;                            // guards error_, openDests_, finished_, nextReport_
+  std::atomic<size_t> failIndex_{kNone};      // lowest failed item; work for it and later items is skipped
+  std::mutex mu_;                             // guards error_, openDests_, finished_, nextReport_
   std::condition_variable cv_;
   std::exception_ptr error_;
   size_t openDests_ = 0;
@@ -343,7 +343,8 @@ class CopyFilesJob final : public Job {
         items[d.index].bytes = d.size;
         finished_[d.index] = 1;
       }
-      while (nextReport_ < items.size() && finished_[nextReport_] && nextReport_ < failIndex_.load()) Report(nextReport_++);
+      while (nextReport_ < items.size() && finished_[nextReport_] && nextReport_ < failIndex_.load())
+        Report(nextReport_++);
     }
     cv_.notify_all();
   }
@@ -407,7 +408,8 @@ class CopyFilesJob final : public Job {
         {
           // The descriptor bound; the timeout only bounds how late a cancellation is noticed.
           std::unique_lock<std::mutex> lk(mu_);
-          while (openDests_ >= maxOpen && failIndex_.load() == kNone && !cancelled()) cv_.wait_for(lk, std::chrono::milliseconds(100));
+          while (openDests_ >= maxOpen && failIndex_.load() == kNone && !cancelled())
+            cv_.wait_for(lk, std::chrono::milliseconds(100));
         }
         if (failIndex_.load() != kNone) break;
         checkCancelled();
@@ -420,7 +422,8 @@ class CopyFilesJob final : public Job {
         auto dst = platform::Open(it.dest, o);
         platform::Geometry dg = dst->geometry();
         if (dg.kind != platform::Kind::File)
-          ThrowCode("EINVAL", "copyFiles writes regular files, and " + it.dest + " is a block device; use writeRaw for devices",
+          ThrowCode("EINVAL",
+                    "copyFiles writes regular files, and " + it.dest + " is a block device; use writeRaw for devices",
                     it.dest);
         const uint64_t size = sg.size;
         addTotals(size, 0);
@@ -430,9 +433,10 @@ class CopyFilesJob final : public Job {
         size_t align = BufferAlignment({&sg, &dg});
         // Padded direct writes and rounded-up direct reads must stay inside one pool buffer.
         if (direct && (blockSize % align != 0 || ioSize % align != 0))
-          ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " and ioSize " + std::to_string(ioSize) +
-                                         " must be multiples of the " + std::to_string(align) + "-byte sector size of " +
-                                         it.source + " / " + it.dest + " for direct I/O; choose multiples or set direct: false",
+          ThrowCode("ERR_ALIGNMENT",
+                    "blockSize " + std::to_string(blockSize) + " and ioSize " + std::to_string(ioSize) +
+                        " must be multiples of the " + std::to_string(align) + "-byte sector size of " + it.source +
+                        " / " + it.dest + " for direct I/O; choose multiples or set direct: false",
                     it.dest);
         if (!pool || align > poolAlign) {
           drain();  // nothing may still use the old buffers
@@ -599,16 +603,21 @@ class HashFilesJob final : public Job {
     // With an explicit length the size is not consulted (procfs/sysfs files report 0, a file may
     // grow): a range that ends early fails with ERR_CHANGED at the offset where it ended.
     if (!it.hasLength && it.offset > g.size)
-      ThrowCode("EINVAL", "offset " + std::to_string(it.offset) + " is past the end of " + it.path + " (" +
-                              std::to_string(g.size) + " bytes)", it.path, static_cast<int64_t>(it.offset));
+      ThrowCode("EINVAL",
+                "offset " + std::to_string(it.offset) + " is past the end of " + it.path + " (" +
+                    std::to_string(g.size) + " bytes)",
+                it.path, static_cast<int64_t>(it.offset));
     o->length = it.hasLength ? it.length : g.size - it.offset;
     if (o->file->direct() && o->length > 0 && it.offset % o->sector != 0)
-      ThrowCode("ERR_ALIGNMENT", "offset " + std::to_string(it.offset) + " of " + it.path + " is not a multiple of its " +
-                                     std::to_string(o->sector) + "-byte sector size, as direct reads need; align it or set direct: false",
+      ThrowCode("ERR_ALIGNMENT",
+                "offset " + std::to_string(it.offset) + " of " + it.path + " is not a multiple of its " +
+                    std::to_string(o->sector) +
+                    "-byte sector size, as direct reads need; align it or set direct: false",
                 it.path, static_cast<int64_t>(it.offset));
     if (o->file->direct() && (o->sector > kBufferAlign || blockSize % o->sector != 0))
-      ThrowCode("ERR_ALIGNMENT", "blockSize " + std::to_string(blockSize) + " is not a multiple of the " +
-                                     std::to_string(o->sector) + "-byte sector size of " + it.path + "; choose a multiple or set direct: false",
+      ThrowCode("ERR_ALIGNMENT",
+                "blockSize " + std::to_string(blockSize) + " is not a multiple of the " + std::to_string(o->sector) +
+                    "-byte sector size of " + it.path + "; choose a multiple or set direct: false",
                 it.path);
     o->blocks = (o->length + blockSize - 1) / blockSize;
     it.blockMd5.assign(o->blocks * 16, 0);
@@ -845,7 +854,8 @@ Napi::Value HashFiles(const Napi::CallbackInfo& info) {
     item.length = it.Uint("length", 0, 0, kMaxSafe, 1, false, "a non-negative integer");
     job->items.push_back(std::move(item));
   }
-  job->blockSize = r.Uint("blockSize", 4 * kMiB, 4096, 256 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 268435456");
+  job->blockSize =
+      r.Uint("blockSize", 4 * kMiB, 4096, 256 * kMiB, 4096, false, "a multiple of 4096 from 4096 to 268435456");
   job->direct = r.Bool("direct", true);
   job->queueDepth = QueueDepth(r);
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
@@ -889,8 +899,10 @@ class WriteRawJob final : public Job {
       src = OpenSource(sourcePath, direct);
       sg = src->geometry();
       if (sg.size < length)
-        ThrowCode("EINVAL", "source " + sourcePath + " has " + std::to_string(sg.size) + " bytes, fewer than the " +
-                                std::to_string(length) + " to write", sourcePath);
+        ThrowCode("EINVAL",
+                  "source " + sourcePath + " has " + std::to_string(sg.size) + " bytes, fewer than the " +
+                      std::to_string(length) + " to write",
+                  sourcePath);
     }
     platform::OpenOptions o;
     o.write = o.create = true;
@@ -900,18 +912,21 @@ class WriteRawJob final : public Job {
     const uint32_t sector = dg.logicalSectorSize;
     const uint64_t end = offset + length;
     if (direct && offset % sector != 0)
-      ThrowCode("ERR_ALIGNMENT", "offset " + std::to_string(offset) + " on " + target + " is not a multiple of its " +
-                                     std::to_string(sector) + "-byte logical sector size",
+      ThrowCode("ERR_ALIGNMENT",
+                "offset " + std::to_string(offset) + " on " + target + " is not a multiple of its " +
+                    std::to_string(sector) + "-byte logical sector size",
                 target, static_cast<int64_t>(offset));
     if (dg.kind == platform::Kind::BlockDevice && end > dg.size)
-      ThrowCode("ENOSPC", "writing " + std::to_string(length) + " bytes at offset " + std::to_string(offset) + " needs " +
-                              std::to_string(end) + " bytes, but " + target + " has " + std::to_string(dg.size),
+      ThrowCode("ENOSPC",
+                "writing " + std::to_string(length) + " bytes at offset " + std::to_string(offset) + " needs " +
+                    std::to_string(end) + " bytes, but " + target + " has " + std::to_string(dg.size),
                 target, static_cast<int64_t>(offset));
     const uint64_t origSize = dg.size;
     const size_t align = BufferAlignment({&sg, &dg});
     if (direct && ioSize % align != 0)  // a padded tail must fit in one pool buffer
-      ThrowCode("ERR_ALIGNMENT", "ioSize " + std::to_string(ioSize) + " is not a multiple of the " + std::to_string(align) +
-                                     "-byte sector size of " + target + "; choose a multiple or set direct: false",
+      ThrowCode("ERR_ALIGNMENT",
+                "ioSize " + std::to_string(ioSize) + " is not a multiple of the " + std::to_string(align) +
+                    "-byte sector size of " + target + "; choose a multiple or set direct: false",
                 target);
     BufferPool pool(queueDepth + 1, ioSize, align);
     Workers workers(queueDepth, this);

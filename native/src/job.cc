@@ -12,9 +12,9 @@ namespace ds {
 // ---- CancelToken ---------------------------------------------------------------------------------
 
 void CancelToken::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "CancelToken",
-                                    {InstanceMethod<&CancelToken::Cancel>("cancel"),
-                                     InstanceAccessor<&CancelToken::GetCancelled>("cancelled")});
+  Napi::Function ctor = DefineClass(
+      env, "CancelToken",
+      {InstanceMethod<&CancelToken::Cancel>("cancel"), InstanceAccessor<&CancelToken::GetCancelled>("cancelled")});
   auto* ref = new Napi::FunctionReference(Napi::Persistent(ctor));
   env.AddCleanupHook([ref]() { delete ref; });
   exports.Set("CancelToken", ctor);
@@ -118,8 +118,8 @@ void Job::flush(bool force) {
 
 // Builds the progress object and the events array and calls the callback. JS thread.
 static void Deliver(Napi::Env env, Napi::Function cb, Napi::ObjectReference& callbackError, const CancelFlag& cancel,
-                    uint64_t bytesDone, uint64_t bytesTotal, uint64_t bytesOut, uint64_t itemsDone,
-                    uint64_t itemsTotal, int64_t elapsedMs, const std::vector<Job::EventBuilder>& events) {
+                    uint64_t bytesDone, uint64_t bytesTotal, uint64_t bytesOut, uint64_t itemsDone, uint64_t itemsTotal,
+                    int64_t elapsedMs, const std::vector<Job::EventBuilder>& events) {
   Napi::Object p = Napi::Object::New(env);
   p.Set("bytesDone", static_cast<double>(bytesDone));
   p.Set("bytesTotal", static_cast<double>(bytesTotal));
@@ -247,7 +247,8 @@ Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value o
   job->cancel_ = std::move(cancel);
   job->deferred_.emplace(Napi::Promise::Deferred::New(env));
   job->hasCallback_ = onProgress.IsFunction();
-  Napi::Function cb = job->hasCallback_ ? onProgress.As<Napi::Function>() : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+  Napi::Function cb =
+      job->hasCallback_ ? onProgress.As<Napi::Function>() : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
   job->tsfn_ = Tsfn::New(env, cb, "driveseed-job", 0, 1, job);
   Napi::Promise promise = job->deferred_->Promise();
   {
@@ -265,8 +266,9 @@ Napi::Value Job::Launch(Napi::Env env, std::unique_ptr<Job> owned, Napi::Value o
       JobRegistry::Get().running.erase(job);
     }
     job->tsfn_.Release();
-    NativeError err{"EAGAIN", std::string("Could not start the job thread: ") + e.what(), "pthread_create",
-                    e.code().value(), "", -1};
+    NativeError err{
+        "EAGAIN", std::string("Could not start the job thread: ") + e.what(), "pthread_create", e.code().value(), "",
+        -1};
     job->deferred_->Reject(ToJsError(env, err).Value());
     return promise;  // `owned` deletes the job
   }

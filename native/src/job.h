@@ -55,7 +55,8 @@ class Job {
   virtual ~Job() = default;
 
   // JS thread: starts `job` and returns its promise. onProgress may be undefined.
-  // The callback receives (progress: {bytesDone, bytesTotal, bytesOut, itemsDone, itemsTotal, elapsedMs}, events: any[]).
+  // The callback receives (progress: {bytesDone, bytesTotal, bytesOut, itemsDone, itemsTotal, elapsedMs}, events:
+  // any[]).
   static Napi::Value Launch(Napi::Env env, std::unique_ptr<Job> job, Napi::Value onProgress, CancelFlag cancel);
 
   // Environment teardown, on env's JS thread: cancels env's live jobs, joins their threads, deletes them.

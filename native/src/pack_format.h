@@ -96,19 +96,24 @@ inline void MakeTrailer(uint32_t headerLen, uint8_t out[kTrailerSize]) {
 
 // Returns the header length, or throws ERR_CORRUPT naming what is wrong (path/offset added by callers).
 inline uint32_t ParseTrailer(const uint8_t t[kTrailerSize], uint64_t fileSize) {
-  if (std::memcmp(t + 4, kMagic, 4) != 0) ThrowCode("ERR_CORRUPT", "pack trailer has no DSPK magic (not a driveseed pack, or truncated)");
+  if (std::memcmp(t + 4, kMagic, 4) != 0)
+    ThrowCode("ERR_CORRUPT", "pack trailer has no DSPK magic (not a driveseed pack, or truncated)");
   uint32_t version = GetU32(t + 8);
   if (version != kVersion)
-    ThrowCode("ERR_CORRUPT", "pack format version " + std::to_string(version) + " is not supported (this driveseed reads version " +
-                                 std::to_string(kVersion) + "); upgrade driveseed");
+    ThrowCode("ERR_CORRUPT", "pack format version " + std::to_string(version) +
+                                 " is not supported (this driveseed reads version " + std::to_string(kVersion) +
+                                 "); upgrade driveseed");
   uint32_t headerLen = GetU32(t);
-  if (headerLen < kHeaderOverhead || headerLen > fileSize - kTrailerSize || (headerLen - kHeaderOverhead) % kEntrySize != 0)
-    ThrowCode("ERR_CORRUPT", "pack trailer states an impossible header length of " + std::to_string(headerLen) + " bytes");
+  if (headerLen < kHeaderOverhead || headerLen > fileSize - kTrailerSize ||
+      (headerLen - kHeaderOverhead) % kEntrySize != 0)
+    ThrowCode("ERR_CORRUPT",
+              "pack trailer states an impossible header length of " + std::to_string(headerLen) + " bytes");
   return headerLen;
 }
 
 // Decrypts and parses a header read from the file. Throws ERR_AUTH or ERR_CORRUPT.
-inline std::vector<Entry> OpenHeader(const uint8_t* h, size_t len, const uint8_t dataKey[crypto::kKeySize], crypto::Gcm& gcm) {
+inline std::vector<Entry> OpenHeader(const uint8_t* h, size_t len, const uint8_t dataKey[crypto::kKeySize],
+                                     crypto::Gcm& gcm) {
   size_t plainLen = len - crypto::kNonceSize - crypto::kTagSize;
   std::vector<uint8_t> plain(plainLen);
   if (!gcm.Open(dataKey, h, reinterpret_cast<const uint8_t*>(kHeaderAad), sizeof kHeaderAad - 1, h + crypto::kNonceSize,

@@ -52,8 +52,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kReadSize = 8 << 20;  // one read per 8 MiB: large sequential reads, few syscalls
-constexpr int kPollMs = 50;            // waits wake this often to notice cancellation
+constexpr size_t kReadSize = 8 << 20;    // one read per 8 MiB: large sequential reads, few syscalls
+constexpr int kPollMs = 50;              // waits wake this often to notice cancellation
 constexpr size_t kInlineMax = 64 << 10;  // a file's only chunk up to this size is processed by its reader
 // Blocks up to this size are hashed and written by the workers from a pool of threads + 2 (+ a batch)
 // buffers;
@@ -108,8 +108,9 @@ class PackJob final : public Job {
     for (uint32_t i = 0; i < files.Length(); i++) {
       std::string at = "spec.files[" + std::to_string(i) + "]";
       Napi::Object f = args::GetObject(env, files.Get(i), at);
-      files_.push_back(FileSpec{args::GetString(env, f.Get("path"), at + ".path"),
-                                static_cast<uint64_t>(args::GetInt(env, f.Get("size"), at + ".size", 0, args::kMaxSafe))});
+      files_.push_back(
+          FileSpec{args::GetString(env, f.Get("path"), at + ".path"),
+                   static_cast<uint64_t>(args::GetInt(env, f.Get("size"), at + ".size", 0, args::kMaxSafe))});
     }
     packDir_ = args::GetString(env, spec.Get("packDir"), "spec.packDir");
     chunker_ = args::GetChunker(env, spec.Get("chunker"), "spec.chunker");
@@ -124,10 +125,13 @@ class PackJob final : public Job {
         ThrowType(env, "Expected a Buffer of sorted 32-byte ids for spec.known but id " +
                            std::to_string(off / blob::kIdSize) + " sorts before the one ahead of it");
     known_.assign(known.data, known.data + known.len);
-    packSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "packSize", "spec.packSize", 1 << 20, 1LL << 32, 64 << 20));
-    blockSize_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "blockSize", "spec.blockSize", 4096, 1 << 30, 4 << 20));
+    packSize_ =
+        static_cast<uint64_t>(args::GetOptInt(env, spec, "packSize", "spec.packSize", 1 << 20, 1LL << 32, 64 << 20));
+    blockSize_ =
+        static_cast<uint64_t>(args::GetOptInt(env, spec, "blockSize", "spec.blockSize", 4096, 1 << 30, 4 << 20));
     readers_ = static_cast<int>(args::GetOptInt(env, spec, "readers", "spec.readers", 1, 64, 4));
-    holeMin_ = static_cast<uint64_t>(args::GetOptInt(env, spec, "holeMin", "spec.holeMin", 4096, args::kMaxSafe, 1 << 20));
+    holeMin_ =
+        static_cast<uint64_t>(args::GetOptInt(env, spec, "holeMin", "spec.holeMin", 4096, args::kMaxSafe, 1 << 20));
     uint64_t total = 0;
     for (const FileSpec& f : files_) total += f.size;
     setTotals(total, files_.size());
@@ -218,7 +222,8 @@ class PackJob final : public Job {
     } catch (const std::bad_alloc&) {
       Fatal(NativeError{"ENOMEM", "Out of memory in the stage pipeline", "", 0, "", -1});
     } catch (const std::exception& e) {
-      Fatal(NativeError{"ERR_INTERNAL", std::string("Internal error in the stage pipeline: ") + e.what(), "", 0, "", -1});
+      Fatal(
+          NativeError{"ERR_INTERNAL", std::string("Internal error in the stage pipeline: ") + e.what(), "", 0, "", -1});
     }
     if (reader) {
       std::lock_guard<std::mutex> lk(mu_);
@@ -319,8 +324,10 @@ class PackJob final : public Job {
     // Holes: gaps between data extents that are at least holeMin long; shorter gaps are read as zeros.
     std::vector<std::pair<uint64_t, uint64_t>> data;  // [begin, end), merged
     auto addData = [&](uint64_t b, uint64_t e) {
-      if (!data.empty() && data.back().second == b) data.back().second = e;
-      else data.emplace_back(b, e);
+      if (!data.empty() && data.back().second == b)
+        data.back().second = e;
+      else
+        data.emplace_back(b, e);
     };
     if (size >= holeMin_) {
       auto extents = file->dataExtents(size);
@@ -328,8 +335,10 @@ class PackJob final : public Job {
       uint64_t pos = 0;
       for (auto& [off, len] : extents) {
         if (off > pos) {
-          if (off - pos >= holeMin_) st.holes.emplace_back(pos, off - pos);
-          else addData(pos, off);
+          if (off - pos >= holeMin_)
+            st.holes.emplace_back(pos, off - pos);
+          else
+            addData(pos, off);
         }
         if (len > 0) addData(std::max(off, pos), std::min(off + len, size));
         pos = std::max(pos, off + len);
@@ -424,8 +433,10 @@ class PackJob final : public Job {
       size_t mid = (lo + hi) / 2;
       int c = std::memcmp(known_.data() + mid * blob::kIdSize, id.data(), blob::kIdSize);
       if (c == 0) return true;
-      if (c < 0) lo = mid + 1;
-      else hi = mid;
+      if (c < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     return false;
   }
@@ -615,8 +626,8 @@ class PackJob final : public Job {
     {
       std::lock_guard<std::mutex> lk(blkMu_);
       for (size_t i = 0; i < k; i++) {
-        std::memcpy(&bs[i]->pack->digests[static_cast<size_t>(bs[i]->index) * crypto::kMd5Size], d + i * crypto::kMd5Size,
-                    crypto::kMd5Size);
+        std::memcpy(&bs[i]->pack->digests[static_cast<size_t>(bs[i]->index) * crypto::kMd5Size],
+                    d + i * crypto::kMd5Size, crypto::kMd5Size);
         bs[i]->pack->blocksDone++;
         blockFree_.push_back(bs[i]);
       }
@@ -852,7 +863,8 @@ class PackJob final : public Job {
       o.Set("name", d->name);
       o.Set("path", d->path);
       o.Set("size", static_cast<double>(d->size));
-      o.Set("blockMd5", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(d->md5.data()), d->md5.size()));
+      o.Set("blockMd5",
+            Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(d->md5.data()), d->md5.size()));
       Napi::Array es = Napi::Array::New(env, d->entries.size());
       for (size_t i = 0; i < d->entries.size(); i++) {
         const pack::Entry& e = d->entries[i];
@@ -898,8 +910,10 @@ class PackJob final : public Job {
         states_.erase(it);
       }
       uint32_t index = emitHead_++;
-      if (st->failed) filesFailed_++;
-      else filesRead_++;
+      if (st->failed)
+        filesFailed_++;
+      else
+        filesRead_++;
       advance(0, 1);
       emit([st, index](Napi::Env env) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
@@ -919,7 +933,8 @@ class PackJob final : public Job {
           o.Set("error", e);
         } else {
           o.Set("size", static_cast<double>(st->sizeRead));
-          o.Set("chunks", Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(st->ids.data()), st->ids.size()));
+          o.Set("chunks",
+                Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(st->ids.data()), st->ids.size()));
           Napi::Array ls = Napi::Array::New(env, st->lengths.size());
           for (size_t i = 0; i < st->lengths.size(); i++) ls.Set(static_cast<uint32_t>(i), st->lengths[i]);
           o.Set("lengths", ls);
@@ -966,11 +981,11 @@ class PackJob final : public Job {
   std::mutex claimMu_;
   std::unordered_map<Id, int64_t, IdHash> claims_;
 
-  std::deque<Block*> blockWork_;  // guarded by mu_
-  bool writerFinished_ = false;   // guarded by mu_
-  bool blockFlush_ = false;       // guarded by mu_: a pack was sealed, its queued blocks are due
+  std::deque<Block*> blockWork_;               // guarded by mu_
+  bool writerFinished_ = false;                // guarded by mu_
+  bool blockFlush_ = false;                    // guarded by mu_: a pack was sealed, its queued blocks are due
   std::atomic<bool> writerWaitsBlock_{false};  // the writer found no free block buffer
-  size_t batch_ = 1;              // blocks hashed together (multi-buffer MD5); set before threads start
+  size_t batch_ = 1;                           // blocks hashed together (multi-buffer MD5); set before threads start
 
   // Block buffers (pooled path), guarded by blkMu_.
   std::mutex blkMu_;

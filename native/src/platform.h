@@ -14,25 +14,25 @@ enum class Kind { File, BlockDevice };
 
 struct OpenOptions {
   bool write = false;
-  bool create = false;      // create a regular file if missing (never for devices)
-  bool truncate = false;    // truncate an existing regular file to 0 first
-  bool direct = true;       // O_DIRECT / FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH
-  bool exclusive = false;   // Linux: O_EXCL on block devices + flock(LOCK_EX|LOCK_NB); Windows: share mode 0
+  bool create = false;     // create a regular file if missing (never for devices)
+  bool truncate = false;   // truncate an existing regular file to 0 first
+  bool direct = true;      // O_DIRECT / FILE_FLAG_NO_BUFFERING|FILE_FLAG_WRITE_THROUGH
+  bool exclusive = false;  // Linux: O_EXCL on block devices + flock(LOCK_EX|LOCK_NB); Windows: share mode 0
 };
 
 struct Geometry {
   Kind kind = Kind::File;
-  uint32_t logicalSectorSize = 512;   // bytes; required alignment of offsets/lengths/buffers under direct I/O
-  uint32_t physicalSectorSize = 4096; // bytes; preferred alignment
-  uint64_t size = 0;                  // bytes: device capacity or current file length
-  std::string serial;                 // hardware serial, empty when the OS has none (files, loop devices)
-  std::string model;                  // empty when unknown
+  uint32_t logicalSectorSize = 512;    // bytes; required alignment of offsets/lengths/buffers under direct I/O
+  uint32_t physicalSectorSize = 4096;  // bytes; preferred alignment
+  uint64_t size = 0;                   // bytes: device capacity or current file length
+  std::string serial;                  // hardware serial, empty when the OS has none (files, loop devices)
+  std::string model;                   // empty when unknown
 };
 
 // What a reader compares before and after reading a file to notice that it changed meanwhile.
 struct Stamp {
-  uint64_t size = 0;     // bytes
-  int64_t mtimeNs = 0;   // last modification (POSIX: st_mtim in ns; Windows: ftLastWriteTime × 100)
+  uint64_t size = 0;    // bytes
+  int64_t mtimeNs = 0;  // last modification (POSIX: st_mtim in ns; Windows: ftLastWriteTime × 100)
 };
 
 // An open file or device. Positional I/O only, so one File may be shared by many threads.

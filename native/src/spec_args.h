@@ -70,7 +70,8 @@ inline bool GetOptBool(Napi::Env env, Napi::Value v, const std::string& name, bo
 }
 
 inline Napi::Object GetObject(Napi::Env env, Napi::Value v, const std::string& name) {
-  if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray()) ThrowType(env, "Expected an object for " + name);
+  if (!v.IsObject() || v.IsArray() || v.IsFunction() || v.IsTypedArray())
+    ThrowType(env, "Expected an object for " + name);
   return v.As<Napi::Object>();
 }
 
@@ -92,7 +93,9 @@ struct Fields {
   Napi::Object obj;
   std::string where;
 
-  static Fields Of(Napi::Env env, Napi::Value v, const std::string& where) { return {env, GetObject(env, v, where), where}; }
+  static Fields Of(Napi::Env env, Napi::Value v, const std::string& where) {
+    return {env, GetObject(env, v, where), where};
+  }
   Napi::Value Get(const char* key) const { return obj.Get(key); }
   std::string Name(const char* key) const { return where + "." + key; }
   std::string String(const char* key) const { return GetString(env, Get(key), Name(key)); }

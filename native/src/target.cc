@@ -1,5 +1,6 @@
 // JS classes Target and TargetLock (binding.d.ts "Targets and locks"): RAII handles over
-// platform::File and platform::Lock (RAII handles: CONTRIBUTING.md, "Native code"). Everything in this file runs on the JS thread.
+// platform::File and platform::Lock (RAII handles: CONTRIBUTING.md, "Native code"). Everything in this file runs on the
+// JS thread.
 //
 // Safety of `this`: prototype methods are plain functions that check the object's Node-API type tag
 // before unwrapping, so `Target.prototype.info.call(lock)` throws a TypeError instead of reading a
@@ -91,7 +92,9 @@ class TargetWrap : public Napi::ObjectWrap<TargetWrap> {
   static Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     TargetWrap* t = From(env, info.This(), "this");
-    if (!t->file_) throw ToJsError(env, NativeError{"EBADF", "Target " + t->path_ + " is closed; open it again with openTarget()", "", 0, t->path_, -1});
+    if (!t->file_)
+      throw ToJsError(env, NativeError{"EBADF", "Target " + t->path_ + " is closed; open it again with openTarget()",
+                                       "", 0, t->path_, -1});
     platform::Geometry g;
     try {
       g = t->file_->geometry();

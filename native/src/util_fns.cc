@@ -135,7 +135,8 @@ Napi::Value GcmDecrypt(const Napi::CallbackInfo& info) {
     std::vector<uint8_t> out(n);
     crypto::Gcm gcm;
     if (!gcm.Open(key.data, nonce.data, aad.data, aad.len, sealed.data, n, sealed.data + n, out.data()))
-      ThrowCode("ERR_AUTH", "AES-GCM authentication failed: the data was tampered with, or the key, nonce or aad is wrong");
+      ThrowCode("ERR_AUTH",
+                "AES-GCM authentication failed: the data was tampered with, or the key, nonce or aad is wrong");
     return Copy(env, out.data(), n);
   });
 }

@@ -20,12 +20,29 @@ export async function compareTrees(a, b) {
     for (const n of [...names].sort()) {
       const r = path.join(rel, n);
       let sa, sb;
-      try { sa = fs.lstatSync(path.join(a, r)); } catch { diffs.push(`${r}: only in the restore`); continue; }
-      try { sb = fs.lstatSync(path.join(b, r)); } catch { diffs.push(`${r}: missing from the restore`); continue; }
+      try {
+        sa = fs.lstatSync(path.join(a, r));
+      } catch {
+        diffs.push(`${r}: only in the restore`);
+        continue;
+      }
+      try {
+        sb = fs.lstatSync(path.join(b, r));
+      } catch {
+        diffs.push(`${r}: missing from the restore`);
+        continue;
+      }
       const type = (s) => (s.isDirectory() ? 'dir' : s.isSymbolicLink() ? 'symlink' : s.isFile() ? 'file' : 'other');
-      if (type(sa) !== type(sb)) { diffs.push(`${r}: ${type(sa)} became ${type(sb)}`); continue; }
-      if ((sa.mode & 0o7777) !== (sb.mode & 0o7777) && !sa.isSymbolicLink()) diffs.push(`${r}: mode ${(sa.mode & 0o7777).toString(8)} became ${(sb.mode & 0o7777).toString(8)}`);
-      if (sa.isDirectory()) { await walk(r); continue; }
+      if (type(sa) !== type(sb)) {
+        diffs.push(`${r}: ${type(sa)} became ${type(sb)}`);
+        continue;
+      }
+      if ((sa.mode & 0o7777) !== (sb.mode & 0o7777) && !sa.isSymbolicLink())
+        diffs.push(`${r}: mode ${(sa.mode & 0o7777).toString(8)} became ${(sb.mode & 0o7777).toString(8)}`);
+      if (sa.isDirectory()) {
+        await walk(r);
+        continue;
+      }
       if (sa.isSymbolicLink()) {
         if (fs.readlinkSync(path.join(a, r)) !== fs.readlinkSync(path.join(b, r))) diffs.push(`${r}: symlink target differs`);
         continue;

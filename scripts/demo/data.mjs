@@ -6,7 +6,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const MiB = 1024 * 1024;
-const WORDS = 'azure offline seeding drive manifest block blob import export staging repository snapshot chunk pack index restore backup network carrier datacenter verify repair'.split(' ');
+const WORDS =
+  'azure offline seeding drive manifest block blob import export staging repository snapshot chunk pack index restore backup network carrier datacenter verify repair'.split(
+    ' ',
+  );
 
 function textChunk(bytes, seed) {
   let s = seed >>> 0;

@@ -41,8 +41,13 @@ export function parseStorageAccountId(id: string): { subscriptionId: string; res
 /** The account's BlobServiceClient (real Azure or emulator). */
 export function blobServiceFor(opts: BlobAccountOptions): BlobServiceClient {
   if (opts.emulator) {
-    if (opts.emulator.name !== opts.account) throw new DriveseedError('EMULATOR_ACCOUNT_MISMATCH', `The emulator account given is "${opts.emulator.name}", not "${opts.account}"`, { category: 'INTERNAL' });
-    return new sdk.blob.BlobServiceClient(opts.emulator.blobEndpoint, new sdk.blob.StorageSharedKeyCredential(opts.account, opts.emulator.key.reveal()), { retryOptions: { maxTries: 2 } });
+    if (opts.emulator.name !== opts.account)
+      throw new DriveseedError('EMULATOR_ACCOUNT_MISMATCH', `The emulator account given is "${opts.emulator.name}", not "${opts.account}"`, {
+        category: 'INTERNAL',
+      });
+    return new sdk.blob.BlobServiceClient(opts.emulator.blobEndpoint, new sdk.blob.StorageSharedKeyCredential(opts.account, opts.emulator.key.reveal()), {
+      retryOptions: { maxTries: 2 },
+    });
   }
   return new sdk.blob.BlobServiceClient(`https://${opts.account}.blob.core.windows.net`, opts.credential ?? new sdk.identity.DefaultAzureCredential());
 }
@@ -65,12 +70,20 @@ export async function emulatorAccount(armEndpoint: string, account: string): Pro
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     info = (await res.json()) as typeof info;
   } catch (err) {
-    throw new DriveseedError('EMULATOR_UNREACHABLE', `The emulator at ${armEndpoint} did not answer ${url} (${(err as Error).message}); start it with "driveseed emulator start"`, { category: 'AZURE', cause: err });
+    throw new DriveseedError(
+      'EMULATOR_UNREACHABLE',
+      `The emulator at ${armEndpoint} did not answer ${url} (${(err as Error).message}); start it with "driveseed emulator start"`,
+      { category: 'AZURE', cause: err },
+    );
   }
   const a = info.accounts?.find((x) => x.name === account);
   if (!a) {
     const names = (info.accounts ?? []).map((x) => x.name).join(', ');
-    throw new DriveseedError('EMULATOR_ACCOUNT_UNKNOWN', `The emulator at ${armEndpoint} hosts no storage account "${account}" (it hosts: ${names}); use one of those in storageAccountId`, { category: 'AZURE', details: { account } });
+    throw new DriveseedError(
+      'EMULATOR_ACCOUNT_UNKNOWN',
+      `The emulator at ${armEndpoint} hosts no storage account "${account}" (it hosts: ${names}); use one of those in storageAccountId`,
+      { category: 'AZURE', details: { account } },
+    );
   }
   return { name: a.name, blobEndpoint: a.blobEndpoint, key: new Secret(a.key) };
 }

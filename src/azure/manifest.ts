@@ -99,7 +99,8 @@ export function blobPathProblem(blobPath: string): string | undefined {
   if (slash <= 0) return `BlobPath "${blobPath}" is not <container>/<path>`;
   const container = blobPath.slice(0, slash);
   const name = blobPath.slice(slash + 1);
-  if (!CONTAINER.test(container)) return `BlobPath "${blobPath}": container "${container}" must be 3-63 lowercase letters, digits and single hyphens (or $root)`;
+  if (!CONTAINER.test(container))
+    return `BlobPath "${blobPath}": container "${container}" must be 3-63 lowercase letters, digits and single hyphens (or $root)`;
   if (name.length === 0 || name.length > 1024) return `BlobPath "${blobPath}": blob name must be 1-1024 characters`;
   if (name.endsWith('/') || name.endsWith('.')) return `BlobPath "${blobPath}": blob name must not end with "/" or "."`;
   return undefined;
@@ -140,10 +141,12 @@ function blobProblem(b: ManifestBlob): [string, string] | undefined {
     const k = b.blocks[i]!;
     const where = `block ${i} of ${b.blobPath}`;
     if (k.offset !== next) return ['Block', `${where} has Offset ${k.offset}; blocks must be ordered and contiguous, so it must be ${next}`];
-    if (!Number.isSafeInteger(k.length) || k.length < 1 || k.length > MAX_BLOCK_LENGTH) return ['Block', `${where} has Length ${k.length}; it must be 1..${MAX_BLOCK_LENGTH}`];
+    if (!Number.isSafeInteger(k.length) || k.length < 1 || k.length > MAX_BLOCK_LENGTH)
+      return ['Block', `${where} has Length ${k.length}; it must be 1..${MAX_BLOCK_LENGTH}`];
     if (!HEX32.test(k.hash)) return ['Block', `${where} has Hash "${k.hash}"; expected 32 hex digits (MD5)`];
     if ((k.id !== undefined) !== withId) return ['Block', `${where}: block Ids must be present on all blocks of a blob or on none`];
-    if (k.id !== undefined && (!BASE64.test(k.id) || k.id.length === 0 || Buffer.from(k.id, 'base64').length > 64)) return ['Block', `${where} has Id "${k.id}"; expected base64 of at most 64 bytes`];
+    if (k.id !== undefined && (!BASE64.test(k.id) || k.id.length === 0 || Buffer.from(k.id, 'base64').length > 64))
+      return ['Block', `${where} has Id "${k.id}"; expected base64 of at most 64 bytes`];
     next += k.length;
   }
   if (next !== b.length) return ['BlockList', `the blocks of ${b.blobPath} cover ${next} bytes but its Length is ${b.length}`];
@@ -224,7 +227,13 @@ export class ManifestWriter {
     this.out.put('  </Drive>\n</DriveManifest>\n');
     await this.out.close({ sync: true });
     await fs.promises.rename(this.out.path, this.file);
-    return { path: this.file, bytes: this.out.bytes, manifestHash: this.md5.digest('hex').toUpperCase(), blobCount: this.blobCount, blockCount: this.blockCount };
+    return {
+      path: this.file,
+      bytes: this.out.bytes,
+      manifestHash: this.md5.digest('hex').toUpperCase(),
+      blobCount: this.blobCount,
+      blockCount: this.blockCount,
+    };
   }
 
   /** Gives up: closes and removes the temp file. */
@@ -343,7 +352,8 @@ export class ManifestParser {
     switch (this.level) {
       case 'start':
         if (ev.name !== 'DriveManifest') throw this.err(ev.name, 'the root element must be <DriveManifest>', ev.line);
-        if (ev.attrs.Version !== MANIFEST_VERSION) throw this.err('DriveManifest', `Version "${ev.attrs.Version ?? ''}" is not supported; expected "${MANIFEST_VERSION}"`, ev.line);
+        if (ev.attrs.Version !== MANIFEST_VERSION)
+          throw this.err('DriveManifest', `Version "${ev.attrs.Version ?? ''}" is not supported; expected "${MANIFEST_VERSION}"`, ev.line);
         this.level = 'DriveManifest';
         return;
       case 'DriveManifest':
@@ -366,7 +376,10 @@ export class ManifestParser {
         return;
       case 'BlobList':
         if (ev.name !== 'Blob') {
-          const why = ev.name === 'MetadataPath' || ev.name === 'PropertiesPath' ? 'metadata and properties files are not supported by driveseed' : 'only <Blob> elements are allowed here';
+          const why =
+            ev.name === 'MetadataPath' || ev.name === 'PropertiesPath'
+              ? 'metadata and properties files are not supported by driveseed'
+              : 'only <Blob> elements are allowed here';
           throw this.err(ev.name, why, ev.line);
         }
         this.sub.push(ev);
@@ -404,7 +417,8 @@ export class ManifestParser {
           return undefined;
         }
         case 'ClientCreator':
-          if (!this.header || this.header.clientCreator !== undefined || this.blobListIndex >= 0) throw this.err('ClientCreator', 'one <ClientCreator> is allowed, after <DriveId> and before <BlobList>', n.line);
+          if (!this.header || this.header.clientCreator !== undefined || this.blobListIndex >= 0)
+            throw this.err('ClientCreator', 'one <ClientCreator> is allowed, after <DriveId> and before <BlobList>', n.line);
           this.header.clientCreator = this.leaf(n);
           return undefined;
         case 'StorageAccountKey':
@@ -454,17 +468,20 @@ export class ManifestParser {
     const blob: ManifestBlob = { blobPath, filePath, length, blocks: [] };
     if (got.ImportDisposition) {
       const d = this.leaf(got.ImportDisposition);
-      if (d !== 'rename' && d !== 'no-overwrite' && d !== 'overwrite') throw this.err('ImportDisposition', `"${d}" is not rename, no-overwrite or overwrite`, got.ImportDisposition.line);
+      if (d !== 'rename' && d !== 'no-overwrite' && d !== 'overwrite')
+        throw this.err('ImportDisposition', `"${d}" is not rename, no-overwrite or overwrite`, got.ImportDisposition.line);
       blob.importDisposition = d;
     }
     const bl = got.BlockList!;
     if (Object.keys(bl.attrs).length) throw this.err('BlockList', 'attributes are not allowed', bl.line);
     if (bl.text.trim() !== '') throw this.err('BlockList', 'text is not allowed', bl.line);
-    if (bl.children.length > MAX_BLOCKS_PER_BLOB) throw this.err('BlockList', `${blobPath} has ${bl.children.length} blocks; at most ${MAX_BLOCKS_PER_BLOB} are allowed`, bl.line);
+    if (bl.children.length > MAX_BLOCKS_PER_BLOB)
+      throw this.err('BlockList', `${blobPath} has ${bl.children.length} blocks; at most ${MAX_BLOCKS_PER_BLOB} are allowed`, bl.line);
     for (const k of bl.children) {
       if (k.name !== 'Block') throw this.err(k.name, 'only <Block> elements are allowed in <BlockList>', k.line);
       if (k.children.length || k.text.trim() !== '') throw this.err('Block', 'must be empty', k.line);
-      for (const a of Object.keys(k.attrs)) if (a !== 'Offset' && a !== 'Length' && a !== 'Hash' && a !== 'Id') throw this.err('Block', `unknown attribute ${a}`, k.line);
+      for (const a of Object.keys(k.attrs))
+        if (a !== 'Offset' && a !== 'Length' && a !== 'Hash' && a !== 'Id') throw this.err('Block', `unknown attribute ${a}`, k.line);
       for (const a of ['Offset', 'Length', 'Hash']) if (k.attrs[a] === undefined) throw this.err('Block', `missing attribute ${a}`, k.line);
       const block: ManifestBlock = {
         offset: this.int(k.attrs.Offset!, 'Block', k.line, 'Offset'),
@@ -497,7 +514,6 @@ export class ManifestParser {
     return v;
   }
 }
-
 
 /**
  * Reads a manifest file strictly and in a streaming way, calling handlers.onBlob per blob (awaited,

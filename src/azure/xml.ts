@@ -31,11 +31,16 @@ export function decodeEntities(raw: string, line: number): string {
   return raw.replace(/&([^;&\s]*);?/g, (m, ent: string) => {
     if (!m.endsWith(';')) throw new XmlSyntaxError(`unterminated entity "${m}"`, line);
     switch (ent) {
-      case 'amp': return '&';
-      case 'lt': return '<';
-      case 'gt': return '>';
-      case 'quot': return '"';
-      case 'apos': return "'";
+      case 'amp':
+        return '&';
+      case 'lt':
+        return '<';
+      case 'gt':
+        return '>';
+      case 'quot':
+        return '"';
+      case 'apos':
+        return "'";
     }
     const cp = /^#x([0-9a-fA-F]{1,6})$/.test(ent) ? parseInt(ent.slice(2), 16) : /^#([0-9]{1,7})$/.test(ent) ? parseInt(ent.slice(1), 10) : NaN;
     if (!Number.isFinite(cp) || cp > 0x10ffff) throw new XmlSyntaxError(`unknown entity "&${ent};"`, line);

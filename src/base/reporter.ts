@@ -40,7 +40,10 @@ export const silentReporter: Reporter = {
 /** Computes rate and ETA from successive byte counts (sliding window of ~5 s). */
 export class RateMeter {
   private samples: Array<[number, number]> = [];
-  constructor(private readonly windowMs = 5000, private readonly now: () => number = () => Date.now()) {}
+  constructor(
+    private readonly windowMs = 5000,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
   sample(bytesDone: number, bytesTotal?: number): { rate: number; etaSeconds?: number } {
     const t = this.now();
     this.samples.push([t, bytesDone]);

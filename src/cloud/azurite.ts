@@ -41,7 +41,10 @@ export async function startAzurite(options: { startTimeoutMs?: number } = {}): P
   live.add(child);
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`Azurite did not report a port within ${options.startTimeoutMs ?? 30_000} ms`)), options.startTimeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => fail(new Error(`Azurite did not report a port within ${options.startTimeoutMs ?? 30_000} ms`)),
+      options.startTimeoutMs ?? 30_000,
+    );
     const fail = (err: Error) => {
       clearTimeout(timer);
       child.kill('SIGKILL');

@@ -86,7 +86,11 @@ export function checkRelPath(p: string): string {
 export function blockMd5Of(data: Uint8Array, blockSize = BLOCK_SIZE): Buffer {
   const out: Buffer[] = [];
   for (let off = 0; off < data.length; off += blockSize) {
-    out.push(createHash('md5').update(data.subarray(off, Math.min(data.length, off + blockSize))).digest());
+    out.push(
+      createHash('md5')
+        .update(data.subarray(off, Math.min(data.length, off + blockSize)))
+        .digest(),
+    );
   }
   return Buffer.concat(out);
 }

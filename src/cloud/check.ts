@@ -50,7 +50,12 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   let location = o.location;
   if (!location) {
     const settings = readSettings(o.staging);
-    if (!settings) throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; --cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
+    if (!settings)
+      throw usageError(
+        'SETTINGS_MISSING',
+        `${o.staging} holds no driveseed settings; --cloud needs the --staging location whose settings name the account and container.`,
+        { field: 'staging' },
+      );
     location = await resolveCloudLocation(settings, o.staging, ctx.env);
   }
   const where = describeLocation(location);
@@ -79,7 +84,8 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
     index.addIndex(doc);
     try {
       const list = JSON.parse((await backend.readAll(packListPath(id), signal)).toString('utf8')) as PackListDoc;
-      if (list.index !== id || !packListMatches(list, doc)) report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)} does not match index/${id}`, file: packListPath(id) });
+      if (list.index !== id || !packListMatches(list, doc))
+        report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)} does not match index/${id}`, file: packListPath(id) });
     } catch (err) {
       report({ code: 'PACK_LIST_MISMATCH', message: `${packListPath(id)}: ${(err as Error).message}`, file: packListPath(id) });
     }
@@ -95,7 +101,14 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
       report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing from ${where}`, file: p.path, pack: p.name });
       continue;
     }
-    if (size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${size} bytes in ${where}, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(size, p.size) });
+    if (size !== p.size)
+      report({
+        code: 'PACK_SIZE',
+        message: `Pack ${p.path} is ${size} bytes in ${where}, the index says ${p.size}`,
+        file: p.path,
+        pack: p.name,
+        offset: Math.min(size, p.size),
+      });
     checkPackEntries(p, report);
     if (p.blockSize === BLOCK_SIZE) {
       let committed: Array<{ name: string }> = [];
@@ -104,12 +117,20 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
       } catch (err) {
         if (storageFailure(err).statusCode !== 404) throw err;
       }
-      const ours = committed.length === p.blockMd5.length && committed.every((b) => /^\d{6}-[0-9a-f]{32}$/.test(Buffer.from(b.name, 'base64').toString('latin1')));
+      const ours =
+        committed.length === p.blockMd5.length && committed.every((b) => /^\d{6}-[0-9a-f]{32}$/.test(Buffer.from(b.name, 'base64').toString('latin1')));
       if (ours) {
         committed.forEach((b, i) => {
           if (b.name !== blockId(i, Buffer.from(p.blockMd5[i]!, 'hex'))) {
             const offset = i * BLOCK_SIZE;
-            report({ code: 'BLOCK_MD5', message: `Pack ${p.path}: block ${i} (bytes ${offset}..${Math.min(offset + BLOCK_SIZE, p.size)}) was stored with a different MD5 than the index recorded`, file: p.path, pack: p.name, offset, length: Math.min(BLOCK_SIZE, p.size - offset) });
+            report({
+              code: 'BLOCK_MD5',
+              message: `Pack ${p.path}: block ${i} (bytes ${offset}..${Math.min(offset + BLOCK_SIZE, p.size)}) was stored with a different MD5 than the index recorded`,
+              file: p.path,
+              pack: p.name,
+              offset,
+              length: Math.min(BLOCK_SIZE, p.size - offset),
+            });
           }
         });
       }
@@ -124,7 +145,11 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
     const pk = index.packs[loc.pack]!;
     const blob = await backend.readRange(pk.path, loc.offset, loc.length, signal);
     const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
-    if (data.length !== raw) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, { category: 'VERIFY_FAILED', details: { pack: pk.name, offset: loc.offset, chunk: id } });
+    if (data.length !== raw)
+      throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, {
+        category: 'VERIFY_FAILED',
+        details: { pack: pk.name, offset: loc.offset, chunk: id },
+      });
     return data;
   };
   for (const s of await repo.listSnapshots(signal).catch((err: unknown) => {
@@ -166,7 +191,11 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
           (cb, token) =>
             binding.verifyPacksJob(
               {
-                packs: group.map((p, j) => ({ path: files[j]!, name: p.name, entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })) })),
+                packs: group.map((p, j) => ({
+                  path: files[j]!,
+                  name: p.name,
+                  entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })),
+                })),
                 keys: repo.keys.blobKeys(),
                 threads: o.threads,
                 blockSize: repo.config.blockSize,
@@ -206,7 +235,10 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
     }
   }
 
-  if (unreferenced.length) reporter.info(`${unreferenced.length} packs in ${where} are in no index (left by an interrupted backup); they do not harm the repository`, { packs: unreferenced.length });
+  if (unreferenced.length)
+    reporter.info(`${unreferenced.length} packs in ${where} are in no index (left by an interrupted backup); they do not harm the repository`, {
+      packs: unreferenced.length,
+    });
   return {
     staging: where,
     healthy: found.count === 0,

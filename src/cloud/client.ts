@@ -48,7 +48,11 @@ export function describeLocation(loc: CloudLocation): string {
 /** Builds the ContainerClient for a location. Throws CLOUD_CONFIG (usage) for an unusable location. */
 export function containerClientFor(loc: CloudLocation): ContainerClient {
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(loc.container)) {
-    throw usageError('CLOUD_CONFIG', `The container name ${JSON.stringify(loc.container)} is not valid in Azure (3–63 lowercase letters, digits and single hyphens). Fix it in the staging settings.`, { field: 'container' });
+    throw usageError(
+      'CLOUD_CONFIG',
+      `The container name ${JSON.stringify(loc.container)} is not valid in Azure (3–63 lowercase letters, digits and single hyphens). Fix it in the staging settings.`,
+      { field: 'container' },
+    );
   }
   const c = loc.credentials;
   if (c.kind === 'connectionString') {
@@ -57,7 +61,10 @@ export function containerClientFor(loc: CloudLocation): ContainerClient {
   const url = `${endpointOf(loc)}/${loc.container}`;
   switch (c.kind) {
     case 'sharedKey':
-      return new sdk.blob.ContainerClient(url, sdk.blob.newPipeline(new sdk.blob.StorageSharedKeyCredential(loc.account, c.accountKey.reveal()), pipelineOptions));
+      return new sdk.blob.ContainerClient(
+        url,
+        sdk.blob.newPipeline(new sdk.blob.StorageSharedKeyCredential(loc.account, c.accountKey.reveal()), pipelineOptions),
+      );
     case 'sas': {
       const sas = c.sasToken.reveal().replace(/^\?/, '');
       return new sdk.blob.ContainerClient(`${url}?${sas}`, sdk.blob.newPipeline(new sdk.blob.AnonymousCredential(), pipelineOptions));

@@ -50,7 +50,10 @@ async function readBlock(fh: fs.promises.FileHandle, buf: Buffer, offset: number
   let n = 0;
   while (n < length) {
     const { bytesRead } = await fh.read(buf, n, length - n, offset + n);
-    if (bytesRead === 0) throw Object.assign(new Error(`the file ended at ${offset + n} while ${offset + length} bytes were expected (it changed during upload)`), { code: 'ESHORT' });
+    if (bytesRead === 0)
+      throw Object.assign(new Error(`the file ended at ${offset + n} while ${offset + length} bytes were expected (it changed during upload)`), {
+        code: 'ESHORT',
+      });
     n += bytesRead;
   }
 }
@@ -73,7 +76,11 @@ export class ContainerBackend implements Backend {
   /** block buffers for uploads, reused (at most one per slot): no 4 MiB allocation per block */
   private readonly buffers: Buffer[] = [];
 
-  constructor(readonly client: ContainerClient, description: string, options: ContainerBackendOptions = {}) {
+  constructor(
+    readonly client: ContainerClient,
+    description: string,
+    options: ContainerBackendOptions = {},
+  ) {
     this.description = description;
     this.slots = new Semaphore(options.maxBlocksInFlight ?? 8);
     const onRetry = options.retry?.onRetry;
@@ -190,21 +197,36 @@ export class ContainerBackend implements Backend {
 
   async writeAtomic(p: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
     const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    await this.upload(p, buf.length, undefined, Buffer.from(createHash('md5').update(buf).digest()), async (i) => {
-      const at = i * BLOCK_SIZE;
-      return buf.subarray(at, Math.min(buf.length, at + BLOCK_SIZE));
-    }, { signal });
+    await this.upload(
+      p,
+      buf.length,
+      undefined,
+      Buffer.from(createHash('md5').update(buf).digest()),
+      async (i) => {
+        const at = i * BLOCK_SIZE;
+        return buf.subarray(at, Math.min(buf.length, at + BLOCK_SIZE));
+      },
+      { signal },
+    );
   }
 
   async putFile(p: string, localFile: string, options: PutFileOptions = {}): Promise<PutFileResult> {
     const size = (await fs.promises.stat(localFile)).size;
     const fh = await fs.promises.open(localFile, 'r');
     try {
-      return await this.upload(p, size, options.blockMd5, options.contentMd5, async (i, buf) => {
-        const n = Math.min(BLOCK_SIZE, size - i * BLOCK_SIZE);
-        await readBlock(fh, buf, i * BLOCK_SIZE, n);
-        return buf.subarray(0, n);
-      }, options, localFile);
+      return await this.upload(
+        p,
+        size,
+        options.blockMd5,
+        options.contentMd5,
+        async (i, buf) => {
+          const n = Math.min(BLOCK_SIZE, size - i * BLOCK_SIZE);
+          await readBlock(fh, buf, i * BLOCK_SIZE, n);
+          return buf.subarray(0, n);
+        },
+        options,
+        localFile,
+      );
     } finally {
       await fh.close();
     }
@@ -317,7 +339,12 @@ export class ContainerBackend implements Backend {
 
   private async md5sOf(nBlocks: number, block: (i: number, buf: Buffer) => Promise<Buffer>): Promise<Buffer> {
     const out: Buffer[] = [];
-    for (let i = 0; i < nBlocks; i++) out.push(createHash('md5').update(await block(i, Buffer.allocUnsafe(BLOCK_SIZE))).digest());
+    for (let i = 0; i < nBlocks; i++)
+      out.push(
+        createHash('md5')
+          .update(await block(i, Buffer.allocUnsafe(BLOCK_SIZE)))
+          .digest(),
+      );
     return Buffer.concat(out);
   }
 

@@ -64,7 +64,9 @@ export function cloudError(err: unknown, action: string, where: string, attempts
 
 /** Another client holds the repository lock (a blob lease on `locks/exclusive`). */
 export function repositoryLockedError(where: string, holder: LockHolderInfo | undefined): DriveseedError {
-  const who = holder ? `${holder.operation ?? 'an operation'} by pid ${holder.pid} on ${holder.host}, since ${holder.since}` : 'another client (no holder recorded)';
+  const who = holder
+    ? `${holder.operation ?? 'an operation'} by pid ${holder.pid} on ${holder.host}, since ${holder.since}`
+    : 'another client (no holder recorded)';
   return new DriveseedError(
     'REPOSITORY_LOCKED',
     `The repository ${where} is locked by ${who}. Wait for it to finish, or, if that process is gone, rerun with --force-unlock to break the lock (never while it is still running: two writers can lose each other's snapshots).`,

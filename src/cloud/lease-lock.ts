@@ -51,7 +51,12 @@ const META = { host: 'driveseedhost', pid: 'driveseedpid', since: 'driveseedsinc
 
 function holderFrom(meta: Record<string, string> | undefined): LockHolderInfo | undefined {
   if (!meta?.[META.host]) return undefined;
-  return { host: meta[META.host]!, pid: Number(meta[META.pid]), since: meta[META.since] ?? '?', ...(meta[META.operation] ? { operation: meta[META.operation] } : {}) };
+  return {
+    host: meta[META.host]!,
+    pid: Number(meta[META.pid]),
+    since: meta[META.since] ?? '?',
+    ...(meta[META.operation] ? { operation: meta[META.operation] } : {}),
+  };
 }
 
 /** Reads who holds (or last held) the lock, from the lock blob's metadata; undefined when there is none. */
@@ -95,11 +100,17 @@ export async function acquireLeaseLock(client: ContainerClient, options: LeaseLo
       if (f.statusCode === 409) {
         const current = await readLockHolder(client);
         if (!options.forceUnlock) throw repositoryLockedError(where, current?.holder);
-        const who = current?.holder ? `${current.holder.operation ?? 'an operation'} by pid ${current.holder.pid} on ${current.holder.host} since ${current.holder.since}` : 'an unknown client';
-        options.reporter?.warning('LOCK_BROKEN', `--force-unlock: breaking the repository lock ${where} held by ${who}. If that process is still running it will stop at its next renewal without committing.`, {
-          lock: where,
-          holder: current?.holder,
-        });
+        const who = current?.holder
+          ? `${current.holder.operation ?? 'an operation'} by pid ${current.holder.pid} on ${current.holder.host} since ${current.holder.since}`
+          : 'an unknown client';
+        options.reporter?.warning(
+          'LOCK_BROKEN',
+          `--force-unlock: breaking the repository lock ${where} held by ${who}. If that process is still running it will stop at its next renewal without committing.`,
+          {
+            lock: where,
+            holder: current?.holder,
+          },
+        );
         await withRetry((s) => blob.getBlobLeaseClient().breakLease(0, { abortSignal: s }), undefined).catch((e) => {
           if (storageFailure(e).statusCode !== 409) throw cloudError(e, 'break the lock', where);
         });

@@ -73,7 +73,8 @@ export class CloudRepository {
   private async fetchChecked(rel: string, id: string, signal?: AbortSignal): Promise<Buffer> {
     const bytes = await this.backend.readAll(rel, signal);
     const actual = sha256Hex(bytes);
-    if (actual !== id) throw corruptError(`${this.backend.description}/${rel}`, `content hash is ${actual}, not its name: the blob is damaged`, { expected: id, actual });
+    if (actual !== id)
+      throw corruptError(`${this.backend.description}/${rel}`, `content hash is ${actual}, not its name: the blob is damaged`, { expected: id, actual });
     return bytes;
   }
 

@@ -58,7 +58,12 @@ export class CloudRestoreSource {
   /** Opens the repository named by the staging settings (account, container, endpoint; credentials from the environment). */
   static async open(staging: string, passphrase: Secret, ctx: Pick<CommandContext, 'env' | 'signal'>): Promise<CloudRestoreSource> {
     const settings = readSettings(staging);
-    if (!settings) throw usageError('SETTINGS_MISSING', `${staging} holds no driveseed settings; --from-cloud needs the --staging location whose settings name the account and container.`, { field: 'staging' });
+    if (!settings)
+      throw usageError(
+        'SETTINGS_MISSING',
+        `${staging} holds no driveseed settings; --from-cloud needs the --staging location whose settings name the account and container.`,
+        { field: 'staging' },
+      );
     const location = await resolveCloudLocation(settings, staging, ctx.env);
     const backend = new ContainerBackend(containerClientFor(location), describeLocation(location));
     return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, ctx.signal), staging, ctx.signal);
@@ -89,7 +94,11 @@ export class CloudRestoreSource {
       if (data.length !== rawLength) throw new Error(`length ${data.length}, expected ${rawLength}`);
       return data;
     } catch (err) {
-      throw corruptError(`${this.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, { pack: pack.name, offset: loc.offset, chunk: id });
+      throw corruptError(`${this.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, {
+        pack: pack.name,
+        offset: loc.offset,
+        chunk: id,
+      });
     }
   }
 

@@ -67,9 +67,11 @@ export function cloudLocationFromSettings(settings: JobSettings, staging: string
       { category: 'USAGE', details: { staging, field: !account ? 'account' : 'container' } },
     );
   }
-  const blobEndpoint = typeof settings.blobEndpoint === 'string' ? settings.blobEndpoint : typeof seed.blobEndpoint === 'string' ? seed.blobEndpoint : undefined;
+  const blobEndpoint =
+    typeof settings.blobEndpoint === 'string' ? settings.blobEndpoint : typeof seed.blobEndpoint === 'string' ? seed.blobEndpoint : undefined;
   const base = { account, container, ...(blobEndpoint ? { blobEndpoint } : {}) };
-  if (env.DRIVESEED_STORAGE_CONNECTION_STRING) return { ...base, credentials: { kind: 'connectionString', connectionString: new Secret(env.DRIVESEED_STORAGE_CONNECTION_STRING) } };
+  if (env.DRIVESEED_STORAGE_CONNECTION_STRING)
+    return { ...base, credentials: { kind: 'connectionString', connectionString: new Secret(env.DRIVESEED_STORAGE_CONNECTION_STRING) } };
   if (env.DRIVESEED_STORAGE_SAS) return { ...base, credentials: { kind: 'sas', sasToken: new Secret(env.DRIVESEED_STORAGE_SAS) } };
   if (env.DRIVESEED_STORAGE_KEY) return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(env.DRIVESEED_STORAGE_KEY) } };
   if (account === AZURITE_ACCOUNT && blobEndpoint && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(blobEndpoint)) {

@@ -20,7 +20,14 @@ export function treeBlobCacheDir(staging: string): string {
 }
 
 /** Reads one chunk of the repository through the encrypted blob cache; verifies it (AES-GCM + keyed id). */
-export async function readChunkCached(repo: CloudRepository, index: ChunkIndex, cacheDir: string, id: string, rawLength: number, signal?: AbortSignal): Promise<Buffer> {
+export async function readChunkCached(
+  repo: CloudRepository,
+  index: ChunkIndex,
+  cacheDir: string,
+  id: string,
+  rawLength: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   const loc = index.lookup(Buffer.from(id, 'hex'));
   if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id });
   const binding = loadBinding();
@@ -41,7 +48,11 @@ export async function readChunkCached(repo: CloudRepository, index: ChunkIndex, 
   try {
     data = decode(blob);
   } catch (err) {
-    throw corruptError(`${repo.backend.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, { pack: pack.name, offset: loc.offset, chunk: id });
+    throw corruptError(`${repo.backend.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, {
+      pack: pack.name,
+      offset: loc.offset,
+      chunk: id,
+    });
   }
   fs.mkdirSync(cacheDir, { recursive: true });
   writeFileAtomic(cached, blob);

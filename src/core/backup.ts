@@ -158,7 +158,11 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   checkStagePaths(o.sources, o.staging);
   const settings = readSettings(o.staging);
   if (!settings && !o.location) {
-    throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location that was used for \`driveseed stage\` and the import.`, { field: 'staging' });
+    throw usageError(
+      'SETTINGS_MISSING',
+      `${o.staging} holds no driveseed settings; give the --staging location that was used for \`driveseed stage\` and the import.`,
+      { field: 'staging' },
+    );
   }
   if (settings && !o.location) requireSeedComplete(settings, o.staging, 'backup');
   const location = o.location ?? (await resolveCloudLocation(settings!, o.staging, ctx.env));
@@ -172,7 +176,12 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   const where = describeLocation(location);
   const backend = new ContainerBackend(client, where, {
     maxBlocksInFlight: o.maxBlocksInFlight ?? 8,
-    retry: { onRetry: ({ attempt, error }) => reporter.warning('CLOUD_RETRY', `Retrying a request to ${where} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`, { attempt }) },
+    retry: {
+      onRetry: ({ attempt, error }) =>
+        reporter.warning('CLOUD_RETRY', `Retrying a request to ${where} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`, {
+          attempt,
+        }),
+    },
   });
 
   // The KDF (scrypt N=2^17: 0.3–0.5 s on the libuv pool) runs while the sources are counted, as in
@@ -258,7 +267,13 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       const now = Date.now();
       if (now - sent.at < 200) return;
       sent.at = now;
-      reporter.progress({ phase: 'upload', bytesDone: sent.bytes, bytesTotal: Math.max(sent.of, sent.bytes), itemsDone: sent.packs, rate: sendMeter.sample(sent.bytes).rate });
+      reporter.progress({
+        phase: 'upload',
+        bytesDone: sent.bytes,
+        bytesTotal: Math.max(sent.of, sent.bytes),
+        itemsDone: sent.packs,
+        rate: sendMeter.sample(sent.bytes).rate,
+      });
     };
     /** One packJob's packs: each is journaled and its upload started as soon as the job reports it; the index is written once all are committed. */
     const openBatch = (abortJob: (reason: unknown) => void): PackBatch => {

@@ -41,7 +41,15 @@ export function packListMatches(list: PackListDoc, doc: IndexDoc): boolean {
 export function checkPackEntries(p: IndexPack, report: (p: CheckProblem) => void): void {
   for (const [id, offset, length] of p.entries) {
     if (offset < 0 || length <= 0 || offset + length > p.size) {
-      report({ code: 'ENTRY_OUT_OF_RANGE', message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`, file: p.path, pack: p.name, offset, length, chunk: id });
+      report({
+        code: 'ENTRY_OUT_OF_RANGE',
+        message: `Chunk ${id} at offset ${offset} (+${length}) lies outside pack ${p.path} (${p.size} bytes)`,
+        file: p.path,
+        pack: p.name,
+        offset,
+        length,
+        chunk: id,
+      });
     }
   }
 }
@@ -80,13 +88,25 @@ export async function checkTree(t: TreeCheck): Promise<void> {
       if (bad) report({ code: 'BAD_NAME', message: `Snapshot ${sid}: entry ${JSON.stringify(where)} is refused: ${bad}`, snapshot: sid, path: where });
       if (rec.t === 'd') names.push(rec.n);
       else if (rec.t === 'h') {
-        if (!links.has(rec.k)) report({ code: 'HARDLINK_DANGLING', message: `Snapshot ${sid}: hard link ${where} names link ${rec.k}, which no earlier file has`, snapshot: sid, path: where });
+        if (!links.has(rec.k))
+          report({
+            code: 'HARDLINK_DANGLING',
+            message: `Snapshot ${sid}: hard link ${where} names link ${rec.k}, which no earlier file has`,
+            snapshot: sid,
+            path: where,
+          });
       } else if (rec.t === 'f') {
         counts.files++;
         if (rec.k !== undefined) links.add(rec.k);
         for (const [id] of rec.c) {
           if (!t.index.lookup(Buffer.from(id, 'hex'))) {
-            report({ code: 'CHUNK_MISSING', message: `Snapshot ${sid}: file ${where} needs chunk ${id}, which no index lists`, snapshot: sid, path: where, chunk: id });
+            report({
+              code: 'CHUNK_MISSING',
+              message: `Snapshot ${sid}: file ${where} needs chunk ${id}, which no index lists`,
+              snapshot: sid,
+              path: where,
+              chunk: id,
+            });
           }
         }
       }
@@ -109,14 +129,10 @@ export async function checkTree(t: TreeCheck): Promise<void> {
  * Compares a pack's digests as read (length and block MD5s, from verifyPacksJob) with its name and
  * with the block MD5s the index recorded for drive manifests: PACK_HASH and one BLOCK_MD5 per block.
  */
-export function checkPackDigests(
-  p: IndexPack,
-  read: { bytes: number; blockMd5: Buffer },
-  blockSize: number,
-  report: (p: CheckProblem) => void,
-): void {
+export function checkPackDigests(p: IndexPack, read: { bytes: number; blockMd5: Buffer }, blockSize: number, report: (p: CheckProblem) => void): void {
   const named = packName(read.bytes, blockSize, read.blockMd5);
-  if (named !== p.name) report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
+  if (named !== p.name)
+    report({ code: 'PACK_HASH', message: `Pack ${p.path}: its content name (from its block MD5s) is ${named}, not its name`, file: p.path, pack: p.name });
   for (let b = 0; b * 16 < read.blockMd5.length; b++) {
     const got = read.blockMd5.toString('hex', b * 16, b * 16 + 16);
     if (got !== p.blockMd5[b]) {

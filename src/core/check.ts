@@ -83,7 +83,12 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
       index.addIndex(doc);
       try {
         const list = readPackList(o.staging, id);
-        if (!packListMatches(list, doc)) report({ code: 'PACK_LIST_MISMATCH', message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`, file: `index/${id}.packs.json` });
+        if (!packListMatches(list, doc))
+          report({
+            code: 'PACK_LIST_MISMATCH',
+            message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`,
+            file: `index/${id}.packs.json`,
+          });
       } catch (err) {
         report({ code: 'PACK_LIST_MISMATCH', message: (err as Error).message, file: `index/${id}.packs.json` });
       }
@@ -98,9 +103,17 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
         report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing`, file: p.path, pack: p.name });
         continue;
       }
-      if (disk.size !== p.size) report({ code: 'PACK_SIZE', message: `Pack ${p.path} is ${disk.size} bytes, the index says ${p.size}`, file: p.path, pack: p.name, offset: Math.min(disk.size, p.size) });
+      if (disk.size !== p.size)
+        report({
+          code: 'PACK_SIZE',
+          message: `Pack ${p.path} is ${disk.size} bytes, the index says ${p.size}`,
+          file: p.path,
+          pack: p.name,
+          offset: Math.min(disk.size, p.size),
+        });
       const blocks = Math.ceil(p.size / p.blockSize);
-      if (p.blockMd5.length !== blocks) report({ code: 'PACK_LIST_MISMATCH', message: `Pack ${p.path} has ${p.blockMd5.length} block MD5s for ${blocks} blocks`, file: p.path, pack: p.name });
+      if (p.blockMd5.length !== blocks)
+        report({ code: 'PACK_LIST_MISMATCH', message: `Pack ${p.path} has ${p.blockMd5.length} block MD5s for ${blocks} blocks`, file: p.path, pack: p.name });
       checkPackEntries(p, report);
     }
 

@@ -11,7 +11,11 @@ import { Secret } from '../base/secret';
 export const PASSPHRASE_ENV = 'DRIVESEED_PASSPHRASE';
 
 /** A cooked passphrase source: the secret itself, or a prompt to run later (run() has the prompter). */
-export type PassphraseSource = { kind: 'file'; file: string; secret: Secret } | { kind: 'env'; secret: Secret } | { kind: 'param'; secret: Secret } | { kind: 'prompt' };
+export type PassphraseSource =
+  | { kind: 'file'; file: string; secret: Secret }
+  | { kind: 'env'; secret: Secret }
+  | { kind: 'param'; secret: Secret }
+  | { kind: 'prompt' };
 
 /** Cook step: reads --passphrase-file or the environment; otherwise defers to a prompt. */
 export function cookPassphrase(raw: { passphraseFile?: string; passphrase?: string }, env: Record<string, string | undefined>): PassphraseSource {
@@ -20,13 +24,20 @@ export function cookPassphrase(raw: { passphraseFile?: string; passphrase?: stri
     try {
       text = fs.readFileSync(raw.passphraseFile, 'utf8');
     } catch (err) {
-      throw usageError('INVALID_OPTION', `Cannot read --passphrase-file ${raw.passphraseFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Give a readable file whose first line is the passphrase.`, {
-        field: 'passphraseFile',
-      });
+      throw usageError(
+        'INVALID_OPTION',
+        `Cannot read --passphrase-file ${raw.passphraseFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}. Give a readable file whose first line is the passphrase.`,
+        {
+          field: 'passphraseFile',
+        },
+      );
     }
     // The first line, without its line ending: `echo secret > file` must give "secret".
     const first = text.split(/\r?\n/)[0] ?? '';
-    if (!first) throw usageError('INVALID_OPTION', `--passphrase-file ${raw.passphraseFile} is empty; put the passphrase on its first line.`, { field: 'passphraseFile' });
+    if (!first)
+      throw usageError('INVALID_OPTION', `--passphrase-file ${raw.passphraseFile} is empty; put the passphrase on its first line.`, {
+        field: 'passphraseFile',
+      });
     return { kind: 'file', file: raw.passphraseFile, secret: new Secret(first) };
   }
   if (typeof raw.passphrase === 'string') {

@@ -20,7 +20,18 @@ import * as fs from 'node:fs';
 import type { ContainerClient } from '@azure/storage-blob';
 import { BLOCK_SIZE } from '../prep/plan';
 import type { CommandContext } from './command';
-import { blockRange, containerOf, expectedBlobs, readReport, requireImportFinished, storageError, verifyContainer, writeReport, type BlobProblem, type ExpectedBlob } from './complete';
+import {
+  blockRange,
+  containerOf,
+  expectedBlobs,
+  readReport,
+  requireImportFinished,
+  storageError,
+  verifyContainer,
+  writeReport,
+  type BlobProblem,
+  type ExpectedBlob,
+} from './complete';
 import { cancelledError, DriveseedError } from '../base/errors';
 import { RateMeter } from '../base/reporter';
 import { readJob } from './job';
@@ -74,7 +85,14 @@ async function readBlock(fh: fs.promises.FileHandle, buf: Buffer, offset: number
 }
 
 /** Repairs one blob from its staging file. Throws REPAIR_SOURCE_MISMATCH when staging no longer holds the bytes prep wrote. */
-async function repairBlob(c: ContainerClient, b: ExpectedBlob, badBlocks: Set<number> | 'all', buf: Buffer, signal: AbortSignal, onBytes: (n: number) => void): Promise<RepairedBlob> {
+async function repairBlob(
+  c: ContainerClient,
+  b: ExpectedBlob,
+  badBlocks: Set<number> | 'all',
+  buf: Buffer,
+  signal: AbortSignal,
+  onBytes: (n: number) => void,
+): Promise<RepairedBlob> {
   const bb = c.getBlockBlobClient(b.name);
   let ids: string[] | undefined;
   if (badBlocks !== 'all') {
@@ -94,10 +112,14 @@ async function repairBlob(c: ContainerClient, b: ExpectedBlob, badBlocks: Set<nu
   try {
     fh = await fs.promises.open(b.file, 'r');
   } catch (err) {
-    throw new DriveseedError('REPAIR_SOURCE_MISSING', `${b.file}, the staging copy of ${b.blobPath}, cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); repair needs the staging data the drives were prepared from`, {
-      category: 'FAILED',
-      details: { file: b.file, blob: b.blobPath },
-    });
+    throw new DriveseedError(
+      'REPAIR_SOURCE_MISSING',
+      `${b.file}, the staging copy of ${b.blobPath}, cannot be opened (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); repair needs the staging data the drives were prepared from`,
+      {
+        category: 'FAILED',
+        details: { file: b.file, blob: b.blobPath },
+      },
+    );
   }
   const md5 = createHash('md5');
   let blocksSent = 0;
@@ -105,10 +127,14 @@ async function repairBlob(c: ContainerClient, b: ExpectedBlob, badBlocks: Set<nu
   try {
     const st = await fh.stat();
     if (st.size !== b.size) {
-      throw new DriveseedError('REPAIR_SOURCE_MISMATCH', `${b.file} is ${st.size} bytes but prep wrote ${b.size} for ${b.blobPath}; the staging data changed after prep, so it cannot repair this blob (run driveseed check --staging)`, {
-        category: 'VERIFY_FAILED',
-        details: { file: b.file, blob: b.blobPath },
-      });
+      throw new DriveseedError(
+        'REPAIR_SOURCE_MISMATCH',
+        `${b.file} is ${st.size} bytes but prep wrote ${b.size} for ${b.blobPath}; the staging data changed after prep, so it cannot repair this blob (run driveseed check --staging)`,
+        {
+          category: 'VERIFY_FAILED',
+          details: { file: b.file, blob: b.blobPath },
+        },
+      );
     }
     for (let i = 0; i < b.blocks.length; i++) {
       if (signal.aborted) throw cancelledError();
@@ -117,10 +143,14 @@ async function repairBlob(c: ContainerClient, b: ExpectedBlob, badBlocks: Set<nu
       const data = buf.subarray(0, n);
       const blockMd5 = createHash('md5').update(data).digest();
       if (n !== length || blockMd5.toString('hex').toUpperCase() !== b.blocks[i]!.toUpperCase()) {
-        throw new DriveseedError('REPAIR_SOURCE_MISMATCH', `${b.file} block at offset ${offset} has MD5 ${blockMd5.toString('hex').toUpperCase()} but prep wrote ${b.blocks[i]} for ${b.blobPath}; the staging data changed after prep, so it cannot repair this blob (run driveseed check --staging)`, {
-          category: 'VERIFY_FAILED',
-          details: { file: b.file, blob: b.blobPath, offset },
-        });
+        throw new DriveseedError(
+          'REPAIR_SOURCE_MISMATCH',
+          `${b.file} block at offset ${offset} has MD5 ${blockMd5.toString('hex').toUpperCase()} but prep wrote ${b.blocks[i]} for ${b.blobPath}; the staging data changed after prep, so it cannot repair this blob (run driveseed check --staging)`,
+          {
+            category: 'VERIFY_FAILED',
+            details: { file: b.file, blob: b.blobPath, offset },
+          },
+        );
       }
       md5.update(data);
       if (whole || (badBlocks as Set<number>).has(i)) {
@@ -185,7 +215,11 @@ export async function repair(o: RepairOptions, ctx: CommandContext): Promise<Rep
   for (const p of problems) {
     const blob = byPath.get(p.blobPath);
     if (!blob) {
-      throw new DriveseedError('REPAIR_UNKNOWN_BLOB', `The report names ${p.blobPath}, which the last prep did not write; rerun driveseed complete --staging ${JSON.stringify(o.staging)} to verify again`, { category: 'USAGE', details: { blob: p.blobPath } });
+      throw new DriveseedError(
+        'REPAIR_UNKNOWN_BLOB',
+        `The report names ${p.blobPath}, which the last prep did not write; rerun driveseed complete --staging ${JSON.stringify(o.staging)} to verify again`,
+        { category: 'USAGE', details: { blob: p.blobPath } },
+      );
     }
     const w = work.get(p.blobPath) ?? { blob, bad: new Set<number>() };
     if (p.kind === 'block' && w.bad !== 'all') w.bad.add(p.block!.index);
@@ -206,7 +240,14 @@ export async function repair(o: RepairOptions, ctx: CommandContext): Promise<Rep
       const r = await repairBlob(cc, w.blob, w.bad, buf, signal, (n) => {
         sent += n;
         const { rate, etaSeconds } = meter.sample(sent, total);
-        reporter.progress({ phase: 'upload', bytesDone: sent, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}), current: w.blob.blobPath });
+        reporter.progress({
+          phase: 'upload',
+          bytesDone: sent,
+          bytesTotal: total,
+          rate,
+          ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+          current: w.blob.blobPath,
+        });
       });
       repaired.push(r);
       reporter.event('blob.repaired', { ...r });
@@ -215,7 +256,16 @@ export async function repair(o: RepairOptions, ctx: CommandContext): Promise<Rep
   await Promise.all(Array.from({ length: Math.min(REPAIR_CONCURRENCY, Math.max(1, items.length)) }, worker));
   repaired.sort((a, b) => (a.blobPath < b.blobPath ? -1 : 1));
 
-  const again = items.length > 0 ? (await verifyContainer(cc, items.map((w) => w.blob), { signal, reporter, phase: 'reverify' })).problems : [];
+  const again =
+    items.length > 0
+      ? (
+          await verifyContainer(
+            cc,
+            items.map((w) => w.blob),
+            { signal, reporter, phase: 'reverify' },
+          )
+        ).problems
+      : [];
   writeReport(o.staging, { job: t.job, account, container, problems: again });
   const s = JSON.stringify(o.staging);
   return {
@@ -228,6 +278,9 @@ export async function repair(o: RepairOptions, ctx: CommandContext): Promise<Rep
     seconds: (Date.now() - t0) / 1000,
     problems: again,
     ok: again.length === 0,
-    next: again.length === 0 ? `verify everything and record the seed: driveseed complete --staging ${s}` : `the repaired blobs still differ (listed); check the network and the storage account, then rerun driveseed repair --staging ${s}`,
+    next:
+      again.length === 0
+        ? `verify everything and record the seed: driveseed complete --staging ${s}`
+        : `the repaired blobs still differ (listed); check the network and the storage account, then rerun driveseed repair --staging ${s}`,
   };
 }

@@ -18,7 +18,6 @@ import type { ChunkRef, RestoreFileEvent } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
-import type { ChunkIndex } from '../repo/chunk-index';
 import { Repository } from '../repo/repository';
 import { CloudRestoreSource } from '../cloud/restore-source';
 import { type FileRecord, type MetaFields, badName, readTree } from '../repo/tree';
@@ -66,7 +65,15 @@ export function compileIncludes(patterns: string[]): ((p: string) => boolean) | 
     const src = pat
       .replace(/^\/+|\/+$/g, '')
       .split(/(\*\*\/?|\*|\?)/)
-      .map((part) => (part === '**' || part === '**/' ? '(?:.*/)?' + (part === '**' ? '.*' : '') : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .map((part) =>
+        part === '**' || part === '**/'
+          ? '(?:.*/)?' + (part === '**' ? '.*' : '')
+          : part === '*'
+            ? '[^/]*'
+            : part === '?'
+              ? '[^/]'
+              : part.replace(/[.+^${}()|[\]\\]/g, '\\$&'),
+      )
       .join('');
     // A pattern that matches a directory includes everything below it.
     return new RegExp(`^${src}(?:/.*)?$`);
@@ -87,12 +94,15 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
   try {
     const existing = fs.readdirSync(o.to);
     if (existing.length) {
-      throw usageError('TARGET_NOT_EMPTY', `--to ${o.to} is not empty; restore into a new or empty directory so nothing under it can redirect the writes.`, { field: 'to' });
+      throw usageError('TARGET_NOT_EMPTY', `--to ${o.to} is not empty; restore into a new or empty directory so nothing under it can redirect the writes.`, {
+        field: 'to',
+      });
     }
   } catch (err) {
     if (err instanceof DriveseedError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw usageError('TARGET_NOT_DIR', `--to ${o.to} is not a directory.`, { field: 'to' });
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw usageError('TARGET_UNUSABLE', `--to ${o.to} cannot be read (${(err as NodeJS.ErrnoException).code}).`, { field: 'to' });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw usageError('TARGET_UNUSABLE', `--to ${o.to} cannot be read (${(err as NodeJS.ErrnoException).code}).`, { field: 'to' });
   }
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = o.fromCloud ? await CloudRestoreSource.open(o.staging, passphrase, ctx) : await Repository.open(o.staging, passphrase);
@@ -102,7 +112,18 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     fs.mkdirSync(o.to, { recursive: true });
     const root = fs.realpathSync(o.to);
     const include = compileIncludes(o.include);
-    const res: RestoreResult = { snapshot: snapshotId, to: o.to, files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, filesFailed: 0, refused: 0, verifyFailed: false };
+    const res: RestoreResult = {
+      snapshot: snapshotId,
+      to: o.to,
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      hardlinks: 0,
+      bytes: 0,
+      filesFailed: 0,
+      refused: 0,
+      verifyFailed: false,
+    };
     const fail = (code: string, message: string, details: Record<string, unknown>) => {
       res.verifyFailed = true;
       reporter.warning(code, message, details);
@@ -188,7 +209,14 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
               }
               const done = before + p.bytesDone;
               const { rate, etaSeconds } = meter.sample(done, total);
-              reporter.progress({ phase: 'restore', bytesDone: done, bytesTotal: total, itemsDone: res.files, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+              reporter.progress({
+                phase: 'restore',
+                bytesDone: done,
+                bytesTotal: total,
+                itemsDone: res.files,
+                rate,
+                ...(etaSeconds !== undefined ? { etaSeconds } : {}),
+              });
             },
           },
         );
@@ -220,7 +248,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     const submit = async (b: Job[]) => {
       await running;
       running = runBatch(b);
-      running.catch(() => {});  // observed here; the error surfaces at the next submit or the final await
+      running.catch(() => {}); // observed here; the error surfaces at the next submit or the final await
     };
 
     let steps = 0;
@@ -244,7 +272,9 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
         const rel = parent ? `${parent.rel}/${rec.n}` : String(rec.n);
         if (bad) {
           res.refused++;
-          fail('UNSAFE_NAME', `Refused snapshot entry ${JSON.stringify(rel)}: ${bad}; it${rec.t === 'd' ? ' and everything below it' : ''} was not restored`, { path: rel });
+          fail('UNSAFE_NAME', `Refused snapshot entry ${JSON.stringify(rel)}: ${bad}; it${rec.t === 'd' ? ' and everything below it' : ''} was not restored`, {
+            path: rel,
+          });
           if (rec.t === 'd') stack.push({ rel, dest: '', meta: rec, made: true, skip: true });
           continue;
         }
@@ -288,7 +318,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       await submit(batch);
       await running;
     } catch (err) {
-      await running.catch(() => {});  // never return while a job still writes under --to
+      await running.catch(() => {}); // never return while a job still writes under --to
       throw err;
     }
 

@@ -45,7 +45,16 @@ export interface SnapshotsResult {
 }
 
 function info(id: string, d: SnapshotDoc): SnapshotInfo {
-  return { id, time: d.time, host: d.host, sources: d.sources, files: d.summary.files, bytes: d.summary.bytes, bytesNew: d.summary.bytesNew, bytesStored: d.summary.bytesStored };
+  return {
+    id,
+    time: d.time,
+    host: d.host,
+    sources: d.sources,
+    files: d.summary.files,
+    bytes: d.summary.bytes,
+    bytesNew: d.summary.bytesNew,
+    bytesStored: d.summary.bytesStored,
+  };
 }
 
 export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): Promise<SnapshotsResult> {
@@ -61,7 +70,10 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
   let location = o.location;
   if (!location) {
     const settings = readSettings(o.staging);
-    if (!settings) throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location used for stage and the import.`, { field: 'staging' });
+    if (!settings)
+      throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location used for stage and the import.`, {
+        field: 'staging',
+      });
     location = await resolveCloudLocation(settings, o.staging, ctx.env);
   }
   const where = describeLocation(location);

@@ -214,8 +214,21 @@ export function progressTotals(
 }
 
 const emptySummary = (): SnapshotSummary => ({
-  files: 0, dirs: 0, symlinks: 0, hardlinks: 0, bytes: 0, bytesRead: 0, bytesNew: 0, bytesStored: 0,
-  chunksNew: 0, chunksDuplicate: 0, packs: 0, filesFailed: 0, filesChanged: 0, filesUnchanged: 0, durationMs: 0,
+  files: 0,
+  dirs: 0,
+  symlinks: 0,
+  hardlinks: 0,
+  bytes: 0,
+  bytesRead: 0,
+  bytesNew: 0,
+  bytesStored: 0,
+  chunksNew: 0,
+  chunksDuplicate: 0,
+  packs: 0,
+  filesFailed: 0,
+  filesChanged: 0,
+  filesUnchanged: 0,
+  durationMs: 0,
 });
 
 const chunkList = (ev: PackFileEvent): Array<[string, number]> => ev.lengths.map((len, i) => [ev.chunks.toString('hex', i * 32, i * 32 + 32), len]);
@@ -255,7 +268,17 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
       result = await runJob<PackFileEvent | PackDoneEvent, PackJobResult>(
         (cb, token) =>
           binding.packJob(
-            { files, packDir: target.packDir, chunker: cfg.chunker, level: o.level, threads: o.threads, keys, known: index.knownBuffer(), packSize: cfg.packSize, blockSize: cfg.blockSize },
+            {
+              files,
+              packDir: target.packDir,
+              chunker: cfg.chunker,
+              level: o.level,
+              threads: o.threads,
+              keys,
+              known: index.knownBuffer(),
+              packSize: cfg.packSize,
+              blockSize: cfg.blockSize,
+            },
             cb,
             token,
           ),
@@ -302,7 +325,12 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
           if (b.files[p.file]!.size > 0) {
             if (!ev || ev.error) {
               const e = ev?.error;
-              warn('FILE_UNREADABLE', `Skipped ${p.path}: ${e ? `${e.code} ${e.message}` : 'the pack job reported nothing for it'}`, { path: p.path, code: e?.code }, true);
+              warn(
+                'FILE_UNREADABLE',
+                `Skipped ${p.path}: ${e ? `${e.code} ${e.message}` : 'the pack job reported nothing for it'}`,
+                { path: p.path, code: e?.code },
+                true,
+              );
               sum.filesFailed++;
               if (f.k !== undefined) failedLinks.add(f.k);
               continue;
@@ -362,11 +390,17 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
       } catch (err) {
         if (parent!.onUnreadable === 'fail') throw err;
         if (signal.aborted) throw target.stopped();
-        warn('PARENT_UNREADABLE', `Snapshot ${parent!.id} cannot be read as the parent (${(err as Error).message}); every file is read instead`, { parent: parent!.id }, false);
+        warn(
+          'PARENT_UNREADABLE',
+          `Snapshot ${parent!.id} cannot be read as the parent (${(err as Error).message}); every file is read instead`,
+          { parent: parent!.id },
+          false,
+        );
         cursor = undefined;
         return undefined;
       }
-      if (!prev || prev.s !== Number(st.size) || prev.mt !== st.mtimeNs.toString() || prev.ct !== st.ctimeNs.toString() || prev.i !== st.ino.toString()) return undefined;
+      if (!prev || prev.s !== Number(st.size) || prev.mt !== st.mtimeNs.toString() || prev.ct !== st.ctimeNs.toString() || prev.i !== st.ino.toString())
+        return undefined;
       if (st.ctimeNs >= parentStartNs) return undefined;
       return prev.c.every(([id]) => index.lookup(Buffer.from(id, 'hex')) !== undefined) ? prev : undefined;
     };
@@ -448,7 +482,10 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
     treeWriter = undefined;
     const tev = (await pack([{ path: treeFile, size: treeSize }], 'tree'))[0];
     if (!tev || tev.error) {
-      throw new DriveseedError('TREE_WRITE', `Could not pack the snapshot's tree stream ${treeFile}: ${tev?.error?.message ?? 'no result'}`, { category: 'FAILED', details: { path: treeFile } });
+      throw new DriveseedError('TREE_WRITE', `Could not pack the snapshot's tree stream ${treeFile}: ${tev?.error?.message ?? 'no result'}`, {
+        category: 'FAILED',
+        details: { path: treeFile },
+      });
     }
     if (tev.holes.some(([, len]) => len > 0)) {
       // A tree stream is JSON text: it never holds 1 MiB of zeros; a hole means the job misread it.

@@ -95,25 +95,41 @@ export function checkStagePaths(sources: string[], staging: string): void {
     try {
       fs.lstatSync(abs);
     } catch (err) {
-      throw usageError('SOURCE_NOT_FOUND', `Source ${s} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); give an existing directory or file.`, { field: 'sources', source: s });
+      throw usageError(
+        'SOURCE_NOT_FOUND',
+        `Source ${s} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}); give an existing directory or file.`,
+        { field: 'sources', source: s },
+      );
     }
     const name = path.basename(abs);
-    if (!name) throw usageError('INVALID_SOURCE', `Source ${s} is the file-system root; give the directories under it instead.`, { field: 'sources', source: s });
+    if (!name)
+      throw usageError('INVALID_SOURCE', `Source ${s} is the file-system root; give the directories under it instead.`, { field: 'sources', source: s });
     const real = realOrSelf(abs);
     if (inside(stagingReal, real)) {
-      throw usageError('STAGING_INSIDE_SOURCE', `--staging ${staging} is inside source ${s}: the repository would back itself up. Choose a staging location outside every source.`, {
-        field: 'staging',
+      throw usageError(
+        'STAGING_INSIDE_SOURCE',
+        `--staging ${staging} is inside source ${s}: the repository would back itself up. Choose a staging location outside every source.`,
+        {
+          field: 'staging',
+          source: s,
+        },
+      );
+    }
+    if (inside(real, stagingReal)) {
+      throw usageError('SOURCE_INSIDE_STAGING', `Source ${s} is inside --staging ${staging}; choose a staging location outside every source.`, {
+        field: 'sources',
         source: s,
       });
     }
-    if (inside(real, stagingReal)) {
-      throw usageError('SOURCE_INSIDE_STAGING', `Source ${s} is inside --staging ${staging}; choose a staging location outside every source.`, { field: 'sources', source: s });
-    }
     const prev = names.get(name);
     if (prev !== undefined) {
-      throw usageError('DUPLICATE_SOURCE_NAME', `Sources ${prev} and ${s} have the same name "${name}"; each source is stored under its name, so stage them in separate runs or rename one.`, {
-        field: 'sources',
-      });
+      throw usageError(
+        'DUPLICATE_SOURCE_NAME',
+        `Sources ${prev} and ${s} have the same name "${name}"; each source is stored under its name, so stage them in separate runs or rename one.`,
+        {
+          field: 'sources',
+        },
+      );
     }
     names.set(name, s);
   }
@@ -192,7 +208,12 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
 
   const lock = acquireRepoLock(o.staging, 'stage');
   if (lock.replaced) {
-    warn('STALE_LOCK', `Took over a stale lock of pid ${lock.replaced.pid} (${lock.replaced.command}, ${lock.replaced.time}), which no longer runs`, { holder: lock.replaced }, false);
+    warn(
+      'STALE_LOCK',
+      `Took over a stale lock of pid ${lock.replaced.pid} (${lock.replaced.command}, ${lock.replaced.time}), which no longer runs`,
+      { holder: lock.replaced },
+      false,
+    );
   }
   try {
     const index = repo.loadChunkIndex();
@@ -205,9 +226,16 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
     const totals = progressTotals(counted, parent);
     if (totals) {
       const about = counted?.complete ? '' : 'about ';
-      reporter.info(`Staging ${about}${totals.files} files, ${about}${totals.bytes} bytes from ${o.sources.join(', ')}`, { files: totals.files, bytes: totals.bytes });
+      reporter.info(`Staging ${about}${totals.files} files, ${about}${totals.bytes} bytes from ${o.sources.join(', ')}`, {
+        files: totals.files,
+        bytes: totals.bytes,
+      });
     }
-    if (parent) reporter.info(`Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) keep its chunks unread; --read-all reads every file`, { parent: parent.id });
+    if (parent)
+      reporter.info(
+        `Files unchanged since snapshot ${parent.id.slice(0, 12)} (size, mtime, ctime, inode) keep its chunks unread; --read-all reads every file`,
+        { parent: parent.id },
+      );
     const { snapshot, summary } = await takeSnapshot(o, {
       job: o.settings.job,
       phase: 'stage',
@@ -222,7 +250,17 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
       target,
     });
     reporter.event('snapshot', { id: snapshot, staging: o.staging, ...summary });
-    return { snapshot, staging: o.staging, repository: repo.config.id, created: !exists, summary, indexFiles, cleaned, partial: warnings.partial, warnings: warnings.count };
+    return {
+      snapshot,
+      staging: o.staging,
+      repository: repo.config.id,
+      created: !exists,
+      summary,
+      indexFiles,
+      cleaned,
+      partial: warnings.partial,
+      warnings: warnings.count,
+    };
   } finally {
     repo.close();
     lock.release();

@@ -152,11 +152,7 @@ export interface CopyFilesResult {
   bytes: number;
   items: Array<{ bytes: number; blockMd5: Buffer }>;
 }
-export function copyFilesJob(
-  spec: CopyFilesSpec,
-  onProgress?: ProgressCallback<CopyFilesEvent>,
-  cancel?: CancelToken,
-): Promise<CopyFilesResult>;
+export function copyFilesJob(spec: CopyFilesSpec, onProgress?: ProgressCallback<CopyFilesEvent>, cancel?: CancelToken): Promise<CopyFilesResult>;
 
 /**
  * MD5 of every blockSize block (and optionally SHA-256) of each item, read with direct I/O where the
@@ -200,11 +196,7 @@ export interface HashFilesResult {
   bytes: number;
   items: Array<{ bytes: number; blockMd5: Buffer; sha256?: Buffer }>;
 }
-export function hashFilesJob(
-  spec: HashFilesSpec,
-  onProgress?: ProgressCallback<HashFilesEvent>,
-  cancel?: CancelToken,
-): Promise<HashFilesResult>;
+export function hashFilesJob(spec: HashFilesSpec, onProgress?: ProgressCallback<HashFilesEvent>, cancel?: CancelToken): Promise<HashFilesResult>;
 
 export interface WriteRawSpec {
   /** file or block device */
@@ -219,11 +211,7 @@ export interface WriteRawSpec {
   direct?: boolean;
   sync?: boolean;
 }
-export function writeRawJob(
-  spec: WriteRawSpec,
-  onProgress?: ProgressCallback<never>,
-  cancel?: CancelToken,
-): Promise<{ bytes: number }>;
+export function writeRawJob(spec: WriteRawSpec, onProgress?: ProgressCallback<never>, cancel?: CancelToken): Promise<{ bytes: number }>;
 
 // ---- One-shot functions on the JS thread (native/src/util_fns.cc) ---------------------------------
 // These block the JS thread: for keys, metadata and tests (inputs up to 1 GiB). Argument errors are
@@ -372,11 +360,7 @@ export interface PackJobResult {
   bytesStored: number;
   packs: number;
 }
-export function packJob(
-  spec: PackJobSpec,
-  onProgress?: ProgressCallback<PackFileEvent | PackDoneEvent>,
-  cancel?: CancelToken,
-): Promise<PackJobResult>;
+export function packJob(spec: PackJobSpec, onProgress?: ProgressCallback<PackFileEvent | PackDoneEvent>, cancel?: CancelToken): Promise<PackJobResult>;
 
 // ---- Restore / verify pipeline (native/src/restore_job.cc, verify_packs_job.cc) -------------------
 // restoreJob: `threads` workers pread, decode and pwrite chunks; memory ≤ threads × (largest blob +

@@ -28,7 +28,11 @@ function checkInt(v: unknown, name: string, lo: number, hi: number, multiple = 1
   if (v === undefined) return;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < lo || v > hi || v % multiple !== 0) {
     const range =
-      multiple > 1 ? `a multiple of ${multiple} from ${lo} to ${hi}` : hi === Number.MAX_SAFE_INTEGER ? `an integer of at least ${lo}` : `an integer from ${lo} to ${hi}`;
+      multiple > 1
+        ? `a multiple of ${multiple} from ${lo} to ${hi}`
+        : hi === Number.MAX_SAFE_INTEGER
+          ? `an integer of at least ${lo}`
+          : `an integer from ${lo} to ${hi}`;
     fail(`Expected ${range} for ${name}`);
   }
 }
@@ -39,7 +43,13 @@ function checkObject(v: unknown, name: string): asserts v is Record<string, unkn
 /** Splits a concatenation of 16-byte MD5 digests into uppercase hex strings, one per block. */
 export function md5Hex(blockMd5: Buffer): string[] {
   const out: string[] = [];
-  for (let i = 0; i + 16 <= blockMd5.length; i += 16) out.push(blockMd5.subarray(i, i + 16).toString('hex').toUpperCase());
+  for (let i = 0; i + 16 <= blockMd5.length; i += 16)
+    out.push(
+      blockMd5
+        .subarray(i, i + 16)
+        .toString('hex')
+        .toUpperCase(),
+    );
   return out;
 }
 
@@ -115,7 +125,10 @@ export interface CopyFilesOptions extends IoTuning, JobOptions<B.CopyFilesEvent>
  * hashing every blockSize block with MD5 on the way. Items are done in order; `onProgress` events
  * are `itemDone` per item. Rejects with DataPlaneError (ERR_CANCELLED, ERR_CHANGED, ENOSPC, …).
  */
-export async function copyFiles(items: Array<{ source: string; dest: string }>, options: CopyFilesOptions = {}): Promise<{ bytes: number; items: CopiedFile[] }> {
+export async function copyFiles(
+  items: Array<{ source: string; dest: string }>,
+  options: CopyFilesOptions = {},
+): Promise<{ bytes: number; items: CopiedFile[] }> {
   if (!Array.isArray(items)) fail('Expected an array for items');
   items.forEach((it, i) => {
     checkObject(it, `items[${i}]`);
@@ -162,7 +175,10 @@ export interface HashFilesOptions extends JobOptions<B.HashFilesEvent> {
  * ERR_ALIGNMENT, ERR_CANCELLED, …). Memory: threads × batch × blockSize, at most max(16, threads) blocks
  * (blocks MD5ed together on the multi-buffer path; default, direct: (CPUs + 4) workers).
  */
-export async function hashFiles(items: Array<{ path: string; offset?: number; length?: number }>, options: HashFilesOptions = {}): Promise<{ bytes: number; items: HashedItem[] }> {
+export async function hashFiles(
+  items: Array<{ path: string; offset?: number; length?: number }>,
+  options: HashFilesOptions = {},
+): Promise<{ bytes: number; items: HashedItem[] }> {
   if (!Array.isArray(items)) fail('Expected an array for items');
   items.forEach((it, i) => {
     checkObject(it, `items[${i}]`);
@@ -192,7 +208,12 @@ export interface WriteRawOptions extends IoTuning, JobOptions<never> {
  * Writes `length` bytes from a file or a pattern to a file or block device at `offset`, with
  * queueDepth aligned writes in flight. An unaligned tail keeps the target's bytes after the end.
  */
-export async function writeRaw(target: string, source: { path: string } | { pattern: 'zero' | 'random' }, length: number, options: WriteRawOptions = {}): Promise<{ bytes: number }> {
+export async function writeRaw(
+  target: string,
+  source: { path: string } | { pattern: 'zero' | 'random' },
+  length: number,
+  options: WriteRawOptions = {},
+): Promise<{ bytes: number }> {
   checkString(target, 'target');
   checkObject(source, 'source');
   if ('path' in source) checkString(source.path, 'source.path');

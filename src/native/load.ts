@@ -36,9 +36,7 @@ export function loadBinding(): NativeBinding {
   const override = process.env.DRIVESEED_NATIVE;
   const candidates = override
     ? [override]
-    : [path.join(ROOT, 'build', 'Release', 'driveseed.node'), path.join(ROOT, 'build', 'Debug', 'driveseed.node')].sort(
-        (a, b) => mtime(b) - mtime(a),
-      );
+    : [path.join(ROOT, 'build', 'Release', 'driveseed.node'), path.join(ROOT, 'build', 'Debug', 'driveseed.node')].sort((a, b) => mtime(b) - mtime(a));
   for (const file of candidates) {
     try {
       cached = require(file) as NativeBinding;

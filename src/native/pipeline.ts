@@ -73,8 +73,7 @@ function expectInt(v: unknown, name: string, lo: number, hi: number): number {
 }
 
 function expectString(v: unknown, name: string): string {
-  if (typeof v !== 'string' || v.length === 0 || v.includes('\0'))
-    throw new TypeError(`Expected a non-empty string for ${name} but received ${show(v)}`);
+  if (typeof v !== 'string' || v.length === 0 || v.includes('\0')) throw new TypeError(`Expected a non-empty string for ${name} but received ${show(v)}`);
   return v;
 }
 
@@ -238,7 +237,12 @@ export function restoreFiles(
       expectInt(r.pack, `files[${i}].chunks[${j}].pack`, 0, Math.max(0, packs.length - 1));
     });
   });
-  const spec = { packs, files: options.files, keys: expectKeys(options.keys, 'keys'), threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256) };
+  const spec = {
+    packs,
+    files: options.files,
+    keys: expectKeys(options.keys, 'keys'),
+    threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256),
+  };
   return runJob((cb, token) => loadBinding().restoreJob(spec, cb, token), job);
 }
 
@@ -262,7 +266,11 @@ export function verifyPacks(
       throw new TypeError(`Expected 64 lowercase hex digits (the pack's content name) for packs[${i}].name but received ${show(o.name)}`);
     expectArray(o.entries, `packs[${i}].entries`);
   });
-  const spec = { packs: options.packs, keys: expectKeys(options.keys, 'keys'), threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256),
-    blockSize: expectInt(options.blockSize ?? DEFAULT_BLOCK_SIZE, 'blockSize', 4096, 1024 * MiB) };
+  const spec = {
+    packs: options.packs,
+    keys: expectKeys(options.keys, 'keys'),
+    threads: expectInt(options.threads ?? DEFAULT_THREADS, 'threads', 1, 256),
+    blockSize: expectInt(options.blockSize ?? DEFAULT_BLOCK_SIZE, 'blockSize', 4096, 1024 * MiB),
+  };
   return runJob((cb, token) => loadBinding().verifyPacksJob(spec, cb, token), job);
 }

@@ -49,7 +49,11 @@ export function writeDriveIdFile(volumeDir: string, id: string): void {
  * Resolves the drive id: serial > `preferred` (the id the journal recorded for this drive) > the id
  * file on the volume > a new id. A generated id is (re)written to the volume when it is missing.
  */
-export function resolveDriveId(volumeDir: string, serial: string | null | undefined, preferred?: string): { driveId: string; source: 'serial' | 'file' | 'generated' } {
+export function resolveDriveId(
+  volumeDir: string,
+  serial: string | null | undefined,
+  preferred?: string,
+): { driveId: string; source: 'serial' | 'file' | 'generated' } {
   const s = normalizeSerial(serial);
   if (s) return { driveId: s, source: 'serial' };
   const onDisk = readDriveIdFile(volumeDir);

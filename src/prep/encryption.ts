@@ -26,11 +26,23 @@ export function readBitLockerKeyFile(file: string): Secret {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw usageError('BITLOCKER_KEY_FILE_UNREADABLE', `--bitlocker-key-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); give the file holding the drive's 48-digit recovery password`, { file });
+    throw usageError(
+      'BITLOCKER_KEY_FILE_UNREADABLE',
+      `--bitlocker-key-file ${file} cannot be read (${(err as NodeJS.ErrnoException).code}); give the file holding the drive's 48-digit recovery password`,
+      { file },
+    );
   }
-  const line = text.split(/\r?\n/).map((l) => l.trim()).find((l) => l.length > 0) ?? '';
+  const line =
+    text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l.length > 0) ?? '';
   if (!isRecoveryPassword(line)) {
-    throw usageError('BITLOCKER_KEY_INVALID', `--bitlocker-key-file ${file} does not hold a BitLocker recovery password (8 groups of 6 digits separated by "-", each a multiple of 11)`, { file });
+    throw usageError(
+      'BITLOCKER_KEY_INVALID',
+      `--bitlocker-key-file ${file} does not hold a BitLocker recovery password (8 groups of 6 digits separated by "-", each a multiple of 11)`,
+      { file },
+    );
   }
   return new Secret(line);
 }
@@ -49,25 +61,48 @@ export function isDislockerVolume(t: Target): boolean {
 }
 
 /** Applies the rules for this platform; throws a usage error that says what to give instead. */
-export function decideEncryption(mode: EncryptionMode | undefined, targets: Target[], keyFile: string | undefined, platform: NodeJS.Platform = process.platform): EncryptionDecision {
+export function decideEncryption(
+  mode: EncryptionMode | undefined,
+  targets: Target[],
+  keyFile: string | undefined,
+  platform: NodeJS.Platform = process.platform,
+): EncryptionDecision {
   if (platform === 'win32') {
-    if (keyFile) throw usageError('PREP_OPTION_CONFLICT', '--bitlocker-key-file is for drives unlocked through dislocker on Linux; on Windows prep reads the key from BitLocker itself', {});
+    if (keyFile)
+      throw usageError(
+        'PREP_OPTION_CONFLICT',
+        '--bitlocker-key-file is for drives unlocked through dislocker on Linux; on Windows prep reads the key from BitLocker itself',
+        {},
+      );
     return { mode: mode ?? 'bitlocker' };
   }
   if (mode === undefined) {
-    throw usageError('PREP_ENCRYPTION_REQUIRED', `BitLocker cannot be created on ${platform}. Give --encryption none to write an unencrypted NTFS drive (the data is already AES-256-GCM encrypted by stage, but the Azure service requires BitLocker: see docs/prep.md), or --encryption bitlocker with a drive unlocked through dislocker and --bitlocker-key-file`, {});
+    throw usageError(
+      'PREP_ENCRYPTION_REQUIRED',
+      `BitLocker cannot be created on ${platform}. Give --encryption none to write an unencrypted NTFS drive (the data is already AES-256-GCM encrypted by stage, but the Azure service requires BitLocker: see docs/prep.md), or --encryption bitlocker with a drive unlocked through dislocker and --bitlocker-key-file`,
+      {},
+    );
   }
   if (mode === 'none') {
     if (keyFile) throw usageError('PREP_OPTION_CONFLICT', '--bitlocker-key-file goes with --encryption bitlocker, not none', {});
     return { mode };
   }
-  if (!keyFile) throw usageError('BITLOCKER_KEY_REQUIRED', '--encryption bitlocker on Linux needs --bitlocker-key-file with the recovery password of the drive unlocked through dislocker', {});
+  if (!keyFile)
+    throw usageError(
+      'BITLOCKER_KEY_REQUIRED',
+      '--encryption bitlocker on Linux needs --bitlocker-key-file with the recovery password of the drive unlocked through dislocker',
+      {},
+    );
   for (const t of targets) {
     if (!isDislockerVolume(t)) {
-      throw new DriveseedError('PREP_NOT_BITLOCKER', `${t.input} is not a BitLocker volume unlocked through dislocker; on Linux, unlock it (dislocker -V /dev/sdX1 -p<key> -- /mnt/dl) and mount /mnt/dl/dislocker-file with ntfs-3g, then give that mount directory as --target`, {
-        category: 'USAGE',
-        details: { target: t.input },
-      });
+      throw new DriveseedError(
+        'PREP_NOT_BITLOCKER',
+        `${t.input} is not a BitLocker volume unlocked through dislocker; on Linux, unlock it (dislocker -V /dev/sdX1 -p<key> -- /mnt/dl) and mount /mnt/dl/dislocker-file with ntfs-3g, then give that mount directory as --target`,
+        {
+          category: 'USAGE',
+          details: { target: t.input },
+        },
+      );
     }
   }
   return { mode, key: readBitLockerKeyFile(keyFile) };

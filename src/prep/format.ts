@@ -24,23 +24,45 @@ export function runTool(cmd: string, args: string[], what: string, timeoutMs = 1
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: timeoutMs });
   if (r.error) {
     const missing = (r.error as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new DriveseedError(missing ? 'TOOL_MISSING' : 'TOOL_FAILED', missing ? `${what} needs ${cmd}, which is not installed (Debian: apt-get install ${toolPackage(cmd)})` : `${what}: ${cmd} could not run: ${r.error.message}`, {
-      category: 'FAILED',
-      details: { command: [cmd, ...args].join(' ') },
-      cause: r.error,
-    });
+    throw new DriveseedError(
+      missing ? 'TOOL_MISSING' : 'TOOL_FAILED',
+      missing
+        ? `${what} needs ${cmd}, which is not installed (Debian: apt-get install ${toolPackage(cmd)})`
+        : `${what}: ${cmd} could not run: ${r.error.message}`,
+      {
+        category: 'FAILED',
+        details: { command: [cmd, ...args].join(' ') },
+        cause: r.error,
+      },
+    );
   }
   if (r.status !== 0) {
-    throw new DriveseedError('TOOL_FAILED', `${what} failed: \`${[cmd, ...args].join(' ')}\` exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`, {
-      category: 'FAILED',
-      details: { command: [cmd, ...args].join(' '), status: r.status, stderr: r.stderr.slice(-2000) },
-    });
+    throw new DriveseedError(
+      'TOOL_FAILED',
+      `${what} failed: \`${[cmd, ...args].join(' ')}\` exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+      {
+        category: 'FAILED',
+        details: { command: [cmd, ...args].join(' '), status: r.status, stderr: r.stderr.slice(-2000) },
+      },
+    );
   }
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
 function toolPackage(cmd: string): string {
-  return ({ sgdisk: 'gdisk', mkntfs: 'ntfs-3g', 'ntfs-3g': 'ntfs-3g', partx: 'util-linux', wipefs: 'util-linux', blockdev: 'util-linux', blkid: 'util-linux' } as Record<string, string>)[cmd] ?? cmd;
+  return (
+    (
+      {
+        sgdisk: 'gdisk',
+        mkntfs: 'ntfs-3g',
+        'ntfs-3g': 'ntfs-3g',
+        partx: 'util-linux',
+        wipefs: 'util-linux',
+        blockdev: 'util-linux',
+        blkid: 'util-linux',
+      } as Record<string, string>
+    )[cmd] ?? cmd
+  );
 }
 
 /** The device node of partition 1 of a disk: /dev/sdb1, /dev/loop3p1, /dev/nvme0n1p1. */
@@ -52,7 +74,11 @@ function waitForNode(p: string, timeoutMs = 5000): void {
   const until = Date.now() + timeoutMs;
   while (!fs.existsSync(p)) {
     if (Date.now() > until) {
-      throw new DriveseedError('FORMAT_NO_PARTITION', `The kernel did not create ${p} after re-reading the partition table; for a loop device attach it with losetup -P, or run partx -a ${p.replace(/p?1$/, '')}`, { category: 'FAILED', details: { partition: p } });
+      throw new DriveseedError(
+        'FORMAT_NO_PARTITION',
+        `The kernel did not create ${p} after re-reading the partition table; for a loop device attach it with losetup -P, or run partx -a ${p.replace(/p?1$/, '')}`,
+        { category: 'FAILED', details: { partition: p } },
+      );
     }
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
   }
@@ -128,7 +154,11 @@ export function mountRoot(): string {
  * by ntfs-3g 2022.10.3); noatime avoids metadata writes on every read-back.
  */
 export function mountNtfs(part: string, opts: { readOnly?: boolean } = {}): OwnedMount {
-  return mountWith(part, opts.readOnly ? ['ntfs-3g', [part, '', '-o', 'ro,noatime']] : ['ntfs-3g', [part, '', '-o', 'big_writes,noatime']], opts.readOnly ? 'read-only, ntfs-3g' : 'ntfs-3g');
+  return mountWith(
+    part,
+    opts.readOnly ? ['ntfs-3g', [part, '', '-o', 'ro,noatime']] : ['ntfs-3g', [part, '', '-o', 'big_writes,noatime']],
+    opts.readOnly ? 'read-only, ntfs-3g' : 'ntfs-3g',
+  );
 }
 
 /**
@@ -144,7 +174,11 @@ export function mountReadOnly(part: string): OwnedMount {
 function mountWith(part: string, [tool, args]: [string, string[]], what: string): OwnedMount {
   const dir = fs.mkdtempSync(path.join(mountRoot(), `${path.basename(part)}-`));
   try {
-    runTool(tool, args.map((a) => (a === '' ? dir : a)), `Mounting ${part} (${what})`);
+    runTool(
+      tool,
+      args.map((a) => (a === '' ? dir : a)),
+      `Mounting ${part} (${what})`,
+    );
   } catch (err) {
     fs.rmdirSync(dir);
     throw err;
@@ -169,7 +203,10 @@ function mountWith(part: string, [tool, args]: [string, string[]], what: string)
         /* not empty only if unmount failed; left for the operator, named in the error below */
       }
       if (r.status !== 0) {
-        throw new DriveseedError('UNMOUNT_FAILED', `Unmounting ${dir} (${part}) failed: ${r.stderr.trim()}; it was detached lazily; check \`findmnt ${dir}\``, { category: 'FAILED', details: { dir, device: part } });
+        throw new DriveseedError('UNMOUNT_FAILED', `Unmounting ${dir} (${part}) failed: ${r.stderr.trim()}; it was detached lazily; check \`findmnt ${dir}\``, {
+          category: 'FAILED',
+          details: { dir, device: part },
+        });
       }
     },
   };

@@ -33,7 +33,13 @@ export function hashSmallFile(file: string): string[] {
   const data = fs.readFileSync(file);
   if (data.length === 0) return [];
   const out: string[] = [];
-  for (let off = 0; off < data.length; off += BLOCK_SIZE) out.push(createHash('md5').update(data.subarray(off, off + BLOCK_SIZE)).digest('hex').toUpperCase());
+  for (let off = 0; off < data.length; off += BLOCK_SIZE)
+    out.push(
+      createHash('md5')
+        .update(data.subarray(off, off + BLOCK_SIZE))
+        .digest('hex')
+        .toUpperCase(),
+    );
   return out;
 }
 
@@ -55,7 +61,11 @@ function listDir(root: string, rel: string): string[] {
  */
 export function inventory(staging: string): StagedFile[] {
   if (!fs.existsSync(path.join(staging, CONFIG_FILE))) {
-    throw new DriveseedError('STAGING_NOT_FOUND', `${staging} is not a driveseed staging repository (no ${CONFIG_FILE}); run driveseed stage first, or give the right --staging`, { category: 'USAGE', details: { staging } });
+    throw new DriveseedError(
+      'STAGING_NOT_FOUND',
+      `${staging} is not a driveseed staging repository (no ${CONFIG_FILE}); run driveseed stage first, or give the right --staging`,
+      { category: 'USAGE', details: { staging } },
+    );
   }
   const meta: StagedFile[] = [];
   const add = (rel: string) => {
@@ -76,11 +86,21 @@ export function inventory(staging: string): StagedFile[] {
       try {
         size = fs.statSync(source).size;
       } catch {
-        throw stagingError(`Pack ${p.path} is listed in ${INDEX_DIR}/${id}${PACK_LIST_SUFFIX} but missing from ${staging}; run driveseed check --staging ${staging}`, { pack: p.path });
+        throw stagingError(
+          `Pack ${p.path} is listed in ${INDEX_DIR}/${id}${PACK_LIST_SUFFIX} but missing from ${staging}; run driveseed check --staging ${staging}`,
+          { pack: p.path },
+        );
       }
-      if (size !== p.size) throw stagingError(`Pack ${p.path} is ${size} bytes but its pack list says ${p.size}; the staging data is damaged (driveseed check)`, { pack: p.path, size, expected: p.size });
+      if (size !== p.size)
+        throw stagingError(`Pack ${p.path} is ${size} bytes but its pack list says ${p.size}; the staging data is damaged (driveseed check)`, {
+          pack: p.path,
+          size,
+          expected: p.size,
+        });
       if (p.blockMd5.length !== Math.max(1, Math.ceil(p.size / BLOCK_SIZE)) || (p.blockSize ?? BLOCK_SIZE) !== BLOCK_SIZE) {
-        throw stagingError(`Pack ${p.path} has ${p.blockMd5.length} block MD5s of ${p.blockSize} bytes; expected one per ${BLOCK_SIZE}-byte block`, { pack: p.path });
+        throw stagingError(`Pack ${p.path} has ${p.blockMd5.length} block MD5s of ${p.blockSize} bytes; expected one per ${BLOCK_SIZE}-byte block`, {
+          pack: p.path,
+        });
       }
       packs.set(p.path, { path: p.path, source, size, blocks: p.blockMd5.map((h) => h.toUpperCase()), kind: 'pack' });
     }

@@ -80,10 +80,14 @@ export class Journal {
           st.tornLines++;
           return;
         }
-        throw new DriveseedError('PREP_JOURNAL_CORRUPT', `${this.file} line ${i + 1} is not valid JSON and is not the last line; the journal was edited or damaged. Move it away to start the prep over (the drives will be rewritten)`, {
-          category: 'FAILED',
-          details: { file: this.file, line: i + 1 },
-        });
+        throw new DriveseedError(
+          'PREP_JOURNAL_CORRUPT',
+          `${this.file} line ${i + 1} is not valid JSON and is not the last line; the journal was edited or damaged. Move it away to start the prep over (the drives will be rewritten)`,
+          {
+            category: 'FAILED',
+            details: { file: this.file, line: i + 1 },
+          },
+        );
       }
       apply(st, r);
     });

@@ -47,11 +47,15 @@ export function claimTarget(t: Target): TargetLock {
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ERR_LOCKED' || code === 'EBUSY') {
-      throw new DriveseedError('TARGET_BUSY', `${t.input} is in use by another process or another driveseed (${code}); wait for it to finish or stop it (lsof ${t.path}; fuser -vm ${t.path}), then retry`, {
-        category: 'TARGET_REFUSED',
-        details: { target: t.input, reason: code },
-        cause: err,
-      });
+      throw new DriveseedError(
+        'TARGET_BUSY',
+        `${t.input} is in use by another process or another driveseed (${code}); wait for it to finish or stop it (lsof ${t.path}; fuser -vm ${t.path}), then retry`,
+        {
+          category: 'TARGET_REFUSED',
+          details: { target: t.input, reason: code },
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -61,7 +65,8 @@ export function claimTarget(t: Target): TargetLock {
 export function nativeIoUnavailable(): string | undefined {
   try {
     const b = loadBinding() as unknown as Record<string, unknown>;
-    if (typeof b.copyFilesJob !== 'function' || typeof b.hashFilesJob !== 'function') return 'the native addon has no copyFilesJob/hashFilesJob (native/src/io_jobs.cc)';
+    if (typeof b.copyFilesJob !== 'function' || typeof b.hashFilesJob !== 'function')
+      return 'the native addon has no copyFilesJob/hashFilesJob (native/src/io_jobs.cc)';
     return undefined;
   } catch (err) {
     return `native addon not loadable: ${(err as Error).message.split('\n')[0]}`;

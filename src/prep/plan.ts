@@ -73,12 +73,24 @@ export function usableBytes(freeBytes: number): number {
 export function planSpanning(files: PlanFile[], targets: PlanTarget[]): Plan {
   if (targets.length === 0) throw new DriveseedError('PREP_NO_TARGET', 'Give at least one --target', { category: 'USAGE' });
   if (targets.length > MAX_DRIVES_PER_JOB) {
-    throw new DriveseedError('PREP_TOO_MANY_DRIVES', `An import job takes at most ${MAX_DRIVES_PER_JOB} drives but ${targets.length} targets were given; use larger drives or split the staging data over two jobs`, {
-      category: 'USAGE',
-      details: { targets: targets.length, max: MAX_DRIVES_PER_JOB },
-    });
+    throw new DriveseedError(
+      'PREP_TOO_MANY_DRIVES',
+      `An import job takes at most ${MAX_DRIVES_PER_JOB} drives but ${targets.length} targets were given; use larger drives or split the staging data over two jobs`,
+      {
+        category: 'USAGE',
+        details: { targets: targets.length, max: MAX_DRIVES_PER_JOB },
+      },
+    );
   }
-  const drives: PlannedDrive[] = targets.map((t) => ({ target: t.target, files: [], bytes: 0, allocated: 0, manifestEstimate: MANIFEST_HEADER, freeBytes: t.freeBytes, spaceLeft: usableBytes(t.freeBytes) }));
+  const drives: PlannedDrive[] = targets.map((t) => ({
+    target: t.target,
+    files: [],
+    bytes: 0,
+    allocated: 0,
+    manifestEstimate: MANIFEST_HEADER,
+    freeBytes: t.freeBytes,
+    spaceLeft: usableBytes(t.freeBytes),
+  }));
   const unplaced: PlanFile[] = [];
   for (const f of files) {
     const c = fileCost(f.size);
@@ -97,16 +109,24 @@ export function planSpanning(files: PlanFile[], targets: PlanTarget[]): Plan {
     const largestUsable = Math.max(...targets.map((t) => usableBytes(t.freeBytes)));
     const tooBig = unplaced.find((f) => fileCost(f.size).disk + fileCost(f.size).manifest > largestUsable);
     if (tooBig) {
-      throw new DriveseedError('PREP_FILE_TOO_LARGE', `${tooBig.path} (${tooBig.size} bytes) is larger than the largest drive given can hold (${largestUsable} bytes); every file must fit whole on one drive, so add a larger drive`, {
-        category: 'USAGE',
-        details: { file: tooBig.path, size: tooBig.size, largestUsable },
-      });
+      throw new DriveseedError(
+        'PREP_FILE_TOO_LARGE',
+        `${tooBig.path} (${tooBig.size} bytes) is larger than the largest drive given can hold (${largestUsable} bytes); every file must fit whole on one drive, so add a larger drive`,
+        {
+          category: 'USAGE',
+          details: { file: tooBig.path, size: tooBig.size, largestUsable },
+        },
+      );
     }
     const missing = unplaced.reduce((s, f) => s + fileCost(f.size).disk + fileCost(f.size).manifest, 0) + FIXED_RESERVE + MANIFEST_HEADER;
-    throw new DriveseedError('PREP_DOES_NOT_FIT', `The staging data does not fit the drives given: ${unplaced.length} files (${unplaced.reduce((s, f) => s + f.size, 0)} bytes) are left over; add a drive with at least ${missing} bytes free`, {
-      category: 'USAGE',
-      details: { unplacedFiles: unplaced.length, unplacedBytes: unplaced.reduce((s, f) => s + f.size, 0), addBytes: missing },
-    });
+    throw new DriveseedError(
+      'PREP_DOES_NOT_FIT',
+      `The staging data does not fit the drives given: ${unplaced.length} files (${unplaced.reduce((s, f) => s + f.size, 0)} bytes) are left over; add a drive with at least ${missing} bytes free`,
+      {
+        category: 'USAGE',
+        details: { unplacedFiles: unplaced.length, unplacedBytes: unplaced.reduce((s, f) => s + f.size, 0), addBytes: missing },
+      },
+    );
   }
   return { drives, totalBytes: files.reduce((s, f) => s + f.size, 0), fileCount: files.length };
 }

@@ -18,7 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Prompter } from '../base/context';
 import { DriveseedError } from '../base/errors';
-import { MountEntry, SysBlock, majMinOf, parseMountInfo, parseSwaps } from './sysfs';
+import { type MountEntry, SysBlock, majMinOf, parseMountInfo, parseSwaps } from './sysfs';
 
 /** Smallest disk or volume prep accepts: NTFS metadata plus one 4 MiB block leave nothing useful below this. */
 export const MIN_TARGET_BYTES = 32 * 1024 * 1024;
@@ -142,7 +142,11 @@ export function classifyTarget(input: string, view: SystemView = readSystemView(
     return win;
   }
   if (win && !fs.existsSync(input)) {
-    throw refuse('TARGET_NOT_FOUND', `"${input}" is Windows target syntax; on ${platform} give a whole disk (/dev/sdX, /dev/loopN) or the directory a volume is mounted on`, { target: input });
+    throw refuse(
+      'TARGET_NOT_FOUND',
+      `"${input}" is Windows target syntax; on ${platform} give a whole disk (/dev/sdX, /dev/loopN) or the directory a volume is mounted on`,
+      { target: input },
+    );
   }
   let st: fs.Stats;
   let real: string;
@@ -150,18 +154,29 @@ export function classifyTarget(input: string, view: SystemView = readSystemView(
     real = fs.realpathSync(input);
     st = fs.statSync(real);
   } catch {
-    throw refuse('TARGET_NOT_FOUND', `Target ${input} does not exist; give a whole disk (/dev/sdX, /dev/loopN) or the directory a volume is mounted on (see lsblk)`, { target: input });
+    throw refuse(
+      'TARGET_NOT_FOUND',
+      `Target ${input} does not exist; give a whole disk (/dev/sdX, /dev/loopN) or the directory a volume is mounted on (see lsblk)`,
+      { target: input },
+    );
   }
   const system = systemDisks(view);
 
   if (st.isDirectory()) {
     const mount = [...view.mounts].reverse().find((m) => m.mountPoint === real);
     if (!mount) {
-      throw refuse('TARGET_NOT_VOLUME', `${input} is a directory but not the root of a mounted volume; Azure imports from the volume root, so give the mount point itself (findmnt -T ${input})`, { target: input });
+      throw refuse(
+        'TARGET_NOT_VOLUME',
+        `${input} is a directory but not the root of a mounted volume; Azure imports from the volume root, so give the mount point itself (findmnt -T ${input})`,
+        { target: input },
+      );
     }
     const disks = disksOfMount(mount, view.sys);
     if (SYSTEM_MOUNTS.has(mount.mountPoint) || disks.some((d) => system.has(d))) {
-      throw refuse('TARGET_SYSTEM_DISK', `${input} is on the system disk (${disks.join(', ') || mount.source}); use a separate disk for the import`, { target: input, disks });
+      throw refuse('TARGET_SYSTEM_DISK', `${input} is on the system disk (${disks.join(', ') || mount.source}); use a separate disk for the import`, {
+        target: input,
+        disks,
+      });
     }
     const readOnly = mount.options.includes('ro');
     if (readOnly) throw refuse('TARGET_READ_ONLY', `${input} is mounted read-only; remount it read-write (mount -o remount,rw ${input})`, { target: input });
@@ -175,7 +190,11 @@ export function classifyTarget(input: string, view: SystemView = readSystemView(
   const node = view.sys.node(majMin);
   if (!node) throw refuse('TARGET_NOT_FOUND', `${input} (${majMin}) is not known to /sys/dev/block; is the device still attached?`, { target: input });
   if (node.isPartition) {
-    throw refuse('TARGET_NOT_VOLUME', `${input} is a partition of /dev/${node.disk}; give the whole disk /dev/${node.disk} (prep partitions and formats it) or the directory the partition is mounted on`, { target: input, disk: `/dev/${node.disk}` });
+    throw refuse(
+      'TARGET_NOT_VOLUME',
+      `${input} is a partition of /dev/${node.disk}; give the whole disk /dev/${node.disk} (prep partitions and formats it) or the directory the partition is mounted on`,
+      { target: input, disk: `/dev/${node.disk}` },
+    );
   }
   if (system.has(node.disk)) {
     throw refuse('TARGET_SYSTEM_DISK', `${input} is the system disk (it holds /, /boot or swap); driveseed never formats it`, { target: input });
@@ -183,14 +202,32 @@ export function classifyTarget(input: string, view: SystemView = readSystemView(
   const mounted = view.mounts.filter((m) => disksOfMount(m, view.sys).includes(node.disk));
   if (mounted.length > 0) {
     const points = mounted.map((m) => m.mountPoint);
-    throw refuse('TARGET_MOUNTED', `${input} has mounted volumes (${points.join(', ')}); unmount them first (umount ${points.join(' ')}), or give the mounted volume directory as --target to write into it without formatting`, { target: input, mountPoints: points });
+    throw refuse(
+      'TARGET_MOUNTED',
+      `${input} has mounted volumes (${points.join(', ')}); unmount them first (umount ${points.join(' ')}), or give the mounted volume directory as --target to write into it without formatting`,
+      { target: input, mountPoints: points },
+    );
   }
   const sizeBytes = view.sys.sizeBytes(node.name) ?? 0;
-  if (view.sys.readOnly(node.name)) throw refuse('TARGET_READ_ONLY', `${input} is a read-only device; check the disk's write-protect switch or blockdev --setrw ${input}`, { target: input });
+  if (view.sys.readOnly(node.name))
+    throw refuse('TARGET_READ_ONLY', `${input} is a read-only device; check the disk's write-protect switch or blockdev --setrw ${input}`, { target: input });
   if (sizeBytes < MIN_TARGET_BYTES) {
-    throw refuse('TARGET_TOO_SMALL', `${input} holds ${sizeBytes} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, { target: input, sizeBytes, minBytes: MIN_TARGET_BYTES });
+    throw refuse('TARGET_TOO_SMALL', `${input} holds ${sizeBytes} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, {
+      target: input,
+      sizeBytes,
+      minBytes: MIN_TARGET_BYTES,
+    });
   }
-  return { kind: 'disk', input, path: `/dev/${node.name}`, identity: `dev:${majMin}`, name: node.name, sizeBytes, readOnly: false, partitions: view.sys.partitions(node.name) };
+  return {
+    kind: 'disk',
+    input,
+    path: `/dev/${node.name}`,
+    identity: `dev:${majMin}`,
+    name: node.name,
+    sizeBytes,
+    readOnly: false,
+    partitions: view.sys.partitions(node.name),
+  };
 }
 
 /**
@@ -210,7 +247,10 @@ export function classifyTargets(inputs: string[], view: SystemView = readSystemV
     for (const k of keys) {
       const prev = seen.get(k);
       if (prev !== undefined) {
-        throw refuse('TARGET_DUPLICATE', `--target ${input} names the same ${t.kind === 'volume' ? 'volume' : 'disk'} as ${prev}; give each drive once`, { target: input, same: prev });
+        throw refuse('TARGET_DUPLICATE', `--target ${input} names the same ${t.kind === 'volume' ? 'volume' : 'disk'} as ${prev}; give each drive once`, {
+          target: input,
+          same: prev,
+        });
       }
     }
     for (const k of keys) seen.set(k, input);
@@ -231,12 +271,17 @@ export async function confirmFormat(targets: Target[], opts: { yes: boolean; pro
     const what = opts.describe?.(t) ?? t.path;
     if (opts.yes) {
       if (t.input !== t.path) {
-        throw refuse('TARGET_NOT_CONFIRMED', `--yes formats only targets named exactly: give --target ${t.path} instead of ${t.input}`, { target: t.input, exact: t.path });
+        throw refuse('TARGET_NOT_CONFIRMED', `--yes formats only targets named exactly: give --target ${t.path} instead of ${t.input}`, {
+          target: t.input,
+          exact: t.path,
+        });
       }
       continue;
     }
     if (!opts.prompter) {
-      throw refuse('TARGET_NOT_CONFIRMED', `Formatting ${t.path} erases it; confirm with --yes and --target ${t.path} (or run interactively)`, { target: t.input });
+      throw refuse('TARGET_NOT_CONFIRMED', `Formatting ${t.path} erases it; confirm with --yes and --target ${t.path} (or run interactively)`, {
+        target: t.input,
+      });
     }
     const answer = await opts.prompter.ask(`ALL DATA ON ${what} WILL BE ERASED. Type the device name (${t.path}) to continue: `);
     const base = t.kind === 'disk' ? path.basename(t.path) : `PhysicalDrive${t.number}`;

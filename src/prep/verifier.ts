@@ -44,7 +44,10 @@ export interface DriveVerifyResult {
 }
 
 /** Verifies one mounted drive. `expectManifestHash` (from the journal/job) is compared when given. */
-export async function verifyDrive(volume: string, opts: { reporter?: Reporter; signal?: AbortSignal; direct?: boolean; expectManifestHash?: string } = {}): Promise<DriveVerifyResult> {
+export async function verifyDrive(
+  volume: string,
+  opts: { reporter?: Reporter; signal?: AbortSignal; direct?: boolean; expectManifestHash?: string } = {},
+): Promise<DriveVerifyResult> {
   const manifestFile = path.join(volume, MANIFEST_NAME);
   const problems: DriveProblem[] = [];
   let driveId = '';
@@ -77,11 +80,20 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
     if (present.length === 0) return;
     const r = await hashFiles(
       present.map((b) => ({ path: path.join(volume, filePathToPosix(b.filePath)) })),
-      { direct: opts.direct ?? true, signal: opts.signal, onProgress: (p) => {
-        const done = bytes + p.bytesDone;
-        // total grows as the manifest is read batch by batch: no ETA until it is complete
-        opts.reporter?.progress({ phase: 'verify', bytesDone: done, current: volume, ...(manifestRead ? { bytesTotal: total, ...meter.sample(done, total) } : { rate: meter.sample(done).rate }) });
-      } },
+      {
+        direct: opts.direct ?? true,
+        signal: opts.signal,
+        onProgress: (p) => {
+          const done = bytes + p.bytesDone;
+          // total grows as the manifest is read batch by batch: no ETA until it is complete
+          opts.reporter?.progress({
+            phase: 'verify',
+            bytesDone: done,
+            current: volume,
+            ...(manifestRead ? { bytesTotal: total, ...meter.sample(done, total) } : { rate: meter.sample(done).rate }),
+          });
+        },
+      },
     );
     present.forEach((b, i) => {
       const got = r.items[i]!.blockMd5Hex;
@@ -90,7 +102,13 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
         if (actual !== k.hash.toUpperCase()) {
           const file = path.join(volume, filePathToPosix(b.filePath));
           const block: BadBlock = { blobPath: b.blobPath, file, offset: k.offset, length: k.length, expected: k.hash.toUpperCase(), actual };
-          problems.push({ kind: 'block', blobPath: b.blobPath, file, block, message: `${b.blobPath}: block at offset ${k.offset} (${k.length} bytes) of ${file} has MD5 ${actual ?? 'none'}, expected ${block.expected}` });
+          problems.push({
+            kind: 'block',
+            blobPath: b.blobPath,
+            file,
+            block,
+            message: `${b.blobPath}: block at offset ${k.offset} (${k.length} bytes) of ${file} has MD5 ${actual ?? 'none'}, expected ${block.expected}`,
+          });
         }
       });
     });
@@ -98,7 +116,10 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
   };
 
   if (!fs.existsSync(manifestFile)) {
-    problems.push({ kind: 'manifest', message: `${manifestFile} is missing: this volume was not prepared by driveseed prep, or prep did not finish (rerun it)` });
+    problems.push({
+      kind: 'manifest',
+      message: `${manifestFile} is missing: this volume was not prepared by driveseed prep, or prep did not finish (rerun it)`,
+    });
     return { volume, driveId, manifestHash: '', blobs, blocks, bytes, problems, ok: false };
   }
   const summary = await readManifest(manifestFile, {
@@ -118,7 +139,10 @@ export async function verifyDrive(volume: string, opts: { reporter?: Reporter; s
   driveId = summary.driveId;
   const manifestHash = await manifestFileHash(manifestFile);
   if (opts.expectManifestHash && opts.expectManifestHash.toUpperCase() !== manifestHash) {
-    problems.push({ kind: 'manifest', message: `${manifestFile} has MD5 ${manifestHash} but the job records ${opts.expectManifestHash}; the manifest changed after prep` });
+    problems.push({
+      kind: 'manifest',
+      message: `${manifestFile} has MD5 ${manifestHash} but the job records ${opts.expectManifestHash}; the manifest changed after prep`,
+    });
   }
   const idFile = readDriveIdFile(volume);
   if (idFile !== undefined && idFile !== driveId) {

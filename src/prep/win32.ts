@@ -113,7 +113,10 @@ function defaultClaimDisk(key: string): Claim {
     return acquireLock(volumeLockFile(key));
   } catch (err) {
     if ((err as { code?: string }).code !== 'ERR_LOCKED') throw err;
-    throw refuse('TARGET_BUSY', `Another driveseed is preparing ${key.replace('windisk:', 'disk ')}; wait for it to finish or stop it, then retry`, { target: key, reason: 'ERR_LOCKED' });
+    throw refuse('TARGET_BUSY', `Another driveseed is preparing ${key.replace('windisk:', 'disk ')}; wait for it to finish or stop it, then retry`, {
+      target: key,
+      reason: 'ERR_LOCKED',
+    });
   }
 }
 
@@ -133,10 +136,12 @@ export class WindowsPlatform implements DiskPlatform {
     this.volumeRoot = o.volumeRoot ?? ((l) => `${l}:\\`);
     this.lockDisk = o.lockDisk ?? ((p) => acquireLock(p));
     this.claimDisk = o.claimDisk ?? defaultClaimDisk;
-    this.free = o.freeBytes ?? ((root) => {
-      const s = fs.statfsSync(root);
-      return Number(s.bavail) * Number(s.bsize);
-    });
+    this.free =
+      o.freeBytes ??
+      ((root) => {
+        const s = fs.statfsSync(root);
+        return Number(s.bavail) * Number(s.bsize);
+      });
     this.sleep = o.sleep ?? sleepFor;
     this.pollMs = o.pollMs ?? 5000;
   }
@@ -174,22 +179,70 @@ export class WindowsPlatform implements DiskPlatform {
       if (!t) throw refuse('TARGET_NOT_FOUND', `Expected a drive letter (E:) or \\\\.\\PhysicalDriveN for --target but received "${input}"`, { target: input });
       let facts: Facts;
       if (t.kind === 'windowsDisk') {
-        const d = parseDisk(await this.inspectRun(getDiskScript(t.number), { what: `Reading disk ${t.number}`, command: `Get-Disk -Number ${t.number}`, fix: 'run driveseed from an elevated prompt; Get-Disk lists the disks' }, input, 'Get-Disk lists the disk numbers', ctx));
+        const d = parseDisk(
+          await this.inspectRun(
+            getDiskScript(t.number),
+            {
+              what: `Reading disk ${t.number}`,
+              command: `Get-Disk -Number ${t.number}`,
+              fix: 'run driveseed from an elevated prompt; Get-Disk lists the disks',
+            },
+            input,
+            'Get-Disk lists the disk numbers',
+            ctx,
+          ),
+        );
         checkWindowsDisk(d, input);
-        if (d.size < MIN_TARGET_BYTES) throw refuse('TARGET_TOO_SMALL', `${input} holds ${d.size} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, { target: input, sizeBytes: d.size, minBytes: MIN_TARGET_BYTES });
+        if (d.size < MIN_TARGET_BYTES)
+          throw refuse('TARGET_TOO_SMALL', `${input} holds ${d.size} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, {
+            target: input,
+            sizeBytes: d.size,
+            minBytes: MIN_TARGET_BYTES,
+          });
         facts = { disk: d, diskNumber: d.number };
       } else if (t.kind === 'windowsVolume') {
-        const v = parseVolume(await this.inspectRun(getVolumeScript(t.letter), { what: `Reading volume ${t.letter}:`, command: `Get-Volume -DriveLetter ${t.letter}`, fix: 'run driveseed from an elevated prompt; Get-Volume lists the volumes' }, input, 'Get-Volume lists the drive letters', ctx));
-        if (v.isSystem || v.isBoot) throw refuse('TARGET_SYSTEM_DISK', `${input} is on the system or boot disk (disk ${v.diskNumber}); use a separate disk for the import`, { target: input, disk: v.diskNumber });
-        if (v.locked) throw refuse('TARGET_BUSY', `${input} is locked by BitLocker; unlock it (Unlock-BitLocker -MountPoint ${t.letter}: -RecoveryPassword <key>) and retry`, { target: input, reason: 'BitLockerLocked' });
-        if (v.size < MIN_TARGET_BYTES) throw refuse('TARGET_TOO_SMALL', `${input} holds ${v.size} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, { target: input, sizeBytes: v.size, minBytes: MIN_TARGET_BYTES });
+        const v = parseVolume(
+          await this.inspectRun(
+            getVolumeScript(t.letter),
+            {
+              what: `Reading volume ${t.letter}:`,
+              command: `Get-Volume -DriveLetter ${t.letter}`,
+              fix: 'run driveseed from an elevated prompt; Get-Volume lists the volumes',
+            },
+            input,
+            'Get-Volume lists the drive letters',
+            ctx,
+          ),
+        );
+        if (v.isSystem || v.isBoot)
+          throw refuse('TARGET_SYSTEM_DISK', `${input} is on the system or boot disk (disk ${v.diskNumber}); use a separate disk for the import`, {
+            target: input,
+            disk: v.diskNumber,
+          });
+        if (v.locked)
+          throw refuse(
+            'TARGET_BUSY',
+            `${input} is locked by BitLocker; unlock it (Unlock-BitLocker -MountPoint ${t.letter}: -RecoveryPassword <key>) and retry`,
+            { target: input, reason: 'BitLockerLocked' },
+          );
+        if (v.size < MIN_TARGET_BYTES)
+          throw refuse('TARGET_TOO_SMALL', `${input} holds ${v.size} bytes; a drive for import needs at least ${MIN_TARGET_BYTES} bytes`, {
+            target: input,
+            sizeBytes: v.size,
+            minBytes: MIN_TARGET_BYTES,
+          });
         facts = { volume: v, diskNumber: v.diskNumber };
       } else {
         throw new TypeError(`not a Windows target: ${input}`);
       }
       for (const k of new Set([t.identity, `windisk:${facts.diskNumber}`])) {
         const prev = seen.get(k);
-        if (prev !== undefined) throw refuse('TARGET_DUPLICATE', `--target ${input} names the same ${k === t.identity && t.kind === 'windowsVolume' ? 'volume' : 'disk'} (disk ${facts.diskNumber}) as ${prev}; give each drive once`, { target: input, same: prev });
+        if (prev !== undefined)
+          throw refuse(
+            'TARGET_DUPLICATE',
+            `--target ${input} names the same ${k === t.identity && t.kind === 'windowsVolume' ? 'volume' : 'disk'} (disk ${facts.diskNumber}) as ${prev}; give each drive once`,
+            { target: input, same: prev },
+          );
         seen.set(k, input);
       }
       this.facts.set(t.identity, facts);
@@ -208,14 +261,27 @@ export class WindowsPlatform implements DiskPlatform {
       if (format) return estimateFormattedFree(f.disk.size);
       const p = firstDataPartition(f.disk);
       if (!p || p.fileSystem.toUpperCase() !== 'NTFS') {
-        throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no NTFS volume as its first data volume${p ? ` (it is ${p.fileSystem})` : ''}; give --format to partition and format it (this erases it)`, { category: 'USAGE', details: { target: t.input } });
+        throw new DriveseedError(
+          'PREP_NEEDS_FORMAT',
+          `${t.input} has no NTFS volume as its first data volume${p ? ` (it is ${p.fileSystem})` : ''}; give --format to partition and format it (this erases it)`,
+          { category: 'USAGE', details: { target: t.input } },
+        );
       }
       return p.sizeRemaining;
     }
     const v = f.volume!;
-    if (format) throw new DriveseedError('PREP_FORMAT_VOLUME', `--format takes whole disks; ${t.input} is a volume (give its disk \\\\.\\PhysicalDrive${v.diskNumber} to format it)`, { category: 'USAGE', details: { target: t.input } });
+    if (format)
+      throw new DriveseedError(
+        'PREP_FORMAT_VOLUME',
+        `--format takes whole disks; ${t.input} is a volume (give its disk \\\\.\\PhysicalDrive${v.diskNumber} to format it)`,
+        { category: 'USAGE', details: { target: t.input } },
+      );
     if (v.fileSystem.toUpperCase() !== 'NTFS') {
-      throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} is ${v.fileSystem || 'not formatted'}, but Azure imports only NTFS; give its disk \\\\.\\PhysicalDrive${v.diskNumber} with --format (this erases it)`, { category: 'USAGE', details: { target: t.input } });
+      throw new DriveseedError(
+        'PREP_NEEDS_FORMAT',
+        `${t.input} is ${v.fileSystem || 'not formatted'}, but Azure imports only NTFS; give its disk \\\\.\\PhysicalDrive${v.diskNumber} with --format (this erases it)`,
+        { category: 'USAGE', details: { target: t.input } },
+      );
     }
     return v.sizeRemaining;
   }
@@ -240,7 +306,9 @@ export class WindowsPlatform implements DiskPlatform {
   describe(t: Target): string {
     const d = this.facts.get(t.identity)?.disk;
     if (!d) return t.path;
-    const vols = d.partitions.filter((p) => p.fileSystem !== '' || p.driveLetter).map((p) => `${p.driveLetter ? `${p.driveLetter}: ` : ''}"${p.label}" ${p.fileSystem || 'RAW'} ${sizeText(p.size)}`);
+    const vols = d.partitions
+      .filter((p) => p.fileSystem !== '' || p.driveLetter)
+      .map((p) => `${p.driveLetter ? `${p.driveLetter}: ` : ''}"${p.label}" ${p.fileSystem || 'RAW'} ${sizeText(p.size)}`);
     return `${t.path} (disk ${d.number}: ${d.friendlyName}, ${sizeText(d.size)}, ${d.busType}${d.serialNumber ? `, serial ${d.serialNumber}` : ''}; ${vols.length > 0 ? `volumes ${vols.join(', ')}` : 'no volumes'})`;
   }
 
@@ -256,19 +324,27 @@ export class WindowsPlatform implements DiskPlatform {
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code !== 'ERR_LOCKED') throw err;
-      throw new DriveseedError('TARGET_BUSY', `${t.input} has a volume in use (open files, an Explorer window, an antivirus scan or another driveseed); close what uses it (Resource Monitor > CPU > Associated Handles, search the drive letter) and retry. Nothing was erased`, {
-        category: 'TARGET_REFUSED',
-        details: { target: t.input, reason: code },
-        cause: err,
-      });
+      throw new DriveseedError(
+        'TARGET_BUSY',
+        `${t.input} has a volume in use (open files, an Explorer window, an antivirus scan or another driveseed); close what uses it (Resource Monitor > CPU > Associated Handles, search the drive letter) and retry. Nothing was erased`,
+        {
+          category: 'TARGET_REFUSED',
+          details: { target: t.input, reason: code },
+          cause: err,
+        },
+      );
     }
     lock.release();
     ctx.reporter.info(`Partitioning ${t.path} (GPT) and formatting it NTFS`);
-    const out = await this.ps(formatDiskScript(t.number), {
-      what: `Partitioning and formatting ${t.path}`,
-      command: `Clear-Disk -Number ${t.number} -RemoveData -RemoveOEM; Initialize-Disk -PartitionStyle GPT; New-Partition -UseMaximumSize -AssignDriveLetter; Format-Volume -FileSystem NTFS`,
-      fix: `check disk ${t.number} in Disk Management (diskmgmt.msc): online, not read-only, nothing in use; or clean it with diskpart (select disk ${t.number}, clean) and rerun with --format`,
-    }, ctx);
+    const out = await this.ps(
+      formatDiskScript(t.number),
+      {
+        what: `Partitioning and formatting ${t.path}`,
+        command: `Clear-Disk -Number ${t.number} -RemoveData -RemoveOEM; Initialize-Disk -PartitionStyle GPT; New-Partition -UseMaximumSize -AssignDriveLetter; Format-Volume -FileSystem NTFS`,
+        fix: `check disk ${t.number} in Disk Management (diskmgmt.msc): online, not read-only, nothing in use; or clean it with diskpart (select disk ${t.number}, clean) and rerun with --format`,
+      },
+      ctx,
+    );
     f.formatted = parseFormatted(out);
   }
 
@@ -281,7 +357,15 @@ export class WindowsPlatform implements DiskPlatform {
       letter = t.letter;
       serial = f.volume!.serialNumber;
       const v = f.volume!;
-      bitLocker = v.bitLockerStatus ? { volumeStatus: v.bitLockerStatus, encryptionPercentage: v.bitLockerStatus === 'FullyEncrypted' ? 100 : 0, protectionStatus: '', locked: v.locked, encryptionMethod: v.encryptionMethod } : undefined;
+      bitLocker = v.bitLockerStatus
+        ? {
+            volumeStatus: v.bitLockerStatus,
+            encryptionPercentage: v.bitLockerStatus === 'FullyEncrypted' ? 100 : 0,
+            protectionStatus: '',
+            locked: v.locked,
+            encryptionMethod: v.encryptionMethod,
+          }
+        : undefined;
     } else if (t.kind === 'windowsDisk') {
       const d = f.disk!;
       serial = d.serialNumber;
@@ -290,15 +374,23 @@ export class WindowsPlatform implements DiskPlatform {
         bitLocker = { volumeStatus: 'FullyDecrypted', encryptionPercentage: 0, protectionStatus: 'Off', locked: false, encryptionMethod: 'None' };
       } else {
         const p = firstDataPartition(d);
-        if (!p) throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no data volume; give --format to partition and format it (this erases it)`, { category: 'USAGE', details: { target: t.input } });
+        if (!p)
+          throw new DriveseedError('PREP_NEEDS_FORMAT', `${t.input} has no data volume; give --format to partition and format it (this erases it)`, {
+            category: 'USAGE',
+            details: { target: t.input },
+          });
         letter =
           p.driveLetter ??
           parseFormatted(
-            await this.ps(diskVolumeScript(d.number, p.partitionNumber), {
-              what: `Giving the volume on disk ${d.number} a drive letter`,
-              command: `Add-PartitionAccessPath -DiskNumber ${d.number} -PartitionNumber ${p.partitionNumber} -AssignDriveLetter`,
-              fix: 'free a drive letter (Disk Management), then rerun',
-            }, ctx),
+            await this.ps(
+              diskVolumeScript(d.number, p.partitionNumber),
+              {
+                what: `Giving the volume on disk ${d.number} a drive letter`,
+                command: `Add-PartitionAccessPath -DiskNumber ${d.number} -PartitionNumber ${p.partitionNumber} -AssignDriveLetter`,
+                fix: 'free a drive letter (Disk Management), then rerun',
+              },
+              ctx,
+            ),
           ).driveLetter;
       }
     } else {
@@ -332,34 +424,46 @@ export class WindowsPlatform implements DiskPlatform {
   /** Enable-BitLocker (XtsAes256, used space only, numerical recovery password) and the password read back. */
   async enableEncryption(v: WinVolume, ctx: PlatformContext): Promise<Secret> {
     ctx.reporter.info(`Turning on BitLocker on ${v.letter}: (XTS-AES 256, used space only, recovery password protector)`);
-    const out = await this.ps(enableBitLockerScript(v.letter), {
-      what: `Enabling BitLocker on ${v.letter}:`,
-      command: `Enable-BitLocker -MountPoint ${v.letter}: -EncryptionMethod XtsAes256 -UsedSpaceOnly -RecoveryPasswordProtector`,
-      fix: BITLOCKER_FIX,
-      code: 'BITLOCKER_FAILED',
-    }, ctx);
+    const out = await this.ps(
+      enableBitLockerScript(v.letter),
+      {
+        what: `Enabling BitLocker on ${v.letter}:`,
+        command: `Enable-BitLocker -MountPoint ${v.letter}: -EncryptionMethod XtsAes256 -UsedSpaceOnly -RecoveryPasswordProtector`,
+        fix: BITLOCKER_FIX,
+        code: 'BITLOCKER_FAILED',
+      },
+      ctx,
+    );
     return parseRecoveryPassword(out).key;
   }
 
   /** The recovery password of a volume BitLocker already protects. */
   async readExistingKey(v: WinVolume, ctx: PlatformContext): Promise<Secret> {
-    const out = await this.ps(readRecoveryPasswordScript(v.letter), {
-      what: `Reading the BitLocker recovery password of ${v.letter}:`,
-      command: `(Get-BitLockerVolume -MountPoint ${v.letter}:).KeyProtector`,
-      fix: `run driveseed from an elevated prompt; manage-bde -protectors -get ${v.letter}: shows the protectors`,
-      code: 'BITLOCKER_FAILED',
-    }, ctx);
+    const out = await this.ps(
+      readRecoveryPasswordScript(v.letter),
+      {
+        what: `Reading the BitLocker recovery password of ${v.letter}:`,
+        command: `(Get-BitLockerVolume -MountPoint ${v.letter}:).KeyProtector`,
+        fix: `run driveseed from an elevated prompt; manage-bde -protectors -get ${v.letter}: shows the protectors`,
+        code: 'BITLOCKER_FAILED',
+      },
+      ctx,
+    );
     return parseRecoveryPassword(out).key;
   }
 
   private async status(v: WinVolume, ctx: PlatformContext): Promise<BitLockerStatus> {
     return parseBitLockerStatus(
-      await this.ps(bitLockerStatusScript(v.letter), {
-        what: `Reading the BitLocker status of ${v.letter}:`,
-        command: `Get-BitLockerVolume -MountPoint ${v.letter}:`,
-        fix: 'run driveseed from an elevated prompt on a Windows edition with BitLocker',
-        code: 'BITLOCKER_FAILED',
-      }, ctx),
+      await this.ps(
+        bitLockerStatusScript(v.letter),
+        {
+          what: `Reading the BitLocker status of ${v.letter}:`,
+          command: `Get-BitLockerVolume -MountPoint ${v.letter}:`,
+          fix: 'run driveseed from an elevated prompt on a Windows edition with BitLocker',
+          code: 'BITLOCKER_FAILED',
+        },
+        ctx,
+      ),
     );
   }
 
@@ -370,10 +474,14 @@ export class WindowsPlatform implements DiskPlatform {
         : status.startsWith('Decryption')
           ? `BitLocker is being turned off on ${v.letter}:; let decryption finish (Get-BitLockerVolume -MountPoint ${v.letter}:) and rerun, prep then turns it on again`
           : `turn it on with Enable-BitLocker -MountPoint ${v.letter}: -EncryptionMethod XtsAes256 -RecoveryPasswordProtector, or rerun with --format`;
-    return new DriveseedError('BITLOCKER_NOT_ENCRYPTED', `BitLocker on ${v.letter}: is ${status || 'off'} (${pct}% encrypted); the import service takes only fully encrypted drives. Fix: ${fix}`, {
-      category: 'FAILED',
-      details: { target: v.target.input, volumeStatus: status, encryptionPercentage: pct },
-    });
+    return new DriveseedError(
+      'BITLOCKER_NOT_ENCRYPTED',
+      `BitLocker on ${v.letter}: is ${status || 'off'} (${pct}% encrypted); the import service takes only fully encrypted drives. Fix: ${fix}`,
+      {
+        category: 'FAILED',
+        details: { target: v.target.input, volumeStatus: status, encryptionPercentage: pct },
+      },
+    );
   }
 
   /** Polls Get-BitLockerVolume until FullyEncrypted with AES-256; a paused, reversed or weaker encryption is an error. */
@@ -384,10 +492,14 @@ export class WindowsPlatform implements DiskPlatform {
       const s = next ?? (await this.status(v, ctx));
       next = undefined;
       if (s.encryptionMethod && s.encryptionMethod !== 'None' && !AES_256.has(s.encryptionMethod)) {
-        throw new DriveseedError('BITLOCKER_NOT_ENCRYPTED', `${v.letter}: is encrypted with ${s.encryptionMethod}; the import service requires AES-256. Fix: decrypt it (Disable-BitLocker -MountPoint ${v.letter}:) and rerun, or give its disk with --format`, {
-          category: 'FAILED',
-          details: { target: v.target.input, encryptionMethod: s.encryptionMethod },
-        });
+        throw new DriveseedError(
+          'BITLOCKER_NOT_ENCRYPTED',
+          `${v.letter}: is encrypted with ${s.encryptionMethod}; the import service requires AES-256. Fix: decrypt it (Disable-BitLocker -MountPoint ${v.letter}:) and rerun, or give its disk with --format`,
+          {
+            category: 'FAILED',
+            details: { target: v.target.input, encryptionMethod: s.encryptionMethod },
+          },
+        );
       }
       if (s.volumeStatus === 'FullyEncrypted') return;
       if (s.volumeStatus !== 'EncryptionInProgress') throw this.statusError(v, s.volumeStatus, s.encryptionPercentage);

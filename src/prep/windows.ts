@@ -132,10 +132,14 @@ function parseJson(stdout: string, what: string): Record<string, unknown> {
     if (!obj || typeof obj !== 'object') throw new Error('not an object');
     return obj as Record<string, unknown>;
   } catch (err) {
-    throw new DriveseedError('WINDOWS_OUTPUT_INVALID', `Could not read the output of ${what} as JSON (${(err as Error).message}); run it by hand to see what PowerShell said`, {
-      category: 'FAILED',
-      details: { what, output: text.slice(0, 500) },
-    });
+    throw new DriveseedError(
+      'WINDOWS_OUTPUT_INVALID',
+      `Could not read the output of ${what} as JSON (${(err as Error).message}); run it by hand to see what PowerShell said`,
+      {
+        category: 'FAILED',
+        details: { what, output: text.slice(0, 500) },
+      },
+    );
   }
 }
 
@@ -143,8 +147,24 @@ const PARTITION_STYLES: Record<string, string> = { '0': 'RAW', '1': 'MBR', '2': 
 
 /** MSFT_Disk BusType values, for output where the enumeration came through as its number. */
 const BUS_TYPES: Record<string, string> = {
-  '0': 'Unknown', '1': 'SCSI', '2': 'ATAPI', '3': 'ATA', '4': '1394', '5': 'SSA', '6': 'Fibre Channel', '7': 'USB', '8': 'RAID', '9': 'iSCSI',
-  '10': 'SAS', '11': 'SATA', '12': 'SD', '13': 'MMC', '14': 'Virtual', '15': 'File Backed Virtual', '16': 'Storage Spaces', '17': 'NVMe',
+  '0': 'Unknown',
+  '1': 'SCSI',
+  '2': 'ATAPI',
+  '3': 'ATA',
+  '4': '1394',
+  '5': 'SSA',
+  '6': 'Fibre Channel',
+  '7': 'USB',
+  '8': 'RAID',
+  '9': 'iSCSI',
+  '10': 'SAS',
+  '11': 'SATA',
+  '12': 'SD',
+  '13': 'MMC',
+  '14': 'Virtual',
+  '15': 'File Backed Virtual',
+  '16': 'Storage Spaces',
+  '17': 'NVMe',
 };
 
 export function parseDisk(stdout: string): WindowsDisk {
@@ -170,7 +190,8 @@ export function parseDisk(stdout: string): WindowsDisk {
 /** Refusals for a Windows disk, same codes as on Linux. */
 export function checkWindowsDisk(d: WindowsDisk, input: string): void {
   const refuse = (code: string, msg: string) => new DriveseedError(code, msg, { category: 'TARGET_REFUSED', details: { target: input, disk: d.number } });
-  if (d.isSystem || d.isBoot) throw refuse('TARGET_SYSTEM_DISK', `${input} (disk ${d.number}, ${d.friendlyName}) is the system or boot disk; driveseed never formats it`);
+  if (d.isSystem || d.isBoot)
+    throw refuse('TARGET_SYSTEM_DISK', `${input} (disk ${d.number}, ${d.friendlyName}) is the system or boot disk; driveseed never formats it`);
   if (d.isReadOnly) throw refuse('TARGET_READ_ONLY', `${input} (disk ${d.number}) is read-only; clear it with Set-Disk -Number ${d.number} -IsReadOnly $false`);
   if (d.isOffline) throw refuse('TARGET_BUSY', `${input} (disk ${d.number}) is offline; bring it online with Set-Disk -Number ${d.number} -IsOffline $false`);
 }
@@ -199,7 +220,16 @@ export function formatDiskScript(n: number, label = VOLUME_LABEL): string {
 
 /** The same as formatDiskScript for diskpart (`diskpart /s <file>`), for machines without the Storage module. */
 export function formatDiskDiskpart(n: number, letter: string, label = VOLUME_LABEL): string {
-  return [`select disk ${diskNumber(n)}`, 'clean', 'convert gpt', 'create partition primary', `format fs=ntfs label="${label}" quick`, `assign letter=${driveLetter(letter)}`, 'exit', ''].join('\r\n');
+  return [
+    `select disk ${diskNumber(n)}`,
+    'clean',
+    'convert gpt',
+    'create partition primary',
+    `format fs=ntfs label="${label}" quick`,
+    `assign letter=${driveLetter(letter)}`,
+    'exit',
+    '',
+  ].join('\r\n');
 }
 
 export interface FormattedVolume {
@@ -215,7 +245,9 @@ export function parseFormatted(stdout: string): FormattedVolume {
   const o = parseJson(stdout, 'New-Partition/Format-Volume');
   const letter = String(o.DriveLetter ?? '').trim();
   if (!/^[A-Z]$/i.test(letter)) {
-    throw new DriveseedError('WINDOWS_NO_DRIVE_LETTER', 'The new volume got no drive letter (all letters in use?); free a letter and rerun with --format', { category: 'FAILED' });
+    throw new DriveseedError('WINDOWS_NO_DRIVE_LETTER', 'The new volume got no drive letter (all letters in use?); free a letter and rerun with --format', {
+      category: 'FAILED',
+    });
   }
   return {
     diskNumber: Number(o.DiskNumber),
@@ -316,7 +348,11 @@ export function parseRecoveryPassword(stdout: string): { protectorId: string; ke
   try {
     list = JSON.parse(jsonLine(stdout));
   } catch {
-    throw new DriveseedError('BITLOCKER_KEY_UNREADABLE', 'Could not read the BitLocker key protectors (output is not JSON); run manage-bde -protectors -get <X>: by hand', { category: 'FAILED' });
+    throw new DriveseedError(
+      'BITLOCKER_KEY_UNREADABLE',
+      'Could not read the BitLocker key protectors (output is not JSON); run manage-bde -protectors -get <X>: by hand',
+      { category: 'FAILED' },
+    );
   }
   const items = asList(list);
   for (const p of items) {
@@ -324,10 +360,14 @@ export function parseRecoveryPassword(stdout: string): { protectorId: string; ke
     const pw = String(p?.RecoveryPassword ?? '');
     if ((type === 'RecoveryPassword' || type === '3') && isRecoveryPassword(pw)) return { protectorId: String(p.KeyProtectorId ?? ''), key: new Secret(pw) };
   }
-  throw new DriveseedError('BITLOCKER_NO_RECOVERY_PASSWORD', 'The volume has no numerical recovery-password protector; add one with manage-bde -protectors -add <X>: -RecoveryPassword, then rerun', {
-    category: 'FAILED',
-    details: { protectors: items.map((p) => String(p?.KeyProtectorType ?? '')) },
-  });
+  throw new DriveseedError(
+    'BITLOCKER_NO_RECOVERY_PASSWORD',
+    'The volume has no numerical recovery-password protector; add one with manage-bde -protectors -add <X>: -RecoveryPassword, then rerun',
+    {
+      category: 'FAILED',
+      details: { protectors: items.map((p) => String(p?.KeyProtectorType ?? '')) },
+    },
+  );
 }
 
 /**
@@ -438,7 +478,13 @@ export function powerShellReason(stderr: string): string {
   const own = /driveseed-error: (.*)/.exec(stderr);
   if (own) return own[1]!.trim();
   if (stderr.includes('#< CLIXML')) {
-    const parts = [...stderr.matchAll(/<S S="Error">([^<]*)<\/S>/g)].map((m) => m[1]!.replace(/_x000D__x000A_/g, ' ').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>'));
+    const parts = [...stderr.matchAll(/<S S="Error">([^<]*)<\/S>/g)].map((m) =>
+      m[1]!
+        .replace(/_x000D__x000A_/g, ' ')
+        .replace(/&amp;/g, '&')
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>'),
+    );
     if (parts.length > 0) return parts.join('').replace(/\s+/g, ' ').trim();
   }
   return stderr.trim().split(/\r?\n/).slice(-3).join(' ').trim();
@@ -456,20 +502,34 @@ export async function runPowerShell(runner: CommandRunner, script: string, step:
   if (signal?.aborted) throw cancelledError();
   if (r.error) {
     const missing = r.error.code === 'ENOENT';
-    throw new DriveseedError(missing ? 'TOOL_MISSING' : 'TOOL_FAILED', missing ? (file === POWERSHELL ? `${step.what} needs ${POWERSHELL} (Windows PowerShell 5.1, part of Windows), which was not found on PATH; check %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 is on PATH` : `${step.what} needs ${file} (named by DRIVESEED_POWERSHELL), which was not found; fix the path or unset DRIVESEED_POWERSHELL to use ${POWERSHELL}`) : `${step.what}: ${file} could not run (${r.error.message}); ${step.fix}`, {
-      category: 'FAILED',
-      details: { command: step.command },
-      cause: r.error,
-    });
+    throw new DriveseedError(
+      missing ? 'TOOL_MISSING' : 'TOOL_FAILED',
+      missing
+        ? file === POWERSHELL
+          ? `${step.what} needs ${POWERSHELL} (Windows PowerShell 5.1, part of Windows), which was not found on PATH; check %SystemRoot%\\System32\\WindowsPowerShell\\v1.0 is on PATH`
+          : `${step.what} needs ${file} (named by DRIVESEED_POWERSHELL), which was not found; fix the path or unset DRIVESEED_POWERSHELL to use ${POWERSHELL}`
+        : `${step.what}: ${file} could not run (${r.error.message}); ${step.fix}`,
+      {
+        category: 'FAILED',
+        details: { command: step.command },
+        cause: r.error,
+      },
+    );
   }
   if (r.status !== 0) {
-    const reason = sanitize(powerShellReason(r.stderr) || `no error text (${r.signal ? `killed by ${r.signal}, timeout ${step.timeoutMs ?? 30 * 60_000} ms` : 'empty stderr'})`);
+    const reason = sanitize(
+      powerShellReason(r.stderr) || `no error text (${r.signal ? `killed by ${r.signal}, timeout ${step.timeoutMs ?? 30 * 60_000} ms` : 'empty stderr'})`,
+    );
     const denied = /access is denied|0x80070005|administrator|Access to a CIM resource was not available/i.test(reason);
     const fix = denied ? `run driveseed from an elevated prompt (Run as administrator); ${step.fix}` : step.fix;
-    throw new DriveseedError(step.code ?? 'TOOL_FAILED', `${step.what} failed: \`${step.command}\` ${r.status === null ? 'did not finish' : `exited ${r.status}`}: ${reason}. Fix: ${fix}`, {
-      category: 'FAILED',
-      details: { command: step.command, status: r.status, reason },
-    });
+    throw new DriveseedError(
+      step.code ?? 'TOOL_FAILED',
+      `${step.what} failed: \`${step.command}\` ${r.status === null ? 'did not finish' : `exited ${r.status}`}: ${reason}. Fix: ${fix}`,
+      {
+        category: 'FAILED',
+        details: { command: step.command, status: r.status, reason },
+      },
+    );
   }
   return r.stdout;
 }

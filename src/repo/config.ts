@@ -66,13 +66,23 @@ export function parseConfig(text: string, file: string): RepoConfig {
     typeof c.id === 'string' &&
     /^[0-9a-f]{32}$/.test(c.id) &&
     k?.name === 'scrypt' &&
-    Number.isInteger(k.N) && k.N >= 2 && (k.N & (k.N - 1)) === 0 && k.N <= 2 ** 22 &&
-    Number.isInteger(k.r) && k.r >= 1 && k.r <= 32 &&
-    Number.isInteger(k.p) && k.p >= 1 && k.p <= 16 &&
+    Number.isInteger(k.N) &&
+    k.N >= 2 &&
+    (k.N & (k.N - 1)) === 0 &&
+    k.N <= 2 ** 22 &&
+    Number.isInteger(k.r) &&
+    k.r >= 1 &&
+    k.r <= 32 &&
+    Number.isInteger(k.p) &&
+    k.p >= 1 &&
+    k.p <= 16 &&
     typeof k.salt === 'string' &&
     typeof c.keys === 'string' &&
-    Number.isInteger(c.chunker?.min) && Number.isInteger(c.chunker?.avg) && Number.isInteger(c.chunker?.max) &&
-    Number.isInteger(c.packSize) && Number.isInteger(c.blockSize);
+    Number.isInteger(c.chunker?.min) &&
+    Number.isInteger(c.chunker?.avg) &&
+    Number.isInteger(c.chunker?.max) &&
+    Number.isInteger(c.packSize) &&
+    Number.isInteger(c.blockSize);
   if (!ok) throw corruptError(file, 'has missing or invalid fields');
   return c;
 }
@@ -145,7 +155,11 @@ function sameKdf(a: KdfParams, b: KdfParams): boolean {
  */
 export async function unlockConfig(root: string, config: RepoConfig, passphrase: Secret, early?: PendingKek): Promise<RepoKeys> {
   const reuse = early !== undefined && sameKdf(early.kdf, config.kdf);
-  if (early && !reuse) early.kek.then((k) => k.fill(0), () => {});
+  if (early && !reuse)
+    early.kek.then(
+      (k) => k.fill(0),
+      () => {},
+    );
   const kek = reuse ? await early.kek : await deriveKey(passphrase, config.kdf);
   const raw = unseal(kek, Buffer.from(config.keys, 'base64'), keysAad(config.id));
   kek.fill(0);

@@ -15,18 +15,17 @@ export function repoIoError(err: unknown, action: string, file: string): Drivese
       { category: 'FAILED', details: { path: file, errno: e.code }, cause: err },
     );
   }
-  return new DriveseedError(
-    'REPO_IO',
-    `Could not ${action} ${file}: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim(),
-    { category: 'FAILED', details: { path: file, errno: e?.code }, cause: err },
-  );
+  return new DriveseedError('REPO_IO', `Could not ${action} ${file}: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim(), {
+    category: 'FAILED',
+    details: { path: file, errno: e?.code },
+    cause: err,
+  });
 }
 
 /** The repository is damaged or not a driveseed repository. */
 export function corruptError(file: string, problem: string, details: Record<string, unknown> = {}): DriveseedError {
-  return new DriveseedError(
-    'REPO_CORRUPT',
-    `${file}: ${problem}. Run \`driveseed check --staging <dir> --read-data\` for a full report.`,
-    { category: 'VERIFY_FAILED', details: { path: file, ...details } },
-  );
+  return new DriveseedError('REPO_CORRUPT', `${file}: ${problem}. Run \`driveseed check --staging <dir> --read-data\` for a full report.`, {
+    category: 'VERIFY_FAILED',
+    details: { path: file, ...details },
+  });
 }

@@ -119,7 +119,7 @@ export function readIndex(root: string, keys: RepoKeys, id: string): IndexDoc {
 export function decodeIndex(keys: RepoKeys, id: string, bytes: Uint8Array): IndexDoc {
   const rel = indexPath(id);
   const doc = decodeMetadata(keys, 'index', bytes) as IndexDoc | undefined;
-  if (!doc) throw corruptError(rel, 'does not decrypt with this repository\'s key');
+  if (!doc) throw corruptError(rel, "does not decrypt with this repository's key");
   if (doc.version !== 1 || !Array.isArray(doc.packs)) throw corruptError(rel, 'is not a version 1 index document');
   for (const p of doc.packs) {
     if (typeof p.name !== 'string' || !ID_RE.test(p.name) || p.path !== packPath(p.name) || !Number.isSafeInteger(p.size) || !Array.isArray(p.entries)) {

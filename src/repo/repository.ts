@@ -70,7 +70,11 @@ export class Repository {
     if (ref === 'latest') {
       const all = this.listSnapshots();
       const last = all[all.length - 1];
-      if (!last) throw new DriveseedError('NO_SNAPSHOT', `The repository at ${this.root} has no snapshot yet; run \`driveseed stage\` first.`, { category: 'USAGE', details: { staging: this.root } });
+      if (!last)
+        throw new DriveseedError('NO_SNAPSHOT', `The repository at ${this.root} has no snapshot yet; run \`driveseed stage\` first.`, {
+          category: 'USAGE',
+          details: { staging: this.root },
+        });
       return last;
     }
     const matches = /^[0-9a-f]{4,64}$/.test(ref) ? ids.filter((id) => id.startsWith(ref)) : [];
@@ -105,10 +109,16 @@ export class Repository {
         this.#fds.set(file, fd);
       }
       const n = fs.readSync(fd, blob, 0, blob.length, loc.offset);
-      if (n !== blob.length) throw corruptError(pack.path, `is truncated: chunk ${id} at offset ${loc.offset} needs ${loc.length} bytes, got ${n}`, { pack: pack.name, offset: loc.offset, chunk: id });
+      if (n !== blob.length)
+        throw corruptError(pack.path, `is truncated: chunk ${id} at offset ${loc.offset} needs ${loc.length} bytes, got ${n}`, {
+          pack: pack.name,
+          offset: loc.offset,
+          chunk: id,
+        });
     } catch (err) {
       if (err instanceof DriveseedError) throw err;
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw corruptError(pack.path, `is missing (needed for chunk ${id})`, { pack: pack.name, chunk: id });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+        throw corruptError(pack.path, `is missing (needed for chunk ${id})`, { pack: pack.name, chunk: id });
       throw repoIoError(err, 'read', file);
     }
     try {

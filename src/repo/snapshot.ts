@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from './atomic';
 import { type RepoKeys, decodeMetadata, encodeMetadata } from './crypto';
 import { corruptError } from './errors';
-import { checkAddressed, listIds, readAddressed } from './index-file';
+import { listIds, readAddressed } from './index-file';
 import { SNAPSHOT_DIR, snapshotPath } from './layout';
 import type { TreeRef } from './tree';
 
@@ -65,13 +65,15 @@ export function readSnapshot(root: string, keys: RepoKeys, id: string): Snapshot
 export function decodeSnapshot(keys: RepoKeys, id: string, bytes: Uint8Array): SnapshotDoc {
   const rel = snapshotPath(id);
   const doc = decodeMetadata(keys, 'snapshot', bytes) as SnapshotDoc | undefined;
-  if (!doc) throw corruptError(rel, 'does not decrypt with this repository\'s key');
+  if (!doc) throw corruptError(rel, "does not decrypt with this repository's key");
   const t = doc.tree;
   const ok =
     doc.version === 1 &&
     typeof doc.time === 'string' &&
     Array.isArray(doc.sources) &&
-    t && Number.isSafeInteger(t.size) && Array.isArray(t.chunks) &&
+    t &&
+    Number.isSafeInteger(t.size) &&
+    Array.isArray(t.chunks) &&
     t.chunks.every((c) => Array.isArray(c) && typeof c[0] === 'string' && /^[0-9a-f]{64}$/.test(c[0]) && Number.isSafeInteger(c[1]));
   if (!ok) throw corruptError(rel, 'is not a valid version 1 snapshot');
   return doc;

@@ -155,7 +155,8 @@ export function validRecord(r: unknown): r is TreeRecord {
     case 'f':
       return (
         checkMeta(o) &&
-        isInt(o.s) && (o.s as number) >= 0 &&
+        isInt(o.s) &&
+        (o.s as number) >= 0 &&
         Array.isArray(o.c) &&
         o.c.every((c) => Array.isArray(c) && typeof c[0] === 'string' && /^[0-9a-f]{64}$/.test(c[0]) && isInt(c[1]) && c[1] >= 0) &&
         (o.h === undefined || (Array.isArray(o.h) && o.h.every((h) => Array.isArray(h) && isInt(h[0]) && isInt(h[1]) && h[0] >= 0 && h[1] > 0))) &&

@@ -91,7 +91,13 @@ export function* walkSource(source: string): Generator<WalkEvent> {
         yield { kind: 'problem', path: full, code: 'FILE_UNREADABLE', message: `Cannot read the symlink ${full}: ${errText(err)}; skipped`, partial: true };
       }
     } else {
-      yield { kind: 'problem', path: full, code: 'UNSUPPORTED_TYPE', message: `${full} is a socket, FIFO or device; skipped (only files, directories and symlinks are backed up)`, partial: false };
+      yield {
+        kind: 'problem',
+        path: full,
+        code: 'UNSUPPORTED_TYPE',
+        message: `${full} is a socket, FIFO or device; skipped (only files, directories and symlinks are backed up)`,
+        partial: false,
+      };
     }
   }
 

@@ -6,8 +6,16 @@ import { spawn } from 'node:child_process';
 import { MAIN, cliEnv } from '../support/cli';
 import { ROOT } from '../support/rpc-client';
 
-export function runCliAsync(args: string[], extra: Record<string, string> = {}, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], { cwd: ROOT, env: cliEnv(extra), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+export function runCliAsync(
+  args: string[],
+  extra: Record<string, string> = {},
+  input?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], {
+    cwd: ROOT,
+    env: cliEnv(extra),
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (c: string) => (stdout += c));

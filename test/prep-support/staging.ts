@@ -19,7 +19,12 @@ export function makeStaging(dir: string, packSizes: number[]): { packs: Array<{ 
     fs.mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
     fs.writeFileSync(path.join(dir, rel), data);
     const blockMd5: string[] = [];
-    for (let o = 0; o < size; o += 4 * MiB) blockMd5.push(createHash('md5').update(data.subarray(o, o + 4 * MiB)).digest('hex'));
+    for (let o = 0; o < size; o += 4 * MiB)
+      blockMd5.push(
+        createHash('md5')
+          .update(data.subarray(o, o + 4 * MiB))
+          .digest('hex'),
+      );
     return { name, path: rel, size, blockSize: 4 * MiB, blockMd5 };
   });
   const indexBody = randomBytes(512);

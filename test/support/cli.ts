@@ -13,12 +13,20 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 export function runCli(args: string[], extra: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], { cwd: ROOT, encoding: 'utf8', env: cliEnv(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: cliEnv(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Starts the CLI, calls `onStderr` with the stderr so far on each chunk (it may kill the child). */
-export function spawnCli(args: string[], onOutput: (child: ReturnType<typeof spawn>, stdout: string, stderr: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function spawnCli(
+  args: string[],
+  onOutput: (child: ReturnType<typeof spawn>, stdout: string, stderr: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], { cwd: ROOT, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

@@ -10,13 +10,22 @@ import { DataPlaneError } from '../../src/native/errors';
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
-interface SlowOptions { steps: number; delayMs: number; target?: string; noisy: boolean }
+interface SlowOptions {
+  steps: number;
+  delayMs: number;
+  target?: string;
+  noisy: boolean;
+}
 
 /** Reports `steps` progress lines `delayMs` apart; stops at the next step when cancelled. */
 export const slowCommand = defineCommand<Record<string, unknown>, SlowOptions, { steps: number; target: string | null }>({
@@ -31,7 +40,8 @@ export const slowCommand = defineCommand<Record<string, unknown>, SlowOptions, {
   ],
   cook(raw) {
     const steps = raw.steps as number;
-    if (!Number.isInteger(steps) || steps < 1) throw usageError('BAD_STEPS', `Expected a positive integer for --steps but received ${steps}`, { field: 'steps' });
+    if (!Number.isInteger(steps) || steps < 1)
+      throw usageError('BAD_STEPS', `Expected a positive integer for --steps but received ${steps}`, { field: 'steps' });
     const o: SlowOptions = { steps, delayMs: raw.delayMs as number, noisy: raw.noisy === true };
     if (typeof raw.target === 'string') o.target = raw.target;
     return o;
@@ -86,7 +96,13 @@ export const nativeFailCommand = defineCommand<Record<string, unknown>, Record<s
   options: [{ flags: '--code <c>', name: 'code', description: 'native code', type: 'string', defaultValue: 'ENOSPC' }],
   cook: (raw) => ({ code: raw.code }) as never,
   run: async (o: { code?: string }) => {
-    const e = Object.assign(new Error('No space left on device'), { code: o.code ?? 'ENOSPC', errno: 28, syscall: 'pwrite', path: '/mnt/seed/pack-0001', offset: 4096 });
+    const e = Object.assign(new Error('No space left on device'), {
+      code: o.code ?? 'ENOSPC',
+      errno: 28,
+      syscall: 'pwrite',
+      path: '/mnt/seed/pack-0001',
+      offset: 4096,
+    });
     throw new DataPlaneError(e);
   },
 });

@@ -6,7 +6,7 @@
 const Module = require('node:module');
 const origLoad = Module._load;
 let patched = false;
-Module._load = function (request, parent, isMain) {
+Module._load = function (request, _parent, _isMain) {
   const mod = origLoad.apply(this, arguments);
   if (!patched && request === 'uvu' && mod && typeof mod.suite === 'function') {
     patched = true;
@@ -19,7 +19,10 @@ Module._load = function (request, parent, isMain) {
             } catch (err) {
               if (err && typeof err === 'object' && err.details !== undefined && typeof err.details !== 'string') {
                 const plain = new Error(`${err.code ? `[${err.code}] ` : ''}${err.message}\n    details: ${JSON.stringify(err.details)}`);
-                plain.stack = `Error\n${String(err.stack || '').split('\n').slice(1).join('\n')}`;
+                plain.stack = `Error\n${String(err.stack || '')
+                  .split('\n')
+                  .slice(1)
+                  .join('\n')}`;
                 throw plain;
               }
               throw err;

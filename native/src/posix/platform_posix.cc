@@ -202,7 +202,7 @@ class PosixFile final : public File {
     while (pos < end) {
       off_t data = lseek(fd_, pos, SEEK_DATA);
       if (data < 0) {
-        if (errno == ENXIO) break;  // only a hole remains
+        if (errno == ENXIO) break;                     // only a hole remains
         if (errno == EINVAL || errno == EOPNOTSUPP) {  // no SEEK_DATA here: everything is data
           out.clear();
           out.emplace_back(0, size);
@@ -228,7 +228,8 @@ class PosixFile final : public File {
       Fail("ERR_ALIGNMENT", syscall, err, path_, static_cast<int64_t>(off),
            std::string(syscall) + " of " + std::to_string(len) + " bytes at offset " + std::to_string(off) + " on " +
                path_ + " was refused (EINVAL) under direct I/O: offset and length must be multiples of the " +
-               std::to_string(sector_) + "-byte logical sector size and the buffer aligned (buffer address mod 4096 = " +
+               std::to_string(sector_) +
+               "-byte logical sector size and the buffer aligned (buffer address mod 4096 = " +
                std::to_string(reinterpret_cast<uintptr_t>(buf) % 4096) + ")");
     }
     ThrowSys(syscall, err, path_, static_cast<int64_t>(off));
@@ -249,15 +250,18 @@ void FlockOrFail(int fd, const std::string& path) {
     ::close(fd);
     if (err == EWOULDBLOCK)
       Fail("ERR_LOCKED", "flock", err, path, -1,
-           path + " is locked by another driveseed process or handle (flock held); wait for it to finish, or stop it, then retry");
+           path +
+               " is locked by another driveseed process or handle (flock held); wait for it to finish, or stop it, "
+               "then retry");
     ThrowSys("flock", err, path);
   }
 }
 
 [[noreturn]] void ClaimFailed(int err, const std::string& path) {
   Fail("ERR_LOCKED", "open", err, path, -1,
-       path + " is busy (EBUSY): it is mounted, or claimed by another process (another driveseed, a filesystem, "
-              "md or LVM); unmount every filesystem on it and stop the other user, then retry");
+       path +
+           " is busy (EBUSY): it is mounted, or claimed by another process (another driveseed, a filesystem, "
+           "md or LVM); unmount every filesystem on it and stop the other user, then retry");
 }
 
 class PosixLock final : public Lock {
@@ -299,8 +303,9 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
     if (err == EBUSY && kind == Kind::BlockDevice && opts.exclusive) ClaimFailed(err, path);
     if (err == EINVAL && opts.direct)
       Fail("EINVAL", "open", err, path, -1,
-           "open of " + path + " with O_DIRECT failed (EINVAL): this filesystem does not support direct I/O (tmpfs?); "
-           "use a file on ext4/xfs/NTFS or turn direct I/O off");
+           "open of " + path +
+               " with O_DIRECT failed (EINVAL): this filesystem does not support direct I/O (tmpfs?); "
+               "use a file on ext4/xfs/NTFS or turn direct I/O off");
     ThrowSys("open", err, path);
   }
   if (opts.exclusive) FlockOrFail(fd, path);
@@ -348,19 +353,21 @@ std::string ErrorName(int err) {
 #define DS_E(name) \
   case name:       \
     return #name;
-    DS_E(EPERM) DS_E(ENOENT) DS_E(ESRCH) DS_E(EINTR) DS_E(EIO) DS_E(ENXIO) DS_E(E2BIG) DS_E(ENOEXEC) DS_E(EBADF)
-    DS_E(ECHILD) DS_E(EAGAIN) DS_E(ENOMEM) DS_E(EACCES) DS_E(EFAULT) DS_E(ENOTBLK) DS_E(EBUSY) DS_E(EEXIST)
-    DS_E(EXDEV) DS_E(ENODEV) DS_E(ENOTDIR) DS_E(EISDIR) DS_E(EINVAL) DS_E(ENFILE) DS_E(EMFILE) DS_E(ENOTTY)
-    DS_E(ETXTBSY) DS_E(EFBIG) DS_E(ENOSPC) DS_E(ESPIPE) DS_E(EROFS) DS_E(EMLINK) DS_E(EPIPE) DS_E(EDOM)
-    DS_E(ERANGE) DS_E(EDEADLK) DS_E(ENAMETOOLONG) DS_E(ENOLCK) DS_E(ENOSYS) DS_E(ENOTEMPTY) DS_E(ELOOP)
-    DS_E(ENOMSG) DS_E(EOVERFLOW) DS_E(EILSEQ) DS_E(ENOTSOCK) DS_E(EOPNOTSUPP) DS_E(ECONNREFUSED)
-    DS_E(ECONNRESET) DS_E(ETIMEDOUT) DS_E(EHOSTUNREACH) DS_E(EALREADY) DS_E(EINPROGRESS) DS_E(ESTALE)
-    DS_E(EDQUOT) DS_E(ENOMEDIUM) DS_E(EMEDIUMTYPE) DS_E(ECANCELED) DS_E(ENODATA) DS_E(ENOTCONN) DS_E(EUCLEAN)
-    DS_E(EREMOTEIO)
+    DS_E(EPERM)
+    DS_E(ENOENT)
+        DS_E(ESRCH) DS_E(EINTR) DS_E(EIO) DS_E(ENXIO) DS_E(E2BIG) DS_E(ENOEXEC) DS_E(EBADF) DS_E(ECHILD) DS_E(EAGAIN)
+            DS_E(ENOMEM) DS_E(EACCES) DS_E(EFAULT) DS_E(ENOTBLK) DS_E(EBUSY) DS_E(EEXIST) DS_E(EXDEV) DS_E(ENODEV)
+                DS_E(ENOTDIR) DS_E(EISDIR) DS_E(EINVAL) DS_E(ENFILE) DS_E(EMFILE) DS_E(ENOTTY) DS_E(ETXTBSY) DS_E(EFBIG)
+                    DS_E(ENOSPC) DS_E(ESPIPE) DS_E(EROFS) DS_E(EMLINK) DS_E(EPIPE) DS_E(EDOM) DS_E(ERANGE) DS_E(EDEADLK)
+                        DS_E(ENAMETOOLONG) DS_E(ENOLCK) DS_E(ENOSYS) DS_E(ENOTEMPTY) DS_E(ELOOP) DS_E(ENOMSG)
+                            DS_E(EOVERFLOW) DS_E(EILSEQ) DS_E(ENOTSOCK) DS_E(EOPNOTSUPP) DS_E(ECONNREFUSED)
+                                DS_E(ECONNRESET) DS_E(ETIMEDOUT) DS_E(EHOSTUNREACH) DS_E(EALREADY) DS_E(EINPROGRESS)
+                                    DS_E(ESTALE) DS_E(EDQUOT) DS_E(ENOMEDIUM) DS_E(EMEDIUMTYPE) DS_E(ECANCELED)
+                                        DS_E(ENODATA) DS_E(ENOTCONN) DS_E(EUCLEAN) DS_E(EREMOTEIO)
 #undef DS_E
-    // Aliases on Linux: EWOULDBLOCK == EAGAIN, ENOTSUP == EOPNOTSUPP, EDEADLOCK == EDEADLK.
-    default:
-      return "E" + std::to_string(err);
+        // Aliases on Linux: EWOULDBLOCK == EAGAIN, ENOTSUP == EOPNOTSUPP, EDEADLOCK == EDEADLK.
+        default : return "E" +
+                  std::to_string(err);
   }
 }
 

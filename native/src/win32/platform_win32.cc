@@ -84,7 +84,8 @@ class Handle {
 // DeviceIoControl with an output buffer that grows on ERROR_INSUFFICIENT_BUFFER / ERROR_MORE_DATA.
 bool Ioctl(HANDLE h, DWORD code, const void* in, DWORD inLen, std::vector<uint8_t>& out, DWORD* got) {
   for (int i = 0; i < 8; i++) {
-    if (DeviceIoControl(h, code, const_cast<void*>(in), inLen, out.data(), static_cast<DWORD>(out.size()), got, nullptr))
+    if (DeviceIoControl(h, code, const_cast<void*>(in), inLen, out.data(), static_cast<DWORD>(out.size()), got,
+                        nullptr))
       return true;
     DWORD err = GetLastError();
     if (err != ERROR_INSUFFICIENT_BUFFER && err != ERROR_MORE_DATA) return false;
@@ -107,7 +108,8 @@ void Identify(HANDLE h, Geometry& g) {
   q.QueryType = PropertyStandardQuery;
   std::vector<uint8_t> out(1024);
   DWORD got = 0;
-  if (!Ioctl(h, IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, out, &got) || got < sizeof(STORAGE_DEVICE_DESCRIPTOR)) return;
+  if (!Ioctl(h, IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, out, &got) || got < sizeof(STORAGE_DEVICE_DESCRIPTOR))
+    return;
   auto* d = reinterpret_cast<const STORAGE_DEVICE_DESCRIPTOR*>(out.data());
   auto str = [&](DWORD off) -> std::string {
     if (off == 0 || off >= got) return {};
@@ -135,7 +137,8 @@ struct PositionalIo {
 
 class WinFile final : public File {
  public:
-  WinFile(Handle h, std::string path, bool direct, Kind kind) : h_(std::move(h)), path_(std::move(path)), direct_(direct), kind_(kind) {
+  WinFile(Handle h, std::string path, bool direct, Kind kind)
+      : h_(std::move(h)), path_(std::move(path)), direct_(direct), kind_(kind) {
     sector_ = geometry().logicalSectorSize;  // may throw: Open() then closes the handle
     Counters::openTargets++;
   }
@@ -150,7 +153,8 @@ class WinFile final : public File {
     Stamp s;
     s.size = (static_cast<uint64_t>(fi.nFileSizeHigh) << 32) | fi.nFileSizeLow;
     s.mtimeNs = static_cast<int64_t>((static_cast<uint64_t>(fi.ftLastWriteTime.dwHighDateTime) << 32) |
-                                     fi.ftLastWriteTime.dwLowDateTime) * 100;
+                                     fi.ftLastWriteTime.dwLowDateTime) *
+                100;
     return s;
   }
 
@@ -173,7 +177,8 @@ class WinFile final : public File {
       q.PropertyId = StorageAccessAlignmentProperty;
       q.QueryType = PropertyStandardQuery;
       STORAGE_ACCESS_ALIGNMENT_DESCRIPTOR a = {};
-      if (DeviceIoControl(h_.get(), IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, &a, sizeof a, &got, nullptr) && got >= sizeof a) {
+      if (DeviceIoControl(h_.get(), IOCTL_STORAGE_QUERY_PROPERTY, &q, sizeof q, &a, sizeof a, &got, nullptr) &&
+          got >= sizeof a) {
         g.logicalSectorSize = a.BytesPerLogicalSector;
         g.physicalSectorSize = a.BytesPerPhysicalSector;
       }
@@ -199,7 +204,8 @@ class WinFile final : public File {
       DWORD want = static_cast<DWORD>(std::min<size_t>(len - done, 1u << 30));
       PositionalIo io(off + done);
       DWORD n = 0;
-      if (!ReadFile(h_.get(), static_cast<uint8_t*>(buf) + done, want, nullptr, &io.ov) && GetLastError() != ERROR_IO_PENDING) {
+      if (!ReadFile(h_.get(), static_cast<uint8_t*>(buf) + done, want, nullptr, &io.ov) &&
+          GetLastError() != ERROR_IO_PENDING) {
         if (GetLastError() == ERROR_HANDLE_EOF) break;
         IoError("ReadFile", GetLastError(), len, off + done);
       }
@@ -222,7 +228,8 @@ class WinFile final : public File {
       DWORD want = static_cast<DWORD>(std::min<size_t>(len - done, 1u << 30));
       PositionalIo io(off + done);
       DWORD n = 0;
-      if (!WriteFile(h_.get(), static_cast<const uint8_t*>(buf) + done, want, nullptr, &io.ov) && GetLastError() != ERROR_IO_PENDING)
+      if (!WriteFile(h_.get(), static_cast<const uint8_t*>(buf) + done, want, nullptr, &io.ov) &&
+          GetLastError() != ERROR_IO_PENDING)
         IoError("WriteFile", GetLastError(), len, off + done);
       if (!GetOverlappedResult(h_.get(), &io.ov, &n, TRUE)) IoError("WriteFile", GetLastError(), len, off + done);
       if (n == 0) ThrowSys("WriteFile", ERROR_HANDLE_DISK_FULL, path_, static_cast<int64_t>(off + done));
@@ -261,12 +268,14 @@ class WinFile final : public File {
                                 static_cast<DWORD>(ranges.size() * sizeof ranges[0]), &got, nullptr);
       DWORD err = ok ? 0 : GetLastError();
       if (!ok && err != ERROR_MORE_DATA) {
-        if (err == ERROR_INVALID_FUNCTION || err == ERROR_NOT_SUPPORTED) return {{0, size}};  // FAT, exFAT: no sparse files
+        if (err == ERROR_INVALID_FUNCTION || err == ERROR_NOT_SUPPORTED)
+          return {{0, size}};  // FAT, exFAT: no sparse files
         Sys("DeviceIoControl(FSCTL_QUERY_ALLOCATED_RANGES)", path_);
       }
       size_t n = got / sizeof ranges[0];
       for (size_t i = 0; i < n; i++) {
-        uint64_t o = static_cast<uint64_t>(ranges[i].FileOffset.QuadPart), l = static_cast<uint64_t>(ranges[i].Length.QuadPart);
+        uint64_t o = static_cast<uint64_t>(ranges[i].FileOffset.QuadPart),
+                 l = static_cast<uint64_t>(ranges[i].Length.QuadPart);
         if (o < size) out.emplace_back(o, std::min(l, size - o));
       }
       if (ok || n == 0) break;
@@ -283,8 +292,10 @@ class WinFile final : public File {
   [[noreturn]] void IoError(const char* syscall, DWORD err, size_t len, uint64_t off) {
     if (err == ERROR_INVALID_PARAMETER && direct_)
       Fail("ERR_ALIGNMENT", syscall, err, path_, static_cast<int64_t>(off),
-           std::string(syscall) + " of " + std::to_string(len) + " bytes at offset " + std::to_string(off) + " on " + path_ +
-               " was refused (ERROR_INVALID_PARAMETER) under FILE_FLAG_NO_BUFFERING: offset and length must be multiples of the " +
+           std::string(syscall) + " of " + std::to_string(len) + " bytes at offset " + std::to_string(off) + " on " +
+               path_ +
+               " was refused (ERROR_INVALID_PARAMETER) under FILE_FLAG_NO_BUFFERING: offset and length must be "
+               "multiples of the " +
                std::to_string(sector_) + "-byte logical sector size and the buffer aligned");
     ThrowSys(syscall, static_cast<int>(err), path_, static_cast<int64_t>(off));
   }
@@ -318,7 +329,8 @@ std::vector<Handle> LockVolumesOfDisk(DWORD disk, const std::string& path) {
   do {
     std::wstring vol = name;  // \\?\Volume{GUID}\ ; CreateFileW wants it without the trailing backslash
     if (!vol.empty() && vol.back() == L'\\') vol.pop_back();
-    Handle v(CreateFileW(vol.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, 0, nullptr));
+    Handle v(CreateFileW(vol.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
+                         OPEN_EXISTING, 0, nullptr));
     if (!v.valid()) continue;  // CD drives without media and the like
     std::vector<uint8_t> out(sizeof(VOLUME_DISK_EXTENTS) + 8 * sizeof(DISK_EXTENT));
     DWORD got = 0;
@@ -330,8 +342,9 @@ std::vector<Handle> LockVolumesOfDisk(DWORD disk, const std::string& path) {
     if (!DeviceIoControl(v.get(), FSCTL_LOCK_VOLUME, nullptr, 0, nullptr, 0, &got, nullptr)) {
       DWORD err = GetLastError();
       Fail("ERR_LOCKED", "DeviceIoControl(FSCTL_LOCK_VOLUME)", err, path, -1,
-           path + " has a volume in use (open files, Explorer windows, an antivirus scan or another driveseed) and it "
-                  "could not be locked; close what uses it and retry");
+           path +
+               " has a volume in use (open files, Explorer windows, an antivirus scan or another driveseed) and it "
+               "could not be locked; close what uses it and retry");
     }
     if (!DeviceIoControl(v.get(), FSCTL_DISMOUNT_VOLUME, nullptr, 0, nullptr, 0, &got, nullptr))
       Sys("DeviceIoControl(FSCTL_DISMOUNT_VOLUME)", path);
@@ -374,14 +387,16 @@ class WinLock final : public Lock {
 std::unique_ptr<Lock> LockTarget(const std::string& path) {
   std::wstring w = Wide(path);
   if (IsDevicePath(path)) {
-    Handle disk(CreateFileW(w.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr, OPEN_EXISTING, 0, nullptr));
+    Handle disk(CreateFileW(w.c_str(), GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, nullptr,
+                            OPEN_EXISTING, 0, nullptr));
     if (!disk.valid()) Sys("CreateFileW", path);
     DWORD n = DiskNumber(disk.get(), path);
     Handle claim = ClaimName("PhysicalDrive" + std::to_string(n), path);
     std::vector<Handle> vols = LockVolumesOfDisk(n, path);
     return std::make_unique<WinLock>(std::move(claim), std::move(disk), std::move(vols));
   }
-  Handle f(CreateFileW(w.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr, OPEN_EXISTING, 0, nullptr));
+  Handle f(CreateFileW(w.c_str(), GENERIC_READ, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, nullptr,
+                       OPEN_EXISTING, 0, nullptr));
   if (!f.valid()) Sys("CreateFileW", path);
   OVERLAPPED ov = {};
   if (!LockFileEx(f.get(), LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0, MAXDWORD, MAXDWORD, &ov)) {
@@ -404,9 +419,12 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
   DWORD share = opts.exclusive && !device ? 0 : FILE_SHARE_READ | FILE_SHARE_WRITE;
   DWORD disposition = OPEN_EXISTING;
   if (!device && opts.write) {
-    if (opts.create && opts.truncate) disposition = CREATE_ALWAYS;
-    else if (opts.create) disposition = OPEN_ALWAYS;
-    else if (opts.truncate) disposition = TRUNCATE_EXISTING;
+    if (opts.create && opts.truncate)
+      disposition = CREATE_ALWAYS;
+    else if (opts.create)
+      disposition = OPEN_ALWAYS;
+    else if (opts.truncate)
+      disposition = TRUNCATE_EXISTING;
   }
   DWORD flags = FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED;
   if (opts.direct) flags |= FILE_FLAG_NO_BUFFERING | FILE_FLAG_WRITE_THROUGH;
@@ -462,30 +480,36 @@ std::string ErrorName(int err) {
 #define DS_E(name) \
   case name:       \
     return #name;
-    DS_E(ERROR_INVALID_FUNCTION) DS_E(ERROR_FILE_NOT_FOUND) DS_E(ERROR_PATH_NOT_FOUND) DS_E(ERROR_TOO_MANY_OPEN_FILES)
-    DS_E(ERROR_ACCESS_DENIED) DS_E(ERROR_INVALID_HANDLE) DS_E(ERROR_NOT_ENOUGH_MEMORY) DS_E(ERROR_OUTOFMEMORY)
-    DS_E(ERROR_INVALID_DRIVE) DS_E(ERROR_WRITE_PROTECT) DS_E(ERROR_BAD_UNIT) DS_E(ERROR_NOT_READY) DS_E(ERROR_BAD_COMMAND)
-    DS_E(ERROR_CRC) DS_E(ERROR_BAD_LENGTH) DS_E(ERROR_SEEK) DS_E(ERROR_SECTOR_NOT_FOUND) DS_E(ERROR_WRITE_FAULT)
-    DS_E(ERROR_READ_FAULT) DS_E(ERROR_GEN_FAILURE) DS_E(ERROR_SHARING_VIOLATION) DS_E(ERROR_LOCK_VIOLATION)
-    DS_E(ERROR_WRONG_DISK) DS_E(ERROR_HANDLE_EOF) DS_E(ERROR_HANDLE_DISK_FULL) DS_E(ERROR_NOT_SUPPORTED)
-    DS_E(ERROR_FILE_EXISTS) DS_E(ERROR_INVALID_PARAMETER) DS_E(ERROR_DISK_FULL) DS_E(ERROR_INSUFFICIENT_BUFFER)
-    DS_E(ERROR_INVALID_NAME) DS_E(ERROR_NEGATIVE_SEEK) DS_E(ERROR_DIR_NOT_EMPTY) DS_E(ERROR_BUSY)
-    DS_E(ERROR_ALREADY_EXISTS) DS_E(ERROR_FILENAME_EXCED_RANGE) DS_E(ERROR_MORE_DATA) DS_E(ERROR_NO_MORE_FILES)
-    DS_E(ERROR_DIRECTORY) DS_E(ERROR_OPERATION_ABORTED) DS_E(ERROR_IO_INCOMPLETE) DS_E(ERROR_IO_PENDING)
-    DS_E(ERROR_NOACCESS) DS_E(ERROR_IO_DEVICE) DS_E(ERROR_DEVICE_IN_USE)
-    DS_E(ERROR_DEVICE_NOT_CONNECTED) DS_E(ERROR_MEDIA_CHANGED) DS_E(ERROR_NOT_LOCKED) DS_E(ERROR_FILE_TOO_LARGE)
-    DS_E(ERROR_UNRECOGNIZED_VOLUME) DS_E(ERROR_FILE_CORRUPT)
-    DS_E(ERROR_DISK_CORRUPT) DS_E(ERROR_NO_MEDIA_IN_DRIVE) DS_E(ERROR_PRIVILEGE_NOT_HELD) DS_E(ERROR_TIMEOUT)
+    DS_E(ERROR_INVALID_FUNCTION)
+    DS_E(ERROR_FILE_NOT_FOUND)
+        DS_E(ERROR_PATH_NOT_FOUND) DS_E(ERROR_TOO_MANY_OPEN_FILES) DS_E(ERROR_ACCESS_DENIED) DS_E(ERROR_INVALID_HANDLE)
+            DS_E(ERROR_NOT_ENOUGH_MEMORY) DS_E(ERROR_OUTOFMEMORY) DS_E(ERROR_INVALID_DRIVE) DS_E(
+                ERROR_WRITE_PROTECT) DS_E(ERROR_BAD_UNIT) DS_E(ERROR_NOT_READY) DS_E(ERROR_BAD_COMMAND) DS_E(ERROR_CRC)
+                DS_E(ERROR_BAD_LENGTH) DS_E(ERROR_SEEK) DS_E(ERROR_SECTOR_NOT_FOUND) DS_E(ERROR_WRITE_FAULT) DS_E(
+                    ERROR_READ_FAULT) DS_E(ERROR_GEN_FAILURE) DS_E(ERROR_SHARING_VIOLATION) DS_E(ERROR_LOCK_VIOLATION)
+                    DS_E(ERROR_WRONG_DISK) DS_E(ERROR_HANDLE_EOF) DS_E(ERROR_HANDLE_DISK_FULL) DS_E(ERROR_NOT_SUPPORTED)
+                        DS_E(ERROR_FILE_EXISTS) DS_E(ERROR_INVALID_PARAMETER) DS_E(ERROR_DISK_FULL)
+                            DS_E(ERROR_INSUFFICIENT_BUFFER) DS_E(ERROR_INVALID_NAME) DS_E(ERROR_NEGATIVE_SEEK)
+                                DS_E(ERROR_DIR_NOT_EMPTY) DS_E(ERROR_BUSY) DS_E(ERROR_ALREADY_EXISTS)
+                                    DS_E(ERROR_FILENAME_EXCED_RANGE) DS_E(ERROR_MORE_DATA) DS_E(ERROR_NO_MORE_FILES)
+                                        DS_E(ERROR_DIRECTORY) DS_E(ERROR_OPERATION_ABORTED) DS_E(ERROR_IO_INCOMPLETE)
+                                            DS_E(ERROR_IO_PENDING) DS_E(ERROR_NOACCESS) DS_E(ERROR_IO_DEVICE)
+                                                DS_E(ERROR_DEVICE_IN_USE) DS_E(ERROR_DEVICE_NOT_CONNECTED)
+                                                    DS_E(ERROR_MEDIA_CHANGED) DS_E(ERROR_NOT_LOCKED)
+                                                        DS_E(ERROR_FILE_TOO_LARGE) DS_E(ERROR_UNRECOGNIZED_VOLUME)
+                                                            DS_E(ERROR_FILE_CORRUPT) DS_E(ERROR_DISK_CORRUPT)
+                                                                DS_E(ERROR_NO_MEDIA_IN_DRIVE)
+                                                                    DS_E(ERROR_PRIVILEGE_NOT_HELD) DS_E(ERROR_TIMEOUT)
 #undef DS_E
-    default:
-      return "ERROR_" + std::to_string(err);
+                                                                        default : return "ERROR_" +
+                                                                                  std::to_string(err);
   }
 }
 
 std::string ErrorText(int err) {
   char* msg = nullptr;
-  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, nullptr,
-                           static_cast<DWORD>(err), 0, reinterpret_cast<LPSTR>(&msg), 0, nullptr);
+  DWORD n = FormatMessageA(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+                           nullptr, static_cast<DWORD>(err), 0, reinterpret_cast<LPSTR>(&msg), 0, nullptr);
   std::string s = n && msg ? Trim(std::string(msg, n)) : "Windows error " + std::to_string(err);
   if (msg) LocalFree(msg);
   return s;
