@@ -1,4 +1,5 @@
 /** Unit tests of the repository layer: config and keys, chunk index, tree stream, settings rules, lock, atomic writes. */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as fc from 'fast-check';
@@ -17,7 +18,10 @@ import {
   validateResourceGroup,
   validateSubscription,
 } from '../src/core/settings';
+import { encodeBlob } from '../src/native/pipeline';
+import { decodeVerifiedChunk } from '../src/repo/blob-loader';
 import { ChunkIndex } from '../src/repo/chunk-index';
+import { CLOUD_CHECK_FIX, STAGING_CHECK_FIX } from '../src/repo/errors';
 import { createConfig, readConfig, unlockConfig } from '../src/repo/config';
 import { decodeMetadata, encodeMetadata, RepoKeys } from '../src/repo/crypto';
 import { scanGarbage } from '../src/repo/garbage';
@@ -321,5 +325,38 @@ test('lock: one writer; a stale lock of a dead process is taken over; release re
   fs.writeFileSync(file, JSON.stringify({ pid: 1, host: 'elsewhere', time: 't', command: 'stage' }));
   await rejects(() => acquireRepoLock(dir, 'stage'), 'REPOSITORY_LOCKED');
 });
+
+test('the verified blob loader: a good chunk decodes; a flipped byte or a wrong length is REPO_CORRUPT naming the pack and the fix of its backend', () => {
+  const keys = { dataKey: crypto.randomBytes(32), idKey: crypto.randomBytes(32) };
+  const data = crypto.randomBytes(5000);
+  const { id, blob } = encodeBlob(data, keys);
+  const hex = id.toString('hex');
+  const origin = { file: 'data/ab/pack-1', pack: 'pack-1', offset: 64 };
+  assert.equal(decodeVerifiedChunk(blob, hex, data.length, keys, 1 << 20, origin), data);
+
+  const damaged = Buffer.from(blob);
+  damaged[damaged.length >> 1]! ^= 1;
+  const local = catchError(() => decodeVerifiedChunk(damaged, hex, data.length, keys, 1 << 20, origin));
+  assert.is(local.code, 'REPO_CORRUPT');
+  assert.match(local.message, `data/ab/pack-1: chunk ${hex} at offset 64 does not verify`);
+  assert.match(local.message, STAGING_CHECK_FIX);
+
+  const cloud = catchError(() => decodeVerifiedChunk(blob, hex, data.length + 1, keys, 1 << 20, { ...origin, fix: CLOUD_CHECK_FIX }));
+  assert.is(cloud.code, 'REPO_CORRUPT');
+  assert.match(cloud.message, `length ${data.length}, expected ${data.length + 1}`);
+  assert.match(cloud.message, 'check --cloud');
+  assert.not.match(cloud.message, '--staging');
+  assert.equal(cloud.details, { path: 'data/ab/pack-1', pack: 'pack-1', offset: 64, chunk: hex });
+});
+
+function catchError(fn: () => unknown): DriveseedError {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, DriveseedError);
+    return err as DriveseedError;
+  }
+  throw new Error('expected an error');
+}
 
 test.run();

@@ -24,7 +24,9 @@ import type { VerifyProblemEvent } from '../native/binding';
 import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
+import { decodeVerifiedChunk } from '../repo/blob-loader';
 import { ChunkIndex } from '../repo/chunk-index';
+import { CLOUD_CHECK_FIX } from '../repo/errors';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
 import { BLOCK_SIZE } from './backend';
@@ -144,13 +146,12 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
     if (!loc) throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} is in no index file`, { category: 'VERIFY_FAILED', details: { chunk: id } });
     const pk = index.packs[loc.pack]!;
     const blob = await backend.readRange(pk.path, loc.offset, loc.length, signal);
-    const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
-    if (data.length !== raw)
-      throw new DriveseedError('REPO_CORRUPT', `tree chunk ${id} has ${data.length} bytes, not ${raw}`, {
-        category: 'VERIFY_FAILED',
-        details: { pack: pk.name, offset: loc.offset, chunk: id },
-      });
-    return data;
+    return decodeVerifiedChunk(blob, id, raw, repo.keys.blobKeys(), repo.config.chunker.max, {
+      file: `${backend.description}/${pk.path}`,
+      pack: pk.name,
+      offset: loc.offset,
+      fix: CLOUD_CHECK_FIX,
+    });
   };
   for (const s of await repo.listSnapshots(signal).catch((err: unknown) => {
     report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message });

@@ -21,9 +21,9 @@ import { usageError } from '../base/errors';
 import type { Secret } from '../base/secret';
 import { readSettings } from '../core/settings';
 import type { ChunkRef } from '../native/binding';
-import { loadBinding } from '../native/load';
 import type { ChunkIndex } from '../repo/chunk-index';
-import { corruptError } from '../repo/errors';
+import { decodeVerifiedChunk } from '../repo/blob-loader';
+import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
 import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc } from '../repo/snapshot';
 import { containerClientFor, describeLocation } from './client';
@@ -86,20 +86,15 @@ export class CloudRestoreSource {
   /** One chunk, fetched with a ranged read and verified (tree chunks; on the JS thread, ≤ 8 MiB). */
   async readChunk(index: ChunkIndex, id: string, rawLength: number): Promise<Buffer> {
     const loc = index.lookup(Buffer.from(id, 'hex'));
-    if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id });
+    if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id }, CLOUD_CHECK_FIX);
     const pack = index.packs[loc.pack]!;
     const blob = await this.repo.backend.readRange(pack.path, loc.offset, loc.length, this.signal);
-    try {
-      const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), this.keys.blobKeys(), this.repo.config.chunker.max);
-      if (data.length !== rawLength) throw new Error(`length ${data.length}, expected ${rawLength}`);
-      return data;
-    } catch (err) {
-      throw corruptError(`${this.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, {
-        pack: pack.name,
-        offset: loc.offset,
-        chunk: id,
-      });
-    }
+    return decodeVerifiedChunk(blob, id, rawLength, this.keys.blobKeys(), this.repo.config.chunker.max, {
+      file: `${this.description}/${pack.path}`,
+      pack: pack.name,
+      offset: loc.offset,
+      fix: CLOUD_CHECK_FIX,
+    });
   }
 
   /** The local (sparse) file that stands for pack `name` in the restore job's spec. */

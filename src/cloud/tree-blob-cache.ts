@@ -9,10 +9,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadBinding } from '../native/load';
+import { decodeVerifiedChunk } from '../repo/blob-loader';
 import { writeFileAtomic } from '../repo/atomic';
 import type { ChunkIndex } from '../repo/chunk-index';
-import { corruptError } from '../repo/errors';
+import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
 import type { CloudRepository } from './repository';
 
 export function treeBlobCacheDir(staging: string): string {
@@ -29,31 +29,18 @@ export async function readChunkCached(
   signal?: AbortSignal,
 ): Promise<Buffer> {
   const loc = index.lookup(Buffer.from(id, 'hex'));
-  if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id });
-  const binding = loadBinding();
-  const decode = (blob: Buffer) => {
-    const data = binding.decodeBlob(blob, Buffer.from(id, 'hex'), repo.keys.blobKeys(), repo.config.chunker.max);
-    if (data.length !== rawLength) throw new Error(`length ${data.length}, expected ${rawLength}`);
-    return data;
-  };
+  if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id }, CLOUD_CHECK_FIX);
+  const pack = index.packs[loc.pack]!;
+  const origin = { file: `${repo.backend.description}/${pack.path}`, pack: pack.name, offset: loc.offset, fix: CLOUD_CHECK_FIX };
+  const decode = (blob: Buffer) => decodeVerifiedChunk(blob, id, rawLength, repo.keys.blobKeys(), repo.config.chunker.max, origin);
   const cached = path.join(cacheDir, id);
   try {
     return decode(fs.readFileSync(cached));
   } catch {
     // absent or damaged: fetch it
   }
-  const pack = index.packs[loc.pack]!;
   const blob = await repo.backend.readRange(pack.path, loc.offset, loc.length, signal);
-  let data: Buffer;
-  try {
-    data = decode(blob);
-  } catch (err) {
-    throw corruptError(`${repo.backend.description}/${pack.path}`, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, {
-      pack: pack.name,
-      offset: loc.offset,
-      chunk: id,
-    });
-  }
+  const data = decode(blob);
   fs.mkdirSync(cacheDir, { recursive: true });
   writeFileAtomic(cached, blob);
   return data;

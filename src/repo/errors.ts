@@ -22,9 +22,14 @@ export function repoIoError(err: unknown, action: string, file: string): Drivese
   });
 }
 
-/** The repository is damaged or not a driveseed repository. */
-export function corruptError(file: string, problem: string, details: Record<string, unknown> = {}): DriveseedError {
-  return new DriveseedError('REPO_CORRUPT', `${file}: ${problem}. Run \`driveseed check --staging <dir> --read-data\` for a full report.`, {
+/** The fix a damaged staging repository's error names. */
+export const STAGING_CHECK_FIX = 'Run `driveseed check --staging <dir> --read-data` for a full report.';
+/** The fix a damaged container's error names: the container is checked with --cloud, not --staging. */
+export const CLOUD_CHECK_FIX = 'Run `driveseed check --cloud --read-data` for a full report of the container.';
+
+/** The repository is damaged or not a driveseed repository; `fix` names the check for its backend. */
+export function corruptError(file: string, problem: string, details: Record<string, unknown> = {}, fix: string = STAGING_CHECK_FIX): DriveseedError {
+  return new DriveseedError('REPO_CORRUPT', `${file}: ${problem}. ${fix}`, {
     category: 'VERIFY_FAILED',
     details: { path: file, ...details },
   });

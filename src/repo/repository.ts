@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
 import type { Secret } from '../base/secret';
-import { loadBinding } from '../native/load';
+import { decodeVerifiedChunk } from './blob-loader';
 import { ChunkIndex } from './chunk-index';
 import { type InitOptions, type RepoConfig, createConfig, readConfig, unlockConfig } from './config';
 import type { RepoKeys } from './crypto';
@@ -121,17 +121,7 @@ export class Repository {
         throw corruptError(pack.path, `is missing (needed for chunk ${id})`, { pack: pack.name, chunk: id });
       throw repoIoError(err, 'read', file);
     }
-    try {
-      const data = loadBinding().decodeBlob(blob, Buffer.from(id, 'hex'), this.keys.blobKeys(), this.config.chunker.max);
-      if (data.length !== rawLength) throw new Error(`length ${data.length}, expected ${rawLength}`);
-      return data;
-    } catch (err) {
-      throw corruptError(pack.path, `chunk ${id} at offset ${loc.offset} does not verify (${(err as Error).message})`, {
-        pack: pack.name,
-        offset: loc.offset,
-        chunk: id,
-      });
-    }
+    return decodeVerifiedChunk(blob, id, rawLength, this.keys.blobKeys(), this.config.chunker.max, { file: pack.path, pack: pack.name, offset: loc.offset });
   }
 
   /** Closes cached pack descriptors. */
