@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { DriveseedError, usageError } from '../base/errors';
 import { Secret } from '../base/secret';
 import { journalDir } from '../prep/journal';
+import { writeFileAtomic } from '../repo/atomic';
 import { readSettings, settingsPath, updateSettings } from './settings';
 
 // ---------------------------------------------------------------------------------------------
@@ -56,23 +57,15 @@ function keysFile(staging: string): string {
   return path.join(journalDir(staging), 'keys.json');
 }
 
-function writeJsonAtomic(file: string, value: unknown, mode: number): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp`;
-  const fd = fs.openSync(tmp, 'w', mode);
-  try {
-    fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+/** JSON, atomically and durably (temp + fsync + rename); the file is 0600 either way. */
+function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Written by prep after every drive's manifest (and read-back); replaces the previous record. */
 export function writePreparedDrives(staging: string, record: PreparedDrives): string {
   const file = drivesFile(staging);
-  writeJsonAtomic(file, { version: 1, ...record }, 0o644);
+  writeJsonAtomic(file, { version: 1, ...record });
   return file;
 }
 
@@ -127,7 +120,7 @@ export function readPreparedDrives(staging: string, opts: { required?: boolean }
 
 /** BitLocker keys for the job, revealed only here, in the create body and the portal files; the file is 0600. */
 export function saveDriveKeys(staging: string, keys: Array<{ driveId: string; key: Secret }>): void {
-  writeJsonAtomic(keysFile(staging), { version: 1, keys: keys.map((k) => ({ driveId: k.driveId, bitLockerKey: k.key.reveal() })) }, 0o600);
+  writeJsonAtomic(keysFile(staging), { version: 1, keys: keys.map((k) => ({ driveId: k.driveId, bitLockerKey: k.key.reveal() })) });
 }
 
 /** The BitLocker keys prep saved, by drive id; empty when prep set none (`--encryption none`). */
