@@ -22,9 +22,9 @@ import { type StageOptions, stage } from '../src/core/stage';
 import { Repository } from '../src/repo/repository';
 import { FAST_KDF, PASS, collector, context, noise, passphrase } from './stage-fixtures';
 import { gated, hasTool, isRoot, tmpDir } from './helpers';
+import { portableCli, sharedTmpDir, traversableByOthers } from './support/readable-cli';
 
 const MiB = 1024 * 1024;
-const MAIN = path.join(__dirname, '..', 'src', 'cli', 'main.ts');
 
 const opts = (sources: string[], staging: string, extra: Partial<StageOptions> = {}): StageOptions => ({
   sources,
@@ -42,12 +42,15 @@ const asNobody = (): string | undefined => {
   if (process.platform !== 'linux') return 'needs Linux setpriv';
   if (!isRoot) return 'needs root to run the CLI as an unprivileged user (root reads files of mode 000)';
   if (!hasTool('setpriv')) return 'needs setpriv (util-linux)';
+  if (!traversableByOthers(path.dirname(process.execPath)))
+    return `needs a node binary other users can run (${process.execPath} is under a directory they cannot enter)`;
   return undefined;
 };
 
 gated(test, 'unreadable file and directory: warnings name them, the rest is staged, exit 3 (PARTIAL)', asNobody(), async () => {
-  const dir = tmpDir();
-  fs.chmodSync(dir, 0o755);
+  // Both the data and the CLI live where the unprivileged user can reach them, wherever the checkout is.
+  const dir = sharedTmpDir('driveseed-nobody-');
+  const cli = portableCli();
   const src = path.join(dir, 'src');
   fs.mkdirSync(path.join(src, 'locked'), { recursive: true });
   fs.writeFileSync(path.join(src, 'a.txt'), 'readable\n');
@@ -68,9 +71,7 @@ gated(test, 'unreadable file and directory: warnings name them, the rest is stag
       `--regid=${NOBODY}`,
       '--clear-groups',
       process.execPath,
-      '-r',
-      'tsx/cjs',
-      MAIN,
+      cli.main,
       'stage',
       src,
       '--staging',
@@ -81,7 +82,7 @@ gated(test, 'unreadable file and directory: warnings name them, the rest is stag
       '2',
       '--json',
     ],
-    { cwd: path.join(__dirname, '..'), encoding: 'utf8', env: { ...process.env, DRIVESEED_PASSPHRASE: PASS, HOME: dir } },
+    { cwd: dir, encoding: 'utf8', env: { ...process.env, ...cli.env, DRIVESEED_PASSPHRASE: PASS, HOME: dir } },
   );
   const lines = r.stdout
     .split('\n')
