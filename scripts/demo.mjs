@@ -9,7 +9,8 @@
 //
 // Every step is `node bin/driveseed.js --json …`, its JSON lines parsed. Needs root (loop devices,
 // NTFS mounts). Options: --source <dir>, --size <MiB> (generated data, default 320), --keep (keep
-// the work directory). Whatever happens (failure, Ctrl-C, SIGTERM), the finally block stops the
+// the work directory), --transcripts <dir> (write every driveseed process's stdout and stderr there,
+// one file pair per step, for tests that inspect what was printed). Whatever happens (failure, Ctrl-C, SIGTERM), the finally block stops the
 // emulator (and its Azurite), unmounts and detaches the loop devices it attached, and removes
 // its temporary files; the exit code is non-zero on failure with the failing step named.
 import { spawn, spawnSync } from 'node:child_process';
@@ -29,6 +30,20 @@ const opt = (name) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const keep = args.includes('--keep');
+const transcripts = opt('--transcripts');
+let transcriptSeq = 0;
+
+/** With --transcripts: appends everything `child` prints to <dir>/<nn>-<step>.stdout and .stderr. */
+function record(step, child) {
+  if (!transcripts) return;
+  fs.mkdirSync(transcripts, { recursive: true });
+  const base = path.join(transcripts, `${String(++transcriptSeq).padStart(2, '0')}-${step.replace(/[^a-z0-9]+/gi, '-')}`);
+  for (const stream of ['stdout', 'stderr']) {
+    fs.writeFileSync(`${base}.${stream}`, '');
+    // synchronous, so nothing is lost when the demo exits right after its last step
+    child[stream].on('data', (c) => fs.appendFileSync(`${base}.${stream}`, c));
+  }
+}
 const sizeMiB = Number(opt('--size') ?? 320);
 
 class StepError extends Error {
@@ -104,6 +119,7 @@ function cli(step, argv, { onLine, okCodes = [0] } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, '--json', ...argv], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     state.child = child;
+    record(step, child);
     const lines = [];
     let buf = '';
     let stderr = '';
@@ -243,6 +259,7 @@ async function main() {
           detached: true,
         });
         state.emulator = child;
+        record('emulator', child);
         let buf = '';
         let err = '';
         child.stderr.setEncoding('utf8').on('data', (c) => (err += c));
