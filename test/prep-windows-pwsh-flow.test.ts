@@ -18,9 +18,15 @@ import { gated, tmpDir } from './helpers';
 import { makeStaging } from './prep-support/staging';
 import { BASIC_DATA, pwshUnavailable, StubMachine } from './powershell/pwsh';
 import { failure, machineWith, onMachine, signal } from './powershell/stub-run';
+import { scanFile, scanTree, textNeedle } from './support/secret-scan';
 
 const MiB = 1024 * 1024;
 const DISK2 = '\\\\.\\PhysicalDrive2';
+
+/** Every regular file under `dir`, relative to it. */
+function walkFiles(dir: string): string[] {
+  return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => fs.statSync(path.join(dir, f)).isFile());
+}
 
 /** A staging directory as stage leaves it: packs, index and the job's settings.json (prep records the seed state there). */
 function staged(sizes: number[]): string {
@@ -115,6 +121,18 @@ gated(
         const stored = m.read().disks[1]!.Partitions[1]!.Volume!.BitLocker!.KeyProtector[0]!.RecoveryPassword;
         assert.equal(keys.keys, [{ driveId: 'ZA1E4PQR', bitLockerKey: stored }]);
         assert.not.ok(said.join('\n').includes(stored), 'the key is not in what prep said');
+        // Only the key records (readable by their owner only) hold the key: not drives.json, the
+        // journal or any other file in the staging location, and nothing on the drive it protects.
+        const needle = textNeedle('BitLocker recovery password', stored);
+        const keyFiles = walkFiles(staging).filter((f) => scanFile(path.join(staging, f), [needle]).length > 0);
+        assert.ok(keyFiles.includes(path.join('.prep', 'keys.json')), `the key is found where it is recorded: ${keyFiles.join(', ')}`);
+        const allowed = Object.fromEntries(
+          keyFiles.filter((f) => f === path.join('.prep', 'keys.json') || f.startsWith(`.prep${path.sep}portal${path.sep}`)).map((f) => [f, [needle.name]]),
+        );
+        assert.equal(scanTree(staging, [needle], allowed).hits, [], 'the key outside the key records');
+        const drive = scanTree(root, [needle]);
+        assert.ok(drive.files > 0);
+        assert.equal(drive.hits, [], 'the key on the drive');
         assert.match(fs.readFileSync(path.join(root, 'DriveManifest.xml'), 'utf8'), /<DriveId>ZA1E4PQR<\/DriveId>/);
       });
     } finally {
