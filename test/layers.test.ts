@@ -258,8 +258,8 @@ const KNOWN_LONG: Record<string, string> = {
   'native/src/io_jobs.cc': 'native data plane: one file per job (copyFiles, hashFiles, writeRaw), as pack and restore are',
   'native/src/pack_job.cc': 'native data plane: the pack writer apart from the job that feeds it, or say why it is one pipeline',
   'native/src/restore_job.cc': 'native data plane: say why the restore pipeline is one file, or split reader and writer',
-  'src/prep/win32.ts': 'Windows prep (PowerShell work): the DiskPlatform flow apart from its result parsing',
-  'src/prep/windows.ts': 'Windows prep (PowerShell work): the scripts apart from the runner',
+  'src/prep/disk-platform-windows.ts': 'Windows prep (PowerShell work): the DiskPlatform flow apart from its result parsing',
+  'src/prep/powershell-scripts.ts': 'Windows prep (PowerShell work): the scripts apart from the runner',
   'test/native-io.test.ts': 'native data plane: targets and locks apart from the copy/hash/write jobs',
   'test/native-pipeline.test.ts': 'native data plane: crypto and framing apart from the stage/restore/verify jobs',
 };

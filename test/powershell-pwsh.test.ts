@@ -19,7 +19,7 @@ import {
   powerShellArgs,
   readRecoveryPasswordScript,
   scriptOfArgs,
-} from '../src/prep/windows';
+} from '../src/prep/powershell-scripts';
 import { gated, tmpDir } from './helpers';
 import { fakePrepared, KEY } from './prep-support/jobs';
 import { PS_DIR, psCases, PWSH, pwshEnv, pwshUnavailable, runPwshFile, type PsCase } from './powershell/pwsh';

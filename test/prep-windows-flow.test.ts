@@ -1,4 +1,4 @@
-// The whole Windows prep path (src/prep/win32.ts through src/core/prep.ts) run on Linux: a fake
+// The whole Windows prep path (src/prep/disk-platform-windows.ts through src/core/prep.ts) run on Linux: a fake
 // CommandRunner replays the PowerShell outputs in test/fixtures/windows/ (hand-written, not
 // recordings: see its README), a temp directory stands in for E:\, and a fake native disk lock
 // records when the volumes would be locked. Asserts the exact command sequence, the drive id taken
@@ -16,8 +16,8 @@ import { writeSettings } from '../src/core/settings';
 import type { Reporter } from '../src/base/reporter';
 import { nativeIoUnavailable } from '../src/prep/native';
 import type { CommandOutput, CommandRunner } from '../src/prep/runner';
-import { WindowsPlatform } from '../src/prep/win32';
-import { POWERSHELL, powerShellReason, scriptOfArgs } from '../src/prep/windows';
+import { WindowsPlatform } from '../src/prep/disk-platform-windows';
+import { POWERSHELL, powerShellReason, scriptOfArgs } from '../src/prep/powershell-scripts';
 import { gated, tmpDir } from './helpers';
 import { makeStaging } from './prep-support/staging';
 

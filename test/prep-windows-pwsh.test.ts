@@ -1,4 +1,4 @@
-// The Windows prep path's PowerShell, executed: every script src/prep/windows.ts builds is run by
+// The Windows prep path's PowerShell, executed: every script src/prep/powershell-scripts.ts builds is run by
 // real PowerShell 7 (pwsh), started by the product's own spawnRunner with the product's own
 // argument vector (-NoProfile -NonInteractive -ExecutionPolicy Bypass -EncodedCommand …), against
 // stub Storage and BitLocker modules (test/powershell/stubs/) that have the real cmdlets' parameter
@@ -26,7 +26,7 @@ import {
   powerShellArgs,
   powerShellFile,
   readRecoveryPasswordScript,
-} from '../src/prep/windows';
+} from '../src/prep/powershell-scripts';
 import { gated } from './helpers';
 import { BASIC_DATA, MSR, PWSH, pwshUnavailable, StubMachine } from './powershell/pwsh';
 import { failure, machineWith, onMachine, run } from './powershell/stub-run';

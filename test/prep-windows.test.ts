@@ -15,7 +15,7 @@ import {
   parseFormatted,
   parseRecoveryPassword,
   parseVolume,
-} from '../src/prep/windows';
+} from '../src/prep/powershell-scripts';
 
 const fx = (name: string) => fs.readFileSync(path.join(__dirname, 'fixtures', 'windows', name), 'utf8');
 function code(fn: () => unknown): string {

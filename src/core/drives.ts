@@ -258,7 +258,7 @@ export async function listDisks(opts: ListDisksOptions = {}): Promise<DiskInfo[]
     let out: string;
     try {
       // prep's PowerShell, so that DRIVESEED_POWERSHELL picks the same one for both
-      const { powerShellFile } = await import('../prep/windows');
+      const { powerShellFile } = await import('../prep/powershell-scripts');
       out = await run(powerShellFile(), ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_SCRIPT], opts.signal);
     } catch (e) {
       const err = e as { message?: string; stderr?: string; code?: unknown };

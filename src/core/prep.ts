@@ -7,7 +7,7 @@
  *   DriveManifest.xml, read-back verify, encryption complete → unmount.
  *
  * Everything that differs between Linux and Windows is behind DiskPlatform (src/prep/platform.ts;
- * src/prep/linux.ts, src/prep/win32.ts); this file holds the order of the steps only.
+ * src/prep/disk-platform-linux.ts, src/prep/disk-platform-windows.ts); this file holds the order of the steps only.
  *
  * Before anything is written, the targets are held against the import service's drive rules
  * (src/prep/service-rules.ts): refused when the job goes to real Azure, warned about otherwise.

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { powerShellFile } from '../prep/windows';
+import { powerShellFile } from '../prep/powershell-scripts';
 
 /** docs/protocol.md: bumped on any incompatible change to methods, params, results or notifications. */
 export const PROTOCOL_VERSION = '1.0';
@@ -20,7 +20,7 @@ export interface VersionInfo {
   arch: string;
   native: { loaded: true; abiVersion: number } | { loaded: false; code: string; message: string };
   /**
-   * The PowerShell that prep's Windows path runs (src/prep/windows.ts): present on Windows, or
+   * The PowerShell that prep's Windows path runs (src/prep/powershell-scripts.ts): present on Windows, or
    * wherever DRIVESEED_POWERSHELL names one; absent elsewhere, where prep runs no PowerShell.
    * version is null when it could not be run (the error says why).
    */

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import { DriveseedError, usageError } from '../base/errors';
 import { Secret } from '../base/secret';
 import type { Target } from './targets';
-import { isRecoveryPassword } from './windows';
+import { isRecoveryPassword } from './powershell-scripts';
 
 export type EncryptionMode = 'bitlocker' | 'none';
 

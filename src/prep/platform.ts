@@ -1,7 +1,7 @@
 /**
  * prep's platform seam (CONTRIBUTING.md, "Native code": platform code lives in platform files): everything that differs between Linux and Windows —
  * classifying targets, claims and locks, partition + format, making the volume writable, BitLocker —
- * sits behind DiskPlatform, implemented once in src/prep/linux.ts and once in src/prep/win32.ts.
+ * sits behind DiskPlatform, implemented once in src/prep/disk-platform-linux.ts and once in src/prep/disk-platform-windows.ts.
  * src/core/prep.ts holds the order of the steps (plan, confirm, journal, copy, manifest, verify) and
  * no platform branches.
  *
@@ -14,10 +14,10 @@
 import type { Reporter } from '../base/reporter';
 import type { Secret } from '../base/secret';
 import type { EncryptionDecision } from './encryption';
-import { LinuxPlatform } from './linux';
+import { LinuxPlatform } from './disk-platform-linux';
 import type { DriveFacts } from './service-rules';
 import type { Target } from './targets';
-import { WindowsPlatform } from './win32';
+import { WindowsPlatform } from './disk-platform-windows';
 
 /** Something held until released: a lock file, an exclusive open, the per-disk flock. release() is idempotent. */
 export interface Claim {

@@ -1,7 +1,7 @@
 # What Windows PowerShell 5.1 cannot run, found in a script's syntax tree. The tests run scripts
 # under PowerShell 7, which accepts all of it; powershell.exe (5.1) is what the Windows prep path
 # runs by default and what many admins import the module into, so scripts/ and the scripts
-# src/prep/windows.ts builds must not use it. Dot-source this file, then:
+# src/prep/powershell-scripts.ts builds must not use it. Dot-source this file, then:
 #   Get-Ps7OnlyUse -Ast $ast   -> one string per use: "line N: what"
 #
 # Syntax: ?: (ternary), && and || between pipelines, ??, ??=, ?. and ?[]. Cmdlet parameters that

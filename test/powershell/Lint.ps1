@@ -5,7 +5,7 @@
 #   - no Invoke-Expression (a string run as code), no Write-Host in scripts/ (cmdlets return objects)
 #   - scripts/ and the generated scripts: nothing Windows PowerShell 5.1 lacks (Compat51.ps1)
 # One case per file on stdout (Harness.ps1). Arguments: the repository root, and optionally a folder
-# of generated .ps1 files (the scripts src/prep/windows.ts and src/core/drives.ts send to PowerShell,
+# of generated .ps1 files (the scripts src/prep/powershell-scripts.ts and src/core/drives.ts send to PowerShell,
 # written out by the caller), checked the same way.
 param([Parameter(Mandatory)][string]$Root, [string]$Generated)
 

@@ -5,7 +5,7 @@
 import * as assert from 'uvu/assert';
 import { DriveseedError } from '../../src/base/errors';
 import { spawnRunner } from '../../src/prep/runner';
-import { runPowerShell } from '../../src/prep/windows';
+import { runPowerShell } from '../../src/prep/powershell-scripts';
 import { defaultMachine, StubMachine, type StubMachineState } from './pwsh';
 
 export const signal = new AbortController().signal;

@@ -9,7 +9,7 @@
  *
  * Tested without Windows: every script runs under PowerShell 7 (pwsh) against stub Storage and
  * BitLocker cmdlets (test/prep-windows-pwsh*.test.ts, test/powershell/stubs/), and the parsers and
- * the whole flow (src/prep/win32.ts) also replay hand-written Windows PowerShell 5.1 output
+ * the whole flow (src/prep/disk-platform-windows.ts) also replay hand-written Windows PowerShell 5.1 output
  * (test/fixtures/windows/). What only Windows can show: docs/windows.md.
  */
 import { cancelledError, DriveseedError } from '../base/errors';

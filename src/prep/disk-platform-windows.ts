@@ -1,6 +1,6 @@
 /**
  * Windows DiskPlatform (docs/windows.md): targets are drive letters and \\.\PhysicalDriveN; every
- * fact and every change goes through one PowerShell script from src/prep/windows.ts, run by an
+ * fact and every change goes through one PowerShell script from src/prep/powershell-scripts.ts, run by an
  * injectable CommandRunner (tests replay recorded output on Linux).
  *
  *   inspect   Get-Disk (+ Get-Partition/Get-Volume of its partitions) or Get-Volume: refuses the
@@ -53,7 +53,7 @@ import {
   type WindowsDisk,
   type WindowsPartition,
   type WindowsVolume,
-} from './windows';
+} from './powershell-scripts';
 
 export interface WindowsPlatformOptions {
   /** runs powershell.exe; default spawnRunner */
