@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { nativeStatus } from '../native/load';
 import { powerShellFile } from '../prep/powershell-scripts';
 
 /** docs/protocol.md: bumped on any incompatible change to methods, params, results or notifications. */
@@ -44,16 +45,8 @@ export function baseVersions(): Pick<VersionInfo, 'driveseed' | 'protocol' | 'no
 }
 
 export function versionInfo(): VersionInfo {
-  let native: VersionInfo['native'];
-  try {
-    // Lazy: a missing addon must not stop the CLI from starting.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { loadBinding } = require('../native/load') as typeof import('../native/load');
-    native = { loaded: true, abiVersion: loadBinding().abiVersion };
-  } catch (err) {
-    const e = err as { code?: unknown; message?: unknown };
-    native = { loaded: false, code: typeof e.code === 'string' ? e.code : 'ERR_NATIVE_LOAD', message: String(e.message ?? err) };
-  }
+  // Loads the addon only here: a missing addon must not stop the CLI from starting.
+  const native = nativeStatus();
   const powershell = powerShellInfo(process.env);
   return { ...baseVersions(), napi: process.versions.napi, platform: process.platform, arch: process.arch, native, ...(powershell ? { powershell } : {}) };
 }

@@ -15,6 +15,18 @@ export type { TargetInfo, OpenTargetOptions, Target, TargetLock, NativeProgress 
 
 const MiB = 1024 * 1024;
 
+/** Why the direct-I/O jobs cannot run here (no addon, or one without them), or undefined when they can; tests gate on this. */
+export function ioJobsUnavailable(): string | undefined {
+  try {
+    const b = loadBinding() as unknown as Record<string, unknown>;
+    if (typeof b.copyFilesJob !== 'function' || typeof b.hashFilesJob !== 'function')
+      return 'the native addon has no copyFilesJob/hashFilesJob (native/src/io_jobs.cc)';
+    return undefined;
+  } catch (err) {
+    return `native addon not loadable: ${(err as Error).message.split('\n')[0]}`;
+  }
+}
+
 function fail(message: string): never {
   throw new TypeError(message);
 }

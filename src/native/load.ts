@@ -76,3 +76,13 @@ export function bindingPath(): string {
   loadBinding();
   return cachedPath!;
 }
+
+/** Whether the addon loads and its ABI version, for `driveseed version`; never throws (a CLI without its addon still starts). */
+export function nativeStatus(): { loaded: true; abiVersion: number } | { loaded: false; code: string; message: string } {
+  try {
+    return { loaded: true, abiVersion: loadBinding().abiVersion };
+  } catch (err) {
+    const e = err as { code?: unknown; message?: unknown };
+    return { loaded: false, code: typeof e.code === 'string' ? e.code : 'ERR_NATIVE_LOAD', message: String(e.message ?? err) };
+  }
+}

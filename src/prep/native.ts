@@ -6,8 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
-import { acquireLock, openTarget, type TargetInfo, type TargetLock } from '../native/io';
-import { loadBinding } from '../native/load';
+import { acquireLock, ioJobsUnavailable, openTarget, type TargetInfo, type TargetLock } from '../native/io';
 import type { Target } from './targets';
 
 export type { TargetInfo, TargetLock };
@@ -62,13 +61,4 @@ export function claimTarget(t: Target): TargetLock {
 }
 
 /** Why the native I/O jobs cannot run here, or undefined when they can (tests gate on this). */
-export function nativeIoUnavailable(): string | undefined {
-  try {
-    const b = loadBinding() as unknown as Record<string, unknown>;
-    if (typeof b.copyFilesJob !== 'function' || typeof b.hashFilesJob !== 'function')
-      return 'the native addon has no copyFilesJob/hashFilesJob (native/src/io_jobs.cc)';
-    return undefined;
-  } catch (err) {
-    return `native addon not loadable: ${(err as Error).message.split('\n')[0]}`;
-  }
-}
+export const nativeIoUnavailable = ioJobsUnavailable;
