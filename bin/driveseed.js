@@ -14,6 +14,6 @@ if (!fs.existsSync(entry)) {
 }
 const { main, exitAfterFlush } = require(entry);
 main().then(exitAfterFlush, (e) => {
-  process.stderr.write(`error: ${e && e.message ? e.message : e} [INTERNAL]\n`);
+  process.stderr.write(`error: ${e?.message ? e.message : e} [INTERNAL]\n`);
   process.exit(70);
 });

@@ -260,7 +260,7 @@ export class WindowsPlatform implements DiskPlatform {
     if (f.disk) {
       if (format) return estimateFormattedFree(f.disk.size);
       const p = firstDataPartition(f.disk);
-      if (!p || p.fileSystem.toUpperCase() !== 'NTFS') {
+      if (p?.fileSystem.toUpperCase() !== 'NTFS') {
         throw new DriveseedError(
           'PREP_NEEDS_FORMAT',
           `${t.input} has no NTFS volume as its first data volume${p ? ` (it is ${p.fileSystem})` : ''}; give --format to partition and format it (this erases it)`,
