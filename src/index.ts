@@ -9,7 +9,10 @@
  *
  * The native addon is loaded lazily, on the first data-plane call.
  */
-export { commands } from './commands';
+import { allCommands } from './commands';
+
+/** Every registered command. */
+export const commands = allCommands();
 export type { ArgSpec, CommandContext, CommandSpec, DestructiveSpec, OptionSpec, OptionType, Prompter } from './core/command';
 export { askOrFail, defineCommand, flagOf } from './core/command';
 export { DriveseedError, ExitCode, type ExitCategory, cancelledError, usageError } from './base/errors';

@@ -13,11 +13,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commands } from '../src/commands';
+import { allCommands } from '../src/commands';
 import type { CommandSpec } from '../src/core/command';
 import { tmpDir } from './helpers';
 import { MAIN, cliEnv } from './support/cli';
 import { ROOT } from './support/rpc-client';
+
+const commands = allCommands();
 
 const TYPES = new Set(['progress', 'warning', 'info', 'event', 'result', 'error']);
 

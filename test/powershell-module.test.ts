@@ -15,9 +15,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { commands } from '../src/commands';
+import { allCommands } from '../src/commands';
 import type { CommandSpec } from '../src/core/command';
 import { ROOT } from './support/rpc-client';
+
+const commands = allCommands();
 
 const psm1 = fs.readFileSync(path.join(ROOT, 'scripts', 'DriveSeed.psm1'), 'utf8');
 const psd1 = fs.readFileSync(path.join(ROOT, 'scripts', 'DriveSeed.psd1'), 'utf8');

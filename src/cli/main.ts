@@ -14,13 +14,12 @@ import type { CommandContext, CommandSpec } from '../core/command';
 import { usageError } from '../base/errors';
 import { ExitCode } from '../base/errors';
 import { sanitize } from '../base/secret';
-import { serveStdio } from '../rpc/stdio';
-import { commands as registry } from '../commands';
+import { commandsFor } from '../commands';
 import { describeError, errorPayload, type ErrorInfo } from '../commands/exit';
 import { testCommandsFromEnv } from './extra-commands';
 import { guardStdout, rawStdoutWrite } from '../rpc/stdout-guard';
 import { JsonLinesReporter, jsonLine } from './json-reporter';
-import { rewriteLegacyArgv } from './legacy';
+import { GLOBAL_OPTIONS, rewriteLegacyArgv } from './legacy';
 import { buildProgram, type Selection } from './program';
 import { terminalPrompter } from './prompter';
 import { TextReporter } from './text-reporter';
@@ -63,8 +62,9 @@ export async function main(args: string[] = process.argv.slice(2), opts: MainOpt
   let specs: CommandSpec<any, any, any>[];
   let argv: string[];
   try {
-    specs = [...registry, ...testCommandsFromEnv(env), ...(opts.extraCommands ?? [])];
     argv = rewriteLegacyArgv(args);
+    // Only the named command's modules load (src/commands/index.ts); --help, rpc and the rest load all.
+    specs = [...commandsFor(argv.find((a) => !GLOBAL_OPTIONS.includes(a))), ...testCommandsFromEnv(env), ...(opts.extraCommands ?? [])];
   } catch (e) {
     return fail(describeError(e));
   }
@@ -96,6 +96,8 @@ export async function main(args: string[] = process.argv.slice(2), opts: MainOpt
 
   if (!selected) return fail(describeError(usageError('NO_COMMAND', 'No command given; run `driveseed --help` for the list of commands', {})));
   if ('rpc' in selected) {
+    // The server (and its modules) load only for `driveseed rpc`.
+    const { serveStdio } = require('../rpc/stdio') as typeof import('../rpc/stdio');
     return serveStdio({ commands: specs, env });
   }
   return runSelected(selected, { json, verbose: args.includes('--verbose'), env, jsonOut, fail, out });
