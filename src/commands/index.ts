@@ -33,6 +33,7 @@ export const MODULES: readonly CommandModule[] = [
   { words: ['drives'], load: () => require('./drives') },
   { words: ['emulator'], load: () => require('./emulator') },
   { words: ['job'], load: () => require('./job') },
+  { words: ['key-cache'], load: () => require('./key-cache') },
   { words: ['keys'], load: () => require('./keys') },
   { words: ['prep'], load: () => require('./prep') },
   { words: ['repair'], load: () => require('./repair') },

@@ -11,6 +11,7 @@ import type { Secret } from '../base/secret';
 import { writeFileAtomic } from './atomic';
 import { DEFAULT_KDF, type KdfParams, RepoKeys, deriveKey, seal, unseal } from './crypto';
 import { corruptError, repoIoError } from './errors';
+import { bindingOf, cachedKek, cachedKekForKdf } from './key-cache';
 import { CONFIG_FILE, FORMAT_VERSION, REPO_DEFAULTS } from './layout';
 import type { ChunkerParams } from '../native/binding';
 
@@ -132,14 +133,21 @@ export async function createConfig(root: string, passphrase: Secret, options: In
  * A key derivation started ahead of time from another copy of a repository's config (backup: the
  * staging directory's copy, while the container's is fetched). unlockConfig uses it only when the
  * config it unlocks has the very same KDF parameters and salt, so the result is the same key.
+ * `cached`: the key came from the key cache (src/repo/key-cache.ts) and no derivation runs.
  */
 export interface PendingKek {
   kdf: KdfParams;
   kek: Promise<Buffer>;
+  cached?: { repository: string; binding: string };
 }
 
-/** Starts deriving the passphrase's key for `kdf` on the libuv pool; hand the result to unlockConfig. */
+/**
+ * Starts deriving the passphrase's key for `kdf` on the libuv pool; hand the result to unlockConfig.
+ * A key cached for exactly these KDF parameters and salt stands in for the derivation.
+ */
 export function startKeyDerivation(passphrase: Secret, kdf: KdfParams): PendingKek {
+  const hit = cachedKekForKdf(kdf);
+  if (hit) return { kdf: { ...kdf }, kek: Promise.resolve(hit.kek), cached: { repository: hit.repository, binding: hit.binding } };
   const kek = deriveKey(passphrase, kdf);
   kek.catch(() => {}); // reported by unlockConfig when it is used; an unused failed one is dropped
   return { kdf: { ...kdf }, kek };
@@ -149,26 +157,71 @@ function sameKdf(a: KdfParams, b: KdfParams): boolean {
   return a.name === b.name && a.N === b.N && a.r === b.r && a.p === b.p && a.salt === b.salt;
 }
 
+/** The master keys sealed in `config` under `kek`, or undefined when the key does not open them. */
+function unsealKeys(config: RepoConfig, kek: Buffer): Buffer | undefined {
+  const raw = unseal(kek, Buffer.from(config.keys, 'base64'), keysAad(config.id));
+  return raw && raw.length === 64 ? raw : undefined;
+}
+
+function wrongPassphrase(root: string, config: RepoConfig): DriveseedError {
+  return new DriveseedError(
+    'WRONG_PASSPHRASE',
+    `The passphrase does not open the repository at ${root}. Give the passphrase used when it was first staged (--passphrase-file, DRIVESEED_PASSPHRASE or the prompt).`,
+    { category: 'FAILED', details: { staging: root, repository: config.id } },
+  );
+}
+
 /**
  * Unseals the master keys; WRONG_PASSPHRASE when the passphrase does not open them. `early`: a
- * derivation started before the config was read (used only for identical KDF parameters).
+ * derivation started before the config was read (used only for identical KDF parameters). A key in
+ * the key cache for this repository and config is tried first; it is used only when it opens the
+ * keys, otherwise the passphrase's key is derived as without a cache.
  */
 export async function unlockConfig(root: string, config: RepoConfig, passphrase: Secret, early?: PendingKek): Promise<RepoKeys> {
-  const reuse = early !== undefined && sameKdf(early.kdf, config.kdf);
-  if (early && !reuse)
-    early.kek.then(
-      (k) => k.fill(0),
-      () => {},
-    );
-  const kek = reuse ? await early.kek : await deriveKey(passphrase, config.kdf);
-  const raw = unseal(kek, Buffer.from(config.keys, 'base64'), keysAad(config.id));
-  kek.fill(0);
-  if (!raw || raw.length !== 64) {
-    throw new DriveseedError(
-      'WRONG_PASSPHRASE',
-      `The passphrase does not open the repository at ${root}. Give the passphrase used when it was first staged (--passphrase-file, DRIVESEED_PASSPHRASE or the prompt).`,
-      { category: 'FAILED', details: { staging: root, repository: config.id } },
-    );
+  // 1. The key cache: the entry found for this config, or the one backup's early start found by its KDF.
+  let fromCache: Buffer | undefined;
+  if (early?.cached) {
+    const k = await early.kek;
+    if (early.cached.repository === config.id && early.cached.binding === bindingOf(config) && sameKdf(early.kdf, config.kdf)) fromCache = k;
+    else k.fill(0);
+  } else fromCache = cachedKek(config)?.kek;
+  if (fromCache) {
+    const raw = unsealKeys(config, fromCache);
+    fromCache.fill(0);
+    if (raw) {
+      if (early && !early.cached) discard(early);
+      return new RepoKeys(raw.subarray(0, 32), raw.subarray(32));
+    }
   }
+  // 2. The passphrase: the early derivation when it is for these KDF parameters, else a new one.
+  const reuse = early !== undefined && !early.cached && sameKdf(early.kdf, config.kdf);
+  if (early && !reuse && !early.cached) discard(early);
+  const kek = reuse ? await early.kek : await deriveKey(passphrase, config.kdf);
+  const raw = unsealKeys(config, kek);
+  kek.fill(0);
+  if (!raw) throw wrongPassphrase(root, config);
   return new RepoKeys(raw.subarray(0, 32), raw.subarray(32));
+}
+
+/** Zeroes an early derivation's key once it arrives (it is not used). */
+function discard(p: PendingKek): void {
+  p.kek.then(
+    (k) => k.fill(0),
+    () => {},
+  );
+}
+
+/**
+ * For `key-cache add`: derives the passphrase's key for `config` and checks that it opens the master
+ * keys (WRONG_PASSPHRASE otherwise). The caller stores it and zeroes it.
+ */
+export async function deriveCheckedKek(root: string, config: RepoConfig, passphrase: Secret): Promise<Buffer> {
+  const kek = await deriveKey(passphrase, config.kdf);
+  const raw = unsealKeys(config, kek);
+  if (!raw) {
+    kek.fill(0);
+    throw wrongPassphrase(root, config);
+  }
+  raw.fill(0);
+  return kek;
 }
