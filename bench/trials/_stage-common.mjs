@@ -33,6 +33,8 @@ export function buildCli(name) {
   // The compiled CLI loads the same addon file as the trial (node-gyp-build: the prebuild it picked).
   const addon = native.path === 'node-gyp-build' ? createRequire(import.meta.url)('node-gyp-build').path(ROOT) : native.path;
   process.env.DRIVESEED_NATIVE = addon;
+  // Per-user records and the key cache (docs/key-cache.md) of every run go here, not to ~/.driveseed.
+  process.env.DRIVESEED_HOME = path.join(out, 'home');
   return {
     addon,
     main,
@@ -87,4 +89,29 @@ export function restic(repo, cache) {
 export function setPasswords() {
   process.env.RESTIC_PASSWORD = PASSWORD;
   process.env.DRIVESEED_PASSPHRASE = PASSWORD;
+}
+
+/**
+ * Runs `fn` with extra environment variables for the children it spawns (spawn copies process.env
+ * when it is called, so a contender's run() can differ from the others measured beside it).
+ */
+export function withEnv(extra, fn) {
+  const saved = Object.fromEntries(Object.keys(extra).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, extra);
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
+/** The key cache turned off, for the runs measured without it. */
+export const NO_KEY_CACHE = { DRIVESEED_KEY_CACHE: 'off' };
+
+/** `driveseed key-cache add` for `staging` (the opt-in cache the "key cached" rows measure); DRIVESEED_HOME is the CLI's own. */
+export async function cacheKey(cli, staging) {
+  cliResult((await cli.run(['--json', 'key-cache', 'add', '--staging', staging, '--ttl', '4h'])).stdout);
 }

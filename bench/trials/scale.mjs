@@ -5,7 +5,7 @@
 //     (a third zero-filled, a third text-like, a third random): first stage, unchanged re-stage and
 //     unchanged backup into Azurite, against restic's first and unchanged second backup of the same
 //     tree, with every process's peak RSS. Goals: unchanged runs ≥ 3× restic at 1 M files, peak RSS
-//     ≤ 512 MiB. Opt-in (generation alone takes minutes there): without DRIVESEED_BENCH_SCALE the
+//     ≤ 512 MiB. The unchanged runs also with the opt-in key cache (docs/key-cache.md; info rows). Opt-in (generation alone takes minutes there): without DRIVESEED_BENCH_SCALE the
 //     trial says so and runs only (2).
 // (2) Cold cache: `driveseed stage` of the data set from a dropped page cache, against the admin
 //     pipeline `tar -cf - | zstd -T0 -3 | dd oflag=direct` from a dropped page cache (root: otherwise
@@ -19,7 +19,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, cachePolicy, compare, log, main, measureAll, round, scratchDir, toolVersion, trialOptions, MiB } from '../lib/harness.mjs';
-import { buildCli, cliResult, repoBytes, restic, resticAvailable, setPasswords } from './_stage-common.mjs';
+import { NO_KEY_CACHE, buildCli, cacheKey, cliResult, repoBytes, restic, resticAvailable, setPasswords, withEnv } from './_stage-common.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -175,7 +175,18 @@ await main('scale', async () => {
     };
     // One run each: at 1 M files a run takes minutes; the unchanged runs below are the goals.
     const [mOursFirst, mResticFirst] = await measureAll([oursFirst, resticFirst], { runs: 1, cache: 'warm' });
-    const oursAgain = { label: 'driveseed stage (second, unchanged)', bytes, run: () => timed(process.execPath, [cli.main, ...stageArgs]), after: withRss };
+    const oursAgain = {
+      label: 'driveseed stage (second, unchanged)',
+      bytes,
+      run: () => withEnv(NO_KEY_CACHE, () => timed(process.execPath, [cli.main, ...stageArgs])),
+      after: withRss,
+    };
+    const oursCached = {
+      label: 'driveseed stage (second, unchanged, key cached)',
+      bytes,
+      run: () => timed(process.execPath, [cli.main, ...stageArgs]),
+      after: withRss,
+    };
     const resticAgain = {
       label: 'restic backup (second, unchanged)',
       bytes,
@@ -183,7 +194,8 @@ await main('scale', async () => {
       run: () => timed('restic', ['-r', resticRepo, '--cache-dir', resticCache, '--quiet', 'backup', tree, '--compression', 'auto']),
       after: withRss,
     };
-    const [mOursAgain, mResticAgain] = await measureAll([oursAgain, resticAgain], { runs: opts.runs, cache: 'warm' });
+    await cacheKey(cli, staging);
+    const [mOursAgain, mResticAgain, mOursCached] = await measureAll([oursAgain, resticAgain, oursCached], { runs: opts.runs, cache: 'warm' });
 
     // Unchanged backup: the staged repository uploaded into a private Azurite as the import would.
     require('tsx/cjs');
@@ -194,23 +206,21 @@ await main('scale', async () => {
     const { updateSettings } = require(path.join(ROOT, 'src/core/settings.ts'));
     const azurite = await startAzurite();
     let mBackup;
+    let mBackupCached;
     try {
       const loc = azurite.location('scale');
       const backend = new ContainerBackend(containerClientFor(loc), describeLocation(loc));
       await backend.ensureContainer();
       await uploadRepository(staging, backend);
       updateSettings(staging, { blobEndpoint: azurite.blobEndpoint, seed: { state: 'complete', completed: new Date().toISOString() } });
-      const oursBackup = {
-        label: 'driveseed backup (unchanged, into Azurite)',
-        bytes,
-        run: async () => {
-          const t = await timed(process.execPath, [cli.main, '--json', 'backup', tree, '--staging', staging]);
-          if (cliResult(t.stdout).parent?.filesReused === undefined) throw new Error('the backup found no parent snapshot');
-          return t;
-        },
-        after: withRss,
+      const backupRun = (env) => async () => {
+        const t = await withEnv(env, () => timed(process.execPath, [cli.main, '--json', 'backup', tree, '--staging', staging]));
+        if (cliResult(t.stdout).parent?.filesReused === undefined) throw new Error('the backup found no parent snapshot');
+        return t;
       };
-      [mBackup] = await measureAll([oursBackup], { runs: opts.runs, cache: 'warm' });
+      const oursBackup = { label: 'driveseed backup (unchanged, into Azurite)', bytes, run: backupRun(NO_KEY_CACHE), after: withRss };
+      const oursBackupCached = { label: 'driveseed backup (unchanged, into Azurite, key cached)', bytes, run: backupRun({}), after: withRss };
+      [mBackup, mBackupCached] = await measureAll([oursBackup, oursBackupCached], { runs: opts.runs, cache: 'warm' });
     } finally {
       await azurite.stop();
     }
@@ -221,8 +231,10 @@ await main('scale', async () => {
       oursFirst: mOursFirst,
       resticFirst: mResticFirst,
       oursAgain: mOursAgain,
+      oursCached: mOursCached,
       resticAgain: mResticAgain,
       oursBackup: mBackup,
+      oursBackupCached: mBackupCached,
     };
     const label = `${count} small files`;
     rows.push(
@@ -255,7 +267,27 @@ await main('scale', async () => {
         `peak RSS ours ${mBackup.maxRssMiB ?? 'n/a'} MiB`,
       ),
     );
-    const peak = Math.max(...[mOursFirst, mOursAgain, mBackup].map((m) => m.maxRssMiB ?? 0));
+    rows.push(
+      compare(
+        'scale/unchanged-stage-cached-vs-restic',
+        `${label}: unchanged re-stage, key cached (opt-in) vs restic second run`,
+        mOursCached,
+        mResticAgain,
+        null,
+        `info: docs/key-cache.md; peak RSS ours ${mOursCached.maxRssMiB ?? 'n/a'} MiB`,
+      ),
+    );
+    rows.push(
+      compare(
+        'scale/unchanged-backup-cached-vs-restic',
+        `${label}: unchanged backup into Azurite, key cached (opt-in) vs restic second run (local repo)`,
+        mBackupCached,
+        mResticAgain,
+        null,
+        `info: docs/key-cache.md; peak RSS ours ${mBackupCached.maxRssMiB ?? 'n/a'} MiB`,
+      ),
+    );
+    const peak = Math.max(...[mOursFirst, mOursAgain, mOursCached, mBackup, mBackupCached].map((m) => m.maxRssMiB ?? 0));
     rows.push({
       id: 'scale/peak-rss',
       what: `${label}: peak RSS of any driveseed run (MiB)`,
