@@ -134,4 +134,31 @@ inline std::vector<Entry> OpenHeader(const uint8_t* h, size_t len, const uint8_t
   return entries;
 }
 
+// Something wrong with where a header puts its blobs: a byte range of the pack and what is wrong there.
+struct LayoutProblem {
+  uint64_t offset, length;
+  std::string message;
+};
+
+// A header's blobs must lie back to back from offset 0 up to the header, which starts at headerAt and
+// is headerLen bytes long. Returns what is wrong (nothing when they do); verifyPacksJob reports each.
+inline std::vector<LayoutProblem> CheckLayout(const std::vector<Entry>& header, uint64_t headerAt, uint32_t headerLen) {
+  std::vector<LayoutProblem> problems;
+  uint64_t expect = 0;
+  for (const Entry& e : header) {
+    if (e.offset != expect) {
+      problems.push_back({headerAt, headerLen,
+                          "pack header lists a blob at offset " + std::to_string(e.offset) + " where " +
+                              std::to_string(expect) + " was expected"});
+      break;
+    }
+    expect += e.length;
+  }
+  if (expect != headerAt)
+    problems.push_back({expect, headerAt > expect ? headerAt - expect : 0,
+                        "the pack's blobs end at " + std::to_string(expect) + " but its header starts at " +
+                            std::to_string(headerAt) + " (pack length does not match its entries)"});
+  return problems;
+}
+
 }  // namespace ds::pack

@@ -245,20 +245,8 @@ class VerifyJob final : public Job {
       Add(rep, p, headerAt, headerLen, nullptr, fl.error().code, fl.error().message);
       return;
     }
-    uint64_t expect = 0;
-    for (const pack::Entry& e : header) {
-      if (e.offset != expect) {
-        Add(rep, p, headerAt, headerLen, nullptr, "ERR_CORRUPT",
-            "pack header lists a blob at offset " + std::to_string(e.offset) + " where " + std::to_string(expect) +
-                " was expected");
-        break;
-      }
-      expect += e.length;
-    }
-    if (expect != headerAt)
-      Add(rep, p, expect, headerAt > expect ? headerAt - expect : 0, nullptr, "ERR_CORRUPT",
-          "the pack's blobs end at " + std::to_string(expect) + " but its header starts at " +
-              std::to_string(headerAt) + " (pack length does not match its entries)");
+    for (const pack::LayoutProblem& lp : pack::CheckLayout(header, headerAt, headerLen))
+      Add(rep, p, lp.offset, lp.length, nullptr, "ERR_CORRUPT", lp.message);
     std::map<uint64_t, const pack::Entry*> byOffset;
     for (const pack::Entry& e : header) byOffset[e.offset] = &e;
     for (const ChunkRef& e : p.entries) {
