@@ -1,7 +1,8 @@
 /**
  * Retries of transient storage failures with exponential backoff and full jitter, a per-attempt
- * timeout, and the caller's AbortSignal honoured between and during attempts. The SDK's own retry
- * policy is switched off in our clients (client.ts) so that this is the one place that decides.
+ * timeout, the service's Retry-After honoured (up to 60 s), and the caller's AbortSignal honoured
+ * between and during attempts. The SDK's own retry policy is switched off in our clients (client.ts)
+ * so that this is the one place that decides.
  */
 import { cancelledError } from '../base/errors';
 import { storageFailure } from './errors';
@@ -46,6 +47,27 @@ export function isTransient(err: unknown): boolean {
   // core-rest-pipeline wraps socket errors as RestError without statusCode; its message keeps the errno.
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|socket hang up|ETIMEDOUT|EPIPE|other side closed/i.test(msg);
+}
+
+/** The longest Retry-After we wait for; a longer one counts as this (the attempts still run out). */
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/**
+ * How long a refusal asked to be left alone, in ms: `retry-after-ms`/`x-ms-retry-after-ms`, or
+ * `Retry-After` in seconds or as an HTTP date (RFC 9110, section 10.2.3), which the service may send
+ * with 503 ServerBusy and 429. Undefined without one.
+ */
+export function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { response?: { headers?: { get?: (name: string) => string | undefined } } } | undefined)?.response?.headers;
+  if (typeof headers?.get !== 'function') return undefined;
+  for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
+    const v = Number(headers.get(name));
+    if (headers.get(name) && Number.isFinite(v) && v >= 0) return Math.min(v, MAX_RETRY_AFTER_MS);
+  }
+  const raw = headers.get('retry-after')?.trim();
+  if (!raw) return undefined;
+  const ms = /^\d+$/.test(raw) ? Number(raw) * 1000 : Date.parse(raw) - Date.now();
+  return Number.isFinite(ms) ? Math.min(Math.max(0, ms), MAX_RETRY_AFTER_MS) : undefined;
 }
 
 class AttemptTimeout extends Error {
@@ -98,7 +120,8 @@ export async function withRetry<T>(fn: (signal: AbortSignal) => Promise<T>, sign
         if (error && typeof error === 'object') (error as { attempts?: number }).attempts = attempt;
         throw error;
       }
-      const delayMs = Math.round(Math.random() * Math.min(cap, base * 2 ** (attempt - 1)));
+      // Full jitter, but never sooner than the service asked (Retry-After).
+      const delayMs = Math.max(Math.round(Math.random() * Math.min(cap, base * 2 ** (attempt - 1))), retryAfterMs(error) ?? 0);
       options.onRetry?.({ attempt, delayMs, error });
       await sleep(delayMs, signal).catch(() => {
         throw abortReason();
