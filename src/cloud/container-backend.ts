@@ -58,12 +58,22 @@ async function readBlock(fh: fs.promises.FileHandle, buf: Buffer, offset: number
   }
 }
 
-async function streamInto(body: NodeJS.ReadableStream, target: Buffer, at: number, length: number): Promise<void> {
+/**
+ * Reads a download's body into `target`. A connection lost mid-body surfaces from the SDK's body
+ * stream (RetriableReadableStream) as an AbortError although nobody aborted (`signal`, the attempt's,
+ * is not): that is reported as ECONNRESET, so withRetry reads the range again instead of failing.
+ */
+async function streamInto(body: NodeJS.ReadableStream, target: Buffer, at: number, length: number, signal: AbortSignal): Promise<void> {
   let n = 0;
-  for await (const piece of body as AsyncIterable<Buffer>) {
-    if (n + piece.length > length) throw Object.assign(new Error('the service sent more bytes than asked for'), { code: 'SHORT_READ' });
-    piece.copy(target, at + n);
-    n += piece.length;
+  try {
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      if (n + piece.length > length) throw Object.assign(new Error('the service sent more bytes than asked for'), { code: 'SHORT_READ' });
+      piece.copy(target, at + n);
+      n += piece.length;
+    }
+  } catch (err) {
+    if (signal.aborted || (err as Error)?.name !== 'AbortError') throw err;
+    throw Object.assign(new Error(`the connection was lost after ${n} of ${length} bytes of the answer`), { code: 'ECONNRESET', cause: err });
   }
   if (n !== length) throw Object.assign(new Error(`got ${n} of ${length} bytes`), { code: 'SHORT_READ' });
 }
@@ -168,7 +178,7 @@ export class ContainerBackend implements Backend {
           this.call('read', p, ctl.signal, async (s) => {
             const r = await blob.download(offset + at, n, { abortSignal: s });
             if (!r.readableStreamBody) throw Object.assign(new Error('no body in the download response'), { code: 'SHORT_READ' });
-            await streamInto(r.readableStreamBody, out, at, n);
+            await streamInto(r.readableStreamBody, out, at, n, s);
           })
             .then(() => {
               this.counters.bytesRead += n;
