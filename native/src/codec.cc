@@ -37,6 +37,26 @@ size_t Compressor::Compress(uint8_t* dst, size_t cap, const uint8_t* src, size_t
   return r;
 }
 
+namespace {
+// Sum of the content sizes that the frames in src state (skippable frames count 0), or
+// ZSTD_CONTENTSIZE_UNKNOWN / ZSTD_CONTENTSIZE_ERROR. ZSTD_findDecompressedSize does this but is not
+// in zstd's stable API.
+unsigned long long StatedSize(const uint8_t* src, size_t len) {
+  unsigned long long total = 0;
+  while (len > 0) {
+    size_t frame = ZSTD_findFrameCompressedSize(src, len);
+    if (ZSTD_isError(frame)) return ZSTD_CONTENTSIZE_ERROR;
+    unsigned long long n = ZSTD_getFrameContentSize(src, frame);
+    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN) return n;
+    if (n > ZSTD_CONTENTSIZE_ERROR - 1 - total) return ZSTD_CONTENTSIZE_ERROR;
+    total += n;
+    src += frame;
+    len -= frame;
+  }
+  return total;
+}
+}  // namespace
+
 Decompressor::Decompressor() : ctx_(ZSTD_createDCtx()) {
   if (!ctx_) throw std::bad_alloc();
 }
@@ -52,9 +72,16 @@ size_t Decompressor::Decompress(uint8_t* dst, size_t cap, const uint8_t* src, si
   size_t r = ZSTD_decompressDCtx(ctx_, dst, cap, src, len);
   if (ZSTD_isError(r)) {
     ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
-    if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall)
-      ThrowCode("ERR_TOO_LARGE",
-                std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
+    // zstd also says dstSize_tooSmall when a frame holds more than its header states: that is corrupt
+    // data, not too much of it (DecompressTo, which streams, says ERR_CORRUPT for the same bytes).
+    if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
+      unsigned long long all = StatedSize(src, len);
+      if (all == ZSTD_CONTENTSIZE_UNKNOWN || (all != ZSTD_CONTENTSIZE_ERROR && all > cap))
+        ThrowCode("ERR_TOO_LARGE",
+                  std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
+      ThrowCode("ERR_CORRUPT",
+                std::string(what) + " is not valid zstd data: it holds more than its frame headers state");
+    }
     ThrowCode("ERR_CORRUPT", std::string(what) + " is not valid zstd data: " + ZSTD_getErrorName(r));
   }
   return r;
