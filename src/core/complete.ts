@@ -152,7 +152,7 @@ export function storageError(err: unknown, action: string): DriveseedError {
   const auth = e.statusCode === 401 || e.statusCode === 403;
   return new DriveseedError(
     auth ? 'CLOUD_AUTH' : 'CLOUD_IO',
-    `${action}: ${e.code ?? ''}${e.statusCode ? ` (HTTP ${e.statusCode})` : ''} ${e.message ?? String(err)}${auth ? '; check the storage credentials (docs/cloud.md)' : ''}`
+    `${action}: ${e.code ?? ''}${e.statusCode ? ` (HTTP ${e.statusCode})` : ''} ${e.message ?? String(err)}${auth ? '; check the storage credentials (docs/cloud.md)' : '; nothing was recorded as verified: run the command again when the storage account is reachable'}`
       .replace(/\s+/g, ' ')
       .trim(),
     {
