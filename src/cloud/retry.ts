@@ -44,6 +44,9 @@ export function isTransient(err: unknown): boolean {
     return f.statusCode === 408 || f.statusCode === 429 || f.statusCode >= 500;
   }
   if (f.code && TRANSIENT_CODES.has(f.code)) return true;
+  // The SDK's body stream (RetriableReadableStream) reports a connection lost mid-body as an AbortError;
+  // withRetry has already told a real abort (the caller's signal, the attempt timeout) apart.
+  if (err instanceof Error && err.name === 'AbortError') return true;
   // core-rest-pipeline wraps socket errors as RestError without statusCode; its message keeps the errno.
   const msg = err instanceof Error ? err.message : '';
   return /ECONNRESET|socket hang up|ETIMEDOUT|EPIPE|other side closed/i.test(msg);

@@ -38,6 +38,7 @@ import { AWAITING_SHIPMENT, COPIED_STATUSES, COPY_DONE } from '../azure/job-stat
 import { readJob, type JobView } from './job';
 import { advanceSeed } from './staging-records';
 import { accountOf, jobLocation, jobStorage, seedTarget, type SeedTarget } from './status';
+import { withRetry } from '../cloud/retry';
 
 /** Parallel ranged reads (and buffers of BLOCK_SIZE): 8 × 4 MiB = 32 MiB, as the cloud side's upload cap. */
 export const CONCURRENCY = 8;
@@ -221,7 +222,8 @@ export async function verifyContainer(
       if (opts.signal.aborted) throw abortError(opts.signal);
       const { offset, length } = blockRange(w.b.size, w.i);
       try {
-        await c.getBlobClient(w.b.name).downloadToBuffer(buf, offset, length, { abortSignal: opts.signal, maxRetryRequestsPerBlock: 3 });
+        // withRetry: the SDK's retries cover a refused request, not a connection lost mid-body.
+        await withRetry((s) => c.getBlobClient(w.b.name).downloadToBuffer(buf, offset, length, { abortSignal: s, maxRetryRequestsPerBlock: 3 }), opts.signal);
       } catch (err) {
         if (opts.signal.aborted) throw abortError(opts.signal);
         throw storageError(err, `reading ${w.b.blobPath} at offset ${offset}`);

@@ -11,7 +11,9 @@
  *  - `status`: answer 500/503 itself, with Azure's XML error body, `x-ms-error-code` and optionally
  *    `Retry-After`, without forwarding (the request body is read and discarded first);
  *  - `action`: run a callback (e.g. break or steal the repository lease on Azurite directly), then
- *    forward as usual.
+ *    forward as usual;
+ *  - `rewrite`: forward, then answer with the whole response body passed through a function (e.g.
+ *    the emulator's account info, so that driveseed is sent to this proxy for blobs).
  *
  * A rule matches on method, the URL path and the query (strings are substrings, or RegExps), and
  * fires on its `nth` matching request (1-based) and the `times - 1` matching requests after it.
@@ -26,7 +28,8 @@ export type Fault =
   | { kind: 'throttle'; bytesPerSecond: number }
   | { kind: 'stall'; ms: number; at?: 'headers' | 'mid-body' }
   | { kind: 'status'; status: 500 | 503; code: 'ServerBusy' | 'InternalError' | 'OperationTimedOut'; retryAfterSeconds?: number }
-  | { kind: 'action'; label: string; run: (req: RecordedRequest) => Promise<void> };
+  | { kind: 'action'; label: string; run: (req: RecordedRequest) => Promise<void> }
+  | { kind: 'rewrite'; body: (body: Buffer) => Buffer };
 
 export interface FaultRule {
   /** for messages and records */
@@ -222,6 +225,16 @@ export class FaultProxy {
         return rst();
       }
       rec.status = up.statusCode;
+      if (fault?.kind === 'rewrite') {
+        const parts: Buffer[] = [];
+        for await (const piece of up as AsyncIterable<Buffer>) parts.push(piece);
+        const body = fault.body(Buffer.concat(parts));
+        const headers = { ...up.headers, 'content-length': String(body.length) };
+        delete headers['transfer-encoding'];
+        res.writeHead(up.statusCode ?? 502, headers);
+        res.end(body);
+        return;
+      }
       const length = Number(up.headers['content-length'] ?? 0);
       if (fault?.kind === 'stall' && (fault.at ?? 'headers') === 'headers') await sleep(fault.ms);
       res.writeHead(up.statusCode ?? 502, up.headers);
