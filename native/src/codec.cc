@@ -38,22 +38,44 @@ size_t Compressor::Compress(uint8_t* dst, size_t cap, const uint8_t* src, size_t
 }
 
 namespace {
-// Sum of the content sizes that the frames in src state (skippable frames count 0), or
-// ZSTD_CONTENTSIZE_UNKNOWN / ZSTD_CONTENTSIZE_ERROR. ZSTD_findDecompressedSize does this but is not
-// in zstd's stable API.
-unsigned long long StatedSize(const uint8_t* src, size_t len) {
-  unsigned long long total = 0;
-  while (len > 0) {
-    size_t frame = ZSTD_findFrameCompressedSize(src, len);
-    if (ZSTD_isError(frame)) return ZSTD_CONTENTSIZE_ERROR;
-    unsigned long long n = ZSTD_getFrameContentSize(src, frame);
-    if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN) return n;
-    if (n > ZSTD_CONTENTSIZE_ERROR - 1 - total) return ZSTD_CONTENTSIZE_ERROR;
-    total += n;
-    src += frame;
-    len -= frame;
+enum class AtFull { kPast, kEnd, kBad };
+
+// The output buffer is full and the data not finished: one more call with a one-byte buffer tells
+// apart content that goes on past the buffer (kPast), data that ends exactly here (kEnd: frames
+// complete, all input read) and bad data (kBad: a zstd error, or it needs input that is not there).
+AtFull ProbeFull(ZSTD_DCtx* ctx, ZSTD_inBuffer* in) {
+  for (;;) {
+    uint8_t byte;
+    ZSTD_outBuffer pb{&byte, 1, 0};
+    const size_t before = in->pos;
+    size_t r = ZSTD_decompressStream(ctx, &pb, in);
+    if (ZSTD_isError(r)) return AtFull::kBad;
+    if (pb.pos) return AtFull::kPast;
+    if (r == 0 && in->pos == in->size) return AtFull::kEnd;
+    if (in->pos == before) return AtFull::kBad;
   }
-  return total;
+}
+
+// After a one-shot decode failed with dstSize_tooSmall: whether the content really goes on past cap
+// bytes. zstd also says dstSize_tooSmall for a frame that holds more than its header states, which
+// is corrupt data, not too much of it. Streams into dst (garbage after the failure anyway) and
+// applies the test DecompressTo applies to the same bytes.
+bool GoesPast(ZSTD_DCtx* ctx, uint8_t* dst, size_t cap, const uint8_t* src, size_t len) {
+  ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
+  ZSTD_inBuffer in{src, len, 0};
+  ZSTD_outBuffer ob{dst, cap, 0};
+  bool past = false;
+  for (;;) {
+    size_t r = ZSTD_decompressStream(ctx, &ob, &in);
+    if (ZSTD_isError(r) || (r == 0 && in.pos == in.size)) break;
+    if (ob.pos == ob.size) {
+      past = ProbeFull(ctx, &in) == AtFull::kPast;
+      break;
+    }
+    if (in.pos == in.size) break;  // truncated
+  }
+  ZSTD_DCtx_reset(ctx, ZSTD_reset_session_only);
+  return past;
 }
 }  // namespace
 
@@ -72,15 +94,12 @@ size_t Decompressor::Decompress(uint8_t* dst, size_t cap, const uint8_t* src, si
   size_t r = ZSTD_decompressDCtx(ctx_, dst, cap, src, len);
   if (ZSTD_isError(r)) {
     ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
-    // zstd also says dstSize_tooSmall when a frame holds more than its header states: that is corrupt
-    // data, not too much of it (DecompressTo, which streams, says ERR_CORRUPT for the same bytes).
     if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
-      unsigned long long all = StatedSize(src, len);
-      if (all == ZSTD_CONTENTSIZE_UNKNOWN || (all != ZSTD_CONTENTSIZE_ERROR && all > cap))
+      if (GoesPast(ctx_, dst, cap, src, len))
         ThrowCode("ERR_TOO_LARGE",
                   std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
       ThrowCode("ERR_CORRUPT",
-                std::string(what) + " is not valid zstd data: it holds more than its frame headers state");
+                std::string(what) + " is not valid zstd data: a block or frame holds more than its header allows");
     }
     ThrowCode("ERR_CORRUPT", std::string(what) + " is not valid zstd data: " + ZSTD_getErrorName(r));
   }
@@ -121,7 +140,10 @@ void Decompressor::DecompressTo(std::vector<uint8_t>& out, size_t maxSize, const
     if (r == 0 && in.pos == in.size) break;  // frame complete and input consumed
     if (ob.pos == ob.size) {
       if (ob.size >= maxSize) {
+        AtFull at = ProbeFull(ctx_, &in);
+        if (at == AtFull::kEnd) break;  // exactly maxSize bytes
         ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
+        if (at == AtFull::kBad) ThrowCode("ERR_CORRUPT", std::string(what) + " is truncated or invalid zstd data");
         ThrowCode("ERR_TOO_LARGE", std::string(what) + " decompresses to more than the maximum of " +
                                        std::to_string(maxSize) + " bytes");
       }
