@@ -34,6 +34,7 @@ export const DEBIAN_PACKAGES = [
   'kmod',
   'clang-format-14',
   'clang-tidy-14',
+  'libclang-rt-14-dev',
 ];
 
 // The PowerShell the tests run: the .NET global tool. 7.6.10 is pinned because it is what the
