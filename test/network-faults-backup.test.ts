@@ -32,6 +32,8 @@ const CASES = ['ref', 'drops', 'busy', 'slowindex', 'stolen', 'budget'];
 /** Put Block (not Put Block List) of a pack blob */
 const PUT_BLOCK = { method: 'PUT', path: '/data/', query: /(^|&)comp=block(&|$)/ };
 const PUT_BLOCK_LIST = { method: 'PUT', path: '/data/', query: /(^|&)comp=blocklist(&|$)/ };
+/** Lease Blob on the repository lock (acquire, renew, release) */
+const LEASE = { method: 'PUT', path: '/locks/exclusive', query: /(^|&)comp=lease(&|$)/ };
 
 test.before(async () => {
   if (whyNot) return;
@@ -100,7 +102,7 @@ function retries(rep: ReturnType<typeof recorder>): number {
 
 gated(
   test,
-  'connections reset before Put Block, and after Put Block and Put Block List were applied: retried, the container ends as a fault-free run leaves it',
+  'connections reset before Put Block, after Put Block, Put Block List and the lease were applied, and mid index download: retried, the container ends as a fault-free run leaves it',
   whyNot,
   async () => {
     const t = twins.get('drops')!;
@@ -108,11 +110,13 @@ gated(
       { name: 'reset before put block 2', ...PUT_BLOCK, nth: 2, fault: { kind: 'drop', when: 'before' } },
       { name: 'reset after put block 4 was applied', ...PUT_BLOCK, nth: 4, fault: { kind: 'drop', when: 'after-request' } },
       { name: 'reset after put block list 1 was applied', ...PUT_BLOCK_LIST, nth: 1, fault: { kind: 'drop', when: 'after-request' } },
+      { name: 'reset mid-body of index download 1', method: 'GET', path: '/index/', nth: 1, fault: { kind: 'drop', when: 'mid-response' } },
+      { name: 'reset after the lease was taken', ...LEASE, nth: 1, fault: { kind: 'drop', when: 'after-request' } },
     );
     const rep = recorder();
     const r = await backup(opts(t), ctxWith(rep));
     for (const rule of rules) proxy.expectFired(rule);
-    assert.ok(retries(rep) >= 3, `retries reported: ${retries(rep)}`);
+    assert.ok(retries(rep) >= 4, `retries reported: ${retries(rep)}`);
     assert.match(r.snapshot, /^[0-9a-f]{64}$/);
     await sameAsReference(t, { sameLayout: true });
   },
@@ -120,18 +124,20 @@ gated(
 
 gated(
   test,
-  '503 ServerBusy and 500 InternalError bursts on Put Block and Put Block List: retried (Retry-After honoured), same container as a fault-free run',
+  '503 ServerBusy and 500 InternalError bursts on Put Block, Put Block List and the lease: retried (Retry-After honoured), same container as a fault-free run',
   whyNot,
   async () => {
     const t = twins.get('busy')!;
     const busy = proxy.arm(
       { name: '503 x3 on put block', ...PUT_BLOCK, nth: 1, times: 3, fault: { kind: 'status', status: 503, code: 'ServerBusy', retryAfterSeconds: 1 } },
       { name: '500 x2 on put block list', ...PUT_BLOCK_LIST, nth: 1, times: 2, fault: { kind: 'status', status: 500, code: 'InternalError' } },
+      { name: '503 x2 on taking the lease', ...LEASE, nth: 1, times: 2, fault: { kind: 'status', status: 503, code: 'ServerBusy' } },
     );
     const rep = recorder();
     await backup(opts(t), ctxWith(rep));
     proxy.expectFired(busy[0]!, 3);
     proxy.expectFired(busy[1]!, 2);
+    proxy.expectFired(busy[2]!, 2);
     assert.ok(retries(rep) >= 5, `retries reported: ${retries(rep)}`);
     assert.ok(
       rep.warnings.some((w) => w.code === 'CLOUD_RETRY' && /server is busy/.test(w.message)),
@@ -238,8 +244,8 @@ gated(
     })[0]!;
     for (const json of [false, true]) {
       const out = await cli([...(json ? ['--json'] : []), 'backup', source, '--staging', t.staging], env);
-      proxy.expectFired(down, 6);
       assert.is(out.code, 6, out.stderr + out.stdout);
+      proxy.expectFired(down, 6);
       const text = out.stdout + out.stderr;
       if (json) {
         const last = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { type: string; code: string; message: string };

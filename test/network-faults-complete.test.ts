@@ -193,8 +193,8 @@ test('503 on every read of one blob (beyond the retries), through the CLI: exit 
     fault: { kind: 'status', status: 503, code: 'ServerBusy' },
   })[0]!;
   const out = await cli(['complete', '--staging', staging]);
-  blobs.expectFired(rule, 2);
   assert.is(out.code, 6, out.stderr + out.stdout);
+  blobs.expectFired(rule, 2);
   assert.match(out.stderr, /\[CLOUD_IO\]/);
   assert.match(out.stderr, /down\/data\/aa\/pack1/);
   assert.match(out.stderr, /run the command again/, 'says what to do');

@@ -115,31 +115,37 @@ function cli(args: string[], env: Record<string, string>): Promise<{ code: numbe
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-gated(test, 'every pack read reset or refused (beyond the retries), through the CLI: exit 6, CLOUD_IO naming the blob and the fix, no stack, no key; a rerun restores', whyNot, async () => {
-  const env = { DRIVESEED_PASSPHRASE: PASS.reveal(), DRIVESEED_STORAGE_KEY: AZURITE_KEY };
-  const faults: FaultRule[] = [
-    { name: 'reset every pack read', ...GET_PACK, times: Number.POSITIVE_INFINITY, fault: { kind: 'drop', when: 'before' } },
-    { name: '500 on every pack read', ...GET_PACK, times: Number.POSITIVE_INFINITY, fault: { kind: 'status', status: 500, code: 'InternalError' } },
-  ];
-  for (const rule of faults) {
-    proxy.reset();
-    proxy.arm(rule);
+gated(
+  test,
+  'every pack read reset or refused (beyond the retries), through the CLI: exit 6, CLOUD_IO naming the blob and the fix, no stack, no key; a rerun restores',
+  whyNot,
+  async () => {
+    const env = { DRIVESEED_PASSPHRASE: PASS.reveal(), DRIVESEED_STORAGE_KEY: AZURITE_KEY };
+    const faults: FaultRule[] = [
+      { name: 'reset every pack read', ...GET_PACK, times: Number.POSITIVE_INFINITY, fault: { kind: 'drop', when: 'before' } },
+      { name: '500 on every pack read', ...GET_PACK, times: Number.POSITIVE_INFINITY, fault: { kind: 'status', status: 500, code: 'InternalError' } },
+    ];
+    for (const rule of faults) {
+      proxy.reset();
+      proxy.arm(rule);
+      const to = target();
+      const out = await cli(['restore', '--staging', twin.staging, '--from-cloud', '--to', to], env);
+      assert.is(out.code, 6, out.stderr + out.stdout);
+      proxy.expectFired(rule, 6);
+      assert.match(out.stderr, /\[CLOUD_IO\]/);
+      assert.match(out.stderr, /Could not read http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/restore\/data\//);
+      assert.match(out.stderr, /after 6 attempts/);
+      assert.match(out.stderr, /run the command again/);
+      assert.not.match(out.stdout + out.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
+      for (const secret of [AZURITE_KEY, encodeURIComponent(AZURITE_KEY), PASS.reveal()])
+        assert.not.ok((out.stdout + out.stderr).includes(secret), 'a secret reached the output');
+    }
+    proxy.disarm();
     const to = target();
-    const out = await cli(['restore', '--staging', twin.staging, '--from-cloud', '--to', to], env);
-    proxy.expectFired(rule, 6);
-    assert.is(out.code, 6, out.stderr + out.stdout);
-    assert.match(out.stderr, /\[CLOUD_IO\]/);
-    assert.match(out.stderr, /Could not read http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/restore\/data\//);
-    assert.match(out.stderr, /after 6 attempts/);
-    assert.match(out.stderr, /run the command again/);
-    assert.not.match(out.stdout + out.stderr, /\n\s+at .+:\d+:\d+/, 'no stack trace');
-    for (const secret of [AZURITE_KEY, encodeURIComponent(AZURITE_KEY), PASS.reveal()]) assert.not.ok((out.stdout + out.stderr).includes(secret), 'a secret reached the output');
-  }
-  proxy.disarm();
-  const to = target();
-  const ok = await cli(['--json', 'restore', '--staging', twin.staging, '--from-cloud', '--to', to], env);
-  assert.is(ok.code, 0, ok.stderr);
-  assert.equal(treeOf(path.join(to, 'data')), treeOf(source));
-});
+    const ok = await cli(['--json', 'restore', '--staging', twin.staging, '--from-cloud', '--to', to], env);
+    assert.is(ok.code, 0, ok.stderr);
+    assert.equal(treeOf(path.join(to, 'data')), treeOf(source));
+  },
+);
 
 test.run();
