@@ -57,18 +57,6 @@ const KNOWN_EXCEPTIONS: Exception[] = [
     fix: 'move the cloud check into src/core (core/check-cloud.ts over the unified repository), leaving src/cloud the container backend only',
   })),
   {
-    from: 'src/cloud/restore-source',
-    to: 'src/core/settings',
-    owner: 'repository-classes rework (src/repo, src/cloud)',
-    fix: 'take the account and container from the caller (core/restore.ts reads the staging settings) instead of reading settings.json here',
-  },
-  {
-    from: 'src/cloud/settings',
-    to: 'src/core/settings',
-    owner: 'repository-classes rework (src/repo, src/cloud)',
-    fix: 'take the JobSettings fields it needs as a parameter type of its own, or move settings.json reading below cloud with the staging-records module',
-  },
-  {
     from: 'src/emulator/ingest',
     to: 'src/native/pipeline',
     owner: 'emulator',

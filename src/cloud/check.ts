@@ -30,8 +30,9 @@ import { CLOUD_CHECK_FIX } from '../repo/errors';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
 import { BLOCK_SIZE } from './backend';
-import { type CloudLocation, containerClientFor, describeLocation } from './client';
-import { ContainerBackend, blockId } from './container-backend';
+import { openBackend } from './backends';
+import type { CloudLocation } from './client';
+import { blockId } from './container-backend';
 import { storageFailure } from './errors';
 import { indexCacheDir } from './index-cache';
 import { CloudRepository } from './repository';
@@ -60,9 +61,9 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
       );
     location = await resolveCloudLocation(settings, o.staging, ctx.env);
   }
-  const where = describeLocation(location);
-  const client = containerClientFor(location);
-  const backend = new ContainerBackend(client, where);
+  const backend = await openBackend({ location });
+  const where = backend.description;
+  const client = backend.client;
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = await CloudRepository.open(backend, passphrase, signal);
   const found = new ProblemList(reporter);

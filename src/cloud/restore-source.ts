@@ -16,21 +16,16 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CommandContext } from '../base/context';
-import { usageError } from '../base/errors';
 import type { Secret } from '../base/secret';
-import { readSettings } from '../core/settings';
 import type { ChunkRef } from '../native/binding';
 import type { ChunkIndex } from '../repo/chunk-index';
 import { decodeVerifiedChunk } from '../repo/blob-loader';
 import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
 import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc } from '../repo/snapshot';
-import { containerClientFor, describeLocation } from './client';
-import { ContainerBackend } from './container-backend';
+import type { Backend } from './backend';
 import { indexCacheDir } from './index-cache';
 import { CloudRepository } from './repository';
-import { resolveCloudLocation } from './settings';
 
 /** Largest coalesced range fetched in one readRange call (memory per range in flight). */
 const MAX_RANGE = 8 * 1024 * 1024;
@@ -55,18 +50,9 @@ export class CloudRestoreSource {
     fs.mkdirSync(this.work, { recursive: true });
   }
 
-  /** Opens the repository named by the staging settings (account, container, endpoint; credentials from the environment). */
-  static async open(staging: string, passphrase: Secret, ctx: Pick<CommandContext, 'env' | 'signal'>): Promise<CloudRestoreSource> {
-    const settings = readSettings(staging);
-    if (!settings)
-      throw usageError(
-        'SETTINGS_MISSING',
-        `${staging} holds no driveseed settings; --from-cloud needs the --staging location whose settings name the account and container.`,
-        { field: 'staging' },
-      );
-    const location = await resolveCloudLocation(settings, staging, ctx.env);
-    const backend = new ContainerBackend(containerClientFor(location), describeLocation(location));
-    return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, ctx.signal), staging, ctx.signal);
+  /** Opens the repository in `backend`; `staging` holds the index cache and the work directory. */
+  static async open(backend: Backend, staging: string, passphrase: Secret, signal: AbortSignal): Promise<CloudRestoreSource> {
+    return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, signal), staging, signal);
   }
 
   get description(): string {

@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_FILE, DATA_DIR, INDEX_DIR, PACK_LIST_SUFFIX, SNAPSHOT_DIR } from '../repo/layout';
-import { type Backend, LocalBackend } from './backend';
+import type { Backend } from './backend';
+import { openBackend } from './backends';
 
 export interface SeedUploadResult {
   files: number;
@@ -19,7 +20,7 @@ export interface SeedUploadResult {
 
 /** Uploads the repository at `staging` into `backend`; packs first, then index files, then config and snapshots. */
 export async function uploadRepository(staging: string, backend: Backend, signal?: AbortSignal): Promise<SeedUploadResult> {
-  const local = new LocalBackend(staging);
+  const local = await openBackend({ directory: staging });
   const md5s = new Map<string, Buffer>();
   for (const e of await local.list(`${INDEX_DIR}/`)) {
     if (!e.path.endsWith(PACK_LIST_SUFFIX)) continue;

@@ -16,23 +16,39 @@
 import { emulatorAccount } from '../azure/blob';
 import { DriveseedError } from '../base/errors';
 import { Secret } from '../base/secret';
-import type { JobSettings } from '../core/settings';
 import type { CloudLocation } from './client';
 
 const AZURITE_ACCOUNT = 'devstoreaccount1';
 // Microsoft's published Azurite development key; wrapped in a Secret all the same.
 const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/**
+ * The fields of the staging settings (settings.json, written by src/core/settings.ts) that say where the
+ * cloud repository is and whether the seed is complete; the saved settings (JobSettings) are one.
+ */
+export interface CloudSettings {
+  /** Azure Import/Export job name (named in the next-step messages) */
+  job: string;
+  account?: string;
+  container?: string;
+  /** the Blob service endpoint (Azurite, the emulator); also kept under seed.blobEndpoint by complete */
+  blobEndpoint?: unknown;
+  /** the emulator's ARM endpoint chosen with --emulator */
+  emulator?: unknown;
+  /** the seed's progress */
+  seed?: Record<string, unknown>;
+}
+
 // The seed's states and their transitions are owned by src/core/staging-records.ts (SEED_STATES).
 
 /** True once `driveseed complete` has verified the container and recorded it. */
-export function seedComplete(settings: JobSettings): boolean {
+export function seedComplete(settings: CloudSettings): boolean {
   const seed = settings.seed as { state?: unknown; completed?: unknown } | undefined;
   return seed?.state === 'complete' || (typeof seed?.completed === 'string' && seed.completed.length > 0);
 }
 
 /** Throws SEED_NOT_COMPLETE with the next step to run, unless the seed is complete. */
-export function requireSeedComplete(settings: JobSettings, staging: string, command: string): void {
+export function requireSeedComplete(settings: CloudSettings, staging: string, command: string): void {
   if (seedComplete(settings)) return;
   const state = (settings.seed as { state?: unknown } | undefined)?.state;
   const s = JSON.stringify(staging);
@@ -56,7 +72,7 @@ export function requireSeedComplete(settings: JobSettings, staging: string, comm
 }
 
 /** The cloud repository's location from the settings and the environment. Throws CLOUD_CONFIG when account or container is missing. */
-export function cloudLocationFromSettings(settings: JobSettings, staging: string, env: Record<string, string | undefined>): CloudLocation {
+export function cloudLocationFromSettings(settings: CloudSettings, staging: string, env: Record<string, string | undefined>): CloudLocation {
   const seed = (settings.seed ?? {}) as { blobEndpoint?: unknown };
   const account = settings.account;
   const container = settings.container;
@@ -85,7 +101,7 @@ export function cloudLocationFromSettings(settings: JobSettings, staging: string
  * (`settings.emulator`, its ARM endpoint) and the environment gives no credentials, the account's
  * blob endpoint and key are asked from that emulator. Throws EMULATOR_UNREACHABLE when it is not running.
  */
-export async function resolveCloudLocation(settings: JobSettings, staging: string, env: Record<string, string | undefined>): Promise<CloudLocation> {
+export async function resolveCloudLocation(settings: CloudSettings, staging: string, env: Record<string, string | undefined>): Promise<CloudLocation> {
   const loc = cloudLocationFromSettings(settings, staging, env);
   const fromEnv = env.DRIVESEED_STORAGE_CONNECTION_STRING || env.DRIVESEED_STORAGE_SAS || env.DRIVESEED_STORAGE_KEY;
   if (fromEnv || typeof settings.emulator !== 'string' || !settings.emulator) return loc;

@@ -26,23 +26,22 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ContainerBackend } from '../cloud/container-backend';
-import { type CloudLocation, containerClientFor, describeLocation } from '../cloud/client';
+import { openBackend } from '../cloud/backends';
+import type { CloudLocation } from '../cloud/client';
 import { indexCacheDir } from '../cloud/index-cache';
 import { acquireLeaseLock } from '../cloud/lease-lock';
 import { readChunkCached, treeBlobCacheDir } from '../cloud/tree-blob-cache';
 import { CloudRepository } from '../cloud/repository';
-import { requireSeedComplete, resolveCloudLocation } from '../cloud/settings';
 import { readConfig, startKeyDerivation } from '../repo/config';
 import type { KdfParams } from '../repo/crypto';
 import { repoIoError } from '../repo/errors';
 import { type IndexPack, packFromEvent } from '../repo/index-file';
 import type { SnapshotSummary } from '../repo/snapshot';
 import type { CommandContext } from './command';
-import { DriveseedError, cancelledError, usageError } from '../base/errors';
+import { DriveseedError, cancelledError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from '../base/reporter';
-import { readSettings } from './settings';
+import { stagingCloudLocation } from './cloud-location';
 import { type PackBatch, type SnapshotOptions, Warnings, countSources, latestWithSources, progressTotals, takeSnapshot } from './snapshotter';
 import { checkStagePaths } from './stage';
 
@@ -156,33 +155,34 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   const t0 = Date.now();
   const { reporter } = ctx;
   checkStagePaths(o.sources, o.staging);
-  const settings = readSettings(o.staging);
-  if (!settings && !o.location) {
-    throw usageError(
-      'SETTINGS_MISSING',
-      `${o.staging} holds no driveseed settings; give the --staging location that was used for \`driveseed stage\` and the import.`,
-      { field: 'staging' },
-    );
-  }
-  if (settings && !o.location) requireSeedComplete(settings, o.staging, 'backup');
-  const location = o.location ?? (await resolveCloudLocation(settings!, o.staging, ctx.env));
+  const { location, settings } = await stagingCloudLocation(o.staging, ctx.env, {
+    location: o.location,
+    missing: 'give the --staging location that was used for `driveseed stage` and the import.',
+    seedCommand: 'backup',
+  });
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   // scrypt starts now, from the staging directory's copy of the config, while the Azure SDK loads and
   // the container's config is fetched (0.1–0.2 s of an unchanged backup, measured); unlockConfig uses
   // the result only if the container's config has the same KDF parameters and salt.
   const early = localKdf(o.staging);
   const pending = early ? startKeyDerivation(passphrase, early) : undefined;
-  const client = containerClientFor(location);
-  const where = describeLocation(location);
-  const backend = new ContainerBackend(client, where, {
-    maxBlocksInFlight: o.maxBlocksInFlight ?? 8,
-    retry: {
-      onRetry: ({ attempt, error }) =>
-        reporter.warning('CLOUD_RETRY', `Retrying a request to ${where} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`, {
-          attempt,
-        }),
+  const backend = await openBackend(
+    { location },
+    {
+      maxBlocksInFlight: o.maxBlocksInFlight ?? 8,
+      retry: {
+        onRetry: ({ attempt, error }) =>
+          reporter.warning(
+            'CLOUD_RETRY',
+            `Retrying a request to ${backend.description} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`,
+            {
+              attempt,
+            },
+          ),
+      },
     },
-  });
+  );
+  const { client, description: where } = backend;
 
   // The KDF (scrypt N=2^17: 0.3–0.5 s on the libuv pool) runs while the sources are counted, as in
   // stage: the count needs no key, and it ran after the KDF here, in the critical path (measured on

@@ -19,8 +19,11 @@ import { isCancelled } from '../native/errors';
 import { loadBinding } from '../native/load';
 import { runJob } from '../native/run-job';
 import { Repository } from '../repo/repository';
+import { openBackend } from '../cloud/backends';
 import { CloudRestoreSource } from '../cloud/restore-source';
+import type { Secret } from '../base/secret';
 import { type FileRecord, type MetaFields, badName, readTree } from '../repo/tree';
+import { stagingCloudLocation } from './cloud-location';
 import type { CommandContext } from './command';
 import { DriveseedError, cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
@@ -105,7 +108,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       throw usageError('TARGET_UNUSABLE', `--to ${o.to} cannot be read (${(err as NodeJS.ErrnoException).code}).`, { field: 'to' });
   }
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = o.fromCloud ? await CloudRestoreSource.open(o.staging, passphrase, ctx) : await Repository.open(o.staging, passphrase);
+  const repo = o.fromCloud ? await openCloudSource(o.staging, passphrase, ctx) : await Repository.open(o.staging, passphrase);
   try {
     const { id: snapshotId, doc: snap } = await repo.resolveSnapshot(o.snapshot);
     const index = await repo.loadChunkIndex();
@@ -356,6 +359,14 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
   } finally {
     repo.close();
   }
+}
+
+/** The repository in the container the staging settings name. */
+async function openCloudSource(staging: string, passphrase: Secret, ctx: CommandContext): Promise<CloudRestoreSource> {
+  const { location } = await stagingCloudLocation(staging, ctx.env, {
+    missing: '--from-cloud needs the --staging location whose settings name the account and container.',
+  });
+  return CloudRestoreSource.open(await openBackend({ location }), staging, passphrase, ctx.signal);
 }
 
 /** Owner (when root), mode and mtime; `link`: a symlink, changed without following it. */

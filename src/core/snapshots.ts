@@ -2,16 +2,14 @@
  * `driveseed snapshots`: the snapshots of the staging repository, or with `cloud` of the repository
  * in the Azure container, oldest first, with their dates and sizes. Read-only: takes no lock.
  */
-import { ContainerBackend } from '../cloud/container-backend';
-import { type CloudLocation, containerClientFor, describeLocation } from '../cloud/client';
+import { openBackend } from '../cloud/backends';
+import type { CloudLocation } from '../cloud/client';
 import { CloudRepository } from '../cloud/repository';
-import { resolveCloudLocation } from '../cloud/settings';
 import { Repository } from '../repo/repository';
 import type { SnapshotDoc } from '../repo/snapshot';
 import type { CommandContext } from './command';
-import { usageError } from '../base/errors';
+import { stagingCloudLocation } from './cloud-location';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
-import { readSettings } from './settings';
 
 export interface SnapshotsOptions {
   /** absolute staging location */
@@ -67,16 +65,12 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
       repo.close();
     }
   }
-  let location = o.location;
-  if (!location) {
-    const settings = readSettings(o.staging);
-    if (!settings)
-      throw usageError('SETTINGS_MISSING', `${o.staging} holds no driveseed settings; give the --staging location used for stage and the import.`, {
-        field: 'staging',
-      });
-    location = await resolveCloudLocation(settings, o.staging, ctx.env);
-  }
-  const where = describeLocation(location);
-  const repo = await CloudRepository.open(new ContainerBackend(containerClientFor(location), where), passphrase, ctx.signal);
+  const { location } = await stagingCloudLocation(o.staging, ctx.env, {
+    location: o.location,
+    missing: 'give the --staging location used for stage and the import.',
+  });
+  const backend = await openBackend({ location });
+  const where = backend.description;
+  const repo = await CloudRepository.open(backend, passphrase, ctx.signal);
   return { location: where, snapshots: (await repo.listSnapshots(ctx.signal)).map((s) => info(s.id, s.doc)) };
 }
