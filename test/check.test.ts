@@ -30,8 +30,8 @@ test('a flipped byte in a pack: check --read-data names pack and offset; restore
 
   // Find the chunk of f3.bin and flip one byte in the middle of it.
   const repo = await Repository.open(staging, new Secret(PASS));
-  const snap = repo.resolveSnapshot('latest').doc;
-  const index = repo.loadChunkIndex();
+  const snap = (await repo.resolveSnapshot('latest')).doc;
+  const index = await repo.loadChunkIndex();
   let target: string | undefined;
   for await (const { rec } of readTree(snap.tree, (id, raw) => repo.readChunk(index, id, raw), 't'))
     if (rec.t === 'f' && rec.n === 'f3.bin') target = rec.c[0]![0];

@@ -1,4 +1,4 @@
-// The Backend conformance suite (src/cloud/backend.ts), run against a local directory and a blob
+// The Backend conformance suite (src/repo/backend.ts), run against a local directory and a blob
 // container in a private Azurite; plus the container-only behaviours: resumable uploads, Content-MD5,
 // retries through a fault-injecting proxy, and the in-flight block cap.
 import { randomBytes } from 'node:crypto';
@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { BLOCK_SIZE, type Backend, LocalBackend, blockMd5Of } from '../src/cloud/backend';
+import { BLOCK_SIZE, type Backend, LocalBackend, blockMd5Of } from '../src/repo/backend';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { containerClientFor, describeLocation } from '../src/cloud/client';
 import { ContainerBackend } from '../src/cloud/container-backend';

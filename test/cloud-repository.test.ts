@@ -1,23 +1,22 @@
-// The cloud repository (src/cloud/repository.ts), the seed upload (src/cloud/seed.ts) and the index
-// cache (src/cloud/index-cache.ts) against a private Azurite. Needs no native pack job: index and
+// The repository over a container (src/repo/repository.ts), the seed upload (src/cloud/seed.ts) and the index
+// cache (src/repo/index-cache.ts) against a private Azurite. Needs no native pack job: index and
 // snapshot files are written by the repository code in JS, packs are plain random files.
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { blockMd5Of } from '../src/cloud/backend';
+import { LocalBackend, blockMd5Of } from '../src/repo/backend';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { containerClientFor, describeLocation } from '../src/cloud/client';
 import { ContainerBackend } from '../src/cloud/container-backend';
-import { indexCacheDir } from '../src/cloud/index-cache';
-import { CloudRepository } from '../src/cloud/repository';
 import { uploadRepository } from '../src/cloud/seed';
 import type { DriveseedError } from '../src/base/errors';
 import { listSnapshots } from '../src/core/snapshots';
 import { Secret } from '../src/base/secret';
 import { type IndexPack, writeIndex } from '../src/repo/index-file';
 import { packPath } from '../src/repo/layout';
+import { indexCacheDir } from '../src/repo/index-cache';
 import { Repository } from '../src/repo/repository';
 import { writeSnapshot } from '../src/repo/snapshot';
 import { tmpDir } from './helpers';
@@ -117,27 +116,27 @@ test('index cache: the first load fetches every index file, the next reuses them
   const staging = tmpDir('driveseed-cloudstaging-');
   dirs.push(staging);
   const cache = indexCacheDir(staging);
-  const repo = await CloudRepository.open(be, pass);
-  const a = await repo.loadIndex(cache);
-  assert.is(a.sync.fetched, 3);
-  assert.is(a.sync.reused, 0);
+  const repo = await Repository.open(be, pass, { indexCache: cache });
+  const a = await repo.loadIndex();
+  assert.is(a.sync!.fetched, 3);
+  assert.is(a.sync!.reused, 0);
   assert.is(a.index.size, chunkIds.length);
   for (const id of chunkIds) assert.ok(a.index.lookup(Buffer.from(id, 'hex')), `chunk ${id} indexed`);
   const readsBefore = be.counters.bytesRead;
-  const b = await repo.loadIndex(cache);
-  assert.is(b.sync.fetched, 0);
-  assert.is(b.sync.reused, 3);
+  const b = await repo.loadIndex();
+  assert.is(b.sync!.fetched, 0);
+  assert.is(b.sync!.reused, 3);
   assert.is(be.counters.bytesRead, readsBefore, 'nothing downloaded');
   const victim = fs.readdirSync(cache)[0]!;
   fs.appendFileSync(path.join(cache, victim), 'x');
-  const c = await repo.loadIndex(cache);
-  assert.is(c.sync.fetched, 1);
-  assert.is(c.sync.reused, 2);
+  const c = await repo.loadIndex();
+  assert.is(c.sync!.fetched, 1);
+  assert.is(c.sync!.reused, 2);
   assert.is(c.index.size, chunkIds.length);
   // An index file deleted in the container leaves the cache too.
   await be.delete(`index/${victim}`);
-  const d = await repo.loadIndex(cache);
-  assert.is(d.sync.ids.length, 2);
+  const d = await repo.loadIndex();
+  assert.is(d.sync!.ids.length, 2);
   assert.not.ok(fs.existsSync(path.join(cache, victim)));
 });
 
@@ -145,16 +144,47 @@ test('snapshots are listed from the container; a wrong passphrase is WRONG_PASSP
   const { dir } = await stagedRepo(1);
   const be = await container();
   await uploadRepository(dir, be);
-  const repo = await CloudRepository.open(be, pass);
+  const repo = await Repository.open(be, pass);
   const snaps = await repo.listSnapshots();
   assert.is(snaps.length, 1);
   assert.is(snaps[0]!.doc.summary.bytes, 123);
   assert.is((await repo.resolveSnapshot('latest')).id, snaps[0]!.id);
   assert.is((await repo.resolveSnapshot(snaps[0]!.id.slice(0, 6))).id, snaps[0]!.id);
-  const wrong = await CloudRepository.open(be, new Secret('not the passphrase')).catch((e: unknown) => e);
+  const wrong = await Repository.open(be, new Secret('not the passphrase')).catch((e: unknown) => e);
   assert.is((wrong as DriveseedError).code, 'WRONG_PASSPHRASE');
-  const empty = await CloudRepository.open(await container(), pass).catch((e: unknown) => e);
+  const empty = await Repository.open(await container(), pass).catch((e: unknown) => e);
   assert.is((empty as DriveseedError).code, 'REPO_NOT_FOUND');
+});
+
+test('one Repository over both backends: a local directory and the container it was uploaded to read the same index, snapshots and pack lists; written index and snapshot land in either', async () => {
+  const { dir, chunkIds } = await stagedRepo(2);
+  const be = await container();
+  await uploadRepository(dir, be);
+  const local = await Repository.open(new LocalBackend(dir), pass);
+  const cloud = await Repository.open(be, pass);
+  assert.equal(await cloud.indexIds(), await local.indexIds());
+  assert.is((await cloud.loadChunkIndex()).size, chunkIds.length);
+  assert.is((await local.loadChunkIndex()).size, chunkIds.length);
+  assert.equal(await cloud.listSnapshots(), await local.listSnapshots());
+  const id = (await local.indexIds())[0]!;
+  assert.equal(await cloud.packList(id), await local.packList(id));
+  // Messages name the repository where it is: the directory, or the container.
+  const missing = (r: Repository) =>
+    r.resolveSnapshot('ffff').then(
+      () => 'found',
+      (e: DriveseedError) => e.message,
+    );
+  assert.match(await missing(local), `No snapshot ffff in ${dir}; `);
+  assert.match(await missing(cloud), `No snapshot ffff in ${be.description}; `);
+  for (const repo of [local, cloud]) {
+    const doc = (await repo.listSnapshots())[0]!.doc;
+    const sid = await repo.writeSnapshot({ ...doc, host: 'other' });
+    assert.is((await repo.resolveSnapshot(sid.slice(0, 8))).doc.host, 'other');
+    const iid = await repo.writeIndex([]);
+    assert.ok((await repo.indexIds()).includes(iid));
+    assert.equal((await repo.packList(iid)).packs, []);
+  }
+  local.close();
 });
 
 test('snapshots command: the same listing from the staging repository and, with cloud, from the container', async () => {

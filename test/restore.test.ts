@@ -12,7 +12,7 @@ import { loadBinding } from '../src/native/load';
 import { restore } from '../src/core/restore';
 import { stage } from '../src/core/stage';
 import { Secret } from '../src/base/secret';
-import { packFromEvent, writeIndex } from '../src/repo/index-file';
+import { packFromEvent } from '../src/repo/index-file';
 import { Repository } from '../src/repo/repository';
 import { writeSnapshot } from '../src/repo/snapshot';
 import { TREE_HEADER } from '../src/repo/tree';
@@ -26,7 +26,7 @@ async function packFiles(repo: Repository, files: string[]): Promise<PackFileEve
   await b.packJob(
     {
       files: files.map((f) => ({ path: f, size: fs.statSync(f).size })),
-      packDir: path.join(repo.root, 'data'),
+      packDir: repo.backend.localPath!('data'),
       chunker: repo.config.chunker,
       level: 3,
       threads: 1,
@@ -37,11 +37,7 @@ async function packFiles(repo: Repository, files: string[]): Promise<PackFileEve
       for (const x of e) x.type === 'file' ? (evs[x.index] = x) : packs.push(x);
     },
   );
-  writeIndex(
-    repo.root,
-    repo.keys,
-    packs.map((p) => packFromEvent(p, repo.config.blockSize)),
-  );
+  await repo.writeIndex(packs.map((p) => packFromEvent(p, repo.config.blockSize)));
   return evs;
 }
 

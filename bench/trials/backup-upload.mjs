@@ -17,7 +17,7 @@ require('tsx/cjs');
 const { startAzurite } = require(path.join(ROOT, 'src/cloud/azurite.ts'));
 const { containerClientFor, describeLocation } = require(path.join(ROOT, 'src/cloud/client.ts'));
 const { ContainerBackend } = require(path.join(ROOT, 'src/cloud/container-backend.ts'));
-const { blockMd5OfFile } = require(path.join(ROOT, 'src/cloud/backend.ts'));
+const { blockMd5OfFile } = require(path.join(ROOT, 'src/repo/backend.ts'));
 
 const PARALLEL = 8;
 

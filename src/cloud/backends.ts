@@ -5,7 +5,7 @@
  * settings that name the container (account, container, endpoint; credentials from the environment,
  * src/cloud/settings.ts). Adding a kind of storage: ARCHITECTURE.md, "Recipe: adding a storage backend".
  */
-import { LocalBackend } from './backend';
+import { LocalBackend } from '../repo/backend';
 import { type CloudLocation, containerClientFor, describeLocation } from './client';
 import { ContainerBackend, type ContainerBackendOptions } from './container-backend';
 import { type CloudSettings, resolveCloudLocation } from './settings';

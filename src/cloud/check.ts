@@ -29,13 +29,13 @@ import { ChunkIndex } from '../repo/chunk-index';
 import { CLOUD_CHECK_FIX } from '../repo/errors';
 import type { IndexDoc, IndexPack, PackListDoc } from '../repo/index-file';
 import { DATA_DIR, packListPath } from '../repo/layout';
-import { BLOCK_SIZE } from './backend';
+import { BLOCK_SIZE } from '../repo/backend';
 import { openBackend } from './backends';
 import type { CloudLocation } from './client';
 import { blockId } from './container-backend';
 import { storageFailure } from './errors';
-import { indexCacheDir } from './index-cache';
-import { CloudRepository } from './repository';
+import { indexCacheDir } from '../repo/index-cache';
+import { Repository } from '../repo/repository';
 import { resolveCloudLocation } from './settings';
 
 export interface CloudCheckOptions {
@@ -65,20 +65,20 @@ export async function checkCloud(o: CloudCheckOptions, ctx: CommandContext): Pro
   const where = backend.description;
   const client = backend.client;
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = await CloudRepository.open(backend, passphrase, signal);
+  const cacheDir = indexCacheDir(o.staging);
+  const repo = await Repository.open(backend, passphrase, { signal, indexCache: cacheDir });
   const found = new ProblemList(reporter);
   const { report } = found;
   const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
-  const cacheDir = indexCacheDir(o.staging);
 
   // ---- index files and the packs they list
   const index = new ChunkIndex();
   const packs = new Map<string, IndexPack>();
-  for (const id of await repo.indexIds(cacheDir, signal)) {
+  for (const id of await repo.indexIds(signal)) {
     counts.indexFiles++;
     let doc: IndexDoc;
     try {
-      doc = await repo.indexDoc(cacheDir, id, signal);
+      doc = await repo.indexDoc(id, signal);
     } catch (err) {
       if (!(err instanceof DriveseedError) || err.category !== 'VERIFY_FAILED') throw err;
       report({ code: 'INDEX_DAMAGED', message: err.message, file: `index/${id}` });

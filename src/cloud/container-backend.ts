@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { ContainerClient } from '@azure/storage-blob';
 import { cancelledError } from '../base/errors';
-import { BLOCK_SIZE, type Backend, type BackendEntry, type PutFileOptions, type PutFileResult, blockMd5OfFile, checkRelPath } from './backend';
+import { BLOCK_SIZE, type Backend, type BackendEntry, type PutFileOptions, type PutFileResult, blockMd5OfFile, checkRelPath } from '../repo/backend';
 import { cloudError, storageFailure } from './errors';
 import { type RetryOptions, Semaphore, withRetry } from './retry';
 

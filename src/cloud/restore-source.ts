@@ -23,9 +23,9 @@ import { decodeVerifiedChunk } from '../repo/blob-loader';
 import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
 import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc } from '../repo/snapshot';
-import type { Backend } from './backend';
-import { indexCacheDir } from './index-cache';
-import { CloudRepository } from './repository';
+import type { Backend } from '../repo/backend';
+import { indexCacheDir } from '../repo/index-cache';
+import { Repository } from '../repo/repository';
 
 /** Largest coalesced range fetched in one readRange call (memory per range in flight). */
 const MAX_RANGE = 8 * 1024 * 1024;
@@ -41,8 +41,8 @@ export class CloudRestoreSource {
   bytesFetched = 0;
 
   private constructor(
-    private readonly repo: CloudRepository,
-    private readonly staging: string,
+    private readonly repo: Repository,
+    staging: string,
     private readonly signal: AbortSignal,
   ) {
     this.keys = repo.keys;
@@ -52,7 +52,7 @@ export class CloudRestoreSource {
 
   /** Opens the repository in `backend`; `staging` holds the index cache and the work directory. */
   static async open(backend: Backend, staging: string, passphrase: Secret, signal: AbortSignal): Promise<CloudRestoreSource> {
-    return new CloudRestoreSource(await CloudRepository.open(backend, passphrase, signal), staging, signal);
+    return new CloudRestoreSource(await Repository.open(backend, passphrase, { signal, indexCache: indexCacheDir(staging) }), staging, signal);
   }
 
   get description(): string {
@@ -65,7 +65,7 @@ export class CloudRestoreSource {
   }
 
   async loadChunkIndex(): Promise<ChunkIndex> {
-    this.index = (await this.repo.loadIndex(indexCacheDir(this.staging), this.signal)).index;
+    this.index = await this.repo.loadChunkIndex();
     return this.index;
   }
 

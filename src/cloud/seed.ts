@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CONFIG_FILE, DATA_DIR, INDEX_DIR, PACK_LIST_SUFFIX, SNAPSHOT_DIR } from '../repo/layout';
-import type { Backend } from './backend';
+import type { Backend } from '../repo/backend';
 import { openBackend } from './backends';
 
 export interface SeedUploadResult {

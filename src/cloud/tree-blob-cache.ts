@@ -13,7 +13,7 @@ import { decodeVerifiedChunk } from '../repo/blob-loader';
 import { writeFileAtomic } from '../repo/atomic';
 import type { ChunkIndex } from '../repo/chunk-index';
 import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
-import type { CloudRepository } from './repository';
+import type { Repository } from '../repo/repository';
 
 export function treeBlobCacheDir(staging: string): string {
   return path.join(staging, '.cache', 'tree-blobs');
@@ -21,7 +21,7 @@ export function treeBlobCacheDir(staging: string): string {
 
 /** Reads one chunk of the repository through the encrypted blob cache; verifies it (AES-GCM + keyed id). */
 export async function readChunkCached(
-  repo: CloudRepository,
+  repo: Repository,
   index: ChunkIndex,
   cacheDir: string,
   id: string,

@@ -28,10 +28,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openBackend } from '../cloud/backends';
 import type { CloudLocation } from '../cloud/client';
-import { indexCacheDir } from '../cloud/index-cache';
+import { indexCacheDir } from '../repo/index-cache';
 import { acquireLeaseLock } from '../cloud/lease-lock';
 import { readChunkCached, treeBlobCacheDir } from '../cloud/tree-blob-cache';
-import { CloudRepository } from '../cloud/repository';
+import { Repository } from '../repo/repository';
 import { readConfig, startKeyDerivation } from '../repo/config';
 import type { KdfParams } from '../repo/crypto';
 import { repoIoError } from '../repo/errors';
@@ -188,7 +188,8 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   // stage: the count needs no key, and it ran after the KDF here, in the critical path (measured on
   // the quick bench set: 30 ms of a 0.9 s unchanged backup; up to the whole KDF on large trees). A
   // wrong passphrase stops the count at its next yield.
-  const opening = CloudRepository.open(backend, passphrase, ctx.signal, pending);
+  const cacheDir = indexCacheDir(o.staging);
+  const opening = Repository.open(backend, passphrase, { signal: ctx.signal, indexCache: cacheDir, ...(pending ? { early: pending } : {}) });
   let openFailed = false;
   let keyReady = false;
   opening.then(
@@ -210,19 +211,20 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
 
   const work = backupWorkDir(o.staging);
   const packDir = path.join(work, 'packs');
-  const cacheDir = indexCacheDir(o.staging);
   const journal = new PackJournal(path.join(work, 'journal.jsonl'));
   try {
     fs.mkdirSync(packDir, { recursive: true });
     reporter.info(`Loading the index of ${where}`);
-    const { index, docs, sync } = await repo.loadIndex(cacheDir, signal);
+    const loaded = await repo.loadIndex(signal);
+    const { index, docs } = loaded;
+    const sync = loaded.sync!; // opened with an index cache
     reporter.info(`Index: ${docs} files, ${index.size} chunks (${sync.fetched} downloaded, ${sync.reused} from the local cache)`, { ...sync, ids: undefined });
 
     const upload = { packs: 0, packsSkipped: 0, blocksReused: 0, bytesSent: 0, indexFiles: [] as string[], resumedPacks: 0 };
     const writeIndex = async (packs: IndexPack[]) => {
       if (!packs.length) return;
       await lock.assertHeld();
-      const id = await repo.writeIndex(packs, cacheDir, signal);
+      const id = await repo.writeIndex(packs, signal);
       upload.indexFiles.push(id);
       index.addIndex({ version: 1, created: '', packs });
     };

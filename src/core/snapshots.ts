@@ -4,7 +4,6 @@
  */
 import { openBackend } from '../cloud/backends';
 import type { CloudLocation } from '../cloud/client';
-import { CloudRepository } from '../cloud/repository';
 import { Repository } from '../repo/repository';
 import type { SnapshotDoc } from '../repo/snapshot';
 import type { CommandContext } from './command';
@@ -60,7 +59,7 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
   if (!o.cloud) {
     const repo = await Repository.open(o.staging, passphrase);
     try {
-      return { location: o.staging, snapshots: repo.listSnapshots().map((s) => info(s.id, s.doc)) };
+      return { location: o.staging, snapshots: (await repo.listSnapshots()).map((s) => info(s.id, s.doc)) };
     } finally {
       repo.close();
     }
@@ -71,6 +70,6 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
   });
   const backend = await openBackend({ location });
   const where = backend.description;
-  const repo = await CloudRepository.open(backend, passphrase, ctx.signal);
+  const repo = await Repository.open(backend, passphrase, { signal: ctx.signal });
   return { location: where, snapshots: (await repo.listSnapshots(ctx.signal)).map((s) => info(s.id, s.doc)) };
 }

@@ -17,12 +17,12 @@ import type { ChunkIndex } from '../repo/chunk-index';
 import type { InitOptions } from '../repo/config';
 import { readConfig } from '../repo/config';
 import { repoIoError } from '../repo/errors';
-import { type IndexPack, packFromEvent, writeIndex } from '../repo/index-file';
+import { type IndexPack, packFromEvent } from '../repo/index-file';
 import { DATA_DIR } from '../repo/layout';
 import { removeGarbage, scanGarbage } from '../repo/garbage';
 import { acquireRepoLock } from '../repo/lock';
 import { Repository } from '../repo/repository';
-import { type SnapshotSummary, writeSnapshot } from '../repo/snapshot';
+import type { SnapshotSummary } from '../repo/snapshot';
 import type { CommandContext } from './command';
 import { cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
@@ -144,13 +144,13 @@ function stagingTarget(staging: string, repo: Repository, index: ChunkIndex, ind
     tempDir: staging,
     signal,
     stopped: cancelledError,
-    writeSnapshot: (doc) => writeSnapshot(staging, repo.keys, doc),
+    writeSnapshot: (doc) => repo.writeSnapshot(doc),
     openBatch() {
       const packs: IndexPack[] = [];
-      const flushIndex = () => {
+      const flushIndex = async () => {
         if (!packs.length) return;
         const doc = packs.splice(0);
-        indexFiles.push(writeIndex(staging, repo.keys, doc));
+        indexFiles.push(await repo.writeIndex(doc));
         index.addIndex({ version: 1, created: '', packs: doc });
       };
       return {
@@ -159,7 +159,7 @@ function stagingTarget(staging: string, repo: Repository, index: ChunkIndex, ind
           if (!failure) return flushIndex();
           // Index what was completed before the failure so a rerun reuses it (best effort: the disk may be full).
           try {
-            flushIndex();
+            await flushIndex();
           } catch {
             /* the packs stay unreferenced; the next run removes them */
           }
@@ -216,13 +216,13 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
     );
   }
   try {
-    const index = repo.loadChunkIndex();
+    const index = await repo.loadChunkIndex();
     const garbage = scanGarbage(o.staging, new Set(index.packs.map((p) => p.name)));
     const cleaned = removeGarbage(o.staging, garbage);
     if (cleaned.files) reporter.info(`Removed ${cleaned.files} files (${cleaned.bytes} bytes) left by an interrupted run`, cleaned);
     const indexFiles: string[] = [];
     const target = stagingTarget(o.staging, repo, index, indexFiles, ctx.signal);
-    const parent = o.readAll ? undefined : latestWithSources(repo.listSnapshots(), o.sources);
+    const parent = o.readAll ? undefined : latestWithSources(await repo.listSnapshots(), o.sources);
     const totals = progressTotals(counted, parent);
     if (totals) {
       const about = counted?.complete ? '' : 'about ';

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { AzuriteHandle } from '../../src/cloud/azurite';
 import { blockId, ContainerBackend } from '../../src/cloud/container-backend';
 import { containerClientFor, describeLocation } from '../../src/cloud/client';
-import { CloudRepository } from '../../src/cloud/repository';
+import { Repository } from '../../src/repo/repository';
 import { uploadRepository } from '../../src/cloud/seed';
 import { checkCloud } from '../../src/cloud/check';
 import { loadBinding } from '../../src/native/load';
@@ -103,15 +103,15 @@ export interface ContainerFacts {
 }
 
 export async function containerFacts(t: Twin): Promise<ContainerFacts> {
-  const repo = await CloudRepository.open(t.direct, PASS);
   const cache = tmpDir('driveseed-netfault-facts-');
+  const repo = await Repository.open(t.direct, PASS, { indexCache: cache });
   try {
     const snaps = await repo.listSnapshots();
-    const ids = await repo.indexIds(cache);
+    const ids = await repo.indexIds();
     const chunks: string[] = [];
     const indexed = new Map<string, { size: number; blockMd5: string[] }>();
     for (const id of ids) {
-      for (const p of (await repo.indexDoc(cache, id)).packs) {
+      for (const p of (await repo.indexDoc(id)).packs) {
         indexed.set(p.path, { size: p.size, blockMd5: p.blockMd5 });
         for (const e of p.entries) chunks.push(e[0]);
       }

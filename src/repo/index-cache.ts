@@ -1,5 +1,6 @@
 /**
- * The local cache of the cloud repository's index files: `<staging>/.cache/index/<id>`.
+ * The local cache of a remote repository's index files: `<staging>/.cache/index/<id>`
+ * (Repository.open's `indexCache` option).
  *
  * Index files are content-addressed (their name is the SHA-256 of their bytes, docs/format.md), so
  * the name is the checksum: a cached file is reused only when its bytes still hash to its name; a
@@ -10,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../repo/atomic';
-import { repoIoError } from '../repo/errors';
-import { ID_RE, INDEX_DIR, TEMP_PREFIX } from '../repo/layout';
 import type { Backend } from './backend';
+import { writeFileAtomic } from './atomic';
+import { repoIoError } from './errors';
+import { ID_RE, INDEX_DIR, TEMP_PREFIX } from './layout';
 
 /** Where the index cache lives inside a staging location. */
 export function indexCacheDir(staging: string): string {

@@ -1,7 +1,8 @@
 /**
- * The storage Backend: what the repository code needs from where a repository lives, implemented
- * by a local directory (LocalBackend, below: a staging location or a mounted drive) and by a blob
- * container (ContainerBackend, container-backend.ts). Paths are repository-relative with '/'
+ * The storage Backend: what the repository (src/repo/repository.ts) needs from where a repository
+ * lives, implemented by a local directory (LocalBackend, below: a staging location or a mounted
+ * drive) and by a blob container (ContainerBackend, src/cloud/container-backend.ts). Backends are
+ * built by openBackend (src/cloud/backends.ts). Paths are repository-relative with '/'
  * (`data/ab/ab12…`, `index/<id>`, `snapshots/<id>`); in the container the blob name is the path.
  *
  * Contract shared by both implementations (the conformance tests in test/cloud-backend.test.ts run
@@ -21,9 +22,9 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cancelledError, usageError } from '../base/errors';
-import { fsyncDir, tempPath, writeFileAtomic } from '../repo/atomic';
-import { repoIoError } from '../repo/errors';
-import { TEMP_PREFIX } from '../repo/layout';
+import { fsyncDir, tempPath, writeFileAtomic } from './atomic';
+import { repoIoError } from './errors';
+import { TEMP_PREFIX } from './layout';
 
 /** Azure block size used for every upload: the drive-manifest block, so per-block MD5s recorded by packJob apply as is. */
 export const BLOCK_SIZE = 4 * 1024 * 1024;
@@ -71,6 +72,12 @@ export interface Backend {
   putFile(path: string, localFile: string, options?: PutFileOptions): Promise<PutFileResult>;
   /** removes the object; a missing object is not an error */
   delete(path: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * The object as a local file, for a backend whose objects are local files (LocalBackend): the
+   * native jobs (restore, verify) read packs by path. Absent for remote storage, whose packs are
+   * fetched into local files first (src/core/restore-source.ts, src/core/check.ts).
+   */
+  localPath?(path: string): string;
 }
 
 /** Checks a repository-relative path: no leading '/', no '..', no empty or '.' segments, no backslashes. */
@@ -132,6 +139,10 @@ export class LocalBackend implements Backend {
 
   private abs(rel: string): string {
     return path.join(this.root, ...checkRelPath(rel).split('/'));
+  }
+
+  localPath(rel: string): string {
+    return this.abs(rel);
   }
 
   async list(prefix: string, signal?: AbortSignal): Promise<BackendEntry[]> {
