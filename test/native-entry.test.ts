@@ -15,7 +15,6 @@ const SRC = path.join(ROOT, 'src');
 const KNOWN: Record<string, string> = {
   'src/cloud/check.ts': 'verifyPacks() in src/native/pipeline.ts',
   'src/core/check.ts': 'verifyPacks() in src/native/pipeline.ts',
-  'src/core/restore.ts': 'restoreFiles() in src/native/pipeline.ts',
   'src/core/snapshotter.ts': 'packFiles() in src/native/pipeline.ts',
 };
 

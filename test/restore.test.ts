@@ -10,6 +10,9 @@ import * as assert from 'uvu/assert';
 import type { PackDoneEvent, PackFileEvent } from '../src/native/binding';
 import { loadBinding } from '../src/native/load';
 import { restore } from '../src/core/restore';
+import { restoreSourceFor } from '../src/core/restore-source';
+import { coalesceRanges, GAP, MAX_RANGE } from '../src/cloud/range-fetch';
+import { type Backend, LocalBackend } from '../src/repo/backend';
 import { stage } from '../src/core/stage';
 import { Secret } from '../src/base/secret';
 import { packFromEvent } from '../src/repo/index-file';
@@ -140,6 +143,75 @@ test('restore refuses a non-empty --to and an unknown snapshot', async () => {
   assert.is(await code({ to: path.join(dir, 'to2'), snapshot: 'abcdef' }), 'SNAPSHOT_NOT_FOUND');
   assert.is(await code({ to: path.join(dir, 'to3'), passphrase: passphrase('nope') }), 'WRONG_PASSPHRASE');
   assert.is(await code({ to: path.join(dir, 'to4') }), 'OK');
+});
+
+test('restore sources: a local repository gives its pack files; a remote one fetches only the ranges a batch needs into sparse files, dropped after', async () => {
+  const dir = tmpDir();
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'a.bin'), Buffer.alloc(300_000, 7));
+  fs.writeFileSync(path.join(src, 'b.txt'), 'bee\n');
+  const staging = path.join(dir, 'staging');
+  await stage({ sources: [src], staging, settings: { job: 'source-job' }, passphrase: passphrase(), level: 3, threads: 1, init: FAST_KDF }, context());
+
+  const local = restoreSourceFor(await Repository.open(staging, new Secret(PASS)), staging);
+  const index = await local.repo.loadChunkIndex();
+  assert.equal(
+    local.packFiles(index),
+    index.packs.map((p) => path.join(staging, p.path)),
+  );
+  local.close();
+
+  // The same directory behind a backend without local files, as a container is.
+  const inner = new LocalBackend(staging);
+  let reads = 0;
+  const remote: Backend = {
+    description: 'remote',
+    list: (p, s) => inner.list(p, s),
+    stat: (p, s) => inner.stat(p, s),
+    readRange: (p, o, l, s) => (reads++, inner.readRange(p, o, l, s)),
+    readAll: (p, s) => inner.readAll(p, s),
+    writeAtomic: (p, d, s) => inner.writeAtomic(p, d, s),
+    putFile: (p, f, o) => inner.putFile(p, f, o),
+    delete: (p, s) => inner.delete(p, s),
+  };
+  const work = path.join(dir, 'work');
+  const source = restoreSourceFor(await Repository.open(remote, new Secret(PASS)), work);
+  const idx = await source.repo.loadChunkIndex();
+  const files = source.packFiles(idx);
+  assert.ok(
+    files.every((f) => f.startsWith(path.join(work, '.cache', 'restore'))),
+    files.join(),
+  );
+  const doc = await source.repo.indexDoc((await source.repo.indexIds())[0]!);
+  const entries = doc.packs[0]!.entries;
+  const [id, offset, length] = entries[entries.length - 1]!;
+  const loc = idx.lookup(Buffer.from(id, 'hex'))!;
+  const pack = idx.packs[loc.pack]!;
+  await source.fetchFor(idx, [{ chunks: [{ pack: loc.pack, offset, length, rawLength: 0, id: Buffer.from(id, 'hex') }] }]);
+  assert.is(reads, 1);
+  const fetched = fs.readFileSync(files[loc.pack]!);
+  assert.is(fetched.length, offset + length, 'sparse up to the end of the range');
+  assert.ok(fetched.subarray(offset).equals(fs.readFileSync(path.join(staging, pack.path)).subarray(offset, offset + length)));
+  source.drop();
+  assert.not.ok(fs.existsSync(files[loc.pack]!), 'dropped after the batch');
+  source.close();
+  assert.equal(fs.readdirSync(path.join(work, '.cache', 'restore')), []);
+
+  // Ranges: neighbours within GAP merge, a range never grows past MAX_RANGE, packs stay apart.
+  assert.equal(
+    coalesceRanges([
+      { pack: 0, offset: 0, length: 10 },
+      { pack: 0, offset: 10 + GAP, length: 5 },
+      { pack: 1, offset: 0, length: 1 },
+      { pack: 0, offset: 20 + GAP, length: MAX_RANGE },
+    ]),
+    [
+      { pack: 0, start: 0, end: 15 + GAP },
+      { pack: 0, start: 20 + GAP, end: 20 + GAP + MAX_RANGE },
+      { pack: 1, start: 0, end: 1 },
+    ],
+  );
 });
 
 test.run();

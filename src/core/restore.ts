@@ -14,20 +14,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ChunkRef, RestoreFileEvent } from '../native/binding';
+import type { ChunkRef } from '../native/binding';
 import { isCancelled } from '../native/errors';
-import { loadBinding } from '../native/load';
-import { runJob } from '../native/run-job';
-import { Repository } from '../repo/repository';
-import { openBackend } from '../cloud/backends';
-import { CloudRestoreSource } from '../cloud/restore-source';
-import type { Secret } from '../base/secret';
+import { restoreFiles } from '../native/pipeline';
 import { type FileRecord, type MetaFields, badName, readTree } from '../repo/tree';
-import { stagingCloudLocation } from './cloud-location';
 import type { CommandContext } from './command';
 import { DriveseedError, cancelledError, usageError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from '../base/reporter';
+import { openRestoreSource } from './restore-source';
 
 export interface RestoreOptions {
   staging: string;
@@ -39,7 +34,7 @@ export interface RestoreOptions {
   include: string[];
   passphrase: PassphraseSource;
   threads: number;
-  /** restore from the repository in the Azure container named by the staging settings (src/cloud/restore-source.ts) */
+  /** restore from the repository in the Azure container named by the staging settings (src/core/restore-source.ts) */
   fromCloud?: boolean;
   /** files per restoreJob call; default 1000 */
   batchFiles?: number;
@@ -108,7 +103,8 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       throw usageError('TARGET_UNUSABLE', `--to ${o.to} cannot be read (${(err as NodeJS.ErrnoException).code}).`, { field: 'to' });
   }
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = o.fromCloud ? await openCloudSource(o.staging, passphrase, ctx) : await Repository.open(o.staging, passphrase);
+  const source = await openRestoreSource(o, passphrase, ctx);
+  const { repo } = source;
   try {
     const { id: snapshotId, doc: snap } = await repo.resolveSnapshot(o.snapshot);
     const index = await repo.loadChunkIndex();
@@ -140,8 +136,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     const linkDest = new Map<number, string>();
     const total = snap.summary.bytes;
     const meter = new RateMeter();
-    const binding = loadBinding();
-    const packPaths = index.packs.map((p) => (repo instanceof CloudRestoreSource ? repo.packFile(p.name) : path.join(o.staging, p.path)));
+    const packPaths = source.packFiles(index);
 
     const ensureDirs = () => {
       for (const d of stack) {
@@ -189,9 +184,9 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
       const seen = new Array<boolean>(files.length).fill(false);
       const before = res.bytes;
       try {
-        if (repo instanceof CloudRestoreSource) await repo.fetchFor(files);
-        await runJob<RestoreFileEvent, { filesOk: number; filesFailed: number; bytes: number }>(
-          (cb, token) => binding.restoreJob({ packs: packPaths, files, keys: repo.keys.blobKeys(), threads: o.threads }, cb, token),
+        await source.fetchFor(index, files);
+        await restoreFiles(
+          { packs: packPaths, files, keys: repo.keys.blobKeys(), threads: o.threads },
           {
             signal: ctx.signal,
             onProgress: (p, evs) => {
@@ -227,7 +222,7 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
         if (isCancelled(err) || ctx.signal.aborted) throw cancelledError();
         throw err;
       } finally {
-        if (repo instanceof CloudRestoreSource) repo.dropFetched();
+        source.drop();
       }
       sent.forEach((j, i) => {
         if (!seen[i]) {
@@ -357,16 +352,8 @@ export async function restore(o: RestoreOptions, ctx: CommandContext): Promise<R
     reporter.event('restore', { ...res });
     return res;
   } finally {
-    repo.close();
+    source.close();
   }
-}
-
-/** The repository in the container the staging settings name. */
-async function openCloudSource(staging: string, passphrase: Secret, ctx: CommandContext): Promise<CloudRestoreSource> {
-  const { location } = await stagingCloudLocation(staging, ctx.env, {
-    missing: '--from-cloud needs the --staging location whose settings name the account and container.',
-  });
-  return CloudRestoreSource.open(await openBackend({ location }), staging, passphrase, ctx.signal);
 }
 
 /** Owner (when root), mode and mtime; `link`: a symlink, changed without following it. */
