@@ -9,10 +9,19 @@ export function repoIoError(err: unknown, action: string, file: string): Drivese
   const e = err as NodeJS.ErrnoException & { code?: string };
   if (e instanceof DriveseedError) return e;
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') {
+    // A data-plane error (DataPlaneError) knows the very file and offset the write failed at.
+    const at = e as { path?: unknown; offset?: unknown };
+    const where = typeof at.path === 'string' && at.path !== file ? at.path : undefined;
+    const offset = typeof at.offset === 'number' ? at.offset : undefined;
+    const place = `${where ? `: ${where}` : ''}${offset !== undefined ? ` at offset ${offset}` : ''}`;
     return new DriveseedError(
       'STAGING_FULL',
-      `The staging disk is full (${e.code} while ${action} ${file}). What was staged so far is consistent: free space or choose a larger --staging location and run stage again; it resumes with the data already stored.`,
-      { category: 'FAILED', details: { path: file, errno: e.code }, cause: err },
+      `The staging disk is full (${e.code} while ${action} ${file}${place}). What was staged so far is consistent: free space or choose a larger --staging location and run stage again; it resumes with the data already stored.`,
+      {
+        category: 'FAILED',
+        details: { path: file, errno: e.code, ...(where ? { file: where } : {}), ...(offset !== undefined ? { offset } : {}) },
+        cause: err,
+      },
     );
   }
   return new DriveseedError('REPO_IO', `Could not ${action} ${file}: ${e?.code ?? ''} ${e?.message ?? String(err)}`.replace(/\s+/g, ' ').trim(), {
