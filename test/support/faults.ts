@@ -23,7 +23,8 @@ const OUT = path.join(ROOT, 'build-faultshim');
 export interface FaultRule {
   /** the file, matched against the absolute path it was opened by */
   path: string;
-  match?: 'substr' | 'suffix' | 'exact';
+  /** how `path` matches; glob is fnmatch(3) without flags (* also matches /) */
+  match?: 'substr' | 'suffix' | 'exact' | 'glob';
   op?: 'read' | 'write' | 'fsync' | 'open';
   /** fires on a call whose byte range reaches past this offset (default 0) */
   offset?: number;
@@ -211,5 +212,30 @@ export function runFaulted(args: string[], rules: FaultRule[], opts: { env?: Rec
 
 /** The `{"type":"error"}` line of a --json run, or undefined. */
 export function errorLine(r: CliRun): Record<string, any> | undefined {
-  return r.lines.findLast((l) => l.type === 'error');
+  return [...r.lines].reverse().find((l) => l.type === 'error');
+}
+
+/** The CLI's output as one string, for assertion messages. */
+export function output(r: CliRun): string {
+  return `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n${r.stdout}\n${r.stderr}`;
+}
+
+/** A JavaScript stack frame anywhere in the output: the CLI prints none unless DRIVESEED_DEBUG=1. */
+export function hasStack(r: CliRun): boolean {
+  return /\n\s+at .+[:(]/.test(`${r.stdout}\n${r.stderr}`);
+}
+
+/** Every regular file under `dir` (relative path → size and SHA-256), for comparing whole trees. */
+export function treeDigest(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) out[path.relative(dir, p)] = `${fs.statSync(p).size} ${createHash('sha256').update(fs.readFileSync(p)).digest('hex')}`;
+      else out[path.relative(dir, p)] = 'not a regular file';
+    }
+  };
+  walk(dir);
+  return out;
 }

@@ -9,7 +9,8 @@
  * Configuration (environment, read once at load):
  *   FAULTSHIM_RULES  rules separated by ';', each a ','-separated list of key=value:
  *     path=<text>     the file, matched against the absolute path it was opened by (required)
- *     match=substr|suffix|exact   how `path` matches (default substr)
+ *     match=substr|suffix|exact|glob   how `path` matches (default substr; glob: fnmatch(3)
+ *                     without flags, so * also matches /)
  *     op=read|write|fsync|open    which calls (default read)
  *     offset=<n>      fires on a call whose byte range reaches past n (off + len > n); default 0
  *     kind=eio|enospc|short|stall|errno   what happens (default eio)
@@ -33,6 +34,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -50,7 +52,7 @@
 
 enum op { OP_READ, OP_WRITE, OP_FSYNC, OP_OPEN };
 enum kind { K_ERRNO, K_SHORT, K_STALL };
-enum match { M_SUBSTR, M_SUFFIX, M_EXACT };
+enum match { M_SUBSTR, M_SUFFIX, M_EXACT, M_GLOB };
 
 struct rule {
   char path[1024];
@@ -142,7 +144,7 @@ static void parse_rule(char* text) {
     const char* k = kv;
     const char* v = eq + 1;
     if (!strcmp(k, "path")) snprintf(r->path, sizeof r->path, "%s", v);
-    else if (!strcmp(k, "match")) r->match = !strcmp(v, "exact") ? M_EXACT : !strcmp(v, "suffix") ? M_SUFFIX : M_SUBSTR;
+    else if (!strcmp(k, "match")) r->match = !strcmp(v, "exact") ? M_EXACT : !strcmp(v, "suffix") ? M_SUFFIX : !strcmp(v, "glob") ? M_GLOB : M_SUBSTR;
     else if (!strcmp(k, "op")) r->op = !strcmp(v, "write") ? OP_WRITE : !strcmp(v, "fsync") ? OP_FSYNC : !strcmp(v, "open") ? OP_OPEN : OP_READ;
     else if (!strcmp(k, "offset")) r->offset = atoll(v);
     else if (!strcmp(k, "kind")) {
@@ -202,6 +204,7 @@ static int path_matches(const struct rule* r, const char* p) {
   switch (r->match) {
     case M_EXACT: return !strcmp(p, r->path);
     case M_SUFFIX: return lp >= lr && !strcmp(p + lp - lr, r->path);
+    case M_GLOB: return fnmatch(r->path, p, 0) == 0;
     default: return strstr(p, r->path) != NULL;
   }
 }
