@@ -324,17 +324,10 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
       v.release();
     }
 
-    const drivesFile = writePreparedDrives(o.staging, { encryption: enc.mode, drives: prepared });
+    // The keys are kept whatever happens next: the drives are encrypted with them.
     if (keys.length > 0) saveDriveKeys(o.staging, keys);
-    const settings = readSettings(o.staging);
-    const portalFiles = writePortalFiles(
-      path.join(journalDir(o.staging), 'portal'),
-      settings?.job ?? 'driveseed',
-      prepared.map((d) => {
-        const key = keys.find((k) => k.driveId === d.driveId)?.key;
-        return { serialNumber: d.driveId, manifestFile: d.manifestFile, manifestHash: d.manifestHash, ...(key ? { bitLockerKey: key } : {}) };
-      }),
-    );
+    // A drive whose read-back failed is not recorded for the job (drives.json, portal files): job
+    // create must not send it.
     if (problems.length > 0) {
       throw new DriveseedError(
         'PREP_VERIFY_FAILED',
@@ -345,6 +338,16 @@ async function prepLocked(o: PrepOptions, ctx: CommandContext, platform: DiskPla
         },
       );
     }
+    const drivesFile = writePreparedDrives(o.staging, { encryption: enc.mode, drives: prepared });
+    const settings = readSettings(o.staging);
+    const portalFiles = writePortalFiles(
+      path.join(journalDir(o.staging), 'portal'),
+      settings?.job ?? 'driveseed',
+      prepared.map((d) => {
+        const key = keys.find((k) => k.driveId === d.driveId)?.key;
+        return { serialNumber: d.driveId, manifestFile: d.manifestFile, manifestHash: d.manifestHash, ...(key ? { bitLockerKey: key } : {}) };
+      }),
+    );
     journal.append({ t: 'done', at: new Date().toISOString() });
     advanceSeed(o.staging, 'prepared');
     const result: PrepResult = {
