@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
-import { checkCloud } from '../src/cloud/check';
+import { checkCloud } from '../src/core/check';
 import { containerClientFor } from '../src/cloud/client';
 import { readLockHolder } from '../src/cloud/lease-lock';
 import { type BackupResult, backup, backupWorkDir } from '../src/core/backup';

@@ -48,14 +48,6 @@ interface Exception {
 
 /** Upward imports that exist today, each with who removes it and how. */
 const KNOWN_EXCEPTIONS: Exception[] = [
-  // `check --cloud` is a core operation that lives in src/cloud: it needs core's check rules, result
-  // type, passphrase lookup and staging settings.
-  ...['src/core/check', 'src/core/check-rules', 'src/core/passphrase', 'src/core/settings'].map((to) => ({
-    from: 'src/cloud/check',
-    to,
-    owner: 'repository-classes rework (src/repo, src/cloud)',
-    fix: 'move the cloud check into src/core (core/check-cloud.ts over the unified repository), leaving src/cloud the container backend only',
-  })),
   {
     from: 'src/emulator/ingest',
     to: 'src/native/pipeline',

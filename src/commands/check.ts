@@ -2,7 +2,6 @@
 import { defineCommand } from '../core/command';
 import { type CheckOptions, type CheckResult, check } from '../core/check';
 import { cookPassphrase } from '../core/passphrase';
-import { checkCloud } from '../cloud/check';
 import { cookStaging, defaultThreads, intOption, passphraseOptions, stagingOption } from './options';
 
 interface CheckRaw {
@@ -31,7 +30,7 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: bool
     {
       flags: '--cloud',
       name: 'cloud',
-      description: 'check the repository in the Azure container named by the staging settings (src/cloud/check.ts)',
+      description: 'check the repository in the Azure container named by the staging settings (src/core/check.ts)',
       type: 'boolean',
     },
   ],
@@ -44,7 +43,7 @@ export const checkCommand = defineCommand<CheckRaw, CheckOptions & { cloud: bool
       cloud: raw.cloud === true,
     };
   },
-  run: (o, ctx) => (o.cloud ? checkCloud(o, ctx) : check(o, ctx)),
+  run: (o, ctx) => check(o, ctx),
   exitCategory: (r) => (r.healthy ? 'OK' : 'VERIFY_FAILED'),
   renderText(r) {
     const c = r.counts;

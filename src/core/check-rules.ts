@@ -1,7 +1,7 @@
 /**
- * The rules `check` applies to a repository, shared by the staging check (src/core/check.ts) and the
- * cloud check (src/cloud/check.ts). They differ only in how they read bytes; what counts as a problem,
- * and how problems are collected, lives here once.
+ * The rules `check` (src/core/check.ts) applies to a repository, in the staging directory or in the
+ * container (the two differ only in how they read bytes: src/core/check-storage.ts); what counts as a
+ * problem, and how problems are collected, lives here once.
  */
 import type { ChunkIndex } from '../repo/chunk-index';
 import { packName } from '../repo/pack-name';

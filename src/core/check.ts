@@ -1,6 +1,8 @@
 /**
- * `driveseed check`: an independent re-read of the repository that reports EVERY problem with its
- * file, pack and offset, not just the first (CONTRIBUTING.md, "Write order on disk").
+ * `driveseed check [--cloud]`: an independent re-read of the repository, in the staging directory or
+ * (--cloud) in the Azure container its settings name, that reports EVERY problem with its file, pack
+ * and offset, not just the first (CONTRIBUTING.md, "Write order on disk"). One driver over the
+ * Repository; what differs between the two storages is a small strategy (src/core/check-storage.ts).
  *
  * Structure (always): config opens with the passphrase; every index and snapshot file hashes to
  * its name and decrypts; each index's plain pack list matches it; every indexed pack exists with
@@ -8,29 +10,36 @@
  * and every file chunk and hard link in it resolves. Data (--read-data): every chunk of every pack
  * decrypts and matches its id (verifyPacksJob), every pack's content name (from its block MD5s) equals its name and every
  * 4 MiB block matches the MD5 recorded for drive manifests (read in the same pass by verifyPacksJob).
- * Garbage (temps, unreferenced packs) is listed but does not make a repository unhealthy.
+ * Container only: where a pack's committed block list carries our block ids (packs uploaded by
+ * backup), the MD5 in each id equals the recorded block MD5. Garbage (temps, unreferenced packs left
+ * by an interrupted stage or backup) is listed but does not make a repository unhealthy.
  */
-import * as path from 'node:path';
-import type { VerifyProblemEvent } from '../native/binding';
-import { isCancelled } from '../native/errors';
-import { loadBinding } from '../native/load';
-import { runJob } from '../native/run-job';
-import { ChunkIndex } from '../repo/chunk-index';
-import { type IndexPack, listIndexIds, readIndex, readPackList } from '../repo/index-file';
-import { scanGarbage } from '../repo/garbage';
-import { Repository } from '../repo/repository';
-import { listSnapshotIds, readSnapshot } from '../repo/snapshot';
-import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from './check-rules';
-import type { CommandContext } from './command';
 import { cancelledError } from '../base/errors';
-import { type PassphraseSource, resolvePassphrase } from './passphrase';
 import { RateMeter } from '../base/reporter';
+import { openBackend } from '../cloud/backends';
+import type { CloudLocation } from '../cloud/client';
+import { isCancelled } from '../native/errors';
+import { verifyPacks } from '../native/pipeline';
+import { ChunkIndex } from '../repo/chunk-index';
+import type { IndexDoc, IndexPack } from '../repo/index-file';
+import { indexCacheDir } from '../repo/index-cache';
+import { packListPath } from '../repo/layout';
+import { Repository } from '../repo/repository';
+import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from './check-rules';
+import { type CheckStorage, containerStorage, stagingStorage } from './check-storage';
+import { stagingCloudLocation } from './cloud-location';
+import type { CommandContext } from './command';
+import { type PassphraseSource, resolvePassphrase } from './passphrase';
 
 export interface CheckOptions {
   staging: string;
   passphrase: PassphraseSource;
   readData: boolean;
   threads: number;
+  /** check the repository in the container the staging settings name (index through `<staging>/.cache/index`) */
+  cloud?: boolean;
+  /** tests: with `cloud`, this location instead of the saved settings' */
+  location?: CloudLocation;
 }
 
 export interface CheckProblem {
@@ -60,10 +69,25 @@ export interface CheckResult {
   garbage: { temps: string[]; unreferencedPacks: string[]; orphanPackLists: string[]; unknown: string[]; bytes: number };
 }
 
-export async function check(o: CheckOptions, ctx: CommandContext): Promise<CheckResult> {
-  const { reporter } = ctx;
+/** Opens the repository and its storage strategy (the container's location first, then the passphrase, as before). */
+async function openChecked(o: CheckOptions, ctx: CommandContext): Promise<{ repo: Repository; storage: CheckStorage }> {
+  if (!o.cloud) {
+    const repo = await Repository.open(o.staging, await resolvePassphrase(o.passphrase, ctx, false));
+    return { repo, storage: stagingStorage(o.staging, (rel) => repo.backend.localPath!(rel)) };
+  }
+  const { location } = await stagingCloudLocation(o.staging, ctx.env, {
+    location: o.location,
+    missing: '--cloud needs the --staging location whose settings name the account and container.',
+  });
+  const backend = await openBackend({ location });
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
-  const repo = await Repository.open(o.staging, passphrase);
+  const repo = await Repository.open(backend, passphrase, { signal: ctx.signal, indexCache: indexCacheDir(o.staging) });
+  return { repo, storage: containerStorage(backend, o.staging) };
+}
+
+export async function check(o: CheckOptions, ctx: CommandContext): Promise<CheckResult> {
+  const { reporter, signal } = ctx;
+  const { repo, storage } = await openChecked(o, ctx);
   const found = new ProblemList(reporter);
   const { report } = found;
   const counts = { indexFiles: 0, packs: 0, chunks: 0, snapshots: 0, files: 0, bytesRead: 0 };
@@ -71,58 +95,57 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
     // ---- index files and the packs they list
     const index = new ChunkIndex();
     const packs = new Map<string, IndexPack>();
-    for (const id of listIndexIds(o.staging)) {
+    for (const id of await repo.indexIds(signal)) {
       counts.indexFiles++;
-      let doc;
+      let doc: IndexDoc;
       try {
-        doc = readIndex(o.staging, repo.keys, id);
+        doc = await repo.indexDoc(id, signal);
       } catch (err) {
+        if (!storage.reportsIndexError(err)) throw err;
         report({ code: 'INDEX_DAMAGED', message: (err as Error).message, file: `index/${id}` });
         continue;
       }
       index.addIndex(doc);
+      const listFile = packListPath(id);
       try {
-        const list = readPackList(o.staging, id);
-        if (!packListMatches(list, doc))
+        if (!packListMatches(await repo.packList(id, signal), doc))
           report({
             code: 'PACK_LIST_MISMATCH',
-            message: `index/${id}.packs.json does not match index/${id}; drive manifests built from it would be wrong`,
-            file: `index/${id}.packs.json`,
+            message: `${listFile} does not match index/${id}; drive manifests built from it would be wrong`,
+            file: listFile,
           });
       } catch (err) {
-        report({ code: 'PACK_LIST_MISMATCH', message: (err as Error).message, file: `index/${id}.packs.json` });
+        report({ code: 'PACK_LIST_MISMATCH', message: (err as Error).message, file: listFile });
       }
       for (const p of doc.packs) if (!packs.has(p.name)) packs.set(p.name, p);
     }
-    const garbage = scanGarbage(o.staging, new Set(packs.keys()));
+    const present = await storage.packsPresent(new Set(packs.keys()), signal);
     for (const p of packs.values()) {
       counts.packs++;
       counts.chunks += p.entries.length;
-      const disk = garbage.packsOnDisk.get(p.name);
-      if (!disk) {
-        report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing`, file: p.path, pack: p.name });
+      const size = present.get(p.name);
+      if (size === undefined) {
+        report({ code: 'PACK_MISSING', message: `Pack ${p.path} is listed in the index but missing${storage.missingFrom}`, file: p.path, pack: p.name });
         continue;
       }
-      if (disk.size !== p.size)
+      if (size !== p.size)
         report({
           code: 'PACK_SIZE',
-          message: `Pack ${p.path} is ${disk.size} bytes, the index says ${p.size}`,
+          message: `Pack ${p.path} is ${size} bytes${storage.sizeIn}, the index says ${p.size}`,
           file: p.path,
           pack: p.name,
-          offset: Math.min(disk.size, p.size),
+          offset: Math.min(size, p.size),
         });
-      const blocks = Math.ceil(p.size / p.blockSize);
-      if (p.blockMd5.length !== blocks)
-        report({ code: 'PACK_LIST_MISMATCH', message: `Pack ${p.path} has ${p.blockMd5.length} block MD5s for ${blocks} blocks`, file: p.path, pack: p.name });
+      await storage.checkPack(p, report, signal);
       checkPackEntries(p, report);
     }
 
     // ---- snapshots and their trees
-    for (const sid of listSnapshotIds(o.staging)) {
+    for (const sid of await repo.snapshotIds(signal)) {
       counts.snapshots++;
       let snap;
       try {
-        snap = readSnapshot(o.staging, repo.keys, sid);
+        snap = await repo.readSnapshot(sid, signal);
       } catch (err) {
         report({ code: 'SNAPSHOT_DAMAGED', message: (err as Error).message, file: `snapshots/${sid}`, snapshot: sid });
         continue;
@@ -130,11 +153,11 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
       await checkTree({
         snapshot: sid,
         tree: snap.tree,
-        readChunk: (id, raw) => repo.readChunk(index, id, raw),
+        readChunk: (id, raw) => repo.readChunk(index, id, raw, signal),
         index,
         counts,
         report,
-        signal: ctx.signal,
+        signal,
         onStep: async (current) => {
           reporter.progress({ phase: 'check-tree', bytesDone: 0, itemsDone: counts.files, current });
           await new Promise((r) => setImmediate(r));
@@ -142,85 +165,83 @@ export async function check(o: CheckOptions, ctx: CommandContext): Promise<Check
       });
     }
 
-    // ---- data
+    // ---- data: every chunk decrypts and matches its id; content names and 4 MiB block MD5s (the ones drive manifests use) in the same pass
     if (o.readData) {
-      const present = [...packs.values()].filter((p) => garbage.packsOnDisk.has(p.name));
-      const byPath = new Map(present.map((p) => [path.join(o.staging, p.path), p]));
-      const binding = loadBinding();
-      const total = present.reduce((a, p) => a + p.size, 0);
+      const verified = [...packs.values()].filter((p) => present.has(p.name) && (storage.verifiesWrongSize || present.get(p.name) === p.size));
+      const total = verified.reduce((a, p) => a + p.size, 0);
       const meter = new RateMeter();
       try {
-        const r = await runJob<VerifyProblemEvent, Awaited<ReturnType<typeof binding.verifyPacksJob>>>(
-          (cb, token) =>
-            binding.verifyPacksJob(
-              {
-                packs: present.map((p) => ({
-                  path: path.join(o.staging, p.path),
-                  name: p.name,
-                  entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })),
-                })),
-                keys: repo.keys.blobKeys(),
-                threads: o.threads,
-                blockSize: repo.config.blockSize,
-              },
-              cb,
-              token,
-            ),
-          {
-            signal: ctx.signal,
-            onProgress: (p, evs) => {
-              for (const e of evs) {
-                // The job names a pack by the path or the name it was given; report both as the index has them.
-                const pk = packs.get(e.pack) ?? byPath.get(e.pack);
-                report({
-                  code: 'CHUNK_BAD',
-                  message: `Pack ${pk?.path ?? e.pack}: chunk ${e.id?.toString('hex') ?? '?'} at offset ${e.offset} (+${e.length}) is damaged: ${e.code} ${e.message}`,
-                  file: pk?.path ?? e.pack,
-                  pack: pk?.name ?? e.pack,
-                  offset: e.offset,
-                  length: e.length,
-                  ...(e.id ? { chunk: e.id.toString('hex') } : {}),
-                });
-              }
-              const { rate, etaSeconds } = meter.sample(p.bytesDone, total);
-              reporter.progress({ phase: 'verify', bytesDone: p.bytesDone, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+        for (let i = 0; i < verified.length; i += storage.groupSize) {
+          if (signal.aborted) throw cancelledError();
+          const group = verified.slice(i, i + storage.groupSize);
+          const files = await storage.materialise(group, signal);
+          // The job names a pack by the file or the name it was given; report both as the index has them.
+          const byFile = new Map(files.map((f, j) => [f, group[j]!]));
+          const before = counts.bytesRead;
+          const r = await verifyPacks(
+            {
+              packs: group.map((p, j) => ({
+                path: files[j]!,
+                name: p.name,
+                entries: p.entries.map(([id, offset, length, rawLength]) => ({ id: Buffer.from(id, 'hex'), offset, length, rawLength })),
+              })),
+              keys: repo.keys.blobKeys(),
+              threads: o.threads,
+              blockSize: repo.config.blockSize,
             },
-          },
-        );
-        counts.bytesRead += r.bytes;
-        // The 4 MiB block MD5s that drive manifests use, read by the same pass; the pack names derive from them.
-        r.packs.forEach((d, i) => {
-          if (d) checkPackDigests(present[i]!, d, repo.config.blockSize, report);
-        });
+            {
+              signal,
+              onProgress: (p, evs) => {
+                for (const e of evs) {
+                  const pk = packs.get(e.pack) ?? byFile.get(e.pack);
+                  report({
+                    code: 'CHUNK_BAD',
+                    message: `Pack ${pk?.path ?? e.pack}: chunk ${e.id?.toString('hex') ?? '?'} at offset ${e.offset} (+${e.length}) is damaged: ${e.code} ${e.message}`,
+                    file: pk?.path ?? e.pack,
+                    pack: pk?.name ?? e.pack,
+                    offset: e.offset,
+                    length: e.length,
+                    ...(e.id ? { chunk: e.id.toString('hex') } : {}),
+                  });
+                }
+                const done = before + p.bytesDone;
+                const { rate, etaSeconds } = meter.sample(done, total);
+                reporter.progress({ phase: 'verify', bytesDone: done, bytesTotal: total, rate, ...(etaSeconds !== undefined ? { etaSeconds } : {}) });
+              },
+            },
+          );
+          counts.bytesRead += r.bytes;
+          r.packs.forEach((d, j) => {
+            if (d) checkPackDigests(group[j]!, d, repo.config.blockSize, report);
+          });
+          storage.release(files);
+          if (verified.length > group.length)
+            reporter.progress({ phase: 'verify', bytesDone: counts.bytesRead, bytesTotal: total, itemsDone: i + group.length, itemsTotal: verified.length });
+        }
       } catch (err) {
-        if (isCancelled(err) || ctx.signal.aborted) throw cancelledError();
+        if (isCancelled(err) || signal.aborted) throw cancelledError();
         throw err;
       }
     }
 
-    const gb = garbage.temps.reduce((a, t) => a + t.size, 0) + garbage.unreferencedPacks.reduce((a, p) => a + p.size, 0);
-    if (garbage.temps.length || garbage.unreferencedPacks.length || garbage.orphanPackLists.length) {
-      reporter.info(
-        `Unreferenced data (left by an interrupted run; the next stage removes it): ${garbage.temps.length} temp files, ${garbage.unreferencedPacks.length} packs, ${garbage.orphanPackLists.length} pack lists, ${gb} bytes`,
-        { temps: garbage.temps.length, packs: garbage.unreferencedPacks.length, bytes: gb },
-      );
-    }
+    const { garbage, info } = storage.garbage();
+    if (info) reporter.info(info.message, info.facts);
     return {
-      staging: o.staging,
+      staging: storage.where,
       healthy: found.count === 0,
       readData: o.readData,
       problems: found.problems,
       problemCount: found.count,
       counts,
-      garbage: {
-        temps: garbage.temps.map((t) => t.path),
-        unreferencedPacks: garbage.unreferencedPacks.map((p) => p.path),
-        orphanPackLists: garbage.orphanPackLists,
-        unknown: garbage.unknown,
-        bytes: gb,
-      },
+      garbage,
     };
   } finally {
+    storage.close();
     repo.close();
   }
+}
+
+/** check --cloud (the name the command and tests call it by). */
+export function checkCloud(o: Omit<CheckOptions, 'cloud'>, ctx: CommandContext): Promise<CheckResult> {
+  return check({ ...o, cloud: true }, ctx);
 }

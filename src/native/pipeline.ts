@@ -18,7 +18,7 @@ import type {
   VerifyProblemEvent,
 } from './binding';
 import { wrapNativeError } from './errors';
-import { loadBinding } from './load';
+import { type NativeBinding, loadBinding } from './load';
 import { runJob, type JobOptions } from './run-job';
 
 const KiB = 1024;
@@ -255,10 +255,7 @@ export interface VerifyPacksOptions {
 }
 
 /** Re-reads packs and reports every problem (binding.d.ts verifyPacksJob). */
-export function verifyPacks(
-  options: VerifyPacksOptions,
-  job: JobOptions<VerifyProblemEvent> = {},
-): Promise<{ chunksOk: number; chunksBad: number; packsBad: number; bytes: number }> {
+export function verifyPacks(options: VerifyPacksOptions, job: JobOptions<VerifyProblemEvent> = {}): ReturnType<NativeBinding['verifyPacksJob']> {
   expectArray(options.packs, 'packs').forEach((p, i) => {
     const o = (typeof p === 'object' && p !== null ? p : {}) as Record<string, unknown>;
     expectString(o.path, `packs[${i}].path`);

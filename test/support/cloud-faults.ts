@@ -13,7 +13,7 @@ import { blockId, ContainerBackend } from '../../src/cloud/container-backend';
 import { containerClientFor, describeLocation } from '../../src/cloud/client';
 import { Repository } from '../../src/repo/repository';
 import { uploadRepository } from '../../src/cloud/seed';
-import { checkCloud } from '../../src/cloud/check';
+import { checkCloud } from '../../src/core/check';
 import { loadBinding } from '../../src/native/load';
 import { stage } from '../../src/core/stage';
 import { readSettings, updateSettings } from '../../src/core/settings';
