@@ -239,3 +239,77 @@ export function treeDigest(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
+
+export interface FaultedServer {
+  child: ReturnType<typeof spawn>;
+  /** the `--json` lines so far */
+  lines(): Array<Record<string, any>>;
+  /** the faults the shim fired so far */
+  fired(): FiredFault[];
+  /** output so far, for assertion messages */
+  output(): string;
+  /** SIGTERM, then resolves with the exit code */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts a long-running CLI command (`emulator start --json`) under `rules` and resolves once a
+ * stdout line satisfies `ready`.
+ */
+export function startFaulted(
+  args: string[],
+  rules: FaultRule[],
+  ready: (line: Record<string, any>) => boolean,
+  opts: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<FaultedServer> {
+  const log = path.join(OUT, `fired-${process.pid}-${++runs}.log`);
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.rmSync(log, { force: true });
+  const env: NodeJS.ProcessEnv = { ...process.env, DRIVESEED_NATIVE: bindingPath(), ...opts.env, ...(rules.length > 0 ? faultEnv(rules, log) : {}) };
+  delete env.DRIVESEED_DEBUG;
+  const child = spawn(process.execPath, [faultCli(), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const parsed = () =>
+    stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, any>;
+        } catch {
+          return {};
+        }
+      });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const server: FaultedServer = {
+    child,
+    lines: parsed,
+    fired: () => readFired(log),
+    output: () => `${stdout}\n${stderr}`,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      fs.rmSync(log, { force: true });
+      return code;
+    },
+  };
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${args.join(' ')} was not ready in time:\n${stdout}\n${stderr}`));
+    }, opts.timeoutMs ?? 60_000);
+    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+      if (parsed().some(ready)) {
+        clearTimeout(timer);
+        resolve(server);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited (${code}) before it was ready:\n${stdout}\n${stderr}`));
+    });
+  });
+}
