@@ -4,8 +4,8 @@
  *
  *  - where the packs are looked for, and what else is there (the staging directory's garbage scan:
  *    temps, unreferenced packs, orphan pack lists; the container's `data/` listing: unreferenced packs);
- *  - checks only one storage can make: a local pack's block-MD5 count; a container blob's committed
- *    block list, whose ids carry the MD5 each block was stored with (a check of the stored bytes that
+ *  - checks only one storage can make: a local pack's block-MD5 count; a remote object's committed
+ *    block list (a backend with committedBlocks(): the container), whose ids carry the MD5 each block was stored with (a check of the stored bytes that
  *    reads no data);
  *  - how --read-data gets packs as local files for the native verifier: the staging directory's own
  *    files, all in one job; the container's packs downloaded (ranged parallel reads) into
@@ -14,8 +14,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
-import { blockId, type ContainerBackend } from '../cloud/container-backend';
-import { BLOCK_SIZE } from '../repo/backend';
+import { blockId } from '../cloud/container-backend';
+import { BLOCK_SIZE, type Backend } from '../repo/backend';
 import { scanGarbage } from '../repo/garbage';
 import type { IndexPack } from '../repo/index-file';
 import { DATA_DIR } from '../repo/layout';
@@ -92,8 +92,13 @@ export function stagingStorage(staging: string, packPath: (rel: string) => strin
   };
 }
 
-/** The container behind `backend`; downloads for --read-data go under `<staging>/.cache/check/`. */
-export function containerStorage(backend: ContainerBackend, staging: string): CheckStorage {
+/** What a remote backend may offer check: blob block lists whose ids carry each block's MD5 (ContainerBackend). */
+interface BlockListing {
+  committedBlocks?(path: string, signal?: AbortSignal): Promise<Array<{ id: string; text: string; size: number }>>;
+}
+
+/** A repository without local files (the container) behind `backend`; downloads for --read-data go under `<staging>/.cache/check/`. */
+export function remoteStorage(backend: Backend & BlockListing, staging: string): CheckStorage {
   const where = backend.description;
   const work = path.join(staging, '.cache', 'check');
   let blobs = new Map<string, { path: string; size: number }>();
@@ -112,7 +117,7 @@ export function containerStorage(backend: ContainerBackend, staging: string): Ch
       return new Map([...blobs].map(([name, e]) => [name, e.size]));
     },
     async checkPack(p, report, signal) {
-      if (p.blockSize !== BLOCK_SIZE) return;
+      if (p.blockSize !== BLOCK_SIZE || !backend.committedBlocks) return;
       const committed = await backend.committedBlocks(p.path, signal);
       // Only blobs whose block ids are ours (packs uploaded by backup) carry the block MD5s.
       if (committed.length !== p.blockMd5.length || !committed.every((b) => /^\d{6}-[0-9a-f]{32}$/.test(b.text))) return;

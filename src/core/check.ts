@@ -26,7 +26,7 @@ import { indexCacheDir } from '../repo/index-cache';
 import { packListPath } from '../repo/layout';
 import { Repository } from '../repo/repository';
 import { ProblemList, checkPackDigests, checkPackEntries, checkTree, packListMatches } from './check-rules';
-import { type CheckStorage, containerStorage, stagingStorage } from './check-storage';
+import { type CheckStorage, remoteStorage, stagingStorage } from './check-storage';
 import { stagingCloudLocation } from './cloud-location';
 import type { CommandContext } from './command';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
@@ -82,7 +82,7 @@ async function openChecked(o: CheckOptions, ctx: CommandContext): Promise<{ repo
   const backend = await openBackend({ location });
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = await Repository.open(backend, passphrase, { signal: ctx.signal, indexCache: indexCacheDir(o.staging) });
-  return { repo, storage: containerStorage(backend, o.staging) };
+  return { repo, storage: remoteStorage(backend, o.staging) };
 }
 
 export async function check(o: CheckOptions, ctx: CommandContext): Promise<CheckResult> {
