@@ -190,6 +190,23 @@ gated(test, 'stage, short writes of a pack: written on, check --read-data health
   assert.equal(await restoredTree(staging), expected());
 });
 
+gated(test, 'stage, Ctrl-C while a pack write stalls: CANCELLED (exit 130), no snapshot, a consistent repository; rerun matches', reason, async () => {
+  const staging = await freshStaging();
+  const r = await runFaulted(
+    ['--json', 'stage', src, '--staging', staging, '--job', 'fault-job', '--threads', '2'],
+    [{ path: `${staging}/data/`, op: 'write', offset: MiB, kind: 'stall', ms: 1500 }],
+    { env, signalWhenFired: 'SIGINT' },
+  );
+  fired(r);
+  assert.is(r.fired[0]!.kind, 'stall');
+  assert.is(r.code, 130, output(r));
+  assert.is(errorLine(r)?.code, 'CANCELLED', output(r));
+  assert.equal(snapshots(staging), [], 'no snapshot was written by the cancelled run');
+  assert.not.ok(fs.existsSync(path.join(staging, 'locks', 'exclusive')), 'the lock is released');
+  await healthy(staging);
+  await rerunMatches(staging);
+});
+
 /** A staging repository holding the source, staged without faults. */
 let cleanStaging: string | undefined;
 async function staged(): Promise<string> {
@@ -239,6 +256,24 @@ gated(test, 'restore, short writes of a file: written on, the file is exact (exi
   fired(r, 3);
   assert.is(r.code, 0, output(r));
   assert.equal(treeDigest(path.join(to, 'src')), expected());
+});
+
+gated(test, 'restore, Ctrl-C while a file write stalls: CANCELLED (exit 130), no partial file at its final name; a rerun restores all', reason, async () => {
+  const staging = await staged();
+  const to = path.join(work, `to-${++n}`);
+  const r = await runFaulted(
+    ['--json', 'restore', '--staging', staging, '--to', to],
+    [{ path: `${to}/src/victim.bin`, match: 'exact', op: 'write', offset: 2 * MiB, kind: 'stall', ms: 1500 }],
+    { env, signalWhenFired: 'SIGINT' },
+  );
+  fired(r);
+  assert.is(r.code, 130, output(r));
+  assert.is(errorLine(r)?.code, 'CANCELLED', output(r));
+  assert.not.ok(fs.existsSync(path.join(to, 'src', 'victim.bin')), 'the interrupted file is not left at its final name');
+  const to2 = path.join(work, `to-${++n}`);
+  const again = await restoreCli(staging, to2, []);
+  assert.is(again.code, 0, output(again));
+  assert.equal(treeDigest(path.join(to2, 'src')), expected());
 });
 
 gated(test, 'restore, EIO reading a pack: RESTORE_FILE_FAILED names the file and the pack, exit 4, nothing partial; a rerun restores all', reason, async () => {

@@ -179,7 +179,11 @@ let runs = 0;
  * with its exit, output and the faults that fired. Asynchronous, so that an in-process emulator the
  * child talks to keeps answering.
  */
-export function runFaulted(args: string[], rules: FaultRule[], opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+export function runFaulted(
+  args: string[],
+  rules: FaultRule[],
+  opts: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; signalWhenFired?: NodeJS.Signals } = {},
+): Promise<CliRun> {
   const log = path.join(OUT, `fired-${process.pid}-${++runs}.log`);
   fs.mkdirSync(OUT, { recursive: true });
   fs.rmSync(log, { force: true });
@@ -191,9 +195,19 @@ export function runFaulted(args: string[], rules: FaultRule[], opts: { env?: Rec
   child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  // signalWhenFired: sent once the first fault has fired (a stall logs before it sleeps)
+  const poll = opts.signalWhenFired
+    ? setInterval(() => {
+        if (readFired(log).length > 0) {
+          clearInterval(poll);
+          child.kill(opts.signalWhenFired);
+        }
+      }, 20)
+    : undefined;
   return new Promise((resolve) =>
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(poll);
       const fired = readFired(log);
       fs.rmSync(log, { force: true });
       let lines: Array<Record<string, any>> = [];

@@ -21,7 +21,8 @@
  *     count=<n>       fire this many times, 0 = always (default 1)
  *     skip=<n>        let the first n matching calls through before firing (default 0)
  *   FAULTSHIM_LOG    a file each firing appends one line to ("faultshim fired ..."), so that a test
- *                    can tell that its fault really happened.
+ *                    can tell that its fault really happened; a stall writes its line before it
+ *                    sleeps (result=0), so that a test can act during it (cancel).
  *
  * The rules hold for this process only: the constructor removes LD_PRELOAD from the environment, so
  * the tools driveseed starts (mkntfs, ntfs-3g, mount) run without faults. Counters are per rule and
@@ -317,8 +318,8 @@ static int open_common(openat_fn real_at, open_fn real, const char* call, int di
     struct decision d = decide(OP_OPEN, -1, p, &zero, 0);
     if (d.fire) {
       if (d.copy.kind == K_STALL) {
-        sleep_ms(d.copy.ms);
         note(&d.copy, call, d.path, 0, 0, 0);
+        sleep_ms(d.copy.ms);
       } else {
         note(&d.copy, call, d.path, 0, 0, -1);
         errno = d.copy.err;
@@ -393,8 +394,12 @@ int close(int fd) {
       errno = d.copy.err;                                                           \
       return -1;                                                                    \
     }                                                                               \
-    if (d.copy.kind == K_STALL) sleep_ms(d.copy.ms);                                \
-    if (d.copy.kind == K_SHORT) len = short_len(&d.copy, off_, len);                \
+    if (d.copy.kind == K_STALL) {                                                   \
+      note(&d.copy, CALL, d.path, off_, (long long)len, 0);                         \
+      sleep_ms(d.copy.ms);                                                          \
+      return REALCALL;                                                              \
+    }                                                                               \
+    len = short_len(&d.copy, off_, len);                                            \
     ssize_t n_ = REALCALL;                                                          \
     int e_ = errno;                                                                 \
     note(&d.copy, CALL, d.path, off_, (long long)len, (long long)n_);               \
@@ -477,8 +482,12 @@ static int iov_cut(const struct iovec* iov, int n, size_t limit, struct iovec* o
     struct iovec cut_[64];                                                           \
     const struct iovec* use_ = iov;                                                  \
     int ucnt_ = cnt;                                                                 \
-    if (d.copy.kind == K_STALL) sleep_ms(d.copy.ms);                                 \
-    if (d.copy.kind == K_SHORT && cnt <= 64) {                                       \
+    if (d.copy.kind == K_STALL) {                                                    \
+      note(&d.copy, CALL, d.path, off_, (long long)len, 0);                          \
+      sleep_ms(d.copy.ms);                                                           \
+      return REALCALL;                                                               \
+    }                                                                                \
+    if (cnt <= 64) {                                                                 \
       len = short_len(&d.copy, off_, len);                                           \
       ucnt_ = iov_cut(iov, cnt, len, cut_, 64);                                      \
       use_ = cut_;                                                                   \
@@ -539,8 +548,8 @@ static int sync_common(sync_fn real, const char* call, int fd) {
   struct decision d = decide(OP_FSYNC, fd, NULL, &zero, 0);
   if (d.fire) {
     if (d.copy.kind == K_STALL) {
-      sleep_ms(d.copy.ms);
       note(&d.copy, call, d.path, 0, 0, 0);
+      sleep_ms(d.copy.ms);
     } else {
       note(&d.copy, call, d.path, 0, 0, -1);
       errno = d.copy.err;
