@@ -155,7 +155,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   const t0 = Date.now();
   const { reporter } = ctx;
   checkStagePaths(o.sources, o.staging);
-  const { location, settings } = await stagingCloudLocation(o.staging, ctx.env, {
+  const { spec, settings } = await stagingCloudLocation(o.staging, ctx.env, {
     location: o.location,
     missing: 'give the --staging location that was used for `driveseed stage` and the import.',
     seedCommand: 'backup',
@@ -166,22 +166,19 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   // the result only if the container's config has the same KDF parameters and salt.
   const early = localKdf(o.staging);
   const pending = early ? startKeyDerivation(passphrase, early) : undefined;
-  const backend = await openBackend(
-    { location },
-    {
-      maxBlocksInFlight: o.maxBlocksInFlight ?? 8,
-      retry: {
-        onRetry: ({ attempt, error }) =>
-          reporter.warning(
-            'CLOUD_RETRY',
-            `Retrying a request to ${backend.description} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`,
-            {
-              attempt,
-            },
-          ),
-      },
+  const backend = await openBackend(spec, {
+    maxBlocksInFlight: o.maxBlocksInFlight ?? 8,
+    retry: {
+      onRetry: ({ attempt, error }) =>
+        reporter.warning(
+          'CLOUD_RETRY',
+          `Retrying a request to ${backend.description} (attempt ${attempt + 1}): ${(error as Error)?.message?.split('\n')[0] ?? error}`,
+          {
+            attempt,
+          },
+        ),
     },
-  );
+  });
   const { client, description: where } = backend;
 
   // The KDF (scrypt N=2^17: 0.3–0.5 s on the libuv pool) runs while the sources are counted, as in

@@ -75,11 +75,11 @@ async function openChecked(o: CheckOptions, ctx: CommandContext): Promise<{ repo
     const repo = await Repository.open(o.staging, await resolvePassphrase(o.passphrase, ctx, false));
     return { repo, storage: stagingStorage(o.staging, (rel) => repo.backend.localPath!(rel)) };
   }
-  const { location } = await stagingCloudLocation(o.staging, ctx.env, {
+  const { spec } = await stagingCloudLocation(o.staging, ctx.env, {
     location: o.location,
     missing: '--cloud needs the --staging location whose settings name the account and container.',
   });
-  const backend = await openBackend({ location });
+  const backend = await openBackend(spec);
   const passphrase = await resolvePassphrase(o.passphrase, ctx, false);
   const repo = await Repository.open(backend, passphrase, { signal: ctx.signal, indexCache: indexCacheDir(o.staging) });
   return { repo, storage: remoteStorage(backend, o.staging) };

@@ -5,6 +5,7 @@
  * and build the Backend with openBackend (src/cloud/backends.ts).
  */
 import { usageError } from '../base/errors';
+import type { BackendSpec } from '../cloud/backends';
 import type { CloudLocation } from '../cloud/client';
 import { requireSeedComplete, resolveCloudLocation } from '../cloud/settings';
 import { type JobSettings, readSettings } from './settings';
@@ -18,15 +19,18 @@ export interface CloudLocationRequest {
   seedCommand?: string;
 }
 
-/** The saved settings (when there are any) and the container's location; SETTINGS_MISSING without either. */
+/**
+ * The saved settings (when there are any), the container's location, and the openBackend spec for it
+ * (the one step a new kind of storage named by the settings adds to); SETTINGS_MISSING without either.
+ */
 export async function stagingCloudLocation(
   staging: string,
   env: Record<string, string | undefined>,
   r: CloudLocationRequest,
-): Promise<{ location: CloudLocation; settings?: JobSettings }> {
+): Promise<{ location: CloudLocation; spec: BackendSpec & { location: CloudLocation }; settings?: JobSettings }> {
   const settings = readSettings(staging);
   if (!settings && !r.location) throw usageError('SETTINGS_MISSING', `${staging} holds no driveseed settings; ${r.missing}`, { field: 'staging' });
-  if (r.location) return { location: r.location, ...(settings ? { settings } : {}) };
-  if (r.seedCommand) requireSeedComplete(settings!, staging, r.seedCommand);
-  return { location: await resolveCloudLocation(settings!, staging, env), settings: settings! };
+  if (r.seedCommand && !r.location) requireSeedComplete(settings!, staging, r.seedCommand);
+  const location = r.location ?? (await resolveCloudLocation(settings!, staging, env));
+  return { location, spec: { location }, ...(settings ? { settings } : {}) };
 }

@@ -84,9 +84,9 @@ export async function openRestoreSource(
   ctx: Pick<CommandContext, 'env' | 'signal'>,
 ): Promise<RestoreSource> {
   if (!o.fromCloud) return restoreSourceFor(await Repository.open(o.staging, passphrase), o.staging, ctx.signal);
-  const { location } = await stagingCloudLocation(o.staging, ctx.env, {
+  const { spec } = await stagingCloudLocation(o.staging, ctx.env, {
     missing: '--from-cloud needs the --staging location whose settings name the account and container.',
   });
-  const repo = await Repository.open(await openBackend({ location }), passphrase, { signal: ctx.signal, indexCache: indexCacheDir(o.staging) });
+  const repo = await Repository.open(await openBackend(spec), passphrase, { signal: ctx.signal, indexCache: indexCacheDir(o.staging) });
   return restoreSourceFor(repo, o.staging, ctx.signal);
 }

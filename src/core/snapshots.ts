@@ -64,11 +64,11 @@ export async function listSnapshots(o: SnapshotsOptions, ctx: CommandContext): P
       repo.close();
     }
   }
-  const { location } = await stagingCloudLocation(o.staging, ctx.env, {
+  const { spec } = await stagingCloudLocation(o.staging, ctx.env, {
     location: o.location,
     missing: 'give the --staging location used for stage and the import.',
   });
-  const backend = await openBackend({ location });
+  const backend = await openBackend(spec);
   const where = backend.description;
   const repo = await Repository.open(backend, passphrase, { signal: ctx.signal });
   return { location: where, snapshots: (await repo.listSnapshots(ctx.signal)).map((s) => info(s.id, s.doc)) };
