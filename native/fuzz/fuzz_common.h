@@ -53,7 +53,8 @@ inline void ExpectCode(const Failure& f, std::initializer_list<const char*> allo
 // when more than cap bytes come out before the data ends or goes bad; ERR_CORRUPT when the streaming
 // or the one-shot decoder rejects the data; success when one of them accepts it within cap. Data can
 // be both too large and corrupt, and zstd's one-shot decoder accepts a block larger than the frame's
-// window, which its streaming decoder rejects (driveseed's writer never makes such frames).
+// window and a window above the streaming decoder's memory limit, both of which its streaming decoder
+// rejects (driveseed's writer makes neither).
 inline bool ZstdJustifies(const uint8_t* src, size_t len, size_t cap, const std::string& code) {
   static std::vector<uint8_t> big(16 << 20);
   ZSTD_DCtx* d = ZSTD_createDCtx();
