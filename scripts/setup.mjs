@@ -17,7 +17,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 // Why each package: build (g++, make, python3 via the base image; libzstd-dev for zstd),
 // disks (ntfs-3g: mkntfs + FUSE driver; gdisk: GPT; e2fsprogs: ext4; util-linux: losetup/lsblk),
 // baselines and cross-checks (fio, zstd, restic, mingw-w64 for the Windows compile check), and the
-// native formatter and linter test/lint.test.ts runs (clang-format and clang-tidy, version 14).
+// native formatter and linter test/lint.test.ts runs (clang-format and clang-tidy, version 14), and
+// the fuzzing of native/fuzz (libFuzzer's runtime in libclang-rt-14-dev; libssl-dev, whose libcrypto
+// the fuzz binaries link where the addon uses Node's).
 export const DEBIAN_PACKAGES = [
   'g++',
   'make',
@@ -35,6 +37,7 @@ export const DEBIAN_PACKAGES = [
   'clang-format-14',
   'clang-tidy-14',
   'libclang-rt-14-dev',
+  'libssl-dev',
 ];
 
 // The PowerShell the tests run: the .NET global tool. 7.6.10 is pinned because it is what the

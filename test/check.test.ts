@@ -70,7 +70,7 @@ test('a flipped byte in a pack: check --read-data names pack and offset; restore
   assert.is(r.verifyFailed, true);
   assert.is(r.filesFailed, 1);
   const w = rrep.warnings.find((x) => x.code === 'RESTORE_FILE_FAILED');
-  assert.ok(w && w.message.includes('src/f3.bin'), JSON.stringify(rrep.warnings));
+  assert.ok(w?.message.includes('src/f3.bin'), JSON.stringify(rrep.warnings));
   assert.not.ok(fs.existsSync(path.join(to, 'src', 'f3.bin')), 'no corrupt file is left behind');
   for (const i of [0, 1, 2, 4, 5]) assert.ok(fs.readFileSync(path.join(to, 'src', `f${i}.bin`)).equals(noise(200_000 + i, 50 + i)), `f${i}.bin`);
 });
