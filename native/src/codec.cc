@@ -84,6 +84,16 @@ Decompressor::Decompressor() : ctx_(ZSTD_createDCtx()) {
 }
 Decompressor::~Decompressor() { ZSTD_freeDCtx(ctx_); }
 
+void Decompressor::Renew() noexcept {
+  ZSTD_DCtx* fresh = ZSTD_createDCtx();
+  if (!fresh) {  // out of memory: keep the old context, with every parameter and the session reset
+    ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_and_parameters);
+    return;
+  }
+  ZSTD_freeDCtx(ctx_);
+  ctx_ = fresh;
+}
+
 size_t Decompressor::Decompress(uint8_t* dst, size_t cap, const uint8_t* src, size_t len, const char* what) {
   unsigned long long stated = ZSTD_getFrameContentSize(src, len);
   if (stated == ZSTD_CONTENTSIZE_ERROR)
@@ -95,7 +105,9 @@ size_t Decompressor::Decompress(uint8_t* dst, size_t cap, const uint8_t* src, si
   if (ZSTD_isError(r)) {
     ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
     if (ZSTD_getErrorCode(r) == ZSTD_error_dstSize_tooSmall) {
-      if (GoesPast(ctx_, dst, cap, src, len))
+      bool past = GoesPast(ctx_, dst, cap, src, len);
+      Renew();
+      if (past)
         ThrowCode("ERR_TOO_LARGE",
                   std::string(what) + " decompresses to more than the maximum of " + std::to_string(cap) + " bytes");
       ThrowCode("ERR_CORRUPT",
@@ -126,7 +138,12 @@ void Decompressor::DecompressTo(std::vector<uint8_t>& out, size_t maxSize, const
     if (ZSTD_getErrorCode(r) != ZSTD_error_dstSize_tooSmall)
       ThrowCode("ERR_CORRUPT", std::string(what) + " is not valid zstd data: " + ZSTD_getErrorName(r));
   }
-  // Unknown or multi-frame size: stream, growing the output up to maxSize.
+  // Unknown or multi-frame size: stream, growing the output up to maxSize; a fresh context afterwards,
+  // whatever the outcome.
+  struct RenewAtExit {
+    Decompressor* d;
+    ~RenewAtExit() { d->Renew(); }
+  } renew{this};
   ZSTD_DCtx_reset(ctx_, ZSTD_reset_session_only);
   out.resize(std::min<size_t>(maxSize, std::max<size_t>(len * 4, 64 * 1024)));
   ZSTD_inBuffer in{src, len, 0};

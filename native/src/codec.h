@@ -45,6 +45,11 @@ class Decompressor {
   void DecompressTo(std::vector<uint8_t>& out, size_t maxSize, const uint8_t* src, size_t len, const char* what);
 
  private:
+  // Replaces the context with a fresh one after any streaming decode. A streaming decode keeps buffers
+  // sized by the frame's window, and with them zstd can judge a later invalid input differently (too
+  // large instead of corrupt): the verdict on one input must not depend on the inputs before it. The
+  // one-shot path (every frame driveseed writes states its size) keeps no such state.
+  void Renew() noexcept;
   ZSTD_DCtx* ctx_;
 };
 
