@@ -8,13 +8,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY } from '../azure/azurite-account';
 import { DriveseedError } from '../base/errors';
 import { Secret } from '../base/secret';
 import type { CloudLocation } from './client';
 
-/** Azurite's well-known development account (public, documented by Microsoft; not a secret, but handled as one). */
-export const AZURITE_ACCOUNT = 'devstoreaccount1';
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export { AZURITE_ACCOUNT };
 
 export interface AzuriteHandle {
   /** `http://127.0.0.1:<port>/devstoreaccount1` */
@@ -72,7 +71,12 @@ export async function startAzurite(options: { startTimeoutMs?: number } = {}): P
     blobEndpoint,
     port,
     pid: child.pid!,
-    location: (container) => ({ account: AZURITE_ACCOUNT, container, blobEndpoint, credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_KEY) } }),
+    location: (container) => ({
+      account: AZURITE_ACCOUNT,
+      container,
+      blobEndpoint,
+      credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_ACCOUNT_KEY) },
+    }),
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) {

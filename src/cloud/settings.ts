@@ -15,12 +15,9 @@
  */
 import { emulatorAccount } from '../azure/blob';
 import { DriveseedError } from '../base/errors';
+import { AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY } from '../azure/azurite-account';
 import { Secret } from '../base/secret';
 import type { CloudLocation } from './client';
-
-const AZURITE_ACCOUNT = 'devstoreaccount1';
-// Microsoft's published Azurite development key; wrapped in a Secret all the same.
-const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
 /**
  * The fields of the staging settings (settings.json, written by src/core/settings.ts) that say where the
@@ -91,7 +88,7 @@ export function cloudLocationFromSettings(settings: CloudSettings, staging: stri
   if (env.DRIVESEED_STORAGE_SAS) return { ...base, credentials: { kind: 'sas', sasToken: new Secret(env.DRIVESEED_STORAGE_SAS) } };
   if (env.DRIVESEED_STORAGE_KEY) return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(env.DRIVESEED_STORAGE_KEY) } };
   if (account === AZURITE_ACCOUNT && blobEndpoint && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(blobEndpoint)) {
-    return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_KEY) } };
+    return { ...base, credentials: { kind: 'sharedKey', accountKey: new Secret(AZURITE_ACCOUNT_KEY) } };
   }
   return { ...base, credentials: { kind: 'defaultAzureCredential' } };
 }

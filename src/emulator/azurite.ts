@@ -17,9 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
 
-/** The well-known Azurite development account and key (public, documented by Microsoft). */
-export const DEV_ACCOUNT = 'devstoreaccount1';
-export const DEV_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+/** The well-known Azurite development account and key (src/azure/azurite-account.ts). */
+export { AZURITE_ACCOUNT as DEV_ACCOUNT, AZURITE_ACCOUNT_KEY as DEV_ACCOUNT_KEY } from '../azure/azurite-account';
 
 /** Azurite on Node 20 is up in about 2 s here; 60 s leaves room for a loaded shared machine. */
 const START_TIMEOUT_MS = 60_000;

@@ -22,7 +22,7 @@ import { tmpDir } from '../helpers';
 import type { FaultProxy } from './fault-proxy';
 
 /** Azurite's published development key: what must never show in driveseed's output. */
-export const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export { AZURITE_ACCOUNT_KEY as AZURITE_KEY } from '../../src/azure/azurite-account';
 
 /** Why the tests cannot run here (undefined: they can). */
 export const whyNot = (() => {
