@@ -122,8 +122,31 @@ export function decodeIndex(keys: RepoKeys, id: string, bytes: Uint8Array): Inde
   if (!doc) throw corruptError(rel, "does not decrypt with this repository's key");
   if (doc.version !== 1 || !Array.isArray(doc.packs)) throw corruptError(rel, 'is not a version 1 index document');
   for (const p of doc.packs) {
-    if (typeof p.name !== 'string' || !ID_RE.test(p.name) || p.path !== packPath(p.name) || !Number.isSafeInteger(p.size) || !Array.isArray(p.entries)) {
+    if (
+      typeof p !== 'object' ||
+      p === null ||
+      typeof p.name !== 'string' ||
+      !ID_RE.test(p.name) ||
+      p.path !== packPath(p.name) ||
+      !Number.isSafeInteger(p.size) ||
+      !Array.isArray(p.entries)
+    ) {
       throw corruptError(rel, `has an invalid pack record ${JSON.stringify(p?.name)}`);
+    }
+    // Cheap per entry (an index can list millions): the shape the chunk index reads, not the hex of each id.
+    for (const e of p.entries as unknown[]) {
+      if (
+        !Array.isArray(e) ||
+        typeof e[0] !== 'string' ||
+        e[0].length !== 64 ||
+        !Number.isSafeInteger(e[1]) ||
+        !Number.isSafeInteger(e[2]) ||
+        !Number.isSafeInteger(e[3]) ||
+        e[1] < 0 ||
+        e[2] < 0 ||
+        e[3] < 0
+      )
+        throw corruptError(rel, `has an invalid chunk entry in pack ${p.name}`);
     }
   }
   return doc;
