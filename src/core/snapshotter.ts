@@ -20,8 +20,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { PackDoneEvent, PackFileEvent, PackJobResult } from '../native/binding';
 import { isCancelled } from '../native/errors';
-import { loadBinding } from '../native/load';
-import { runJob } from '../native/run-job';
+import { packFiles } from '../native/pipeline';
 import { tempPath } from '../repo/atomic';
 import type { ChunkIndex } from '../repo/chunk-index';
 import type { RepoConfig } from '../repo/config';
@@ -241,7 +240,6 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
   const cfg = run.repo.config;
   const keys = run.repo.keys.blobKeys();
   const { signal } = target;
-  const binding = loadBinding();
   const sum = emptySummary();
   const meter = new RateMeter();
   let bytesBefore = 0;
@@ -267,23 +265,18 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
     let result: PackJobResult | undefined;
     let failure: unknown;
     try {
-      result = await runJob<PackFileEvent | PackDoneEvent, PackJobResult>(
-        (cb, token) =>
-          binding.packJob(
-            {
-              files,
-              packDir: target.packDir,
-              chunker: cfg.chunker,
-              level: o.level,
-              threads: o.threads,
-              keys,
-              known: index.knownBuffer(),
-              packSize: cfg.packSize,
-              blockSize: cfg.blockSize,
-            },
-            cb,
-            token,
-          ),
+      result = await packFiles(
+        {
+          files,
+          packDir: target.packDir,
+          chunker: cfg.chunker,
+          level: o.level,
+          threads: o.threads,
+          keys,
+          known: index.knownBuffer(),
+          packSize: cfg.packSize,
+          blockSize: cfg.blockSize,
+        },
         {
           signal: AbortSignal.any([signal, jobCtl.signal]),
           onProgress: (p, evs) => {
