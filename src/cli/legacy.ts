@@ -65,7 +65,15 @@ function rewriteLegacyWords(args: readonly string[]): string[] {
     throw usageError('LEGACY_SYNTAX', 'Legacy syntax needs the staging location first: s:<staging> [p:<publishsettings file>]', {});
   }
   const out: string[] = [command];
-  if (staging !== undefined) out.push('--staging', staging);
-  if (publish !== undefined) out.push('--publish-settings', publish);
+  if (staging !== undefined) out.push(...option('--staging', staging));
+  if (publish !== undefined) out.push(...option('--publish-settings', publish));
   return out.concat(rest);
+}
+
+/**
+ * `--flag value`, or `--flag=value` for a value that starts with "-": the parser would take
+ * `--staging --json` as --staging without a value followed by the global --json.
+ */
+function option(flag: string, value: string): string[] {
+  return value.startsWith('-') ? [`${flag}=${value}`] : [flag, value];
 }
