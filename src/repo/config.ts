@@ -14,6 +14,7 @@ import { corruptError, repoIoError } from './errors';
 import { bindingOf, cachedKek, cachedKekForKdf } from './key-cache';
 import { CONFIG_FILE, FORMAT_VERSION, REPO_DEFAULTS } from './layout';
 import type { ChunkerParams } from '../native/binding';
+import { checkChunkerParams } from '../native/pipeline';
 
 export interface RepoConfig {
   format: 'driveseed-repository';
@@ -46,6 +47,15 @@ export function readConfig(root: string): RepoConfig | undefined {
   return parseConfig(text, file);
 }
 
+function chunkerOk(p: unknown): boolean {
+  try {
+    checkChunkerParams(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses and validates the text of a `config` file (also read from the cloud); `file` names it in errors. */
 export function parseConfig(text: string, file: string): RepoConfig {
   let c: RepoConfig;
@@ -55,7 +65,8 @@ export function parseConfig(text: string, file: string): RepoConfig {
     throw corruptError(file, 'is not valid JSON');
   }
   if (c?.format !== 'driveseed-repository') throw corruptError(file, 'is not a driveseed repository config');
-  if (typeof c.version !== 'number' || c.version > FORMAT_VERSION) {
+  if (!Number.isSafeInteger(c.version) || c.version < 1) throw corruptError(file, 'has no valid format version');
+  if (c.version > FORMAT_VERSION) {
     throw new DriveseedError(
       'REPO_VERSION',
       `${file} has repository format version ${String(c.version)}; this driveseed reads up to version ${FORMAT_VERSION}. Upgrade driveseed.`,
@@ -79,11 +90,14 @@ export function parseConfig(text: string, file: string): RepoConfig {
     k.p <= 16 &&
     typeof k.salt === 'string' &&
     typeof c.keys === 'string' &&
-    Number.isInteger(c.chunker?.min) &&
-    Number.isInteger(c.chunker?.avg) &&
-    Number.isInteger(c.chunker?.max) &&
+    chunkerOk(c.chunker) &&
+    // the ranges the data plane takes (src/native/pipeline.ts), so a damaged value is reported here
     Number.isInteger(c.packSize) &&
-    Number.isInteger(c.blockSize);
+    c.packSize >= 2 ** 20 &&
+    c.packSize <= 2 ** 32 &&
+    Number.isInteger(c.blockSize) &&
+    c.blockSize >= 4096 &&
+    c.blockSize <= 2 ** 30;
   if (!ok) throw corruptError(file, 'has missing or invalid fields');
   return c;
 }
