@@ -67,10 +67,22 @@ export function decodeSnapshot(keys: RepoKeys, id: string, bytes: Uint8Array): S
   const doc = decodeMetadata(keys, 'snapshot', bytes) as SnapshotDoc | undefined;
   if (!doc) throw corruptError(rel, "does not decrypt with this repository's key");
   const t = doc.tree;
+  const sum = doc.summary as unknown as Record<string, unknown> | undefined;
   const ok =
     doc.version === 1 &&
     typeof doc.time === 'string' &&
+    Number.isFinite(Date.parse(doc.time)) &&
+    typeof doc.host === 'string' &&
     Array.isArray(doc.sources) &&
+    doc.sources.every((s) => typeof s === 'string') &&
+    (doc.job === undefined || typeof doc.job === 'string') &&
+    // what the next stage (time - durationMs), restore (bytes) and `snapshots` read without checking
+    typeof sum === 'object' &&
+    sum !== null &&
+    Object.values(sum).every((v) => Number.isSafeInteger(v)) &&
+    sum.files !== undefined &&
+    sum.bytes !== undefined &&
+    sum.durationMs !== undefined &&
     t &&
     Number.isSafeInteger(t.size) &&
     Array.isArray(t.chunks) &&
