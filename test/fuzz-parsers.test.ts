@@ -3,10 +3,12 @@
 // from a fixed seed (deterministic; a failure names the input). The long run: scripts/fuzz-ts.mjs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { DriveseedError } from '../src/base/errors';
+import { contractBreach, typedOnly } from './fuzz/harness';
 import { TARGETS, asInput, regressions, runTarget, seedDocuments } from './fuzz/targets';
 
-/** Inputs per target in CI: the slowest targets (deeply nested XML) take about 2 s at this count on 2 cores. */
-const RUNS = Number(process.env.DRIVESEED_FUZZ_RUNS ?? 1500);
+/** Inputs per target in CI (a fixed seed, so the same inputs every run). */
+const RUNS = Number(process.env.DRIVESEED_FUZZ_RUNS ?? 1000);
 const SEED = Number(process.env.DRIVESEED_FUZZ_SEED ?? 20261205);
 
 test.before(async () => {
@@ -23,32 +25,39 @@ for (const name of Object.keys(TARGETS)) {
       }
     }
     const report = await runTarget(name, { numRuns: RUNS, seed: SEED });
-    assert.is(report.runs, RUNS, 'every input ran');
     assert.not.ok(
       report.failure,
       report.failure &&
         `${report.failure.error}\ninput: ${JSON.stringify(typeof report.failure.input === 'string' ? report.failure.input : Buffer.from(report.failure.input).toString('base64'))}`,
     );
+    assert.is(report.runs, RUNS, 'every input ran');
   });
 }
 
-test('the contract check itself fails on a reader that throws a stray exception', async () => {
-  const { check } = TARGETS['repo-index-resealed']!;
-  // A pack record that is null once made decodeIndex throw a TypeError; the fixed reader answers REPO_CORRUPT.
-  await check('{"version":1,"packs":[null]}');
-  const broken = {
-    ...TARGETS['repo-config']!,
-    check: () => {
-      throw new TypeError('boom');
-    },
-  };
-  let threw = false;
-  try {
-    await broken.check();
-  } catch {
-    threw = true;
-  }
-  assert.ok(threw);
+test('every regression directory names a target', () => {
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const dir = path.join(__dirname, 'fuzz', 'regressions');
+  for (const d of fs.existsSync(dir) ? fs.readdirSync(dir) : []) assert.ok(d in TARGETS, `test/fuzz/regressions/${d} is not a target`);
+});
+
+test('the contract: a DriveseedError with a code passes; a stray exception, a garbled message or a bad code does not', () => {
+  assert.is(contractBreach(new DriveseedError('REPO_CORRUPT', 'index x is corrupt', { category: 'FAILED' })), undefined);
+  assert.match(contractBreach(new TypeError("Cannot read properties of null (reading 'name')"))!, /^TypeError/);
+  assert.match(contractBreach(new RangeError('Invalid array length'))!, /^RangeError/);
+  assert.match(
+    contractBreach(new DriveseedError('MANIFEST_INVALID', 'fuzz.xml: <constructor>: function Object() { [native code] }', { category: 'FAILED' }))!,
+    /garbled/,
+  );
+  assert.match(contractBreach(new DriveseedError('MANIFEST_INVALID', 'x: [object Object]', { category: 'FAILED' }))!, /garbled/);
+  assert.match(contractBreach(new DriveseedError('', 'x', { category: 'FAILED' }))!, /code/);
+  assert.throws(() => typedOnly('reader', () => JSON.parse('{')), /reader threw SyntaxError/);
+  assert.is(
+    typedOnly('reader', () => {
+      throw new DriveseedError('X_Y', 'refused', { category: 'FAILED' });
+    }),
+    undefined,
+  );
 });
 
 test.run();
