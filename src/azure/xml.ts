@@ -26,7 +26,17 @@ export class XmlSyntaxError extends Error {
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const ATTR = /\s*([A-Za-z_][A-Za-z0-9_.:-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/y;
 
+/** A character outside XML 1.0's Char production: C0 controls other than tab, LF and CR, U+FFFE, U+FFFF, an unpaired surrogate. */
+const NOT_XML_CHAR = /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Refuses text holding a character XML does not allow (which the import service's own XML reader would refuse too). */
+function checkChars(s: string, line: number): void {
+  const m = NOT_XML_CHAR.exec(s);
+  if (m) throw new XmlSyntaxError(`character U+${m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`, line);
+}
+
 export function decodeEntities(raw: string, line: number): string {
+  checkChars(raw, line);
   if (!raw.includes('&')) return raw;
   return raw.replace(/&([^;&\s]*);?/g, (m, ent: string) => {
     if (!m.endsWith(';')) throw new XmlSyntaxError(`unterminated entity "${m}"`, line);
@@ -44,7 +54,9 @@ export function decodeEntities(raw: string, line: number): string {
     }
     const cp = /^#x([0-9a-fA-F]{1,6})$/.test(ent) ? parseInt(ent.slice(2), 16) : /^#([0-9]{1,7})$/.test(ent) ? parseInt(ent.slice(1), 10) : NaN;
     if (!Number.isFinite(cp) || cp > 0x10ffff) throw new XmlSyntaxError(`unknown entity "&${ent};"`, line);
-    return String.fromCodePoint(cp);
+    const c = String.fromCodePoint(cp);
+    if (NOT_XML_CHAR.test(c)) throw new XmlSyntaxError(`"&${ent};" refers to a character XML does not allow`, line);
+    return c;
   });
 }
 
@@ -120,6 +132,7 @@ export class XmlTokenizer {
         if (e === -1) break;
         if (this.depth === 0) throw new XmlSyntaxError('CDATA outside the root element', this.line);
         const text = buf.slice(pos + 9, e);
+        checkChars(text, this.line);
         out.push({ type: 'text', text, line: this.line });
         this.advance(text);
         pos = e + 3;

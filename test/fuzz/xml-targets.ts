@@ -159,11 +159,19 @@ export const XML_TARGETS: Record<string, Target> = {
     about: 'the XML tokenizer and tree builder the manifest and log readers share (parseXmlTree): a tree or XmlSyntaxError',
     arb: () => fc.oneof(xmlish, deepOrHuge, mutations('<?xml version="1.0"?><r a="&lt;1&gt;">t&amp;<c/><d>&#x41;</d></r>')),
     check: (i) => {
-      typedOnly(
+      const root = typedOnly(
         'parseXmlTree',
         () => parseXmlTree(text(i)),
         (e) => e instanceof XmlSyntaxError,
       );
+      // what it accepts holds only characters XML allows (a document that other XML readers refuse must not pass here)
+      const bad = /[\0-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+      for (const stack = root ? [root] : []; stack.length > 0; ) {
+        const n = stack.pop()!;
+        for (const v of [n.text, ...Object.values(n.attrs)])
+          if (bad.test(v)) throw new Error(`parseXmlTree accepted a character XML does not allow: ${JSON.stringify(v)}`);
+        stack.push(...n.children);
+      }
     },
   },
   'xml-chunked': {
