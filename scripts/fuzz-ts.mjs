@@ -41,19 +41,19 @@ for (const [n, v] of [
 const child = `
 const fs = require('node:fs'); const path = require('node:path'); const crypto = require('node:crypto');
 const { Worker } = require('node:worker_threads');
-const { TARGETS, REGRESSIONS, runTarget } = require(${JSON.stringify(path.join(root, 'test', 'fuzz', 'targets.ts'))});
+const { TARGETS, REGRESSIONS, inputFile, runTarget } = require(${JSON.stringify(path.join(root, 'test', 'fuzz', 'targets.ts'))});
 const cfg = ${JSON.stringify({ names: args.filter((a) => a !== '--list'), list, seconds, seed: seed === undefined ? null : Number(seed), slowMs, hangS })};
 if (cfg.list) { for (const [n, t] of Object.entries(TARGETS)) console.log(n.padEnd(24) + t.about); process.exit(0); }
-const save = (name, bytes, kind) => {
+const save = (name, bytes, kind, ext) => {
   const dir = path.join(REGRESSIONS, name);
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, kind + '-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 12));
+  const file = path.join(dir, kind + '-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 12) + ext);
   fs.writeFileSync(file, bytes);
   return file;
 };
 const MAX = 8 << 20;
 const shared = new SharedArrayBuffer(16 + MAX);
-const head = new Int32Array(shared, 0, 4); // [inputs started, input length, target index + 1, unused]
+const head = new Int32Array(shared, 0, 4); // [inputs started, input length, target index + 1, kept as .jsonstr]
 const body = new Uint8Array(shared, 16);
 const names = cfg.names.length ? cfg.names : Object.keys(TARGETS);
 const watchdog = new Worker(\`
@@ -69,7 +69,7 @@ const watchdog = new Worker(\`
     const bytes = Buffer.from(body.subarray(0, head[1]));
     const dir = path.join(regressions, name);
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'hang-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 12));
+    const file = path.join(dir, 'hang-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 12) + (head[3] ? '.jsonstr' : ''));
     fs.writeFileSync(file, bytes);
     console.log('HANG ' + name + ': one input ran over ' + hangS + ' s; input saved: ' + file);
     process.kill(process.pid, 'SIGKILL');
@@ -82,7 +82,8 @@ watchdog.unref();
     if (!TARGETS[name]) { console.error('no fuzz target ' + name + ' (--list names them)'); process.exit(2); }
     Atomics.store(head, 2, k + 1);
     const onInput = (input) => {
-      const b = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+      const { bytes: b, ext } = inputFile(input);
+      Atomics.store(head, 3, ext ? 1 : 0);
       const n = Math.min(b.length, MAX);
       body.set(b.subarray(0, n));
       Atomics.store(head, 1, n);
@@ -92,8 +93,8 @@ watchdog.unref();
     Atomics.store(head, 2, 0);
     if (!r.failure) { console.log('ok   ' + name.padEnd(24) + ' ' + r.runs + ' inputs in ' + cfg.seconds + ' s'); continue; }
     failed++;
-    const bytes = typeof r.failure.input === 'string' ? Buffer.from(r.failure.input, 'utf8') : Buffer.from(r.failure.input);
-    const file = save(name, bytes, 'crash');
+    const { bytes, ext } = inputFile(r.failure.input);
+    const file = save(name, bytes, 'crash', ext);
     console.log('FAIL ' + name.padEnd(24) + ' after ' + r.runs + ' inputs (seed ' + r.failure.seed + '): ' + r.failure.error + '\\n     input saved: ' + file);
   }
   process.exit(failed ? 1 : 0);

@@ -19,7 +19,7 @@ for (const name of Object.keys(TARGETS)) {
   test(`${name}: ${TARGETS[name]!.about}`, async () => {
     for (const r of regressions(name)) {
       try {
-        await TARGETS[name]!.check(asInput(name, r.input));
+        await TARGETS[name]!.check(asInput(name, r.input, r.file));
       } catch (e) {
         assert.unreachable(`regression ${r.file}: ${(e as Error).message}`);
       }

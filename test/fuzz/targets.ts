@@ -35,9 +35,17 @@ export function regressions(target: string): { file: string; input: Buffer }[] {
     .map((f) => ({ file: path.join(dir, f), input: fs.readFileSync(path.join(dir, f)) }));
 }
 
-/** The input as its target takes it: bytes for the binary targets, text for the others. */
-export function asInput(target: string, bytes: Buffer): string | Uint8Array {
+/** The input as its target takes it: bytes for the binary targets, text for the others; a `.jsonstr` file holds a JSON string (text that is not valid UTF-16, such as a lone surrogate, does not survive UTF-8). */
+export function asInput(target: string, bytes: Buffer, file = ''): string | Uint8Array {
+  if (file.endsWith('.jsonstr')) return JSON.parse(bytes.toString('utf8')) as string;
   return TARGETS[target]?.binary ? bytes : bytes.toString('utf8');
+}
+
+/** How an input is kept as a file: its bytes, or a JSON string where UTF-8 would change it. */
+export function inputFile(input: string | Uint8Array): { bytes: Buffer; ext: string } {
+  if (typeof input !== 'string') return { bytes: Buffer.from(input), ext: '' };
+  const utf8 = Buffer.from(input, 'utf8');
+  return utf8.toString('utf8') === input ? { bytes: utf8, ext: '' } : { bytes: Buffer.from(JSON.stringify(input)), ext: '.jsonstr' };
 }
 
 export interface RunReport {
