@@ -181,7 +181,7 @@ function blobXml(b: DriveLogBlob): string {
     out.push('    <BlockList>\n');
     for (const k of b.blocks) {
       const id = k.id === undefined ? '' : ` Id="${escapeAttr(k.id)}"`;
-      const hash = k.hash === undefined ? '' : ` Hash="${k.hash}"`;
+      const hash = k.hash === undefined ? '' : ` Hash="${escapeAttr(k.hash)}"`;
       out.push(`      <Block Offset="${k.offset}" Length="${k.length}"${id}${hash} Status="${k.status}" />\n`);
     }
     out.push('    </BlockList>\n');
@@ -334,7 +334,10 @@ function parseBlob(n: XmlNode): DriveLogBlob {
         status: oneOf(k.attrs.Status, BLOCK_LOG_STATUSES, 'Block', k.line),
       };
       if (k.attrs.Id !== undefined) block.id = k.attrs.Id;
-      if (k.attrs.Hash !== undefined) block.hash = k.attrs.Hash.toUpperCase();
+      if (k.attrs.Hash !== undefined) {
+        if (!/^[0-9A-Fa-f]{32}$/.test(k.attrs.Hash)) throw bad(`Hash "${k.attrs.Hash}" is not an MD5 (32 hex digits)`, 'Block', k.line);
+        block.hash = k.attrs.Hash.toUpperCase();
+      }
       return block;
     });
   }
