@@ -129,6 +129,7 @@ export function decodeIndex(keys: RepoKeys, id: string, bytes: Uint8Array): Inde
       !ID_RE.test(p.name) ||
       p.path !== packPath(p.name) ||
       !Number.isSafeInteger(p.size) ||
+      p.size < 0 ||
       !Array.isArray(p.entries)
     ) {
       throw corruptError(rel, `has an invalid pack record ${JSON.stringify(p?.name)}`);
