@@ -28,7 +28,7 @@ import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
 import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
 import { TreeCursor, type TreePath } from '../repo/tree-cursor';
-import { walkSourceBatched } from '../repo/walker';
+import { walkSource } from '../repo/walker';
 import { DriveseedError } from '../base/errors';
 import { RateMeter, type Reporter } from '../base/reporter';
 
@@ -182,18 +182,16 @@ export async function countSources(
   let bytes = 0;
   let n = 0;
   for (const src of sources) {
-    for await (const evs of walkSourceBatched(src)) {
-      for (const ev of evs) {
-        if (ev.kind === 'file') {
-          files++;
-          bytes += Number(ev.st.size);
-        }
-        if (++n % 2000 === 0) {
-          if (o.signal.aborted) throw o.stopped();
-          o.reporter.progress({ phase: 'scan', bytesDone: bytes, itemsDone: files, current: ev.path });
-          await yieldToLoop();
-          if (o.stopEarly?.()) return { files, bytes, complete: false };
-        }
+    for (const ev of walkSource(src)) {
+      if (ev.kind === 'file') {
+        files++;
+        bytes += Number(ev.st.size);
+      }
+      if (++n % 2000 === 0) {
+        if (o.signal.aborted) throw o.stopped();
+        o.reporter.progress({ phase: 'scan', bytesDone: bytes, itemsDone: files, current: ev.path });
+        await yieldToLoop();
+        if (o.stopEarly?.()) return { files, bytes, complete: false };
       }
     }
   }
@@ -404,67 +402,65 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
     const walkPath: Array<number | string> = [];
     let steps = 0;
     for (const [srcIndex, src] of o.sources.entries()) {
-      for await (const evs of walkSourceBatched(src)) {
-        for (const ev of evs) {
-          if (++steps % 1000 === 0) {
-            if (signal.aborted) throw target.stopped();
-            if (runError) throw runError;
-            await yieldToLoop();
-          }
-          switch (ev.kind) {
-            case 'problem':
-              warn(ev.code, ev.message, { path: ev.path }, ev.partial);
-              if (ev.code === 'FILE_UNREADABLE') sum.filesFailed++;
-              break;
-            case 'dir':
-              sum.dirs++;
-              walkPath.push(walkPath.length ? ev.name : srcIndex);
-              batch.recs.push({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
-              break;
-            case 'end':
-              walkPath.pop();
-              batch.recs.push({ rec: { t: 'e' } });
-              break;
-            case 'symlink':
-              sum.symlinks++;
-              batch.recs.push({ rec: { t: 'l', ...meta(ev.st, ev.name), tg: ev.target } });
-              break;
-            case 'file': {
-              const size = Number(ev.st.size);
-              let k: number | undefined;
-              if (ev.st.nlink > 1n) {
-                const key = `${ev.st.dev}:${ev.st.ino}`;
-                const seen = links.get(key);
-                if (seen !== undefined) {
-                  batch.recs.push({ rec: { t: 'h', n: ev.name, k: seen }, path: ev.path });
-                  break;
-                }
-                k = links.size;
-                links.set(key, k);
+      for (const ev of walkSource(src)) {
+        if (++steps % 1000 === 0) {
+          if (signal.aborted) throw target.stopped();
+          if (runError) throw runError;
+          await yieldToLoop();
+        }
+        switch (ev.kind) {
+          case 'problem':
+            warn(ev.code, ev.message, { path: ev.path }, ev.partial);
+            if (ev.code === 'FILE_UNREADABLE') sum.filesFailed++;
+            break;
+          case 'dir':
+            sum.dirs++;
+            walkPath.push(walkPath.length ? ev.name : srcIndex);
+            batch.recs.push({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
+            break;
+          case 'end':
+            walkPath.pop();
+            batch.recs.push({ rec: { t: 'e' } });
+            break;
+          case 'symlink':
+            sum.symlinks++;
+            batch.recs.push({ rec: { t: 'l', ...meta(ev.st, ev.name), tg: ev.target } });
+            break;
+          case 'file': {
+            const size = Number(ev.st.size);
+            let k: number | undefined;
+            if (ev.st.nlink > 1n) {
+              const key = `${ev.st.dev}:${ev.st.ino}`;
+              const seen = links.get(key);
+              if (seen !== undefined) {
+                batch.recs.push({ rec: { t: 'h', n: ev.name, k: seen }, path: ev.path });
+                break;
               }
-              const rec: FileRecord = { t: 'f', ...meta(ev.st, ev.name), s: size, c: [] };
-              if (k !== undefined) rec.k = k;
-              rec.ct = ev.st.ctimeNs.toString();
-              rec.i = ev.st.ino.toString();
-              const prev = cursor && (await unchanged((walkPath.length ? [...walkPath, ev.name] : [srcIndex]) as TreePath, ev.st));
-              if (prev) {
-                rec.c = prev.c;
-                if (prev.h) rec.h = prev.h;
-                batch.recs.push({ rec });
-                sum.files++;
-                sum.bytes += size;
-                sum.filesUnchanged!++;
-                batch.unchangedFiles++;
-                batch.unchangedBytes += size;
-              } else {
-                batch.recs.push({ rec, file: batch.files.length, path: ev.path });
-                batch.files.push({ path: ev.path, size });
-                batch.bytes += size;
-              }
-              // Records of unchanged files are bounded too: they wait in the batch until it is written.
-              if (batch.files.length >= batchFiles || batch.bytes >= batchBytes || batch.recs.length >= 4 * batchFiles) await submit();
-              break;
+              k = links.size;
+              links.set(key, k);
             }
+            const rec: FileRecord = { t: 'f', ...meta(ev.st, ev.name), s: size, c: [] };
+            if (k !== undefined) rec.k = k;
+            rec.ct = ev.st.ctimeNs.toString();
+            rec.i = ev.st.ino.toString();
+            const prev = cursor && (await unchanged((walkPath.length ? [...walkPath, ev.name] : [srcIndex]) as TreePath, ev.st));
+            if (prev) {
+              rec.c = prev.c;
+              if (prev.h) rec.h = prev.h;
+              batch.recs.push({ rec });
+              sum.files++;
+              sum.bytes += size;
+              sum.filesUnchanged!++;
+              batch.unchangedFiles++;
+              batch.unchangedBytes += size;
+            } else {
+              batch.recs.push({ rec, file: batch.files.length, path: ev.path });
+              batch.files.push({ path: ev.path, size });
+              batch.bytes += size;
+            }
+            // Records of unchanged files are bounded too: they wait in the batch until it is written.
+            if (batch.files.length >= batchFiles || batch.bytes >= batchBytes || batch.recs.length >= 4 * batchFiles) await submit();
+            break;
           }
         }
       }
