@@ -71,10 +71,12 @@ const watchdog = new Worker(\`
     fs.mkdirSync(dir, { recursive: true });
     const file = path.join(dir, 'hang-' + crypto.createHash('sha1').update(bytes).digest('hex').slice(0, 12) + (head[3] ? '.jsonstr' : ''));
     fs.writeFileSync(file, bytes);
-    console.log('HANG ' + name + ': one input ran over ' + hangS + ' s; input saved: ' + file);
+    // fs.writeSync: a worker's console output goes through the main thread, which is stuck
+    fs.writeSync(1, 'HANG ' + name + ': one input ran over ' + hangS + ' s; input saved: ' + file + String.fromCharCode(10));
     process.kill(process.pid, 'SIGKILL');
   }, 1000);
 \`, { eval: true, workerData: { shared, names, hangS: cfg.hangS, regressions: REGRESSIONS } });
+watchdog.on('error', (e) => { console.error('the hang watchdog failed: ' + e.message); process.exit(2); });
 watchdog.unref();
 (async () => {
   let failed = 0;
@@ -100,5 +102,8 @@ watchdog.unref();
   process.exit(failed ? 1 : 0);
 })();`;
 const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-e', child], { cwd: root, stdio: 'inherit' });
-if (r.signal === 'SIGKILL') process.exit(1);
+if (r.signal) {
+  console.log(`the fuzz process ended on ${r.signal}`);
+  process.exit(1);
+}
 process.exit(r.status ?? 1);
