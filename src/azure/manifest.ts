@@ -450,7 +450,7 @@ export class ManifestParser {
     const got: Record<string, XmlNode> = {};
     let at = 0;
     for (const c of n.children) {
-      if (unsupported[c.name]) throw this.err(c.name, unsupported[c.name]!, c.line);
+      if (Object.hasOwn(unsupported, c.name)) throw this.err(c.name, unsupported[c.name]!, c.line);
       const i = order.indexOf(c.name);
       if (i === -1) throw this.err(c.name, 'unknown element in <Blob>', c.line);
       if (i < at || got[c.name]) throw this.err(c.name, `out of order or repeated; <Blob> children go ${order.join(', ')}`, c.line);

@@ -126,6 +126,9 @@ const PIECES = [
   '\n',
   '__proto__',
   'constructor',
+  '<constructor/>',
+  '<__proto__>',
+  '<toString/>',
 ];
 
 /** Random edits of a valid document: cut, duplicate, delete, insert markup or noise. */
