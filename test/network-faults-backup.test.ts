@@ -5,9 +5,9 @@
 // compared with a fault-free run of the same backup into a twin container of the same repository.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { ContainerSASPermissions, StorageSharedKeyCredential, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { test } from 'uvu';
+import { runCliAsync as cli } from './prep-support/cli-async';
 import * as assert from 'uvu/assert';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import type { DriveseedError } from '../src/base/errors';
@@ -16,8 +16,6 @@ import { restore } from '../src/core/restore';
 import { PASS, ctxWith, prng, recorder, treeOf } from './backup-helpers';
 import { gated, tmpDir } from './helpers';
 import { AZURITE_KEY, type ContainerFacts, type Twin, checkProblems, containerFacts, seedTwins, whyNot } from './support/cloud-faults';
-import { cliEnv, MAIN } from './support/cli';
-import { ROOT } from './support/rpc-client';
 import { FaultProxy, type FaultRule } from './support/fault-proxy';
 
 const MiB = 1024 * 1024;
@@ -213,16 +211,6 @@ gated(
     await sameAsReference(t, { sameLayout: false });
   },
 );
-
-/** Runs the CLI without blocking this process (the proxy answers in it). */
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 gated(
   test,

@@ -1,12 +1,7 @@
-// Network faults during `driveseed restore --from-cloud`, injected by a proxy in front of Azurite
-// (test/support/fault-proxy.ts): connections reset mid-download, slow and stalled downloads, 5xx bursts,
-// a stalled body that outlasts the per-attempt timeout, and a fault that outlasts the retries (through
-// the CLI). A restore that succeeds restores the snapshot byte for byte; one that fails says so with a
-// CLOUD_IO error, and a rerun without faults restores it.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
+import { runCliAsync as cli } from './prep-support/cli-async';
 import * as assert from 'uvu/assert';
 import { type AzuriteHandle, startAzurite } from '../src/cloud/azurite';
 import { containerClientFor, describeLocation } from '../src/cloud/client';
@@ -14,10 +9,8 @@ import { ContainerBackend } from '../src/cloud/container-backend';
 import { restore } from '../src/core/restore';
 import { PASS, ctxWith, prng, treeOf } from './backup-helpers';
 import { gated, tmpDir } from './helpers';
-import { cliEnv, MAIN } from './support/cli';
 import { AZURITE_KEY, type Twin, seedTwins, whyNot } from './support/cloud-faults';
 import { FaultProxy, type FaultRule } from './support/fault-proxy';
-import { ROOT } from './support/rpc-client';
 
 const MiB = 1024 * 1024;
 let azurite: AzuriteHandle;
@@ -105,15 +98,6 @@ gated(test, 'a body that stalls past the per-attempt timeout is abandoned and re
   assert.ok(got.equals(await twin.direct.readRange(pack.path, 0, got.length)), 'the bytes of the second attempt');
   assert.is(be.counters.retries, 1);
 });
-
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', MAIN, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 gated(
   test,
