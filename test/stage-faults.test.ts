@@ -214,4 +214,23 @@ test('a file that grows or shrinks between the walk and the read: FILE_CHANGED, 
   assert.is(fs.readFileSync(path.join(to, 'src', 'same.txt'), 'utf8'), 'unchanged\n');
 });
 
+test('a file deleted between the walk and its read is FILE_VANISHED, not a failure, and is left out of the snapshot', async () => {
+  const dir = tmpDir();
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  fs.writeFileSync(path.join(src, 'gone.tmp'), noise(10_000, 4));
+  fs.writeFileSync(path.join(src, 'kept.txt'), 'kept\n');
+  const staging = path.join(dir, 'staging');
+  const rep = collector();
+  const r = await stage(opts([src], staging, { beforePack: () => fs.rmSync(path.join(src, 'gone.tmp')) }), context(rep));
+  const vanished = rep.warnings.filter((w) => w.code === 'FILE_VANISHED').map((w) => w.details?.path);
+  assert.equal(vanished, [path.join(src, 'gone.tmp')]);
+  assert.is(rep.warnings.filter((w) => w.code === 'FILE_UNREADABLE').length, 0);
+  assert.is(r.partial, false);
+  assert.is(r.summary.filesFailed, 0);
+  const to = path.join(dir, 'restored');
+  await restore({ staging, to, snapshot: 'latest', include: [], passphrase: passphrase(), threads: 2 }, context());
+  assert.equal(fs.readdirSync(path.join(to, 'src')), ['kept.txt']);
+});
+
 test.run();

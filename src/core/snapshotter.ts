@@ -28,7 +28,7 @@ import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
 import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
 import { TreeCursor, type TreePath } from '../repo/tree-cursor';
-import { walkSource } from '../repo/walker';
+import { type WalkStat, walkSource } from '../repo/walker';
 import { DriveseedError } from '../base/errors';
 import { RateMeter, type Reporter } from '../base/reporter';
 
@@ -316,6 +316,12 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
           const f = rec as FileRecord;
           const ev = events[p.file];
           if (b.files[p.file]!.size > 0) {
+            if (ev?.error?.code === 'ENOENT') {
+              // Deleted after the walk saw it (as a file deleted before the walk's lstat, not a failure).
+              warn('FILE_VANISHED', `${p.path} disappeared before it was read; skipped`, { path: p.path }, false);
+              if (f.k !== undefined) failedLinks.add(f.k);
+              continue;
+            }
             if (!ev || ev.error) {
               const e = ev?.error;
               warn(
@@ -376,7 +382,7 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
     let cursor = parent ? new TreeCursor(readTree(parent.doc.tree, (id, raw) => parent.readChunk(id, raw), `snapshots/${parent.id}`)) : undefined;
     const parentStartNs = parent ? BigInt(Date.parse(parent.doc.time) - parent.doc.summary.durationMs) * 1_000_000n - RACY_MARGIN_NS : 0n;
     /** The parent's record for this file when it is unchanged, not racily clean, and all its chunks are indexed. */
-    const unchanged = async (p: TreePath, st: fs.BigIntStats): Promise<FileRecord | undefined> => {
+    const unchanged = async (p: TreePath, st: WalkStat): Promise<FileRecord | undefined> => {
       let prev: FileRecord | undefined;
       try {
         prev = await cursor!.file(p);
@@ -397,7 +403,7 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
       if (st.ctimeNs >= parentStartNs) return undefined;
       return prev.c.every(([id]) => index.lookup(Buffer.from(id, 'hex')) !== undefined) ? prev : undefined;
     };
-    const meta = (st: fs.BigIntStats, name: string) => ({ n: name, m: Number(st.mode), u: Number(st.uid), g: Number(st.gid), mt: st.mtimeNs.toString() });
+    const meta = (st: WalkStat, name: string) => ({ n: name, m: Number(st.mode), u: Number(st.uid), g: Number(st.gid), mt: st.mtimeNs.toString() });
     // Where the walk is: the source's index, then the names of the directories below it.
     const walkPath: Array<number | string> = [];
     let steps = 0;

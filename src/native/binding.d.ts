@@ -435,3 +435,17 @@ export function verifyPacksJob(
   /** per pack, spec order: its length and the MD5 of every blockSize block, read while verifying; null when the pack could not be read to its end */
   packs: Array<{ bytes: number; blockMd5: Buffer } | null>;
 }>;
+
+// ---- The source walker's directory listing (native/src/posix/dir_scan_posix.cc) -------------------
+
+/**
+ * One directory's entries and their lstat fields, for the source walker (src/repo/walker.ts): opendir,
+ * then readdir with fstatat(AT_SYMLINK_NOFOLLOW) relative to the directory, on the JS thread. `names`
+ * are the entries whose names are valid UTF-8, in directory order (not sorted; "." and ".." left
+ * out); `stats` holds `listDirFields` values per name, in the order errno, mode, uid, gid, nlink,
+ * size, dev, ino, mtimeNs, ctimeNs (errno 0, or that entry's fstatat errno and the rest 0);
+ * `invalid` the raw names that are not UTF-8, not stat'ed. Throws {code, syscall: 'scandir', path}
+ * when the directory cannot be opened or read. POSIX only: undefined on Windows.
+ */
+export const listDir: ((path: string) => { names: string[]; stats: BigUint64Array; invalid: Buffer[] }) | undefined;
+export const listDirFields: number | undefined;

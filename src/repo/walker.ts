@@ -1,16 +1,41 @@
 /**
  * The source tree walker: depth-first, names sorted within each directory (so an unchanged tree
  * gives an unchanged tree stream), never following symlinks. Synchronous and lazy: memory is the
- * names of the directories on the current path (bounded by the largest directory), not the tree.
+ * names (and, with the addon's listing, the lstat fields) of the directories on the current path
+ * (bounded by the largest directory), not the tree.
+ *
+ * A directory is listed with its entries' lstat fields in one addon call where the addon has it
+ * (src/native/dir.ts: readdir + fstatat, POSIX), else with readdirSync and one lstatSync per entry.
+ * Both give the same events; an entry's fields are then those of the moment its directory was
+ * listed rather than of the moment it is visited.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import {
+  DIR_FIELDS,
+  type DirListing,
+  F_CTIME_NS,
+  F_DEV,
+  F_ERRNO,
+  F_GID,
+  F_INO,
+  F_MODE,
+  F_MTIME_NS,
+  F_NLINK,
+  F_SIZE,
+  F_UID,
+  nativeListDir,
+} from '../native/dir';
+
+/** The lstat fields the walk's consumers use (a subset of fs.BigIntStats). */
+export type WalkStat = Pick<fs.BigIntStats, 'mode' | 'uid' | 'gid' | 'nlink' | 'size' | 'dev' | 'ino' | 'mtimeNs' | 'ctimeNs'>;
 
 export type WalkEvent =
-  | { kind: 'dir'; name: string; path: string; st: fs.BigIntStats }
+  | { kind: 'dir'; name: string; path: string; st: WalkStat }
   | { kind: 'end'; path: string }
-  | { kind: 'file'; name: string; path: string; st: fs.BigIntStats }
-  | { kind: 'symlink'; name: string; path: string; st: fs.BigIntStats; target: string }
+  | { kind: 'file'; name: string; path: string; st: WalkStat }
+  | { kind: 'symlink'; name: string; path: string; st: WalkStat; target: string }
   | {
       kind: 'problem';
       path: string;
@@ -24,11 +49,24 @@ interface Frame {
   dir: string;
   names: string[];
   next: number;
+  /** with the addon's listing: the lstat fields, DIR_FIELDS per entry of the unsorted listing, and each sorted name's place in it */
+  stats?: BigUint64Array;
+  order?: number[];
 }
 
 function errText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   return e.code ? `${e.code} (${e.syscall ?? 'access'})` : String(e.message ?? err);
+}
+
+function notUtf8(dir: string, b: Buffer): WalkEvent {
+  return {
+    kind: 'problem',
+    path: path.join(dir, b.toString('latin1')),
+    code: 'NAME_NOT_UTF8',
+    message: `Skipped an entry of ${dir} whose name is not valid UTF-8 (${b.toString('hex')} in hex); rename it to back it up`,
+    partial: true,
+  };
 }
 
 /** Lists a directory's names, sorted; names that are not valid UTF-8 are reported and left out. */
@@ -38,13 +76,7 @@ function listDir(dir: string, problems: WalkEvent[]): string[] {
   for (const b of raw) {
     const s = b.toString('utf8');
     if (!Buffer.from(s, 'utf8').equals(b)) {
-      problems.push({
-        kind: 'problem',
-        path: path.join(dir, b.toString('latin1')),
-        code: 'NAME_NOT_UTF8',
-        message: `Skipped an entry of ${dir} whose name is not valid UTF-8 (${b.toString('hex')} in hex); rename it to back it up`,
-        partial: true,
-      });
+      problems.push(notUtf8(dir, b));
       continue;
     }
     names.push(s);
@@ -52,15 +84,64 @@ function listDir(dir: string, problems: WalkEvent[]): string[] {
   return names.sort();
 }
 
-/** Walks one source root. The first event names the root itself with `name` = basename(source). */
-export function* walkSource(source: string): Generator<WalkEvent> {
+/** The addon's listing of a directory as a frame: names sorted as listDir sorts them, fields kept in listing order. */
+function listDirWithStats(list: (dir: string) => DirListing, dir: string, problems: WalkEvent[]): Frame {
+  const { names, stats, invalid } = list(dir);
+  for (const b of invalid) problems.push(notUtf8(dir, b));
+  const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
+  return { dir, names: order.map((i) => names[i]!), next: 0, stats, order };
+}
+
+let errnoNames: Map<number, string> | undefined;
+/** An fstatat errno from the addon as the error lstatSync would have thrown. */
+function statError(errno: number, full: string): NodeJS.ErrnoException {
+  errnoNames ??= new Map(Object.entries(os.constants.errno).map(([k, v]) => [v, k]));
+  const err: NodeJS.ErrnoException = new Error(`lstat ${full}`);
+  err.code = errnoNames.get(errno) ?? `errno ${errno}`;
+  err.errno = errno;
+  err.syscall = 'lstat';
+  return err;
+}
+
+/** The fields of entry `i` of an addon listing. */
+function statAt(stats: BigUint64Array, i: number): WalkStat {
+  const o = i * DIR_FIELDS;
+  return {
+    mode: stats[o + F_MODE]!,
+    uid: stats[o + F_UID]!,
+    gid: stats[o + F_GID]!,
+    nlink: stats[o + F_NLINK]!,
+    size: stats[o + F_SIZE]!,
+    dev: stats[o + F_DEV]!,
+    ino: stats[o + F_INO]!,
+    mtimeNs: stats[o + F_MTIME_NS]!,
+    ctimeNs: stats[o + F_CTIME_NS]!,
+  };
+}
+
+const { S_IFMT, S_IFDIR, S_IFREG, S_IFLNK } = fs.constants;
+const typeOf = (st: WalkStat): number => Number(st.mode) & S_IFMT;
+
+/**
+ * Walks one source root. The first event names the root itself with `name` = basename(source).
+ * `o.native: false` lists directories with Node's calls even where the addon's listing is there (tests
+ * compare the two).
+ */
+export function* walkSource(source: string, o: { native?: boolean } = {}): Generator<WalkEvent> {
   const stack: Frame[] = [];
   const problems: WalkEvent[] = [];
+  const list = o.native === false ? undefined : nativeListDir();
 
-  function* visit(full: string, name: string): Generator<WalkEvent> {
-    let st: fs.BigIntStats;
+  /** `pre`: the entry's fields from its directory's listing (an errno, or the fields); else lstat now. */
+  function* visit(full: string, name: string, pre?: { stats: BigUint64Array; i: number }): Generator<WalkEvent> {
+    let st: WalkStat;
     try {
-      st = fs.lstatSync(full, { bigint: true });
+      if (!pre) st = fs.lstatSync(full, { bigint: true });
+      else {
+        const errno = Number(pre.stats[pre.i * DIR_FIELDS + F_ERRNO]);
+        if (errno !== 0) throw statError(errno, full);
+        st = statAt(pre.stats, pre.i);
+      }
     } catch (err) {
       const vanished = (err as NodeJS.ErrnoException).code === 'ENOENT';
       yield {
@@ -72,19 +153,20 @@ export function* walkSource(source: string): Generator<WalkEvent> {
       };
       return;
     }
-    if (st.isDirectory()) {
+    const type = typeOf(st);
+    if (type === S_IFDIR) {
       yield { kind: 'dir', name, path: full, st };
-      let names: string[] = [];
+      let frame: Frame = { dir: full, names: [], next: 0 };
       try {
-        names = listDir(full, problems);
+        frame = list ? listDirWithStats(list, full, problems) : { dir: full, names: listDir(full, problems), next: 0 };
       } catch (err) {
         yield { kind: 'problem', path: full, code: 'DIR_UNREADABLE', message: `Cannot list ${full}: ${errText(err)}; its contents are skipped`, partial: true };
       }
       yield* problems.splice(0);
-      stack.push({ dir: full, names, next: 0 });
-    } else if (st.isFile()) {
+      stack.push(frame);
+    } else if (type === S_IFREG) {
       yield { kind: 'file', name, path: full, st };
-    } else if (st.isSymbolicLink()) {
+    } else if (type === S_IFLNK) {
       try {
         yield { kind: 'symlink', name, path: full, st, target: fs.readlinkSync(full, 'utf8') };
       } catch (err) {
@@ -109,7 +191,8 @@ export function* walkSource(source: string): Generator<WalkEvent> {
       yield { kind: 'end', path: top.dir };
       continue;
     }
-    const name = top.names[top.next++]!;
-    yield* visit(path.join(top.dir, name), name);
+    const at = top.next++;
+    const name = top.names[at]!;
+    yield* visit(path.join(top.dir, name), name, top.stats && { stats: top.stats, i: top.order![at]! });
   }
 }
