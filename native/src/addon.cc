@@ -27,6 +27,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPack(env, exports);
   InitRestore(env, exports);
   InitVerifyPacks(env, exports);
+  InitScrypt(env, exports);
   InitDirScan(env, exports);
   // Process exit / worker teardown: ask every running job to stop so its threads end promptly.
   env.AddCleanupHook([env]() { Job::CancelAll(env); });

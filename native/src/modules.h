@@ -13,5 +13,6 @@ void InitUtil(Napi::Env env, Napi::Object exports);
 void InitPack(Napi::Env env, Napi::Object exports);
 void InitRestore(Napi::Env env, Napi::Object exports);
 void InitVerifyPacks(Napi::Env env, Napi::Object exports);
+void InitScrypt(Napi::Env env, Napi::Object exports);
 void InitDirScan(Napi::Env env, Napi::Object exports);
 }  // namespace ds
