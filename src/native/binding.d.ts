@@ -22,7 +22,7 @@
  *            ERR_LOCKED      the target is locked by another driveseed process or mounted
  *            ERR_AUTH        AES-GCM authentication failed (wrong key or tampered data)
  *            ERR_CORRUPT     structure damaged (bad pack trailer, id mismatch, bad codec byte)
- *            ERR_TOO_LARGE   decompressed size exceeds the stated maximum
+ *            ERR_TOO_LARGE   decompressed size exceeds the stated maximum; scrypt needs more than 1 GiB
  *            ERR_CHANGED     a source file changed size while being read
  *            ERR_INTERNAL    a bug; please report
  *   syscall, errno, path, offset  when known.
@@ -449,3 +449,23 @@ export function verifyPacksJob(
  */
 export const listDir: ((path: string) => { names: string[]; stats: BigUint64Array; invalid: Buffer[] }) | undefined;
 export const listDirFields: number | undefined;
+
+// ---- Key derivation (native/src/scrypt_fn.cc, scrypt.cc) ------------------------------------------
+
+/**
+ * scrypt (RFC 7914), bit-identical to node:crypto's scrypt: PBKDF2-HMAC-SHA-256 (OpenSSL) around ROMix
+ * with a vector Salsa20/8 (SSE2 or AVX-512VL, picked per call from the CPU and
+ * DRIVESEED_SCRYPT_SIMD=scalar|sse2|avx512, a cap that is lowered to what the CPU has). The password
+ * and salt are copied on the JS thread (the password copy is zeroed after use), the derivation runs on
+ * the libuv pool and the promise resolves with a keyLen-byte Buffer; every intermediate (128·r·N bytes
+ * of V, 128·r·p of B) is zeroed before it is freed.
+ * Argument errors throw TypeError: "Expected a Uint8Array for password" / "for salt", "Expected an
+ * integer from 2 to 4294967296 for N", "… from 1 to 1073741823 for r" / "for p", "… from 1 to
+ * 1073741824 for keyLen". Parameter errors throw {code} synchronously too: EINVAL when N is not a power
+ * of two, N ≥ 2^(16·r) or r·p ≥ 2^30; ERR_TOO_LARGE when 128·r·(N + p + 2) exceeds 1 GiB. ENOMEM
+ * rejects the promise when the memory cannot be had.
+ * Undefined in addons built before it existed (a prebuild): callers fall back to node:crypto.
+ */
+export const scrypt: ((password: Uint8Array, salt: Uint8Array, N: number, r: number, p: number, keyLen: number) => Promise<Buffer>) | undefined;
+/** The scrypt path scrypt() would take now: the CPU's best, capped by DRIVESEED_SCRYPT_SIMD. Undefined where scrypt is. */
+export const scryptImplementation: (() => 'scalar' | 'sse2' | 'avx512') | undefined;
