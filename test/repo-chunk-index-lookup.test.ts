@@ -41,6 +41,15 @@ test('lookup finds every id with its first location, also among ids sharing a 6-
           assert.ok(got, `${hex} not found`);
           assert.is(got!.offset, loc.offset);
           assert.is(index.packs[got!.pack]!.name, `p${loc.pack}`);
+          assert.ok(index.hasHex(hex), `hasHex(${hex})`);
+        }
+        for (const absent of [crypto.randomBytes(32), Buffer.concat([prefix, Buffer.alloc(26, 0xff)]), Buffer.concat([prefix, Buffer.alloc(26, 0)])])
+          assert.is(index.hasHex(absent.toString('hex')), false);
+        const some = [...want.keys()][0];
+        if (some) {
+          // Not 64 lowercase hex digits: never found, even when the bytes they would spell are there.
+          for (const bad of [some.slice(0, 62), `${some}00`, `${some.slice(0, 63)}g`, `${some.slice(0, 40)}zz${some.slice(42)}`, ''])
+            assert.is(index.hasHex(bad), false, bad);
         }
         assert.is(index.lookup(crypto.randomBytes(32)), undefined);
         assert.is(index.lookup(Buffer.concat([prefix, Buffer.alloc(26, 0xff)])), undefined);

@@ -14,7 +14,9 @@ import type { DriveseedError } from '../src/base/errors';
 import { restore } from '../src/core/restore';
 import { type StageOptions, stage } from '../src/core/stage';
 import { readPackList, listIndexIds } from '../src/repo/index-file';
-import { FAST_KDF, collector, context, describe, makeTree, noise, passphrase } from './stage-fixtures';
+import { Repository } from '../src/repo/repository';
+import { Secret } from '../src/base/secret';
+import { FAST_KDF, PASS, collector, context, describe, makeTree, noise, passphrase } from './stage-fixtures';
 import { isRoot, tmpDir } from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,6 +124,9 @@ test('re-staging an unchanged tree stores < 1% new data; an insert near the star
   assert.is(second.summary.filesUnchanged, 51, 'every file is unchanged since the parent snapshot');
   assert.is(second.summary.bytesRead, 0, 'unchanged files are not read');
   assert.is(second.summary.bytes, first.summary.bytes);
+  // The unchanged files' records are the parent's lines as stored: the tree stream is the same bytes.
+  const repo = await Repository.open(staging, new Secret(PASS));
+  assert.equal((await repo.readSnapshot(second.snapshot)).tree, (await repo.readSnapshot(first.snapshot)).tree);
 
   // Insert 7 bytes at 100 KiB: only the chunks around the insert (and the tree) are new.
   const edited = Buffer.concat([big.subarray(0, 100 * 1024), Buffer.from('INSERT!'), big.subarray(100 * 1024)]);

@@ -108,6 +108,17 @@ test('walkSource gives the same events through the listing and through Node', ()
   assert.equal(problems.sort(), posix ? ['NAME_NOT_UTF8', 'NAME_NOT_UTF8', 'NAME_NOT_UTF8', 'UNSUPPORTED_TYPE'] : []);
 });
 
+test('entry paths are what path.join gives, also below a source named with "./" and a trailing separator', () => {
+  const root = buildTree();
+  const parents: string[] = [];
+  for (const ev of walkSource(`${root}${path.sep}.${path.sep}`)) {
+    if (ev.kind === 'end') parents.pop();
+    if (ev.kind === 'problem' || ev.kind === 'end') continue;
+    if (parents.length) assert.is(ev.path, path.join(parents[parents.length - 1]!, ev.name));
+    if (ev.kind === 'dir') parents.push(ev.path);
+  }
+});
+
 test('an entry deleted after its directory was listed: a file on the listing path, FILE_VANISHED through Node', () => {
   if (!list) return;
   const root = buildTree();

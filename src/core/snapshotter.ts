@@ -26,8 +26,8 @@ import type { ChunkIndex } from '../repo/chunk-index';
 import type { RepoConfig } from '../repo/config';
 import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
-import { type FileRecord, type TreeRecord, TreeWriter, readTree } from '../repo/tree';
-import { TreeCursor, type TreePath } from '../repo/tree-cursor';
+import { type FileRecord, type TreeRecord, TreeWriter, readTreeChunks } from '../repo/tree';
+import { type ParentFile, TreeCursor } from '../repo/tree-cursor';
 import { type WalkStat, walkSource } from '../repo/walker';
 import { DriveseedError } from '../base/errors';
 import { RateMeter, type Reporter } from '../base/reporter';
@@ -144,6 +144,8 @@ export interface SnapshotRun {
 
 interface Pending {
   rec: TreeRecord;
+  /** the record's JSON line when it is known already (an unchanged file's line in the parent tree) */
+  text?: string;
   /** index into the batch's files for a regular file to read */
   file?: number;
   /** the source path, for warnings */
@@ -354,7 +356,7 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
           }
           sum.hardlinks++;
         }
-        tw.write(rec);
+        tw.write(rec, p.text);
       }
       bytesBefore += b.bytes + b.unchangedBytes;
       filesBefore += b.files.length + b.unchangedFiles;
@@ -379,30 +381,51 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
 
     // The parent snapshot's tree, read in step with the walk (same order): unchanged files keep their chunks unread.
     const parent = run.parent;
-    let cursor = parent ? new TreeCursor(readTree(parent.doc.tree, (id, raw) => parent.readChunk(id, raw), `snapshots/${parent.id}`)) : undefined;
+    let cursor = parent ? new TreeCursor(readTreeChunks(parent.doc.tree, (id, raw) => parent.readChunk(id, raw), `snapshots/${parent.id}`)) : undefined;
     const parentStartNs = parent ? BigInt(Date.parse(parent.doc.time) - parent.doc.summary.durationMs) * 1_000_000n - RACY_MARGIN_NS : 0n;
-    /** The parent's record for this file when it is unchanged, not racily clean, and all its chunks are indexed. */
-    const unchanged = async (p: TreePath, st: WalkStat): Promise<FileRecord | undefined> => {
-      let prev: FileRecord | undefined;
-      try {
-        prev = await cursor!.file(p);
-      } catch (err) {
-        if (parent!.onUnreadable === 'fail') throw err;
-        if (signal.aborted) throw target.stopped();
-        warn(
-          'PARENT_UNREADABLE',
-          `Snapshot ${parent!.id} cannot be read as the parent (${(err as Error).message}); every file is read instead`,
-          { parent: parent!.id },
-          false,
-        );
-        cursor = undefined;
-        return undefined;
-      }
-      if (!prev || prev.s !== Number(st.size) || prev.mt !== st.mtimeNs.toString() || prev.ct !== st.ctimeNs.toString() || prev.i !== st.ino.toString())
-        return undefined;
-      if (st.ctimeNs >= parentStartNs) return undefined;
-      return prev.c.every(([id]) => index.lookup(Buffer.from(id, 'hex')) !== undefined) ? prev : undefined;
+    /** After the parent's tree failed to read: stop (onUnreadable 'fail') or warn and read every file from here on. */
+    const parentFailed = (err: unknown): undefined => {
+      if (parent!.onUnreadable === 'fail') throw err;
+      if (signal.aborted) throw target.stopped();
+      warn(
+        'PARENT_UNREADABLE',
+        `Snapshot ${parent!.id} cannot be read as the parent (${(err as Error).message}); every file is read instead`,
+        { parent: parent!.id },
+        false,
+      );
+      cursor = undefined;
+      return undefined;
     };
+    /** The parent's record at prefix ‖ last; without a promise while the cursor has it read (most files). */
+    const parentFile = (prefix: readonly (number | string)[], last: number | string): ParentFile | undefined | Promise<ParentFile | undefined> => {
+      try {
+        const r = cursor!.file(prefix, last);
+        return r instanceof Promise ? r.catch(parentFailed) : r;
+      } catch (err) {
+        return parentFailed(err);
+      }
+    };
+    /** Whether the parent's record stands for `rec` unread: same size, mtime, ctime and inode, not racily clean, every chunk indexed. */
+    const unchanged = (prev: FileRecord, rec: FileRecord, st: WalkStat): boolean =>
+      prev.s === rec.s &&
+      prev.mt === rec.mt &&
+      prev.ct === rec.ct &&
+      prev.i === rec.i &&
+      st.ctimeNs < parentStartNs &&
+      prev.c.every(([id]) => index.hasHex(id));
+    /**
+     * Whether `rec`, given the unchanged parent record `prev`'s chunks and holes, is exactly `prev`, so
+     * that the parent's stored line can be written instead of a new one: same name, mode and owner, no
+     * hard-link key on either, and no field beyond those this writer gives (10, or 11 with holes).
+     */
+    const sameRecord = (prev: FileRecord, rec: FileRecord): boolean =>
+      prev.n === rec.n &&
+      prev.m === rec.m &&
+      prev.u === rec.u &&
+      prev.g === rec.g &&
+      prev.k === undefined &&
+      rec.k === undefined &&
+      Object.keys(prev).length === (prev.h ? 11 : 10);
     const meta = (st: WalkStat, name: string) => ({ n: name, m: Number(st.mode), u: Number(st.uid), g: Number(st.gid), mt: st.mtimeNs.toString() });
     // Where the walk is: the source's index, then the names of the directories below it.
     const walkPath: Array<number | string> = [];
@@ -449,11 +472,13 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
             if (k !== undefined) rec.k = k;
             rec.ct = ev.st.ctimeNs.toString();
             rec.i = ev.st.ino.toString();
-            const prev = cursor && (await unchanged((walkPath.length ? [...walkPath, ev.name] : [srcIndex]) as TreePath, ev.st));
+            let hit = cursor && (walkPath.length ? parentFile(walkPath, ev.name) : parentFile([], srcIndex));
+            if (hit instanceof Promise) hit = await hit;
+            const prev = hit && unchanged(hit.rec, rec, ev.st) ? hit.rec : undefined;
             if (prev) {
               rec.c = prev.c;
               if (prev.h) rec.h = prev.h;
-              batch.recs.push({ rec });
+              batch.recs.push(sameRecord(prev, rec) ? { rec, text: hit!.text } : { rec });
               sum.files++;
               sum.bytes += size;
               sum.filesUnchanged!++;

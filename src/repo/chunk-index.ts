@@ -153,6 +153,36 @@ export class ChunkIndex {
     return undefined;
   }
 
+  /**
+   * Whether the repository holds the chunk with this id (64 lowercase hex digits, as tree records
+   * carry it). Same search as lookup(), without a Buffer or a location object per call: an unchanged
+   * re-stage asks this for every chunk of every unchanged file.
+   */
+  hasHex(id: string): boolean {
+    this.#sort();
+    if (id.length !== 64) return false;
+    const key = Number.parseInt(id.slice(0, 12), 16);
+    if (!(key >= 0)) return false;
+    const prefix = this.#prefix;
+    let lo = 0;
+    let hi = this.#n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (prefix[mid]! < key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo >= this.#n || prefix[lo] !== key) return false;
+    const want = this.#scratch;
+    if (want.write(id, 0, 32, 'hex') !== 32) return false;
+    for (let i = lo; i < this.#n && prefix[i] === key; i++) {
+      const c = this.#ids.compare(want, 0, 32, i * 32, i * 32 + 32);
+      if (c === 0) return true;
+      if (c > 0) break;
+    }
+    return false;
+  }
+  readonly #scratch = Buffer.alloc(32);
+
   /** The sorted concatenation of all 32-byte ids (packJob's `known`). Shares memory with the index. */
   knownBuffer(): Buffer {
     this.#sort();

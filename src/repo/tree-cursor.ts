@@ -6,7 +6,7 @@
  * in the parent by advancing this cursor (a merge join): memory is one record and the path depth,
  * whatever the size of the tree, and every parent record is read once.
  */
-import type { FileRecord, TreeRecord } from './tree';
+import type { FileRecord, TreeLine } from './tree';
 
 /** A path as the walk sees it: the source's index among the sources, then the names below it. */
 export type TreePath = [number, ...string[]];
@@ -22,47 +22,103 @@ export function comparePaths(a: readonly (number | string)[], b: readonly (numbe
   return a.length - b.length;
 }
 
+/** A parent file record the cursor found, with its line as stored. */
+export interface ParentFile {
+  rec: FileRecord;
+  text: string;
+}
+
+/** Compares the paths prefix ‖ last, as comparePaths does, without building them. */
+function compareSplit(
+  aPrefix: readonly (number | string)[],
+  aLen: number,
+  aLast: number | string,
+  bPrefix: readonly (number | string)[],
+  bLast: number | string,
+): number {
+  const bLen = bPrefix.length;
+  const n = Math.min(aLen, bLen);
+  for (let i = 0; i < n; i++) {
+    const x = aPrefix[i]!;
+    const y = bPrefix[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  // One prefix is a prefix of the other: compare the next component of each.
+  const x = aLen > n ? aPrefix[n]! : aLast;
+  const y = bLen > n ? bPrefix[n]! : bLast;
+  if (x !== y) return x < y ? -1 : 1;
+  return aLen - bLen;
+}
+
 export class TreeCursor {
-  readonly #it: AsyncIterator<{ rec: TreeRecord; depth: number }>;
+  readonly #it: AsyncIterator<TreeLine[]>;
   /** names of the directories above the current record; [0] is the root's index among the sources */
   readonly #dirs: Array<number | string> = [];
   #roots = 0;
-  #cur: { path: Array<number | string>; rec: TreeRecord } | undefined;
+  /** records of the last chunk read, and the next one to take */
+  #buf: TreeLine[] = [];
+  #at = 0;
+  /** the current record: its path is #dirs[0, #depth) ‖ #name */
+  #cur: TreeLine | undefined;
+  #depth = 0;
+  #name: number | string = 0;
   #done = false;
 
-  constructor(records: AsyncIterable<{ rec: TreeRecord; depth: number }>) {
-    this.#it = records[Symbol.asyncIterator]();
+  /** `chunks`: a tree stream as readTreeChunks gives it (an array of records per chunk). */
+  constructor(chunks: AsyncIterable<TreeLine[]>) {
+    this.#it = chunks[Symbol.asyncIterator]();
   }
 
-  async #next(): Promise<void> {
-    for (;;) {
-      const r = await this.#it.next();
-      if (r.done) {
-        this.#done = true;
-        this.#cur = undefined;
-        return;
-      }
-      const { rec, depth } = r.value;
+  /** Moves to the next record that is not an end-of-directory; false when the buffer is empty (call #fill). */
+  #step(): boolean {
+    while (this.#at < this.#buf.length) {
+      const r = this.#buf[this.#at++]!;
+      const { rec, depth } = r;
       if (rec.t === 'e') continue;
       this.#dirs.length = depth;
       // A root (depth 0) is named by its position among the sources, not by its name.
       const name: number | string = depth === 0 ? this.#roots++ : rec.n;
-      const p = [...this.#dirs, name];
+      this.#cur = r;
+      this.#depth = depth;
+      this.#name = name;
       if (rec.t === 'd') this.#dirs.push(name);
-      this.#cur = { path: p, rec };
+      return true;
+    }
+    return false;
+  }
+
+  async #fill(): Promise<void> {
+    const r = await this.#it.next();
+    if (r.done) {
+      this.#done = true;
+      this.#cur = undefined;
       return;
     }
+    this.#buf = r.value;
+    this.#at = 0;
+  }
+
+  /** Whether the current record lies before prefix ‖ last in walk order. */
+  #before(prefix: readonly (number | string)[], last: number | string): boolean {
+    return compareSplit(this.#dirs, this.#depth, this.#name, prefix, last) < 0;
   }
 
   /**
-   * The parent's file record at `path`, or undefined when the parent has none there. Paths must be
-   * asked for in walk order; records before `path` are skipped for good.
+   * The parent's file record at the path prefix ‖ last, or undefined when the parent has none
+   * there. Paths must be asked for in walk order; records before the path are skipped for good.
+   * Answers without a promise while the records it needs are already read (most calls).
    */
-  async file(path: TreePath): Promise<FileRecord | undefined> {
-    if (!this.#cur && !this.#done) await this.#next();
-    while (this.#cur && comparePaths(this.#cur.path, path) < 0) await this.#next();
-    const c = this.#cur;
-    return c && c.rec.t === 'f' && comparePaths(c.path, path) === 0 ? c.rec : undefined;
+  file(prefix: readonly (number | string)[], last: number | string): ParentFile | undefined | Promise<ParentFile | undefined> {
+    for (;;) {
+      if (this.#done) return undefined;
+      if (!this.#cur || this.#before(prefix, last)) {
+        if (this.#step()) continue;
+        return this.#fill().then(() => this.file(prefix, last));
+      }
+      const c = this.#cur;
+      if (c.rec.t !== 'f' || compareSplit(this.#dirs, this.#depth, this.#name, prefix, last) !== 0) return undefined;
+      return { rec: c.rec, text: c.text };
+    }
   }
 
   /** Stops reading the stream. */

@@ -89,9 +89,10 @@ export class TreeWriter {
     }
     this.#push(TREE_HEADER);
   }
-  write(rec: TreeRecord): void {
+  /** Appends `rec`; `text`, when given, is its JSON line already (a parent's line for an unchanged record). */
+  write(rec: TreeRecord, text?: string): void {
     this.records++;
-    this.#push(JSON.stringify(rec));
+    this.#push(text ?? JSON.stringify(rec));
   }
   #push(line: string): void {
     this.#parts.push(line, '\n');
@@ -175,21 +176,24 @@ export interface TreeRef {
   size: number;
 }
 
+/** One record of a tree stream as readTree yields it; `text` is its line as stored (without the newline). */
+export interface TreeLine {
+  rec: TreeRecord;
+  depth: number;
+  line: number;
+  text: string;
+}
+
 /**
- * Reads a tree stream chunk by chunk and yields its records with their depth (0 = a source root).
- * `readChunk` returns a chunk's verified plaintext. Throws REPO_CORRUPT (naming `where`) on a
- * malformed stream: bad JSON, bad record, unbalanced nesting, or a size that differs from the snapshot's.
+ * The line-by-line reader behind readTree and readTreeChunks: `lines(data)` parses the records that
+ * `data` (the next chunk's plaintext) completes; `end()` checks the stream ended where it should.
  */
-export async function* readTree(
-  tree: TreeRef,
-  readChunk: (id: string, rawLength: number) => Buffer | Promise<Buffer>,
-  where: string,
-): AsyncGenerator<{ rec: TreeRecord; depth: number; line: number }> {
+function treeLines(tree: TreeRef, where: string) {
   let carry: Buffer = Buffer.alloc(0);
   let line = 0;
   let depth = 0;
   let bytes = 0;
-  const parse = (raw: Buffer): { rec: TreeRecord; depth: number; line: number } | undefined => {
+  const parse = (raw: Buffer): TreeLine | undefined => {
     line++;
     const text = raw.toString('utf8');
     if (line === 1) {
@@ -209,26 +213,60 @@ export async function* readTree(
     } else if (rec.t === 'e') {
       if (depth === 0) throw corruptError(where, `tree stream line ${line} closes a directory that is not open`);
       depth--;
-      return { rec, depth: depth, line };
+      return { rec, depth: depth, line, text };
     }
-    return { rec, depth: d, line };
+    return { rec, depth: d, line, text };
   };
-  for (const [id, raw] of tree.chunks) {
-    const data = await readChunk(id, raw);
-    bytes += data.length;
-    let buf = carry.length ? Buffer.concat([carry, data]) : data;
-    let start = 0;
-    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-      const r = parse(buf.subarray(start, nl));
-      start = nl + 1;
-      if (r) yield r;
-    }
-    carry = Buffer.from(buf.subarray(start));
-    buf = Buffer.alloc(0);
-    if (carry.length > 64 * 1024 * 1024) throw corruptError(where, 'tree stream has a record longer than 64 MiB');
-  }
-  if (carry.length) throw corruptError(where, 'tree stream ends in the middle of a record');
-  if (depth !== 0) throw corruptError(where, 'tree stream ends inside a directory');
-  if (bytes !== tree.size) throw corruptError(where, `tree stream is ${bytes} bytes, the snapshot says ${tree.size}`);
-  if (line === 0) throw corruptError(where, 'tree stream is empty');
+  return {
+    *lines(data: Buffer): Generator<TreeLine> {
+      bytes += data.length;
+      let buf = carry.length ? Buffer.concat([carry, data]) : data;
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+        const r = parse(buf.subarray(start, nl));
+        start = nl + 1;
+        if (r) yield r;
+      }
+      carry = Buffer.from(buf.subarray(start));
+      buf = Buffer.alloc(0);
+      if (carry.length > 64 * 1024 * 1024) throw corruptError(where, 'tree stream has a record longer than 64 MiB');
+    },
+    end(): void {
+      if (carry.length) throw corruptError(where, 'tree stream ends in the middle of a record');
+      if (depth !== 0) throw corruptError(where, 'tree stream ends inside a directory');
+      if (bytes !== tree.size) throw corruptError(where, `tree stream is ${bytes} bytes, the snapshot says ${tree.size}`);
+      if (line === 0) throw corruptError(where, 'tree stream is empty');
+    },
+  };
+}
+
+/**
+ * Reads a tree stream chunk by chunk and yields its records with their depth (0 = a source root).
+ * `readChunk` returns a chunk's verified plaintext. Throws REPO_CORRUPT (naming `where`) on a
+ * malformed stream: bad JSON, bad record, unbalanced nesting, or a size that differs from the snapshot's.
+ */
+export async function* readTree(
+  tree: TreeRef,
+  readChunk: (id: string, rawLength: number) => Buffer | Promise<Buffer>,
+  where: string,
+): AsyncGenerator<TreeLine> {
+  const reader = treeLines(tree, where);
+  for (const [id, raw] of tree.chunks) yield* reader.lines(await readChunk(id, raw));
+  reader.end();
+}
+
+/**
+ * readTree one chunk at a time: the records completed by each chunk of the stream, in order (an
+ * array per chunk, empty when a chunk completes none; a malformed line throws before its chunk's
+ * records are given). For a reader that takes records in a tight loop (stage's parent-tree
+ * cursor), where an await per record would cost more than the record.
+ */
+export async function* readTreeChunks(
+  tree: TreeRef,
+  readChunk: (id: string, rawLength: number) => Buffer | Promise<Buffer>,
+  where: string,
+): AsyncGenerator<TreeLine[]> {
+  const reader = treeLines(tree, where);
+  for (const [id, raw] of tree.chunks) yield [...reader.lines(await readChunk(id, raw))];
+  reader.end();
 }

@@ -47,6 +47,8 @@ export type WalkEvent =
 
 interface Frame {
   dir: string;
+  /** path.join(dir, name) for any entry name is prefix + name: dir with its separator, worked out once */
+  prefix?: string;
   names: string[];
   next: number;
   /** with the addon's listing: the lstat fields, DIR_FIELDS per entry of the unsorted listing, and each sorted name's place in it */
@@ -193,6 +195,8 @@ export function* walkSource(source: string, o: { native?: boolean } = {}): Gener
     }
     const at = top.next++;
     const name = top.names[at]!;
-    yield* visit(path.join(top.dir, name), name, top.stats && { stats: top.stats, i: top.order![at]! });
+    // A listed name is one component, never "." or "..", so joining it needs no normalising.
+    top.prefix ??= path.join(top.dir, 'x').slice(0, -1);
+    yield* visit(top.prefix + name, name, top.stats && { stats: top.stats, i: top.order![at]! });
   }
 }
