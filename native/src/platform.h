@@ -80,4 +80,10 @@ std::string ErrorText(int err);
 void* AlignedAlloc(size_t size, size_t alignment);
 void AlignedFree(void* p);
 
+// Backs [p, p + len) of this process's memory with writable pages now, without changing a byte
+// (Linux 5.14+: madvise(MADV_POPULATE_WRITE)), so later first writes do not fault. False where the OS
+// cannot (Windows, older kernels): the first writes then fault the pages in as usual. Any thread, also
+// while other threads write the range.
+bool PrefaultWrite(void* p, size_t len);
+
 }  // namespace ds::platform

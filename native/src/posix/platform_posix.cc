@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -384,5 +385,18 @@ void* AlignedAlloc(size_t size, size_t alignment) {
 }
 
 void AlignedFree(void* p) { std::free(p); }
+
+bool PrefaultWrite(void* p, size_t len) {
+#ifdef MADV_POPULATE_WRITE
+  // madvise takes a page-aligned start; the page that holds p is mapped, and no byte changes.
+  static const uintptr_t kPage = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const size_t lead = reinterpret_cast<uintptr_t>(p) & (kPage - 1);
+  return len == 0 || madvise(static_cast<uint8_t*>(p) - lead, len + lead, MADV_POPULATE_WRITE) == 0;
+#else
+  (void)p;
+  (void)len;
+  return false;
+#endif
+}
 
 }  // namespace ds::platform

@@ -518,4 +518,6 @@ std::string ErrorText(int err) {
 void* AlignedAlloc(size_t size, size_t alignment) { return _aligned_malloc(size ? size : alignment, alignment); }
 void AlignedFree(void* p) { _aligned_free(p); }
 
+bool PrefaultWrite(void*, size_t) { return false; }  // committed pages fault in on first write, as before
+
 }  // namespace ds::platform
