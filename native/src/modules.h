@@ -1,8 +1,8 @@
 // Each native module registers its exports here; addon.cc calls them in order. One module per file
 // owner: target.cc (targets, locks), io_jobs.cc (direct writer/reader jobs), util_fns.cc (one-shot
 // hashes, cipher, codec, chunking for small buffers), pack_job.cc (stage pipeline), restore_job.cc
-// (restore pipeline), verify_packs_job.cc (pack verification), posix/dir_scan_posix.cc (the walker's
-// directory listing; its Windows file exports nothing).
+// (restore pipeline), verify_packs_job.cc (pack verification), scrypt_fn.cc (the passphrase KDF),
+// posix/dir_scan_posix.cc (the walker's directory listing; its Windows file exports nothing).
 #pragma once
 #include <napi.h>
 

@@ -24,8 +24,9 @@ export interface KdfParams {
 
 /**
  * Default KDF cost: N=2^17, r=8, p=1 is OWASP's recommended scrypt minimum. It takes 128 MiB
- * (128·N·r bytes) and about 0.3–0.6 s on one core here: once per command, and costly for a
- * guesser; an Argon2id implementation would need a third-party package.
+ * (128·N·r bytes) and about 0.35 s on one core here with node:crypto, 0.17–0.2 s with the addon's
+ * scrypt: once per command, and costly for a guesser; an Argon2id implementation would need a
+ * third-party package.
  */
 export const DEFAULT_KDF = { N: 2 ** 17, r: 8, p: 1 } as const;
 
@@ -62,7 +63,7 @@ export class RepoKeys {
 
 /**
  * Derives the 32-byte key-encryption key from the passphrase, off the JS thread (libuv pool): with the
- * addon's scrypt when it has one (the same bytes, about 1.6× faster: docs/native-io.md "scrypt"),
+ * addon's scrypt when it has one (the same bytes, about 2× faster: docs/native-io.md "scrypt"),
  * else, or with DRIVESEED_SCRYPT=node, or when the addon refuses the parameters (more than its 1 GiB
  * cap), with node:crypto's.
  */
