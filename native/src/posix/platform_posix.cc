@@ -1,5 +1,6 @@
 // Linux implementation of platform.h: O_DIRECT files and block devices, the O_EXCL + flock lock,
 // sysfs serial numbers, errno names. Every function here may run on any thread.
+// Why one file: it is the whole Linux side of platform.h, as platform_win32.cc is the Windows side.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/file.h>
