@@ -194,7 +194,11 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
   // no key; a wrong passphrase stops the count at its next yield. A re-stage counts only until the key
   // is there: the parent snapshot's totals stand in for the rest (the count walks the whole tree before
   // the snapshot walks it again: 0.53 s of lstat for 100k files, 0.23 s more than the KDF).
-  const opening = exists ? Repository.open(o.staging, passphrase, early ? { early } : {}) : Repository.init(o.staging, passphrase, o.init);
+  // A new repository's keys are random and exist at once: packing starts while scrypt seals them into the
+  // config, and the repository writes no index or snapshot before the config is on disk (initEarly).
+  const opening = exists
+    ? Repository.open(o.staging, passphrase, early ? { early } : {})
+    : Promise.resolve().then(() => Repository.initEarly(o.staging, passphrase, o.init));
   let openFailed = false;
   let keyReady = false;
   opening.then(

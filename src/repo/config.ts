@@ -111,13 +111,28 @@ export interface InitOptions {
 
 /** Creates `config` in an empty or new directory; refuses when one exists. */
 export async function createConfig(root: string, passphrase: Secret, options: InitOptions = {}): Promise<{ config: RepoConfig; keys: RepoKeys }> {
+  const { config, keys, written } = startConfig(root, passphrase, options);
+  await written;
+  return { config, keys };
+}
+
+/**
+ * createConfig without waiting for the KDF: the master keys are random, so they exist at once, and
+ * only sealing them into `config` needs the passphrase's key (scrypt, 0.2–0.4 s). `written` settles
+ * when the file is written; until then `config.keys` is empty. The caller may write packs meanwhile
+ * but nothing that a later run must read with these keys (index, snapshot) before `written`: a run
+ * that stops before then leaves no config, and the next stage creates a new repository, which
+ * removes those packs as garbage. Refuses at once when a config exists, and again at the write
+ * when another process created one meanwhile.
+ */
+export function startConfig(root: string, passphrase: Secret, options: InitOptions = {}): { config: RepoConfig; keys: RepoKeys; written: Promise<void> } {
   const file = path.join(root, CONFIG_FILE);
-  if (fs.existsSync(file)) {
-    throw new DriveseedError('REPO_EXISTS', `${root} already holds a driveseed repository; open it instead of creating one.`, {
+  const exists = () =>
+    new DriveseedError('REPO_EXISTS', `${root} already holds a driveseed repository; open it instead of creating one.`, {
       category: 'USAGE',
       details: { path: root },
     });
-  }
+  if (fs.existsSync(file)) throw exists();
   const packSize = options.packSize ?? REPO_DEFAULTS.packSize;
   if (!Number.isInteger(packSize) || packSize < 2 ** 20 || packSize > 2 ** 32) {
     throw new TypeError(`Expected an integer from 1048576 to 4294967296 for packSize but received ${packSize}`);
@@ -126,21 +141,24 @@ export async function createConfig(root: string, passphrase: Secret, options: In
   const cost = options.kdf ?? DEFAULT_KDF;
   const kdf: KdfParams = { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(32).toString('base64') };
   const keys = RepoKeys.generate();
-  const kek = await deriveKey(passphrase, kdf);
   const config: RepoConfig = {
     format: 'driveseed-repository',
     version: FORMAT_VERSION,
     id,
     created: new Date().toISOString(),
     kdf,
-    keys: seal(kek, keys.raw(), keysAad(id)).toString('base64'),
+    keys: '',
     chunker: { ...REPO_DEFAULTS.chunker },
     packSize,
     blockSize: REPO_DEFAULTS.blockSize,
   };
-  kek.fill(0);
-  writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
-  return { config, keys };
+  const written = deriveKey(passphrase, kdf).then((kek) => {
+    config.keys = seal(kek, keys.raw(), keysAad(id)).toString('base64');
+    kek.fill(0);
+    if (fs.existsSync(file)) throw exists();
+    writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+  });
+  return { config, keys, written };
 }
 
 /**

@@ -17,7 +17,7 @@ import type { Secret } from '../base/secret';
 import { type Backend, LocalBackend } from './backend';
 import { decodeVerifiedChunk } from './blob-loader';
 import { ChunkIndex } from './chunk-index';
-import { type InitOptions, type PendingKek, type RepoConfig, createConfig, parseConfig, unlockConfig } from './config';
+import { type InitOptions, type PendingKek, type RepoConfig, createConfig, parseConfig, startConfig, unlockConfig } from './config';
 import { type RepoKeys, encodeMetadata, sha256Hex } from './crypto';
 import { CLOUD_CHECK_FIX, STAGING_CHECK_FIX, corruptError, repoIoError } from './errors';
 import { type IndexCacheSync, addToIndexCache, readCachedIndex, syncIndexCache } from './index-cache';
@@ -31,6 +31,8 @@ export interface RepositoryOptions {
   early?: PendingKek;
   /** a local directory that caches the index files (remote repositories): read from it when intact, kept in line with the backend */
   indexCache?: string;
+  /** set by initEarly: settles when the new repository's config file is written */
+  configWritten?: Promise<void>;
 }
 
 export interface SnapshotListing {
@@ -61,6 +63,27 @@ export class Repository {
     }
     const { config, keys } = await createConfig(root, passphrase, options);
     return new Repository(new LocalBackend(root), config, keys, {});
+  }
+
+  /**
+   * Repository.init without waiting for the KDF (startConfig): packs can be written at once, while
+   * the config file is written when the key derivation ends. writeIndex and writeSnapshot wait for
+   * it, so nothing a later run reads is written before the config; `configWritten` settles with it.
+   */
+  static initEarly(root: string, passphrase: Secret, options: InitOptions = {}): Repository {
+    try {
+      fs.mkdirSync(root, { recursive: true });
+    } catch (err) {
+      throw repoIoError(err, 'create', root);
+    }
+    const { config, keys, written } = startConfig(root, passphrase, options);
+    written.catch(() => {}); // reported by the first write that waits for it
+    return new Repository(new LocalBackend(root), config, keys, { configWritten: written });
+  }
+
+  /** Settles when the repository's config is on disk (at once, except after initEarly). */
+  configWritten(): Promise<void> {
+    return this.options.configWritten ?? Promise.resolve();
   }
 
   /**
@@ -236,6 +259,7 @@ export class Repository {
    * encrypted index, each atomically. Adds it to the index cache. Returns the index id.
    */
   async writeIndex(packs: IndexPack[], signal = this.options.signal): Promise<string> {
+    await this.configWritten();
     const { id, bytes, list } = encodeIndex(this.keys, packs);
     await this.backend.writeAtomic(packListPath(id), Buffer.from(JSON.stringify(list) + '\n'), signal);
     await this.backend.writeAtomic(indexPath(id), bytes, signal);
@@ -245,6 +269,7 @@ export class Repository {
 
   /** Writes a snapshot document (the last step of stage and backup). */
   async writeSnapshot(doc: SnapshotDoc, signal = this.options.signal): Promise<string> {
+    await this.configWritten();
     const { id, bytes } = encodeMetadata(this.keys, 'snapshot', doc);
     await this.backend.writeAtomic(snapshotPath(id), bytes, signal);
     return id;
