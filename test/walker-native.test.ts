@@ -74,6 +74,19 @@ test('the listing and Node agree on every field of every entry', () => {
   }
 });
 
+test('times before 1970 come back negative, as lstat gives them', () => {
+  const dir = tmpDir('driveseed-walk-');
+  const old = path.join(dir, 'old');
+  fs.writeFileSync(old, '');
+  // fs.utimes takes no time before 1970
+  assert.is(spawnSync('touch', ['-d', '1969-12-31 00:00:00.5 UTC', old]).status, 0, 'touch -d');
+  const events = [...walkSource(dir)].filter((e) => e.kind === 'file');
+  assert.is(events.length, 1);
+  const st = (events[0] as Extract<WalkEvent, { kind: 'file' }>).st;
+  assert.is(st.mtimeNs, -86399500000000n);
+  assert.is(st.mtimeNs, fs.lstatSync(old, { bigint: true }).mtimeNs);
+});
+
 test('a directory that cannot be listed throws as readdirSync does', () => {
   if (!list) return;
   const dir = tmpDir('driveseed-walk-');

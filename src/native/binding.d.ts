@@ -443,7 +443,8 @@ export function verifyPacksJob(
  * then readdir with fstatat(AT_SYMLINK_NOFOLLOW) relative to the directory, on the JS thread. `names`
  * are the entries whose names are valid UTF-8, in directory order (not sorted; "." and ".." left
  * out); `stats` holds `listDirFields` values per name, in the order errno, mode, uid, gid, nlink,
- * size, dev, ino, mtimeNs, ctimeNs (errno 0, or that entry's fstatat errno and the rest 0);
+ * size, dev, ino, mtimeNs, ctimeNs (errno 0, or that entry's fstatat errno and the rest 0; the times
+ * are int64 bits, negative before 1970: read them with BigInt.asIntN(64, …));
  * `invalid` the raw names that are not UTF-8, not stat'ed. Throws {code, syscall: 'scandir', path}
  * when the directory cannot be opened or read. POSIX only: undefined on Windows.
  */

@@ -116,8 +116,9 @@ function statAt(stats: BigUint64Array, i: number): WalkStat {
     size: stats[o + F_SIZE]!,
     dev: stats[o + F_DEV]!,
     ino: stats[o + F_INO]!,
-    mtimeNs: stats[o + F_MTIME_NS]!,
-    ctimeNs: stats[o + F_CTIME_NS]!,
+    // The times are signed (before 1970: negative); the listing carries their 64 bits unsigned.
+    mtimeNs: BigInt.asIntN(64, stats[o + F_MTIME_NS]!),
+    ctimeNs: BigInt.asIntN(64, stats[o + F_CTIME_NS]!),
   };
 }
 

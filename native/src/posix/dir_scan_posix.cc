@@ -64,6 +64,8 @@ bool ValidUtf8(const unsigned char* s, size_t n) {
   return true;
 }
 
+// Nanoseconds since the epoch as the two's complement bits of an int64 (negative before 1970): the
+// walker reads the times back with BigInt.asIntN(64, …).
 uint64_t Ns(const struct timespec& t) {
   return static_cast<uint64_t>(static_cast<int64_t>(t.tv_sec) * 1000000000LL + t.tv_nsec);
 }
@@ -89,7 +91,7 @@ Napi::Value ListDir(const Napi::CallbackInfo& info) {
     std::vector<uint64_t> fields;
     for (;;) {
       errno = 0;
-      struct dirent* e = readdir(d);
+      struct dirent* e = readdir(d);  // NOLINT(concurrency-mt-unsafe): this DIR is private to the call
       if (!e) {
         int err = errno;
         if (err != 0) {
