@@ -141,6 +141,12 @@ test('re-staging an unchanged tree stores < 1% new data; an insert near the star
   assert.is(rr.files, 1);
   assert.ok(fs.readFileSync(path.join(to, 'src', 'big.bin')).equals(edited));
   assert.equal(fs.readdirSync(path.join(to, 'src')), ['big.bin']);
+  // The whole tree of the third snapshot, whose records went partly straight to the tree stream (before
+  // the edited file) and partly through the batch that read it.
+  const all = path.join(dir, 'restored-all');
+  await restore({ staging, to: all, snapshot: third.snapshot, include: [], passphrase: passphrase(), threads: 2 }, context());
+  assert.equal(fs.readdirSync(path.join(all, 'src')).sort(), fs.readdirSync(src).sort());
+  for (const name of fs.readdirSync(src)) assert.ok(fs.readFileSync(path.join(all, 'src', name)).equals(fs.readFileSync(path.join(src, name))), name);
 });
 
 test('unchanged-file test: a same-size rewrite with the old mtime is read again (ctime); --read-all reads everything; restores match', async () => {

@@ -369,14 +369,42 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
     let running: Promise<void> = Promise.resolve();
     // Walk the next batch while the previous one is packed; a failure there surfaces at the next await.
     let runError: unknown;
+    let inFlight = 0; // batches submitted whose records are not all written yet
     const submit = async () => {
       await running;
       if (runError) throw runError;
       const b = batch;
       batch = newBatch();
-      running = runBatch(b).catch((err) => {
-        runError = err;
-      });
+      inFlight++;
+      running = runBatch(b)
+        .catch((err) => {
+          runError = err;
+        })
+        .finally(() => {
+          inFlight--;
+        });
+    };
+    // A record that needs nothing read, when no record before it waits (no batch in flight, none
+    // queued), goes straight to the tree stream: an unchanged re-stage then keeps no records in
+    // memory, which would otherwise outlive the young-generation GC in batches of 40 000.
+    let directSinceProgress = 0;
+    const add = (p: Pending, unchangedBytes?: number) => {
+      if (inFlight > 0 || batch.recs.length > 0) {
+        batch.recs.push(p);
+        if (unchangedBytes !== undefined) {
+          batch.unchangedFiles++;
+          batch.unchangedBytes += unchangedBytes;
+        }
+        return;
+      }
+      tw.write(p.rec, p.text);
+      if (unchangedBytes === undefined) return;
+      bytesBefore += unchangedBytes;
+      filesBefore++;
+      if (++directSinceProgress >= 4096) {
+        directSinceProgress = 0;
+        reporter.progress({ phase: run.phase, ...totals(bytesBefore, filesBefore) });
+      }
     };
 
     // The parent snapshot's tree, read in step with the walk (same order): unchanged files keep their chunks unread.
@@ -445,15 +473,15 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
           case 'dir':
             sum.dirs++;
             walkPath.push(walkPath.length ? ev.name : srcIndex);
-            batch.recs.push({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
+            add({ rec: { t: 'd', ...meta(ev.st, ev.name) } });
             break;
           case 'end':
             walkPath.pop();
-            batch.recs.push({ rec: { t: 'e' } });
+            add({ rec: { t: 'e' } });
             break;
           case 'symlink':
             sum.symlinks++;
-            batch.recs.push({ rec: { t: 'l', ...meta(ev.st, ev.name), tg: ev.target } });
+            add({ rec: { t: 'l', ...meta(ev.st, ev.name), tg: ev.target } });
             break;
           case 'file': {
             const size = Number(ev.st.size);
@@ -478,12 +506,16 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
             if (prev) {
               rec.c = prev.c;
               if (prev.h) rec.h = prev.h;
-              batch.recs.push(sameRecord(prev, rec) ? { rec, text: hit!.text } : { rec });
               sum.files++;
               sum.bytes += size;
               sum.filesUnchanged!++;
-              batch.unchangedFiles++;
-              batch.unchangedBytes += size;
+              // A hard-linked file's record waits in the batch like any other: its links' records follow it.
+              if (k === undefined) add(sameRecord(prev, rec) ? { rec, text: hit!.text } : { rec }, size);
+              else {
+                batch.recs.push({ rec });
+                batch.unchangedFiles++;
+                batch.unchangedBytes += size;
+              }
             } else {
               batch.recs.push({ rec, file: batch.files.length, path: ev.path });
               batch.files.push({ path: ev.path, size });
