@@ -26,7 +26,7 @@ import type { ChunkIndex } from '../repo/chunk-index';
 import type { RepoConfig } from '../repo/config';
 import type { RepoKeys } from '../repo/crypto';
 import type { SnapshotDoc, SnapshotSummary } from '../repo/snapshot';
-import { type FileRecord, type TreeRecord, TreeWriter, readTreeChunks } from '../repo/tree';
+import { type FileRecord, type TreeRecord, TreeWriter, chunkIdsIfSameLine, readTreeChunks } from '../repo/tree';
 import { type ParentFile, TreeCursor } from '../repo/tree-cursor';
 import { type WalkStat, walkSource } from '../repo/walker';
 import { DriveseedError } from '../base/errors';
@@ -144,7 +144,10 @@ export interface SnapshotRun {
 
 interface Pending {
   rec: TreeRecord;
-  /** the record's JSON line when it is known already (an unchanged file's line in the parent tree) */
+  /**
+   * The record's JSON line when it is known already (an unchanged file's line in the parent tree).
+   * It is what is written; rec's chunk list may then be left empty (the line has it).
+   */
   text?: string;
   /** index into the batch's files for a regular file to read */
   file?: number;
@@ -502,7 +505,20 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
             rec.i = ev.st.ino.toString();
             let hit = cursor && (walkPath.length ? parentFile(walkPath, ev.name) : parentFile([], srcIndex));
             if (hit instanceof Promise) hit = await hit;
-            const prev = hit && unchanged(hit.rec, rec, ev.st) ? hit.rec : undefined;
+            // Most unchanged files: the parent's line is this record's line with its chunk list, unparsed.
+            if (hit && k === undefined && ev.st.ctimeNs < parentStartNs) {
+              const ids = chunkIdsIfSameLine(hit.text, rec);
+              if (ids?.every((id) => index.hasHex(id))) {
+                sum.files++;
+                sum.bytes += size;
+                sum.filesUnchanged!++;
+                add({ rec, text: hit.text }, size);
+                if (batch.files.length >= batchFiles || batch.bytes >= batchBytes || batch.recs.length >= 4 * batchFiles) await submit();
+                break;
+              }
+            }
+            const parsed = hit?.record();
+            const prev = parsed && unchanged(parsed, rec, ev.st) ? parsed : undefined;
             if (prev) {
               rec.c = prev.c;
               if (prev.h) rec.h = prev.h;

@@ -6,7 +6,7 @@
  * in the parent by advancing this cursor (a merge join): memory is one record and the path depth,
  * whatever the size of the tree, and every parent record is read once.
  */
-import type { FileRecord, TreeLine } from './tree';
+import type { FileRecord, LazyTreeLine } from './tree';
 
 /** A path as the walk sees it: the source's index among the sources, then the names below it. */
 export type TreePath = [number, ...string[]];
@@ -22,10 +22,10 @@ export function comparePaths(a: readonly (number | string)[], b: readonly (numbe
   return a.length - b.length;
 }
 
-/** A parent file record the cursor found, with its line as stored. */
+/** A parent file record the cursor found: its line as stored, and the record parsed on demand. */
 export interface ParentFile {
-  rec: FileRecord;
   text: string;
+  record(): FileRecord;
 }
 
 /** Compares the paths prefix ‖ last, as comparePaths does, without building them. */
@@ -51,21 +51,21 @@ function compareSplit(
 }
 
 export class TreeCursor {
-  readonly #it: AsyncIterator<TreeLine[]>;
+  readonly #it: AsyncIterator<LazyTreeLine[]>;
   /** names of the directories above the current record; [0] is the root's index among the sources */
   readonly #dirs: Array<number | string> = [];
   #roots = 0;
   /** records of the last chunk read, and the next one to take */
-  #buf: TreeLine[] = [];
+  #buf: LazyTreeLine[] = [];
   #at = 0;
   /** the current record: its path is #dirs[0, #depth) ‖ #name */
-  #cur: TreeLine | undefined;
+  #cur: LazyTreeLine | undefined;
   #depth = 0;
   #name: number | string = 0;
   #done = false;
 
   /** `chunks`: a tree stream as readTreeChunks gives it (an array of records per chunk). */
-  constructor(chunks: AsyncIterable<TreeLine[]>) {
+  constructor(chunks: AsyncIterable<LazyTreeLine[]>) {
     this.#it = chunks[Symbol.asyncIterator]();
   }
 
@@ -73,15 +73,15 @@ export class TreeCursor {
   #step(): boolean {
     while (this.#at < this.#buf.length) {
       const r = this.#buf[this.#at++]!;
-      const { rec, depth } = r;
-      if (rec.t === 'e') continue;
+      const { t, depth } = r;
+      if (t === 'e') continue;
       this.#dirs.length = depth;
       // A root (depth 0) is named by its position among the sources, not by its name.
-      const name: number | string = depth === 0 ? this.#roots++ : rec.n;
+      const name: number | string = depth === 0 ? this.#roots++ : r.n;
       this.#cur = r;
       this.#depth = depth;
       this.#name = name;
-      if (rec.t === 'd') this.#dirs.push(name);
+      if (t === 'd') this.#dirs.push(name);
       return true;
     }
     return false;
@@ -116,8 +116,8 @@ export class TreeCursor {
         return this.#fill().then(() => this.file(prefix, last));
       }
       const c = this.#cur;
-      if (c.rec.t !== 'f' || compareSplit(this.#dirs, this.#depth, this.#name, prefix, last) !== 0) return undefined;
-      return { rec: c.rec, text: c.text };
+      if (c.t !== 'f' || compareSplit(this.#dirs, this.#depth, this.#name, prefix, last) !== 0) return undefined;
+      return { text: c.text, record: c.record as () => FileRecord };
     }
   }
 

@@ -170,6 +170,42 @@ export function validRecord(r: unknown): r is TreeRecord {
   }
 }
 
+/**
+ * When `text` is exactly the line TreeWriter writes for `rec` with some chunk list (no holes, no
+ * hard-link key): the chunk ids of that list; else undefined. Lets stage take an unchanged file's
+ * record from its parent's tree by comparing text, without parsing the line: the name, mode, owner,
+ * mtime, size, ctime and inode are all in the part compared, and the chunk list is checked strictly
+ * (64 lowercase hex digits and a decimal length per chunk).
+ */
+export function chunkIdsIfSameLine(text: string, rec: FileRecord): string[] | undefined {
+  const head = `{"t":"f","n":${JSON.stringify(rec.n)},"m":${rec.m},"u":${rec.u},"g":${rec.g},"mt":"${rec.mt}","s":${rec.s},"c":[`;
+  const tail = `],"ct":"${rec.ct}","i":"${rec.i}"}`;
+  if (text.length < head.length + tail.length || !text.startsWith(head) || !text.endsWith(tail)) return undefined;
+  const end = text.length - tail.length;
+  const ids: string[] = [];
+  let i = head.length;
+  while (i < end) {
+    // ["<64 hex>",<digits>] then "," or the end
+    if (text.charCodeAt(i) !== 91 || text.charCodeAt(i + 1) !== 34 || text.charCodeAt(i + 66) !== 34 || text.charCodeAt(i + 67) !== 44) return undefined;
+    for (let k = i + 2; k < i + 66; k++) {
+      const c = text.charCodeAt(k);
+      if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return undefined;
+    }
+    let j = i + 68;
+    const digits = j;
+    while (j < end && text.charCodeAt(j) >= 48 && text.charCodeAt(j) <= 57) j++;
+    if (j === digits || j - digits > 15 || text.charCodeAt(j) !== 93 || (text.charCodeAt(digits) === 48 && j - digits > 1)) return undefined;
+    ids.push(text.slice(i + 2, i + 66));
+    i = j + 1;
+    if (i < end) {
+      if (text.charCodeAt(i) !== 44) return undefined;
+      i++;
+      if (i === end) return undefined; // a trailing comma
+    }
+  }
+  return ids;
+}
+
 /** Where a tree stream lives: its chunks in order and its total size (from the snapshot). */
 export interface TreeRef {
   chunks: Array<[string, number]>;
@@ -185,51 +221,110 @@ export interface TreeLine {
 }
 
 /**
+ * A record of a tree stream read without parsing it (readTreeChunks): its type and name are taken
+ * from the line as this writer lays it out (`{"t":"f","n":"name",…`), falling back to parsing when
+ * the line is laid out otherwise or the name has escapes; record() parses and validates the whole
+ * line on first use. For a reader that needs most lines only to find its place (stage's parent-tree
+ * cursor compares the rest as text).
+ */
+export interface LazyTreeLine {
+  /** the record type: 'd', 'e', 'f', 'l' or 'h' */
+  t: TreeRecord['t'];
+  /** the entry's name ('' for 'e') */
+  n: string;
+  depth: number;
+  line: number;
+  text: string;
+  record(): TreeRecord;
+}
+
+/**
  * The line-by-line reader behind readTree and readTreeChunks: `lines(data)` parses the records that
- * `data` (the next chunk's plaintext) completes; `end()` checks the stream ended where it should.
+ * `data` (the next chunk's plaintext) completes, `lazyLines(data)` gives them unparsed; `end()`
+ * checks the stream ended where it should.
  */
 function treeLines(tree: TreeRef, where: string) {
   let carry: Buffer = Buffer.alloc(0);
   let line = 0;
   let depth = 0;
   let bytes = 0;
-  const parse = (raw: Buffer): TreeLine | undefined => {
-    line++;
-    const text = raw.toString('utf8');
-    if (line === 1) {
-      if (text !== TREE_HEADER) throw corruptError(where, 'tree stream does not start with a version 1 header');
-      return undefined;
-    }
+  const parseText = (text: string, at: number): TreeRecord => {
     let rec: unknown;
     try {
       rec = JSON.parse(text);
     } catch {
-      throw corruptError(where, `tree stream line ${line} is not JSON`);
+      throw corruptError(where, `tree stream line ${at} is not JSON`);
     }
-    if (!validRecord(rec)) throw corruptError(where, `tree stream line ${line} is not a valid record`);
-    const d = depth;
-    if (rec.t === 'd') {
-      if (++depth > MAX_DEPTH) throw corruptError(where, `tree stream nests deeper than ${MAX_DEPTH} directories`);
-    } else if (rec.t === 'e') {
-      if (depth === 0) throw corruptError(where, `tree stream line ${line} closes a directory that is not open`);
-      depth--;
-      return { rec, depth: depth, line, text };
-    }
-    return { rec, depth: d, line, text };
+    if (!validRecord(rec)) throw corruptError(where, `tree stream line ${at} is not a valid record`);
+    return rec;
   };
+  /** Moves the depth for a record of type t; returns the record's own depth. */
+  const nest = (t: TreeRecord['t'], at: number): number => {
+    const d = depth;
+    if (t === 'd') {
+      if (++depth > MAX_DEPTH) throw corruptError(where, `tree stream nests deeper than ${MAX_DEPTH} directories`);
+    } else if (t === 'e') {
+      if (depth === 0) throw corruptError(where, `tree stream line ${at} closes a directory that is not open`);
+      return --depth;
+    }
+    return d;
+  };
+  /** Each complete line of data, as text, after the header (checked). */
+  function* texts(data: Buffer): Generator<string> {
+    bytes += data.length;
+    let buf = carry.length ? Buffer.concat([carry, data]) : data;
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      const text = buf.toString('utf8', start, nl);
+      start = nl + 1;
+      if (++line === 1) {
+        if (text !== TREE_HEADER) throw corruptError(where, 'tree stream does not start with a version 1 header');
+        continue;
+      }
+      yield text;
+    }
+    carry = Buffer.from(buf.subarray(start));
+    buf = Buffer.alloc(0);
+    if (carry.length > 64 * 1024 * 1024) throw corruptError(where, 'tree stream has a record longer than 64 MiB');
+  }
   return {
     *lines(data: Buffer): Generator<TreeLine> {
-      bytes += data.length;
-      let buf = carry.length ? Buffer.concat([carry, data]) : data;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
-        const r = parse(buf.subarray(start, nl));
-        start = nl + 1;
-        if (r) yield r;
+      for (const text of texts(data)) {
+        const rec = parseText(text, line);
+        yield { rec, depth: nest(rec.t, line), line, text };
       }
-      carry = Buffer.from(buf.subarray(start));
-      buf = Buffer.alloc(0);
-      if (carry.length > 64 * 1024 * 1024) throw corruptError(where, 'tree stream has a record longer than 64 MiB');
+    },
+    *lazyLines(data: Buffer): Generator<LazyTreeLine> {
+      for (const text of texts(data)) {
+        const at = line;
+        let parsed: TreeRecord | undefined;
+        const record = () => {
+          parsed ??= parseText(text, at);
+          return parsed;
+        };
+        let t: TreeRecord['t'];
+        let n = '';
+        const c = text.charCodeAt(6);
+        if (text === '{"t":"e"}') t = 'e';
+        else if (text.startsWith('{"t":"') && text.startsWith('","n":"', 7) && (c === 100 || c === 102 || c === 108 || c === 104)) {
+          // d, f, l or h, with the name next: the name is plain when no backslash comes before its closing quote
+          t = text[6] as TreeRecord['t'];
+          const end = text.indexOf('"', 14);
+          const esc = text.indexOf('\\', 14);
+          n = end > 0 && (esc < 0 || esc > end) ? text.slice(14, end) : (record() as { n: string }).n;
+        } else {
+          const rec = record();
+          t = rec.t;
+          n = rec.t === 'e' ? '' : rec.n;
+        }
+        // A line whose parsed fields disagree with the layout read above (a repeated key) is refused.
+        const checked = () => {
+          const rec = record();
+          if (rec.t !== t || (rec.t !== 'e' && rec.n !== n)) throw corruptError(where, `tree stream line ${at} is not a valid record`);
+          return rec;
+        };
+        yield { t, n, depth: nest(t, at), line: at, text, record: checked };
+      }
     },
     end(): void {
       if (carry.length) throw corruptError(where, 'tree stream ends in the middle of a record');
@@ -256,17 +351,18 @@ export async function* readTree(
 }
 
 /**
- * readTree one chunk at a time: the records completed by each chunk of the stream, in order (an
- * array per chunk, empty when a chunk completes none; a malformed line throws before its chunk's
- * records are given). For a reader that takes records in a tight loop (stage's parent-tree
- * cursor), where an await per record would cost more than the record.
+ * readTree one chunk at a time and without parsing (LazyTreeLine): the records completed by each
+ * chunk of the stream, in order (an array per chunk, empty when a chunk completes none). The stream's
+ * framing (header, nesting, size) is checked as readTree checks it; a record's own fields only when
+ * record() parses it. For stage's parent-tree cursor, where an await or a JSON.parse per record
+ * would cost more than the rest of the record's work.
  */
 export async function* readTreeChunks(
   tree: TreeRef,
   readChunk: (id: string, rawLength: number) => Buffer | Promise<Buffer>,
   where: string,
-): AsyncGenerator<TreeLine[]> {
+): AsyncGenerator<LazyTreeLine[]> {
   const reader = treeLines(tree, where);
-  for (const [id, raw] of tree.chunks) yield [...reader.lines(await readChunk(id, raw))];
+  for (const [id, raw] of tree.chunks) yield [...reader.lazyLines(await readChunk(id, raw))];
   reader.end();
 }
