@@ -517,7 +517,12 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
                 break;
               }
             }
-            const parsed = hit?.record();
+            let parsed: FileRecord | undefined;
+            try {
+              parsed = hit?.record();
+            } catch (err) {
+              parsed = parentFailed(err); // a malformed parent line: as a parent tree that cannot be read
+            }
             const prev = parsed && unchanged(parsed, rec, ev.st) ? parsed : undefined;
             if (prev) {
               rec.c = prev.c;
