@@ -1,7 +1,9 @@
 // One-shot functions for small buffers (binding.d.ts "One-shot functions"). Every function here runs
 // on the JS thread and blocks it: metadata, keys, tests. Bulk data goes through packJob/restoreJob.
+#include <cstdlib>
 #include <vector>
 
+#include "blake3.h"
 #include "blob.h"
 #include "chunker.h"
 #include "codec.h"
@@ -98,6 +100,34 @@ Napi::Value Hmac(const Napi::CallbackInfo& info) {
     crypto::HmacSha256(k.data, k.len, d.data, d.len, out);
     return Copy(env, out, sizeof out);
   });
+}
+
+// DRIVESEED_BLAKE3, read on each call on the JS thread (the one thread that changes the environment:
+// Node's process.env setter), so tests and benchmarks can switch levels between calls.
+blake3::Impl Blake3Cap() {
+  return blake3::Pick(std::getenv("DRIVESEED_BLAKE3"));  // NOLINT(concurrency-mt-unsafe): JS thread
+}
+
+// JS thread: BLAKE3, or its keyed_hash when a key is given, at the level Blake3Cap() allows.
+Napi::Value Blake3(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes d = GetBytes(env, info[0], "data");
+  if (!info[1].IsUndefined() && (!args::IsUint8Array(info[1]) || info[1].As<Napi::Uint8Array>().ByteLength() != 32))
+    ThrowType(env, "Expected a 32-byte Uint8Array or undefined for key");
+  const bool keyed = !info[1].IsUndefined();
+  Bytes k = keyed ? GetBytes(env, info[1], "key", blake3::kKeySize) : Bytes{};
+  const blake3::Impl impl = Blake3Cap();
+  uint8_t out[blake3::kOutSize];
+  if (keyed)
+    blake3::Blake3Keyed(k.data, d.data, d.len, out, impl);
+  else
+    blake3::Blake3Hash(d.data, d.len, out, impl);
+  return Copy(env, out, sizeof out);
+}
+
+// JS thread.
+Napi::Value Blake3Level(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), blake3::Name(Blake3Cap()));
 }
 
 Bytes OptionalAad(Napi::Env env, Napi::Value v) {
@@ -235,6 +265,8 @@ void InitUtil(Napi::Env env, Napi::Object exports) {
   exports.Set("md5Implementation", Napi::Function::New(env, Md5Implementation, "md5Implementation"));
   exports.Set("sha256", Napi::Function::New(env, Sha256, "sha256"));
   exports.Set("hmacSha256", Napi::Function::New(env, Hmac, "hmacSha256"));
+  exports.Set("blake3", Napi::Function::New(env, Blake3, "blake3"));
+  exports.Set("blake3Level", Napi::Function::New(env, Blake3Level, "blake3Level"));
   exports.Set("aesGcmEncrypt", Napi::Function::New(env, GcmEncrypt, "aesGcmEncrypt"));
   exports.Set("aesGcmDecrypt", Napi::Function::New(env, GcmDecrypt, "aesGcmDecrypt"));
   exports.Set("zstdCompress", Napi::Function::New(env, ZstdCompress, "zstdCompress"));

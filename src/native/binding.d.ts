@@ -232,6 +232,15 @@ export function md5Many(messages: Uint8Array[]): Buffer;
 export function md5Implementation(): 'scalar' | 'avx2' | 'avx512';
 export function sha256(data: Uint8Array): Buffer;
 export function hmacSha256(key: Uint8Array, data: Uint8Array): Buffer;
+/**
+ * BLAKE3 of data, 32 bytes (the plain hash), or with a 32-byte key its keyed_hash mode (a PRF/MAC:
+ * the key as every node's starting chaining value, native/src/blake3.h). Hashes 16 (AVX-512) or 8
+ * (AVX2) 1 KiB chunks at once, one per SIMD lane, at the level DRIVESEED_BLAKE3=scalar|avx2|avx512
+ * caps, read on each call ("Expected a 32-byte Uint8Array or undefined for key").
+ */
+export function blake3(data: Uint8Array, key?: Uint8Array): Buffer;
+/** The BLAKE3 level the next blake3() call uses: this CPU's best, capped by DRIVESEED_BLAKE3 now. */
+export function blake3Level(): 'scalar' | 'avx2' | 'avx512';
 /** AES-256-GCM: returns ciphertext || 16-byte tag. key 32 bytes, nonce 12 bytes. */
 export function aesGcmEncrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Buffer;
 /** throws ERR_AUTH when the tag does not verify */
