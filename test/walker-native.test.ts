@@ -80,7 +80,7 @@ test('times before 1970 come back negative, as lstat gives them', () => {
   fs.writeFileSync(old, '');
   // fs.utimes takes no time before 1970
   assert.is(spawnSync('touch', ['-d', '1969-12-31 00:00:00.5 UTC', old]).status, 0, 'touch -d');
-  const events = [...walkSource(dir)].filter((e) => e.kind === 'file');
+  const events = [...walkSource(dir, { prefetch: false })].filter((e) => e.kind === 'file');
   assert.is(events.length, 1);
   const st = (events[0] as Extract<WalkEvent, { kind: 'file' }>).st;
   assert.is(st.mtimeNs, -86399500000000n);
@@ -110,11 +110,22 @@ test('a directory that cannot be listed throws as readdirSync does', () => {
   }
 });
 
-test('walkSource gives the same events through the listing and through Node', () => {
+test('walkSource gives the same events through the listing (also done ahead) and through Node', async () => {
   const root = buildTree();
-  const withNative = [...walkSource(root)].map(plain);
+  const withNative = [...walkSource(root)].filter((e) => e.kind !== 'wait').map(plain);
   const withNode = [...walkSource(root, { native: false })].map(plain);
   assert.equal(withNative, withNode);
+  // Awaiting the listings done ahead (as stage does) gives the same events too.
+  const awaited: Record<string, unknown>[] = [];
+  let waits = 0;
+  for (const ev of walkSource(root)) {
+    if (ev.kind === 'wait') {
+      waits++;
+      await ev.promise;
+    } else awaited.push(plain(ev));
+  }
+  assert.equal(awaited, withNode);
+  if (list) assert.ok(waits > 0, 'a listing done ahead was waited for');
   const names = withNative.filter((e) => e.kind !== 'end' && e.kind !== 'problem').map((e) => e.name);
   assert.ok(names.indexOf('\u{1f600}smile') < names.indexOf('\u{ff5e}wave'), 'UTF-16 order');
   const problems = withNative.filter((e) => e.kind === 'problem').map((e) => e.code);
@@ -124,7 +135,7 @@ test('walkSource gives the same events through the listing and through Node', ()
 test('entry paths are what path.join gives, also below a source named with "./" and a trailing separator', () => {
   const root = buildTree();
   const parents: string[] = [];
-  for (const ev of walkSource(`${root}${path.sep}.${path.sep}`)) {
+  for (const ev of walkSource(`${root}${path.sep}.${path.sep}`, { prefetch: false })) {
     if (ev.kind === 'end') parents.pop();
     if (ev.kind === 'problem' || ev.kind === 'end') continue;
     if (parents.length) assert.is(ev.path, path.join(parents[parents.length - 1]!, ev.name));
@@ -141,7 +152,7 @@ test('an entry deleted after its directory was listed: a file on the listing pat
     fs.writeFileSync(path.join(dir, 'a'), 'x');
     fs.writeFileSync(path.join(dir, 'b'), 'x');
     const events: WalkEvent[] = [];
-    for (const ev of walkSource(dir, { native })) {
+    for (const ev of walkSource(dir, { native, prefetch: false })) {
       events.push(ev);
       // The directory is listed when its first entry is visited; 'b' goes before its own visit. The listing
       // took its fields already, so that path reports it as a file (stage then reports FILE_VANISHED when
@@ -152,6 +163,26 @@ test('an entry deleted after its directory was listed: a file on the listing pat
     assert.equal(kinds, native ? ['dir', 'file', 'file', 'end'] : ['dir', 'file', 'FILE_VANISHED', 'end']);
     fs.rmSync(dir, { recursive: true });
   }
+});
+
+test('listings done ahead: a deep and wide tree walks to the same events, with every directory listed once', async () => {
+  if (!list) return;
+  const root = path.join(tmpDir('driveseed-walk-'), 'wide');
+  // 3 levels, 6 directories per level, 5 files each: more directories than listings run at once
+  const make = (dir: string, level: number) => {
+    fs.mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 5; f++) fs.writeFileSync(path.join(dir, `f${f}`), `${dir}/${f}`);
+    if (level < 3) for (let d = 0; d < 6; d++) make(path.join(dir, `d${d}`), level + 1);
+  };
+  make(root, 0);
+  const expected = [...walkSource(root, { prefetch: false })].map(plain);
+  const got: Record<string, unknown>[] = [];
+  for (const ev of walkSource(root)) {
+    if (ev.kind === 'wait') await ev.promise;
+    else got.push(plain(ev));
+  }
+  assert.equal(got, expected);
+  assert.is(got.filter((e) => e.kind === 'dir').length, 1 + 6 + 36 + 216);
 });
 
 test.run();

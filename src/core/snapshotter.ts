@@ -188,6 +188,11 @@ export async function countSources(
   let n = 0;
   for (const src of sources) {
     for (const ev of walkSource(src)) {
+      if (ev.kind === 'wait') {
+        await ev.promise;
+        if (o.stopEarly?.()) return { files, bytes, complete: false };
+        continue;
+      }
       if (ev.kind === 'file') {
         files++;
         bytes += Number(ev.st.size);
@@ -469,6 +474,9 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
           await yieldToLoop();
         }
         switch (ev.kind) {
+          case 'wait':
+            await ev.promise;
+            break;
           case 'problem':
             warn(ev.code, ev.message, { path: ev.path }, ev.partial);
             if (ev.code === 'FILE_UNREADABLE') sum.filesFailed++;

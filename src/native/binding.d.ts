@@ -459,6 +459,8 @@ export function verifyPacksJob(
  */
 export const listDir: ((path: string) => { names: string[]; stats: BigUint64Array; invalid: Buffer[] }) | undefined;
 export const listDirFields: number | undefined;
+/** listDir on the libuv pool: a promise of the same result (rejects as listDir throws). POSIX only, like listDir. */
+export const listDirAsync: ((path: string) => Promise<{ names: string[]; stats: BigUint64Array; invalid: Buffer[] }>) | undefined;
 
 // ---- Key derivation (native/src/scrypt_fn.cc, scrypt.cc) ------------------------------------------
 

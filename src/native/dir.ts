@@ -29,6 +29,7 @@ export const F_CTIME_NS = 9;
 export const DIR_FIELDS = 10;
 
 let lister: ((dir: string) => DirListing) | null | undefined;
+let asyncLister: ((dir: string) => Promise<DirListing>) | null | undefined;
 
 /** The addon's directory listing, or undefined where the walker must use Node's calls. */
 export function nativeListDir(): ((dir: string) => DirListing) | undefined {
@@ -44,4 +45,16 @@ export function nativeListDir(): ((dir: string) => DirListing) | undefined {
     }
   }
   return lister ?? undefined;
+}
+
+/** The addon's listing on the libuv pool (the same result as nativeListDir's), or undefined where there is none. */
+export function nativeListDirAsync(): ((dir: string) => Promise<DirListing>) | undefined {
+  if (asyncLister === undefined) {
+    asyncLister = null;
+    if (nativeListDir()) {
+      const b = loadBinding();
+      if (typeof b.listDirAsync === 'function') asyncLister = b.listDirAsync;
+    }
+  }
+  return asyncLister ?? undefined;
 }

@@ -26,7 +26,9 @@ import {
   F_SIZE,
   F_UID,
   nativeListDir,
+  nativeListDirAsync,
 } from '../native/dir';
+import { DirPrefetcher } from './dir-prefetch';
 
 /** The lstat fields the walk's consumers use (a subset of fs.BigIntStats). */
 export type WalkStat = Pick<fs.BigIntStats, 'mode' | 'uid' | 'gid' | 'nlink' | 'size' | 'dev' | 'ino' | 'mtimeNs' | 'ctimeNs'>;
@@ -36,6 +38,12 @@ export type WalkEvent =
   | { kind: 'end'; path: string }
   | { kind: 'file'; name: string; path: string; st: WalkStat }
   | { kind: 'symlink'; name: string; path: string; st: WalkStat; target: string }
+  /**
+   * Nothing to report yet: the next directory's listing, started ahead on the libuv pool, is not back.
+   * A consumer that can awaits `promise` before asking for the next event (the walk then uses that
+   * listing); one that does not gets the directory listed on the spot.
+   */
+  | { kind: 'wait'; promise: Promise<void> }
   | {
       kind: 'problem';
       path: string;
@@ -88,10 +96,24 @@ function listDir(dir: string, problems: WalkEvent[]): string[] {
 
 /** The addon's listing of a directory as a frame: names sorted as listDir sorts them, fields kept in listing order. */
 function listDirWithStats(list: (dir: string) => DirListing, dir: string, problems: WalkEvent[]): Frame {
-  const { names, stats, invalid } = list(dir);
+  return framed(dir, list(dir), problems);
+}
+
+function framed(dir: string, { names, stats, invalid }: DirListing, problems: WalkEvent[]): Frame {
   for (const b of invalid) problems.push(notUtf8(dir, b));
   const order = names.map((_, i) => i).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0));
   return { dir, names: order.map((i) => names[i]!), next: 0, stats, order };
+}
+
+/** The full paths of a listed frame's directories, in visit order. */
+function subdirectories(f: Frame): string[] {
+  const out: string[] = [];
+  f.prefix ??= path.join(f.dir, 'x').slice(0, -1);
+  for (let k = 0; k < f.names.length; k++) {
+    const o = f.order![k]! * DIR_FIELDS;
+    if (f.stats![o + F_ERRNO] === 0n && (Number(f.stats![o + F_MODE]) & S_IFMT) === S_IFDIR) out.push(f.prefix + f.names[k]!);
+  }
+  return out;
 }
 
 let errnoNames: Map<number, string> | undefined;
@@ -130,10 +152,25 @@ const typeOf = (st: WalkStat): number => Number(st.mode) & S_IFMT;
  * `o.native: false` lists directories with Node's calls even where the addon's listing is there (tests
  * compare the two).
  */
-export function* walkSource(source: string, o: { native?: boolean } = {}): Generator<WalkEvent> {
+export function* walkSource(source: string, o: { native?: boolean; prefetch?: boolean } = {}): Generator<WalkEvent> {
   const stack: Frame[] = [];
   const problems: WalkEvent[] = [];
   const list = o.native === false ? undefined : nativeListDir();
+  // DRIVESEED_WALK=sync: the addon's listing, but no directory listed ahead (A/B benchmarks).
+  const listAsync = list && o.prefetch !== false && process.env.DRIVESEED_WALK !== 'sync' ? nativeListDirAsync() : undefined;
+  const prefetch = listAsync && new DirPrefetcher(listAsync);
+
+  /** Lists `full` as a frame: from the listing done ahead when there is one (waiting for it if the consumer does), else now. */
+  function* listFrame(full: string): Generator<WalkEvent, Frame> {
+    const ahead = prefetch?.take(full);
+    if (ahead && !ahead.done) yield { kind: 'wait', promise: ahead.settled };
+    let frame: Frame;
+    if (ahead?.done && ahead.error !== undefined) throw ahead.error;
+    if (ahead?.done) frame = framed(full, ahead.listing!, problems);
+    else frame = list ? listDirWithStats(list, full, problems) : { dir: full, names: listDir(full, problems), next: 0 };
+    if (prefetch && frame.stats) prefetch.ahead(subdirectories(frame));
+    return frame;
+  }
 
   /** `pre`: the entry's fields from its directory's listing (an errno, or the fields); else lstat now. */
   function* visit(full: string, name: string, pre?: { stats: BigUint64Array; i: number }): Generator<WalkEvent> {
@@ -161,7 +198,7 @@ export function* walkSource(source: string, o: { native?: boolean } = {}): Gener
       yield { kind: 'dir', name, path: full, st };
       let frame: Frame = { dir: full, names: [], next: 0 };
       try {
-        frame = list ? listDirWithStats(list, full, problems) : { dir: full, names: listDir(full, problems), next: 0 };
+        frame = yield* listFrame(full);
       } catch (err) {
         yield { kind: 'problem', path: full, code: 'DIR_UNREADABLE', message: `Cannot list ${full}: ${errText(err)}; its contents are skipped`, partial: true };
       }
