@@ -125,24 +125,29 @@ struct Hasher {
 // An unused lane of a vector kernel reads these (a full chunk's worth) and its result is dropped.
 alignas(64) const uint8_t kIdle[kChunkLen] = {};
 
-// Runs `count` lanes of one chain each through the widest kernel that suits, count ≤ 16 (see
-// blake3_simd.h for the arguments). Returns false where the scalar path should do the work instead
-// (no vector level, or a single lane). Lanes beyond count read kIdle; their results are not written.
+// Runs `count` ≤ 16 lanes of one chain each through the widest kernel that suits: 16 lanes for more
+// than 8 on AVX-512, else groups of 8 (see blake3_simd.h for the arguments). Returns false where the
+// scalar path should do the work instead (no vector level, or a single lane). Lanes beyond count read
+// kIdle; their results are not written.
 bool VectorLanes(const Hasher& h, const uint8_t* const* ptr, size_t count, size_t blocks, uint64_t counter,
                  uint32_t counterStep, uint32_t flags, uint32_t flagsStart, uint32_t flagsEnd, uint32_t* out) {
   if (h.impl == Impl::Scalar || count < 2) return false;
   const size_t lanes = h.impl == Impl::Avx512 && count > 8 ? 16 : 8;
-  const uint8_t* p[16];
-  for (size_t i = 0; i < lanes; i++) p[i] = i < count ? ptr[i] : kIdle;
-  alignas(64) uint32_t tmp[16 * 8];
-  uint32_t* dst = count == lanes ? out : tmp;
-  if (lanes == 16)
-    detail::CompressAvx512x16(p, blocks, h.key, counter, counterStep, flags, flagsStart, flagsEnd, dst);
-  else if (h.impl == Impl::Avx512)
-    detail::CompressAvx512x8(p, blocks, h.key, counter, counterStep, flags, flagsStart, flagsEnd, dst);
-  else
-    detail::CompressAvx2x8(p, blocks, h.key, counter, counterStep, flags, flagsStart, flagsEnd, dst);
-  if (dst != out) std::memcpy(out, tmp, count * 32);
+  for (size_t g = 0; g < count; g += lanes) {
+    const size_t k = count - g < lanes ? count - g : lanes;
+    const uint8_t* p[16];
+    for (size_t i = 0; i < lanes; i++) p[i] = i < k ? ptr[g + i] : kIdle;
+    alignas(64) uint32_t tmp[16 * 8];
+    uint32_t* dst = k == lanes ? out + 8 * g : tmp;
+    const uint64_t c = counter + g * counterStep;
+    if (lanes == 16)
+      detail::CompressAvx512x16(p, blocks, h.key, c, counterStep, flags, flagsStart, flagsEnd, dst);
+    else if (h.impl == Impl::Avx512)
+      detail::CompressAvx512x8(p, blocks, h.key, c, counterStep, flags, flagsStart, flagsEnd, dst);
+    else
+      detail::CompressAvx2x8(p, blocks, h.key, c, counterStep, flags, flagsStart, flagsEnd, dst);
+    if (dst == tmp) std::memcpy(out + 8 * g, tmp, k * 32);
+  }
   return true;
 }
 
