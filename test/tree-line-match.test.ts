@@ -7,7 +7,8 @@
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type FileRecord, TREE_HEADER, type TreeRecord, chunkIdsIfSameLine, readTree, readTreeChunks } from '../src/repo/tree';
+import { type FileRecord, TREE_HEADER, type TreeRecord, readTree, readTreeChunks } from '../src/repo/tree';
+import { chunkIdsIfSameLine } from '../src/repo/tree-line';
 
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
 const ns = fc.bigInt({ min: -(10n ** 18n), max: 3n * 10n ** 18n }).map(String);
