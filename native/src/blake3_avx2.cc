@@ -26,6 +26,7 @@ namespace {
 struct Avx2 {
   using T = __m256i;
   static constexpr size_t kLanes = 8;
+  static constexpr bool kInterleave = false;
   static T Set1(uint32_t k) { return _mm256_set1_epi32(static_cast<int>(k)); }
   static T Add(T a, T b) { return _mm256_add_epi32(a, b); }
   static T Xor(T a, T b) { return _mm256_xor_si256(a, b); }

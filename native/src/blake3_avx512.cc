@@ -29,6 +29,7 @@ namespace {
 struct Avx512x16 {
   using T = __m512i;
   static constexpr size_t kLanes = 16;
+  static constexpr bool kInterleave = true;
   static T Set1(uint32_t k) { return _mm512_set1_epi32(static_cast<int>(k)); }
   static T Add(T a, T b) { return _mm512_add_epi32(a, b); }
   static T Xor(T a, T b) { return _mm512_xor_si512(a, b); }
@@ -71,6 +72,7 @@ struct Avx512x16 {
 struct Avx512x8 {
   using T = __m256i;
   static constexpr size_t kLanes = 8;
+  static constexpr bool kInterleave = true;
   static T Set1(uint32_t k) { return _mm256_set1_epi32(static_cast<int>(k)); }
   static T Add(T a, T b) { return _mm256_add_epi32(a, b); }
   static T Xor(T a, T b) { return _mm256_xor_si256(a, b); }
