@@ -192,24 +192,27 @@ void ParentLevel(const Hasher& h, uint32_t* cvs, size_t pairs) {
   }
 }
 
-// The chaining value of a subtree of at most kLeafChunks chunks (len ≥ 1 bytes from chunk chunk0),
-// never the root. Pairing neighbours level by level, an odd last node moving up unchanged, builds
-// the specification's tree (each left subtree the largest power of two of chunks that leaves the
-// right one non-empty).
-void Flat(const Hasher& h, const uint8_t* p, size_t len, uint64_t chunk0, uint32_t cv[8]) {
+// The chaining value of a subtree of at most kLeafChunks chunks (len ≥ 1 bytes from chunk chunk0), or
+// with root (the whole input, more than one chunk) the root node's. Pairing neighbours level by level,
+// an odd last node moving up unchanged, builds the specification's tree (each left subtree the
+// largest power of two of chunks that leaves the right one non-empty).
+void Flat(const Hasher& h, const uint8_t* p, size_t len, uint64_t chunk0, bool root, uint32_t cv[8]) {
   alignas(64) uint32_t cvs[kLeafChunks * 8];
   size_t n = (len + kChunkLen - 1) / kChunkLen;
   const size_t full = len / kChunkLen;
   FullChunks(h, p, full, chunk0, cvs);
   if (full < n)
     ChunkScalar(h.key, p + full * kChunkLen, len - full * kChunkLen, chunk0 + full, h.flags, false, cvs + 8 * full);
-  while (n > 1) {
+  while (n > (root ? 2 : 1)) {
     const size_t pairs = n / 2;
     ParentLevel(h, cvs, pairs);
     if (n & 1) std::memcpy(cvs + 8 * pairs, cvs + 8 * (n - 1), 32);
     n = pairs + (n & 1);
   }
-  std::memcpy(cv, cvs, 32);
+  if (root)
+    ParentScalar(h.key, cvs, cvs + 8, h.flags | kRoot, cv);
+  else
+    std::memcpy(cv, cvs, 32);
 }
 
 // The number of chunks in the left subtree of a node over n ≥ 2 chunks: the largest power of two
@@ -223,7 +226,7 @@ size_t LeftChunks(size_t n) {
 // The chaining value of the subtree over len ≥ 1 bytes starting at chunk chunk0 (not the root).
 void Subtree(const Hasher& h, const uint8_t* p, size_t len, uint64_t chunk0, uint32_t cv[8]) {
   const size_t n = (len + kChunkLen - 1) / kChunkLen;
-  if (n <= kLeafChunks) return Flat(h, p, len, chunk0, cv);
+  if (n <= kLeafChunks) return Flat(h, p, len, chunk0, false, cv);
   const size_t leftLen = LeftChunks(n) * kChunkLen;
   uint32_t pair[16];
   Subtree(h, p, leftLen, chunk0, pair);
@@ -236,6 +239,8 @@ void Root(const Hasher& h, const void* data, size_t len, uint8_t out[kOutSize]) 
   uint32_t cv[8];
   if (len <= kChunkLen) {
     ChunkScalar(h.key, p, len, 0, h.flags, true, cv);
+  } else if (len <= kLeafChunks * kChunkLen) {
+    Flat(h, p, len, 0, true, cv);  // all chunks in the same batches, not split in two at the root
   } else {
     const size_t leftLen = LeftChunks((len + kChunkLen - 1) / kChunkLen) * kChunkLen;
     uint32_t pair[16];
