@@ -6,7 +6,8 @@
 // Rounds are interleaved (one sample of each path and size per round, so a change in load hits
 // every path alike); prints the median ns per byte and GB/s (10^9 bytes per second) of each, and
 // checks that every BLAKE3 level gave the same id.
-//   node bench/blake3.mjs [--runs 7] [--addon build/Release/driveseed.node]   (else $DRIVESEED_NATIVE)
+//   node bench/blake3.mjs [--runs 7] [--sizes 65536,1048576,8388608] [--addon build/Release/driveseed.node]
+//   (else $DRIVESEED_NATIVE)
 // Measure on a quiet machine: the numbers are one core's.
 import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -31,7 +32,9 @@ if (typeof addon.blake3 !== 'function') {
 const KiB = 1024;
 const MiB = 1024 * KiB;
 const SAMPLE = 64 * MiB;
-const sizes = [64 * KiB, MiB, 8 * MiB];
+const sizes = opt('--sizes', `${64 * KiB},${MiB},${8 * MiB}`)
+  .split(',')
+  .map(Number);
 const key = crypto.randomBytes(32);
 
 // The levels the CPU offers: a cap above the CPU's best reads back as that best.
@@ -42,10 +45,10 @@ const levels = ['scalar', 'avx2', 'avx512'].filter((l) => {
 const paths = [
   ...levels.map((l) => ({
     name: `blake3 keyed ${l}`,
-    run: (buf) => {
-      process.env.DRIVESEED_BLAKE3 = l; // read by the addon on the call
-      return addon.blake3(buf, key);
+    setup: () => {
+      process.env.DRIVESEED_BLAKE3 = l; // read by the addon on each call
     },
+    run: (buf) => addon.blake3(buf, key),
     blake3: true,
   })),
   { name: 'hmacSha256 (addon)', run: (buf) => addon.hmacSha256(key, buf) },
@@ -56,7 +59,11 @@ const bufs = new Map(sizes.map((s) => [s, crypto.randomBytes(s)]));
 const times = new Map(); // `${path}|${size}` → ns per byte of each sample
 for (const x of paths) for (const s of sizes) times.set(`${x.name}|${s}`, []);
 
-for (const x of paths) for (const s of sizes) x.run(bufs.get(s)); // warm-up: first calls, page faults
+// Warm-up: first calls, page faults.
+for (const x of paths) {
+  x.setup?.();
+  for (const s of sizes) x.run(bufs.get(s));
+}
 for (let i = 0; i < runs; i++) {
   for (const s of sizes) {
     const buf = bufs.get(s);
@@ -64,6 +71,7 @@ for (let i = 0; i < runs; i++) {
     let want;
     for (const x of paths) {
       let id;
+      x.setup?.();
       const t0 = process.hrtime.bigint();
       for (let r = 0; r < reps; r++) id = x.run(buf);
       const ns = Number(process.hrtime.bigint() - t0);
@@ -83,7 +91,7 @@ const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const label = (s) => (s >= MiB ? `${s / MiB} MiB` : `${s / KiB} KiB`);
+const label = (s) => (s >= MiB ? `${s / MiB} MiB` : s >= KiB ? `${s / KiB} KiB` : `${s} B`);
 console.log(`chunk-id hashes on one core, ${runs} interleaved samples of ~64 MiB each, medians, ${new Date().toISOString()}`);
 console.log(
   `${os.cpus()[0]?.model ?? '?'} × ${os.availableParallelism()}, load average ${os
@@ -100,8 +108,8 @@ for (const x of paths) {
   });
   console.log(`| ${x.name} | ${cells.join(' | ')} |`);
 }
-const hmac = median(times.get(`hmacSha256 (addon)|${MiB}`));
-for (const l of levels) {
-  const m = median(times.get(`blake3 keyed ${l}|${MiB}`));
-  console.log(`blake3 keyed ${l}: ${(hmac / m).toFixed(2)}× the speed of hmacSha256 at 1 MiB`);
+for (const s of sizes) {
+  const hmac = median(times.get(`hmacSha256 (addon)|${s}`));
+  const ratios = levels.map((l) => `${l} ${(hmac / median(times.get(`blake3 keyed ${l}|${s}`))).toFixed(2)}×`);
+  console.log(`${label(s)}: blake3 keyed against hmacSha256: ${ratios.join(', ')}`);
 }
