@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = 0; i < n; i++) {
     crypto::Md5(ptrs[i], lens[i], ref);
     FUZZ_CHECK(std::memcmp(ref, out.data() + 16 * i, 16) == 0, "HashMany: message %zu of %zu (%zu bytes, %s) differs",
-               i, n, lens[i], md5::Name(md5::Active()));
+               i, n, lens[i], simd::Name(md5::Active()));
   }
 
   const size_t blocks = bodyLen ? (bodyLen - 1) / blockSize + 1 : 0;

@@ -254,60 +254,34 @@ void Root(const Hasher& h, const void* data, size_t len, uint8_t out[kOutSize]) 
 
 // ---- dispatch ---------------------------------------------------------------------------------------
 
-bool CpuHas(const char* feature) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-  __builtin_cpu_init();
-  // libgcc and compiler-rt report AVX/AVX-512 only when the OS also saves their registers (XCR0).
-  if (std::strcmp(feature, "avx2") == 0) return __builtin_cpu_supports("avx2");
-  if (std::strcmp(feature, "avx512") == 0)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-#endif
-  (void)feature;
-  return false;  // other compilers and CPUs: the scalar path
+// The levels this build has (a function: the flags are constants of other translation units).
+unsigned Compiled() {
+  return simd::Bit(Impl::Scalar) | (detail::kAvx2Compiled ? simd::Bit(Impl::Avx2) : 0) |
+         (detail::kAvx512Compiled ? simd::Bit(Impl::Avx512) : 0);
 }
 
-Impl Detect() {
-  Impl best = Impl::Scalar;
-  if (detail::kAvx2Compiled && CpuHas("avx2")) best = Impl::Avx2;
-  if (detail::kAvx512Compiled && CpuHas("avx512")) best = Impl::Avx512;
-  return best;
-}
+// The path a caller's `impl` may take here: the highest level this build and CPU have, at or below it.
+Impl Usable(Impl impl) { return simd::Capped(Best(), Compiled(), simd::Name(impl)); }
 
 }  // namespace
 
 Impl Best() {
-  static const Impl impl = Detect();
+  static const Impl impl = simd::Best(Compiled());
   return impl;
 }
 
-Impl Pick(const char* cap) {
-  Impl best = Best();
-  if (cap && std::strcmp(cap, "scalar") == 0) best = Impl::Scalar;
-  if (cap && std::strcmp(cap, "avx2") == 0 && best > Impl::Avx2) best = Impl::Avx2;
-  return best;
-}
+Impl Pick(const char* cap) { return simd::Capped(Best(), Compiled(), cap); }
 
 Impl Active() {
   static const Impl impl = Pick(std::getenv("DRIVESEED_BLAKE3"));  // NOLINT(concurrency-mt-unsafe): see blake3.h
   return impl;
 }
 
-const char* Name(Impl impl) {
-  switch (impl) {
-    case Impl::Avx512:
-      return "avx512";
-    case Impl::Avx2:
-      return "avx2";
-    default:
-      return "scalar";
-  }
-}
-
 void Blake3Hash(const void* data, size_t len, uint8_t out[kOutSize], Impl impl) {
   Hasher h{};
   std::memcpy(h.key, kIV, sizeof h.key);
   h.flags = 0;
-  h.impl = impl > Best() ? Best() : impl;
+  h.impl = Usable(impl);
   Root(h, data, len, out);
 }
 
@@ -317,7 +291,7 @@ void Blake3Keyed(const uint8_t key[kKeySize], const void* data, size_t len, uint
   Hasher h{};
   for (int i = 0; i < 8; i++) h.key[i] = Load32(key + 4 * i);
   h.flags = kKeyedHash;
-  h.impl = impl > Best() ? Best() : impl;
+  h.impl = Usable(impl);
   Root(h, data, len, out);
 }
 

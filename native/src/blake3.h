@@ -16,12 +16,15 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd_level.h"
+
 namespace ds::blake3 {
 
 constexpr size_t kOutSize = 32;
 constexpr size_t kKeySize = 32;
 
-enum class Impl { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Scalar, Avx2 or Avx512 (simd_level.h; simd::Name gives its name).
+using Impl = simd::Level;
 
 // The best implementation this CPU has (asked once, then cached).
 Impl Best();
@@ -32,7 +35,6 @@ Impl Pick(const char* cap);
 // JS thread (addon load), as md5::Active() is, so no thread reads the environment while Node's
 // process.env setter writes it.
 Impl Active();
-const char* Name(Impl impl);  // "scalar", "avx2", "avx512"
 
 // BLAKE3 of len bytes at data (any length, 0 included; any alignment; data may be null when len is 0)
 // into out, with Active() or the given implementation (one that Best() allows).

@@ -42,28 +42,13 @@ constexpr uint32_t kInit[4] = {0x67452301u, 0xefcdab89u, 0x98badcfeu, 0x10325476
 // An idle lane rereads this block (step 0); its state is thrown away.
 alignas(64) const uint8_t kIdle[64] = {};
 
-bool CpuHas(const char* feature) {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-  __builtin_cpu_init();
-  // libgcc and compiler-rt report AVX/AVX-512 only when the OS also saves their registers (XCR0).
-  if (std::strcmp(feature, "avx2") == 0) return __builtin_cpu_supports("avx2");
-  if (std::strcmp(feature, "avx512") == 0)
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-#endif
-  (void)feature;
-  return false;  // other compilers and CPUs: the scalar path
-}
-
 Impl Detect() {
-  Impl best = Impl::Scalar;
-  if (detail::kAvx2Compiled && CpuHas("avx2")) best = Impl::Avx2;
-  if (detail::kAvx512Compiled && CpuHas("avx512")) best = Impl::Avx512;
+  const unsigned compiled = simd::Bit(Impl::Scalar) | (detail::kAvx2Compiled ? simd::Bit(Impl::Avx2) : 0) |
+                            (detail::kAvx512Compiled ? simd::Bit(Impl::Avx512) : 0);
   // Read once: InitUtil (util_fns.cc) calls Active() on the JS thread at addon load, before any job
   // thread exists, so nothing else is reading or writing the environment concurrently.
   const char* cap = std::getenv("DRIVESEED_MD5");  // NOLINT(concurrency-mt-unsafe)
-  if (cap && std::strcmp(cap, "scalar") == 0) best = Impl::Scalar;
-  if (cap && std::strcmp(cap, "avx2") == 0 && best > Impl::Avx2) best = Impl::Avx2;
-  return best;
+  return simd::Capped(simd::Best(compiled), compiled, cap);
 }
 
 // Compresses `blocks` 64-byte blocks of each of n ≤ kMaxLanes lanes. st: 4 × kMaxLanes words (A of
@@ -114,17 +99,6 @@ void Compress(uint32_t* st, const uint8_t* const* p, size_t n, size_t blocks) {
 Impl Active() {
   static const Impl impl = Detect();
   return impl;
-}
-
-const char* Name(Impl impl) {
-  switch (impl) {
-    case Impl::Avx512:
-      return "avx512";
-    case Impl::Avx2:
-      return "avx2";
-    default:
-      return "scalar";
-  }
 }
 
 size_t PreferredLanes() {

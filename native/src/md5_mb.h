@@ -14,16 +14,18 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd_level.h"
+
 namespace ds::md5 {
 
 constexpr size_t kMaxLanes = 16;
 constexpr size_t kDigestSize = 16;
 
-enum class Impl { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// Scalar, Avx2 or Avx512 (simd_level.h; simd::Name gives its name).
+using Impl = simd::Level;
 
-// The implementation in use in this process and its name ("scalar", "avx2", "avx512").
+// The implementation in use in this process.
 Impl Active();
-const char* Name(Impl impl);
 // Lanes worth filling with the active implementation (1, 8 or 16): callers size their batches by it.
 size_t PreferredLanes();
 

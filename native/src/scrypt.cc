@@ -20,21 +20,11 @@ namespace ds::scrypt {
 
 namespace {
 
-bool CpuHasAvx512Vl() {
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-  __builtin_cpu_init();
-  // libgcc and compiler-rt report AVX-512 only when the OS also saves its registers (XCR0).
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
-#else
-  return false;
-#endif
-}
-
-Impl Detect() {
-  Impl best = Impl::Scalar;
-  if (detail::kSse2Compiled) best = Impl::Sse2;  // SSE2 is part of every x86-64 CPU
-  if (detail::kAvx512Compiled && CpuHasAvx512Vl()) best = Impl::Avx512;
-  return best;
+// The levels this build has (a function: the flags are constants of other translation units). SSE2 is
+// part of every x86-64 CPU; kSse2Compiled says whether this build has that path.
+unsigned Compiled() {
+  return simd::Bit(Impl::Scalar) | (detail::kSse2Compiled ? simd::Bit(Impl::Sse2) : 0) |
+         (detail::kAvx512Compiled ? simd::Bit(Impl::Avx512) : 0);
 }
 
 uint32_t Load32(const uint8_t* p) {
@@ -186,27 +176,11 @@ void Pbkdf2(const uint8_t* password, size_t passwordLen, const uint8_t* salt, si
 }  // namespace
 
 Impl Best() {
-  static const Impl impl = Detect();
+  static const Impl impl = simd::Best(Compiled());
   return impl;
 }
 
-Impl Pick(const char* cap) {
-  Impl best = Best();
-  if (cap && std::strcmp(cap, "scalar") == 0) best = Impl::Scalar;
-  if (cap && std::strcmp(cap, "sse2") == 0 && best > Impl::Sse2) best = Impl::Sse2;
-  return best;
-}
-
-const char* Name(Impl impl) {
-  switch (impl) {
-    case Impl::Avx512:
-      return "avx512";
-    case Impl::Sse2:
-      return "sse2";
-    default:
-      return "scalar";
-  }
-}
+Impl Pick(const char* cap) { return simd::Capped(Best(), Compiled(), cap); }
 
 void CheckParams(uint64_t N, uint64_t r, uint64_t p) {
   if (N < 2 || (N & (N - 1)) != 0)

@@ -16,9 +16,12 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "simd_level.h"
+
 namespace ds::scrypt {
 
-enum class Impl { Scalar = 0, Sse2 = 1, Avx512 = 2 };
+// Scalar, Sse2 or Avx512 (simd_level.h; simd::Name gives its name).
+using Impl = simd::Level;
 
 // Memory cap of one derivation: V (128·r·N bytes) plus B (128·r·p) and two BlockMix buffers. 1 GiB is
 // eight times the repository's default (N = 2^17, r = 8: 128 MiB).
@@ -29,7 +32,6 @@ Impl Best();
 // Best(), capped by a DRIVESEED_SCRYPT_SIMD value (nullptr or an unknown value: no cap). A cap above
 // what the CPU offers is lowered to Best().
 Impl Pick(const char* cap);
-const char* Name(Impl impl);  // "scalar", "sse2", "avx512"
 
 // Throws ds::Failure EINVAL when N is not a power of two ≥ 2, N ≥ 2^(16·r) (RFC 7914 §6), r or p is 0
 // or r·p ≥ 2^30 (§2), and ERR_TOO_LARGE when the derivation would need more than kMaxMemory.

@@ -111,7 +111,7 @@ Napi::Value Scrypt(const Napi::CallbackInfo& info) {
 
 // JS thread.
 Napi::Value ScryptImplementation(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), scrypt::Name(ChosenImpl()));
+  return Napi::String::New(info.Env(), simd::Name(ChosenImpl()));
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ Napi::Value Md5Many(const Napi::CallbackInfo& info) {
 
 // JS thread.
 Napi::Value Md5Implementation(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), md5::Name(md5::Active()));
+  return Napi::String::New(info.Env(), simd::Name(md5::Active()));
 }
 
 // JS thread.
@@ -127,7 +127,7 @@ Napi::Value Blake3(const Napi::CallbackInfo& info) {
 
 // JS thread.
 Napi::Value Blake3Level(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), blake3::Name(Blake3Cap()));
+  return Napi::String::New(info.Env(), simd::Name(Blake3Cap()));
 }
 
 Bytes OptionalAad(Napi::Env env, Napi::Value v) {
