@@ -21,7 +21,7 @@
 namespace ds::blake3::detail {
 namespace {
 
-#include "blake3_x8.inc"
+#include "simd_transpose8.inc"
 
 struct Avx2 {
   using T = __m256i;
@@ -43,7 +43,7 @@ struct Avx2 {
   }
   static T LoadU(const uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static void StoreU(uint32_t* p, T v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) { Blake3LoadMessage8(p, offset, m); }
+  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) { LoadTransposed8(p, offset, m); }
 };
 
 #include "blake3_kernel.inc"

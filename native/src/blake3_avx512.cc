@@ -24,7 +24,8 @@
 namespace ds::blake3::detail {
 namespace {
 
-#include "blake3_x8.inc"
+#include "simd_transpose16.inc"
+#include "simd_transpose8.inc"
 
 struct Avx512x16 {
   using T = __m512i;
@@ -39,34 +40,7 @@ struct Avx512x16 {
   }
   static T LoadU(const uint32_t* p) { return _mm512_loadu_si512(p); }
   static void StoreU(uint32_t* p, T v) { _mm512_storeu_si512(p, v); }
-  // 16 × 16 words: unpack 32 → unpack 64 → two rounds of 128-bit lane shuffles.
-  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) {
-    T r[16], t[16], u[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(p[i] + offset);
-    for (int i = 0; i < 16; i += 2) {
-      t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-      t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    // u[4g + k]: word 4q + k of rows 4g..4g+3 in 128-bit lane q.
-    for (int g = 0; g < 4; g++) {
-      const T* s = t + 4 * g;
-      u[4 * g + 0] = _mm512_unpacklo_epi64(s[0], s[2]);
-      u[4 * g + 1] = _mm512_unpackhi_epi64(s[0], s[2]);
-      u[4 * g + 2] = _mm512_unpacklo_epi64(s[1], s[3]);
-      u[4 * g + 3] = _mm512_unpackhi_epi64(s[1], s[3]);
-    }
-    // m[4q + k] holds, in its 128-bit lane g, lane q of u[4g + k]: a 4 × 4 transpose of 128-bit lanes.
-    for (int k = 0; k < 4; k++) {
-      const T v0 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0x44);       // rows 0–7, lanes q = 0, 1
-      const T v1 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0xEE);       // rows 0–7, lanes q = 2, 3
-      const T w0 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0x44);  // rows 8–15, q = 0, 1
-      const T w1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0xEE);  // rows 8–15, q = 2, 3
-      m[k] = _mm512_shuffle_i32x4(v0, w0, 0x88);
-      m[4 + k] = _mm512_shuffle_i32x4(v0, w0, 0xDD);
-      m[8 + k] = _mm512_shuffle_i32x4(v1, w1, 0x88);
-      m[12 + k] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
-    }
-  }
+  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) { LoadTransposed16(p, offset, m); }
 };
 
 struct Avx512x8 {
@@ -82,7 +56,7 @@ struct Avx512x8 {
   }
   static T LoadU(const uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static void StoreU(uint32_t* p, T v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) { Blake3LoadMessage8(p, offset, m); }
+  static void LoadMessage(const uint8_t* const* p, size_t offset, T* m) { LoadTransposed8(p, offset, m); }
 };
 
 #include "blake3_kernel.inc"

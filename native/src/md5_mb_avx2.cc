@@ -20,7 +20,7 @@
 namespace ds::md5::detail {
 namespace {
 
-#include "md5_mb_x8.inc"
+#include "simd_transpose8.inc"
 
 struct Avx2 {
   using T = __m256i;
@@ -39,7 +39,7 @@ struct Avx2 {
   }
   static T Load(const uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static void Store(uint32_t* p, T v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static void LoadMessage(const uint8_t* const* p, T* m) { LoadMessage8(p, m); }
+  static void LoadMessage(const uint8_t* const* p, T* m) { LoadTransposed8(p, 0, m); }
 };
 
 #include "md5_mb_kernel.inc"

@@ -24,7 +24,8 @@
 namespace ds::md5::detail {
 namespace {
 
-#include "md5_mb_x8.inc"
+#include "simd_transpose16.inc"
+#include "simd_transpose8.inc"
 
 // vpternlogd immediates: the truth table of f(b, c, d) evaluated at b = 0xF0, c = 0xCC, d = 0xAA.
 constexpr int kTernF = 0xCA;  // (b & c) | (~b & d)
@@ -47,33 +48,7 @@ struct Avx512x16 {
   static T I(T b, T c, T d) { return _mm512_ternarylogic_epi32(b, c, d, kTernI); }
   static T Load(const uint32_t* p) { return _mm512_loadu_si512(p); }
   static void Store(uint32_t* p, T v) { _mm512_storeu_si512(p, v); }
-  // 16 × 16 words: unpack 32 → unpack 64 → two rounds of 128-bit lane shuffles.
-  static void LoadMessage(const uint8_t* const* p, T* m) {
-    T r[16], t[16], u[16];
-    for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_si512(p[i]);
-    for (int i = 0; i < 16; i += 2) {
-      t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-      t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    // u[4g + k]: word 4q + k of rows 4g..4g+3 in 128-bit lane q.
-    for (int g = 0; g < 4; g++) {
-      const T* s = t + 4 * g;
-      u[4 * g + 0] = _mm512_unpacklo_epi64(s[0], s[2]);
-      u[4 * g + 1] = _mm512_unpackhi_epi64(s[0], s[2]);
-      u[4 * g + 2] = _mm512_unpacklo_epi64(s[1], s[3]);
-      u[4 * g + 3] = _mm512_unpackhi_epi64(s[1], s[3]);
-    }
-    for (int k = 0; k < 4; k++) {
-      const T v0 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0x44);       // rows 0–7, lanes q = 0, 1
-      const T v1 = _mm512_shuffle_i32x4(u[k], u[4 + k], 0xEE);       // rows 0–7, lanes q = 2, 3
-      const T w0 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0x44);  // rows 8–15, q = 0, 1
-      const T w1 = _mm512_shuffle_i32x4(u[8 + k], u[12 + k], 0xEE);  // rows 8–15, q = 2, 3
-      m[k] = _mm512_shuffle_i32x4(v0, w0, 0x88);
-      m[4 + k] = _mm512_shuffle_i32x4(v0, w0, 0xDD);
-      m[8 + k] = _mm512_shuffle_i32x4(v1, w1, 0x88);
-      m[12 + k] = _mm512_shuffle_i32x4(v1, w1, 0xDD);
-    }
-  }
+  static void LoadMessage(const uint8_t* const* p, T* m) { LoadTransposed16(p, 0, m); }
 };
 
 struct Avx512x8 {
@@ -91,7 +66,7 @@ struct Avx512x8 {
   static T I(T b, T c, T d) { return _mm256_ternarylogic_epi32(b, c, d, kTernI); }
   static T Load(const uint32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static void Store(uint32_t* p, T v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }
-  static void LoadMessage(const uint8_t* const* p, T* m) { LoadMessage8(p, m); }
+  static void LoadMessage(const uint8_t* const* p, T* m) { LoadTransposed8(p, 0, m); }
 };
 
 #include "md5_mb_kernel.inc"
