@@ -45,8 +45,9 @@ export function md5sumContender({ files, lists }) {
   };
 }
 
+/** Keys as a new repository's (format version 2: keyed BLAKE3 chunk ids, docs/format.md §config). */
 export function randomKeys() {
-  return { dataKey: crypto.randomBytes(32), idKey: crypto.randomBytes(32) };
+  return { dataKey: crypto.randomBytes(32), idKey: crypto.randomBytes(32), idScheme: 'blake3' };
 }
 
 /**

@@ -3,12 +3,17 @@
 #include <cstring>
 #include <string>
 
+#include "blake3.h"
 #include "errors.h"
 
 namespace ds::blob {
 
 void Codec::Id(const Keys& keys, const uint8_t* raw, size_t len, uint8_t id[kIdSize]) {
-  crypto::HmacSha256(keys.id, sizeof keys.id, raw, len, id);
+  static_assert(kIdSize == blake3::kOutSize && sizeof keys.id == blake3::kKeySize);
+  if (keys.idScheme == IdScheme::Blake3Keyed)
+    blake3::Blake3Keyed(keys.id, raw, len, id);
+  else
+    crypto::HmacSha256(keys.id, sizeof keys.id, raw, len, id);
 }
 
 size_t Codec::Encode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* raw, size_t len, int level,
@@ -51,7 +56,9 @@ void Codec::CheckId(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* 
   Id(keys, raw, len, check);
   if (std::memcmp(check, id, kIdSize) != 0)
     ThrowCode("ERR_CORRUPT",
-              "blob content does not match its id (HMAC-SHA-256 differs): wrong idKey or a bug in the writer");
+              keys.idScheme == IdScheme::Blake3Keyed
+                  ? "blob content does not match its id (keyed BLAKE3 differs): wrong idKey or a bug in the writer"
+                  : "blob content does not match its id (HMAC-SHA-256 differs): wrong idKey or a bug in the writer");
 }
 
 size_t Codec::Decode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* blob, size_t len, uint8_t* out,

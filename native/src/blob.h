@@ -1,6 +1,7 @@
 // Blob framing (docs/format-packs.md §Blob): how one chunk is stored inside a pack.
 //
-//   id   = HMAC-SHA-256(idKey, raw)
+//   id   = HMAC-SHA-256(idKey, raw)       repositories of format version 1
+//   id   = BLAKE3 keyed_hash(idKey, raw)  version 2 (Keys::idScheme)
 //   blob = nonce(12) || AES-256-GCM(dataKey, nonce, codec(1) || payload, aad = id) || tag(16)
 //   codec 0 = stored (payload = raw), 1 = zstd (payload = one zstd frame with its content size)
 //
@@ -21,9 +22,13 @@ constexpr size_t kOverhead = crypto::kNonceSize + 1 + crypto::kTagSize;  // 29 b
 constexpr uint8_t kCodecStored = 0;
 constexpr uint8_t kCodecZstd = 1;
 
+// How a chunk's id is computed from idKey and its content: the repository's config says which.
+enum class IdScheme : uint8_t { HmacSha256 = 0, Blake3Keyed = 1 };
+
 struct Keys {
   uint8_t data[crypto::kKeySize];
   uint8_t id[crypto::kKeySize];
+  IdScheme idScheme = IdScheme::HmacSha256;
 };
 
 // Largest blob that Encode can produce for rawLen bytes: the capacity its output buffer needs.

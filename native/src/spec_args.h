@@ -113,7 +113,7 @@ struct Fields {
   }
 };
 
-// {dataKey, idKey}: two 32-byte Uint8Arrays.
+// {dataKey, idKey, idScheme?}: two 32-byte Uint8Arrays; idScheme "hmac-sha256" (the default) or "blake3".
 inline blob::Keys GetKeys(Napi::Env env, Napi::Value v, const std::string& name) {
   Napi::Object o = GetObject(env, v, name);
   blob::Keys k;
@@ -121,6 +121,14 @@ inline blob::Keys GetKeys(Napi::Env env, Napi::Value v, const std::string& name)
   Bytes i = GetBytes(env, o.Get("idKey"), name + ".idKey", sizeof k.id);
   std::memcpy(k.data, d.data, sizeof k.data);
   std::memcpy(k.id, i.data, sizeof k.id);
+  Napi::Value s = o.Get("idScheme");
+  if (!s.IsUndefined()) {
+    const std::string scheme = s.IsString() ? s.As<Napi::String>().Utf8Value() : std::string();
+    if (scheme == "blake3")
+      k.idScheme = blob::IdScheme::Blake3Keyed;
+    else if (scheme != "hmac-sha256")
+      ThrowType(env, "Expected \"hmac-sha256\", \"blake3\" or undefined for " + name + ".idScheme");
+  }
   return k;
 }
 

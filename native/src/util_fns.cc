@@ -258,7 +258,8 @@ Napi::Value DecodeBlob(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitUtil(Napi::Env env, Napi::Object exports) {
-  md5::Active();  // picks the MD5 path (reads DRIVESEED_MD5) here on the JS thread, before any job runs
+  md5::Active();     // picks the MD5 path (reads DRIVESEED_MD5) here on the JS thread, before any job runs
+  blake3::Active();  // the same for BLAKE3 chunk ids (reads DRIVESEED_BLAKE3)
   exports.Set("md5", Napi::Function::New(env, Md5, "md5"));
   exports.Set("md5Blocks", Napi::Function::New(env, Md5Blocks, "md5Blocks"));
   exports.Set("md5Many", Napi::Function::New(env, Md5Many, "md5Many"));

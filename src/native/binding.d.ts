@@ -267,8 +267,10 @@ export function chunkLengths(data: Uint8Array, params: ChunkerParams): number[];
 export interface BlobKeys {
   /** AES-256-GCM key, 32 bytes */
   dataKey: Uint8Array;
-  /** HMAC-SHA-256 key for chunk ids, 32 bytes */
+  /** the key of chunk ids, 32 bytes */
   idKey: Uint8Array;
+  /** how ids are computed from idKey and a chunk: HMAC-SHA-256 (the default; format version 1) or keyed BLAKE3 (version 2) */
+  idScheme?: 'hmac-sha256' | 'blake3';
 }
 /**
  * The chunk framing used inside packs (docs/format-packs.md): id = HMAC-SHA-256(idKey, data);

@@ -91,7 +91,13 @@ function expectArray(v: unknown, name: string): unknown[] {
 function expectKeys(v: unknown, name: string): BlobKeys {
   if (typeof v !== 'object' || v === null) throw new TypeError(`Expected an object with dataKey and idKey for ${name} but received ${show(v)}`);
   const k = v as Record<string, unknown>;
-  return { dataKey: expectBytes(k.dataKey, `${name}.dataKey`, 32), idKey: expectBytes(k.idKey, `${name}.idKey`, 32) };
+  const keys: BlobKeys = { dataKey: expectBytes(k.dataKey, `${name}.dataKey`, 32), idKey: expectBytes(k.idKey, `${name}.idKey`, 32) };
+  if (k.idScheme !== undefined) {
+    if (k.idScheme !== 'hmac-sha256' && k.idScheme !== 'blake3')
+      throw new TypeError(`Expected "hmac-sha256", "blake3" or undefined for ${name}.idScheme but received ${show(k.idScheme)}`);
+    keys.idScheme = k.idScheme;
+  }
+  return keys;
 }
 
 /** Checks chunker sizes: 64 ≤ min < avg < max ≤ 1 GiB, avg a power of two ≥ 256. */

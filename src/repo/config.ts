@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { DriveseedError } from '../base/errors';
 import type { Secret } from '../base/secret';
 import { writeFileAtomic } from './atomic';
-import { DEFAULT_KDF, type KdfParams, RepoKeys, deriveKey, seal, unseal } from './crypto';
+import { type ChunkIdScheme, DEFAULT_KDF, type KdfParams, RepoKeys, deriveKey, seal, unseal } from './crypto';
 import { corruptError, repoIoError } from './errors';
 import { bindingOf, cachedKek, cachedKekForKdf } from './key-cache';
 import { CONFIG_FILE, FORMAT_VERSION, REPO_DEFAULTS } from './layout';
@@ -25,9 +25,16 @@ export interface RepoConfig {
   kdf: KdfParams;
   /** base64 of seal(kek, dataKey || idKey, aad = "driveseed-keys-v1:" + id) */
   keys: string;
+  /** version 2: "blake3" (keyed BLAKE3 chunk ids); absent in version 1 (HMAC-SHA-256) */
+  chunkIds?: 'blake3';
   chunker: ChunkerParams;
   packSize: number;
   blockSize: number;
+}
+
+/** How the config's repository computes chunk ids. */
+export function chunkIdScheme(config: RepoConfig): ChunkIdScheme {
+  return config.version >= 2 ? 'blake3' : 'hmac-sha256';
 }
 
 function keysAad(id: string): string {
@@ -90,6 +97,8 @@ export function parseConfig(text: string, file: string): RepoConfig {
     k.p <= 16 &&
     typeof k.salt === 'string' &&
     typeof c.keys === 'string' &&
+    // version 1: HMAC-SHA-256 ids and no chunkIds field; version 2: keyed BLAKE3, named
+    (c.version === 1 ? c.chunkIds === undefined : c.chunkIds === 'blake3') &&
     chunkerOk(c.chunker) &&
     // the ranges the data plane takes (src/native/pipeline.ts), so a damaged value is reported here
     Number.isInteger(c.packSize) &&
@@ -105,6 +114,8 @@ export function parseConfig(text: string, file: string): RepoConfig {
 /** Options for a new repository; tests may lower the KDF cost or the pack size (both are recorded in config). */
 export interface InitOptions {
   kdf?: { N: number; r: number; p: number };
+  /** the chunk ids of a new repository: keyed BLAKE3 (format version 2, the default) or HMAC-SHA-256 (version 1, which older driveseed reads; tests of version 1) */
+  chunkIds?: ChunkIdScheme;
   /** bytes, 1 MiB..4 GiB; default 64 MiB (tests use small packs so that a run completes several) */
   packSize?: number;
 }
@@ -140,14 +151,16 @@ export function startConfig(root: string, passphrase: Secret, options: InitOptio
   const id = randomBytes(16).toString('hex');
   const cost = options.kdf ?? DEFAULT_KDF;
   const kdf: KdfParams = { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: randomBytes(32).toString('base64') };
-  const keys = RepoKeys.generate();
+  const scheme = options.chunkIds ?? 'blake3';
+  const keys = RepoKeys.generate(scheme);
   const config: RepoConfig = {
     format: 'driveseed-repository',
-    version: FORMAT_VERSION,
+    version: scheme === 'blake3' ? FORMAT_VERSION : 1,
     id,
     created: new Date().toISOString(),
     kdf,
     keys: '',
+    ...(scheme === 'blake3' ? { chunkIds: 'blake3' as const } : {}),
     chunker: { ...REPO_DEFAULTS.chunker },
     packSize,
     blockSize: REPO_DEFAULTS.blockSize,
@@ -222,7 +235,7 @@ export async function unlockConfig(root: string, config: RepoConfig, passphrase:
     fromCache.fill(0);
     if (raw) {
       if (early && !early.cached) discard(early);
-      return new RepoKeys(raw.subarray(0, 32), raw.subarray(32));
+      return new RepoKeys(raw.subarray(0, 32), raw.subarray(32), chunkIdScheme(config));
     }
   }
   // 2. The passphrase: the early derivation when it is for these KDF parameters, else a new one.
@@ -232,7 +245,7 @@ export async function unlockConfig(root: string, config: RepoConfig, passphrase:
   const raw = unsealKeys(config, kek);
   kek.fill(0);
   if (!raw) throw wrongPassphrase(root, config);
-  return new RepoKeys(raw.subarray(0, 32), raw.subarray(32));
+  return new RepoKeys(raw.subarray(0, 32), raw.subarray(32), chunkIdScheme(config));
 }
 
 /** Zeroes an early derivation's key once it arrives (it is not used). */

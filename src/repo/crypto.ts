@@ -30,21 +30,27 @@ export interface KdfParams {
  */
 export const DEFAULT_KDF = { N: 2 ** 17, r: 8, p: 1 } as const;
 
+/** How a repository's chunk ids are computed: HMAC-SHA-256 (format version 1) or keyed BLAKE3 (version 2). */
+export type ChunkIdScheme = 'hmac-sha256' | 'blake3';
+
 /** The master keys of a repository. Prints as [redacted]; only blobKeys()/raw() expose the bytes. */
 export class RepoKeys {
   readonly #dataKey: Buffer;
   readonly #idKey: Buffer;
-  constructor(dataKey: Buffer, idKey: Buffer) {
+  /** how chunk ids are computed (the config's format version says which) */
+  readonly idScheme: ChunkIdScheme;
+  constructor(dataKey: Buffer, idKey: Buffer, idScheme: ChunkIdScheme = 'hmac-sha256') {
     if (dataKey.length !== 32 || idKey.length !== 32) throw new Error('RepoKeys: keys must be 32 bytes');
     this.#dataKey = dataKey;
     this.#idKey = idKey;
+    this.idScheme = idScheme;
   }
-  static generate(): RepoKeys {
-    return new RepoKeys(randomBytes(32), randomBytes(32));
+  static generate(idScheme: ChunkIdScheme = 'hmac-sha256'): RepoKeys {
+    return new RepoKeys(randomBytes(32), randomBytes(32), idScheme);
   }
   /** The keys in the shape the native jobs take. */
   blobKeys(): BlobKeys {
-    return { dataKey: this.#dataKey, idKey: this.#idKey };
+    return { dataKey: this.#dataKey, idKey: this.#idKey, idScheme: this.idScheme };
   }
   /** dataKey || idKey, for sealing into `config`. */
   raw(): Buffer {

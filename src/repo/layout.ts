@@ -4,8 +4,12 @@
  * disk, on shipped drives and in the cloud. Paths here are always relative and use '/'.
  */
 
-/** Repository format version written into `config`; readers refuse a newer major version. */
-export const FORMAT_VERSION = 1;
+/**
+ * Repository format version written into `config`; readers refuse a newer one. Version 1: chunk ids are
+ * HMAC-SHA-256(idKey, chunk). Version 2: keyed BLAKE3 (config `chunkIds: "blake3"`); everything else
+ * is the same, and this driveseed reads and writes both (docs/format.md §config).
+ */
+export const FORMAT_VERSION = 2;
 
 export const CONFIG_FILE = 'config';
 export const DATA_DIR = 'data';

@@ -20,7 +20,8 @@ const MiB = 1024 * 1024;
 const safeNat = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function configUsable(c: ReturnType<typeof parseConfig>): string | undefined {
-  if (c.version !== 1) return `version ${JSON.stringify(c.version)}`;
+  if (!((c.version === 1 && c.chunkIds === undefined) || (c.version === 2 && c.chunkIds === 'blake3')))
+    return `version ${JSON.stringify(c.version)}, chunkIds ${JSON.stringify(c.chunkIds)}`;
   try {
     checkChunkerParams(c.chunker);
   } catch (e) {
