@@ -114,7 +114,8 @@ export async function seedDocuments(): Promise<Seeds> {
       }),
       config: JSON.stringify({
         format: 'driveseed-repository',
-        version: 1,
+        version: 2,
+        chunkIds: 'blake3',
         id: '0123456789abcdef0123456789abcdef',
         created: '2026-12-05T10:00:00.000Z',
         kdf: { name: 'scrypt', N: 16384, r: 8, p: 1, salt: Buffer.alloc(32, 1).toString('base64') },
