@@ -30,7 +30,20 @@ const CXX = process.env.DRIVESEED_FUZZ_CXX || 'clang++-14';
 // The product sources the harnesses call (a subset of native/sources.json: no N-API, no I/O).
 // errors.cc also holds the N-API error conversion, which --gc-sections drops so that no Node symbol is
 // needed; it is built without coverage instrumentation, whose tables would keep that code alive.
-const PRODUCT = ['blob', 'codec', 'crypto', 'errors', 'chunker', 'simd_level', 'md5_mb', 'md5_mb_avx2', 'md5_mb_avx512', 'blake3', 'blake3_avx2', 'blake3_avx512'];
+const PRODUCT = [
+  'blob',
+  'codec',
+  'crypto',
+  'errors',
+  'chunker',
+  'simd_level',
+  'md5_mb',
+  'md5_mb_avx2',
+  'md5_mb_avx512',
+  'blake3',
+  'blake3_avx2',
+  'blake3_avx512',
+];
 
 // maxLen bounds an input (bytes); variants run the target once per DRIVESEED_MD5 level the CPU has.
 const TARGETS = {
