@@ -1,8 +1,9 @@
 /**
  * A new repository's config is written when the KDF has sealed its random master keys, while stage
  * already packs (Repository.initEarly): no index or snapshot is written before the config, the
- * config opens with the passphrase to the same keys, and a first stage that stopped before its config
- * was written leaves packs that the next stage (a new repository) removes as garbage.
+ * config opens with the passphrase to the same keys, and a first stage killed before its config was
+ * written leaves packs that the next stage (a new repository) removes as garbage. (A stage that is
+ * cancelled or fails waits for its config: test/rpc-resume.test.ts.)
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -50,7 +51,7 @@ test('initEarly refuses a directory that holds a repository, at once and when on
   assert.is(readConfig(other)!.id, readConfig(root)!.id, 'the other process keeps its repository');
 });
 
-test('a first stage that stopped before its config was written: the next stage starts a new repository and removes the packs', async () => {
+test('a first stage killed before its config was written: the next stage starts a new repository and removes the packs', async () => {
   const dir = tmpDir();
   const src = makeTree(dir);
   const staging = path.join(dir, 'staging');
@@ -74,6 +75,28 @@ test('a first stage that stopped before its config was written: the next stage s
   const to = path.join(dir, 'restored');
   await restore({ staging, to, snapshot: 'latest', include: [], passphrase: passphrase(), threads: 2 }, context());
   assert.equal(fs.readdirSync(path.join(to, 'src')).sort(), fs.readdirSync(src).sort());
+});
+
+test('a first stage cancelled while it packs still leaves its config, and the next stage resumes that repository', async () => {
+  const dir = tmpDir();
+  const src = makeTree(dir);
+  const staging = path.join(dir, 'staging');
+  const ac = new AbortController();
+  const run = { sources: [src], staging, passphrase: passphrase(), settings: { job: 'init-early' }, level: 3, threads: 2 };
+  // A KDF far slower than the pack: the cancel comes long before scrypt ends.
+  const slow = { kdf: { N: 2 ** 16, r: 8, p: 1 } };
+  let failed: unknown;
+  try {
+    await stage({ ...run, init: slow, beforePack: () => ac.abort() }, { reporter: collector(), signal: ac.signal, env: {} });
+  } catch (err) {
+    failed = err;
+  }
+  assert.ok(failed, 'the stage was cancelled');
+  const config = readConfig(staging);
+  assert.ok(config, 'the config was written before the cancelled stage returned');
+  const second = await stage({ ...run, init: slow }, context());
+  assert.not.ok(second.created, 'the same repository');
+  assert.is(second.repository, config!.id);
 });
 
 test.run();

@@ -271,6 +271,9 @@ export async function stage(o: StageOptions, ctx: CommandContext): Promise<Stage
       warnings: warnings.count,
     };
   } finally {
+    // A new repository's first run that stops (cancelled, failed) still leaves its config, as when
+    // the config was written before packing began: the next run resumes it rather than starting over.
+    await repo.configWritten().catch(() => {});
     repo.close();
     lock.release();
   }

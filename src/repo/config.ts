@@ -131,10 +131,11 @@ export async function createConfig(root: string, passphrase: Secret, options: In
  * createConfig without waiting for the KDF: the master keys are random, so they exist at once, and
  * only sealing them into `config` needs the passphrase's key (scrypt, 0.2–0.4 s). `written` settles
  * when the file is written; until then `config.keys` is empty. The caller may write packs meanwhile
- * but nothing that a later run must read with these keys (index, snapshot) before `written`: a run
- * that stops before then leaves no config, and the next stage creates a new repository, which
- * removes those packs as garbage. Refuses at once when a config exists, and again at the write
- * when another process created one meanwhile.
+ * but nothing that a later run must read with these keys (index, snapshot) before `written`, and
+ * should wait for `written` when it stops early (stage does). A process killed before then leaves no
+ * config, and the next stage creates a new repository, which removes those packs as garbage.
+ * Refuses at once when a config exists, and again at the write when another process created one
+ * meanwhile.
  */
 export function startConfig(root: string, passphrase: Secret, options: InitOptions = {}): { config: RepoConfig; keys: RepoKeys; written: Promise<void> } {
   const file = path.join(root, CONFIG_FILE);
