@@ -515,32 +515,30 @@ export async function takeSnapshot(o: SnapshotOptions, run: SnapshotRun): Promis
             let hit = cursor && (walkPath.length ? parentFile(walkPath, ev.name) : parentFile([], srcIndex));
             if (hit instanceof Promise) hit = await hit;
             // Most unchanged files: the parent's line is this record's line with its chunk list, unparsed.
-            if (hit && k === undefined && ev.st.ctimeNs < parentStartNs) {
-              const ids = chunkIdsIfSameLine(hit.text, rec);
-              if (ids?.every((id) => index.hasHex(id))) {
-                sum.files++;
-                sum.bytes += size;
-                sum.filesUnchanged!++;
-                add({ rec, text: hit.text }, size);
-                if (batch.files.length >= batchFiles || batch.bytes >= batchBytes || batch.recs.length >= 4 * batchFiles) await submit();
-                break;
+            const sameLine =
+              hit !== undefined &&
+              k === undefined &&
+              ev.st.ctimeNs < parentStartNs &&
+              (chunkIdsIfSameLine(hit.text, rec)?.every((id) => index.hasHex(id)) ?? false);
+            let prev: FileRecord | undefined;
+            if (hit && !sameLine) {
+              try {
+                const parsed = hit.record();
+                if (unchanged(parsed, rec, ev.st)) prev = parsed;
+              } catch (err) {
+                parentFailed(err); // a malformed parent line: as a parent tree that cannot be read
               }
             }
-            let parsed: FileRecord | undefined;
-            try {
-              parsed = hit?.record();
-            } catch (err) {
-              parsed = parentFailed(err); // a malformed parent line: as a parent tree that cannot be read
-            }
-            const prev = parsed && unchanged(parsed, rec, ev.st) ? parsed : undefined;
-            if (prev) {
-              rec.c = prev.c;
-              if (prev.h) rec.h = prev.h;
+            if (sameLine || prev) {
+              if (prev) {
+                rec.c = prev.c;
+                if (prev.h) rec.h = prev.h;
+              }
               sum.files++;
               sum.bytes += size;
               sum.filesUnchanged!++;
               // A hard-linked file's record waits in the batch like any other: its links' records follow it.
-              if (k === undefined) add(sameRecord(prev, rec) ? { rec, text: hit!.text } : { rec }, size);
+              if (k === undefined) add(sameLine || sameRecord(prev!, rec) ? { rec, text: hit!.text } : { rec }, size);
               else {
                 batch.recs.push({ rec });
                 batch.unchangedFiles++;
