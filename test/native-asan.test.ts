@@ -36,30 +36,16 @@ function parent(): void {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const assert = require('uvu/assert') as typeof import('uvu/assert');
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { gated, hasTool } = require('./helpers') as typeof import('./helpers');
+  const { gated } = require('./helpers') as typeof import('./helpers');
 
-  const libasan = spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout?.trim() ?? '';
-  const reason =
-    process.env.DRIVESEED_ASAN !== '1'
-      ? 'set DRIVESEED_ASAN=1 to build the sanitizer addon and run it (minutes)'
-      : process.platform !== 'linux'
-        ? 'the ASan run is Linux-only'
-        : !path.isAbsolute(libasan) || !fs.existsSync(libasan)
-          ? 'needs the ASan runtime (gcc libasan, Debian: libasan8)'
-          : hasTool('cmake')
-            ? undefined
-            : 'needs cmake to build the sanitizer addon';
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { asanSkipReason, buildAsanAddon, libasan } = require('./support/asan') as typeof import('./support/asan');
+  const reason = asanSkipReason();
 
   const title = 'copy, hash, writeRaw, pack, restore, verify and cancellation under ASan+UBSan report nothing [DRIVESEED_ASAN=1]';
   gated(test, title, reason, () => {
-    const build = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build-asan', '--debug', '--CDDS_SANITIZE=ON'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 20 * 60 * 1000,
-      maxBuffer: 64 * MiB,
-    });
+    const { build, addon } = buildAsanAddon();
     assert.is(build.status, 0, `sanitizer build failed:\n${(build.stdout + build.stderr).slice(-4000)}`);
-    const addon = path.join(ROOT, 'build-asan', 'Debug', 'driveseed.node');
     assert.ok(fs.existsSync(addon), `${addon} was not built`);
     // One suppression: node-addon-api's ObjectWrap constructor passes static_cast<T*>(this) to
     // napi_wrap while T is still being constructed (napi-inl.h, ObjectWrap::ObjectWrap), which UBSan's

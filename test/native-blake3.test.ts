@@ -8,13 +8,13 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadBinding } from '../src/native/load';
-import { gated, hasTool } from './helpers';
+import { gated } from './helpers';
+import { asanSkipReason, buildAsanAddon, libasan } from './support/asan';
 
 const b = loadBinding();
 const KiB = 1024;
@@ -254,27 +254,11 @@ if (process.env.DRIVESEED_BLAKE3_ASAN_CHILD === '1') {
     assert.is(b.blake3(new Uint8Array(4), undefined).length, 32);
   });
 
-  const libasan = process.platform === 'linux' ? (spawnSync('gcc', ['-print-file-name=libasan.so'], { encoding: 'utf8' }).stdout?.trim() ?? '') : '';
-  const reason =
-    process.env.DRIVESEED_ASAN !== '1'
-      ? 'set DRIVESEED_ASAN=1 to build the sanitizer addon and run it (minutes)'
-      : process.platform !== 'linux'
-        ? 'the ASan run is Linux-only'
-        : !path.isAbsolute(libasan) || !fs.existsSync(libasan)
-          ? 'needs the ASan runtime (gcc libasan, Debian: libasan8)'
-          : hasTool('cmake')
-            ? undefined
-            : 'needs cmake to build the sanitizer addon';
+  const reason = asanSkipReason();
   gated(test, 'the same checks under ASan+UBSan at every level report nothing [DRIVESEED_ASAN=1]', reason, () => {
     // The build test/native-asan.test.ts makes (incremental when that test ran first).
-    const build = spawnSync(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'build', '--out', 'build-asan', '--debug', '--CDDS_SANITIZE=ON'], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 20 * 60 * 1000,
-      maxBuffer: 64 * 1024 * KiB,
-    });
+    const { build, addon } = buildAsanAddon();
     assert.is(build.status, 0, `sanitizer build failed:\n${(build.stdout + build.stderr).slice(-4000)}`);
-    const addon = path.join(ROOT, 'build-asan', 'Debug', 'driveseed.node');
     const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', '-r', './test/support/uvu-preload.cjs', __filename], {
       cwd: ROOT,
       encoding: 'utf8',
