@@ -136,21 +136,8 @@ export class ChunkIndex {
     if (id.length !== 32) return undefined;
     const want = Buffer.from(id.buffer, id.byteOffset, id.length);
     const key = want.readUIntBE(0, 6);
-    const prefix = this.#prefix;
-    // Lower bound of key in the prefix array, then the (almost always single) entries with that prefix.
-    let lo = 0;
-    let hi = this.#n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (prefix[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    for (let i = lo; i < this.#n && prefix[i] === key; i++) {
-      const c = this.#ids.compare(want, 0, 32, i * 32, i * 32 + 32);
-      if (c === 0) return { pack: this.#pack[i]!, offset: this.#offset[i]!, length: this.#length[i]!, rawLength: this.#raw[i]! };
-      if (c > 0) break; // ids[i] > want: sorted, so no later entry matches
-    }
-    return undefined;
+    const i = this.#indexOf(want, key, this.#lowerBound(key));
+    return i < 0 ? undefined : { pack: this.#pack[i]!, offset: this.#offset[i]!, length: this.#length[i]!, rawLength: this.#raw[i]! };
   }
 
   /**
@@ -163,6 +150,15 @@ export class ChunkIndex {
     if (id.length !== 64) return false;
     const key = Number.parseInt(id.slice(0, 12), 16);
     if (!(key >= 0)) return false;
+    const lo = this.#lowerBound(key);
+    if (lo >= this.#n || this.#prefix[lo] !== key) return false;
+    const want = this.#scratch;
+    if (want.write(id, 0, 32, 'hex') !== 32) return false;
+    return this.#indexOf(want, key, lo) >= 0;
+  }
+
+  /** The first sorted entry whose 6-byte prefix is not below key. */
+  #lowerBound(key: number): number {
     const prefix = this.#prefix;
     let lo = 0;
     let hi = this.#n;
@@ -171,16 +167,19 @@ export class ChunkIndex {
       if (prefix[mid]! < key) lo = mid + 1;
       else hi = mid;
     }
-    if (lo >= this.#n || prefix[lo] !== key) return false;
-    const want = this.#scratch;
-    if (want.write(id, 0, 32, 'hex') !== 32) return false;
-    for (let i = lo; i < this.#n && prefix[i] === key; i++) {
-      const c = this.#ids.compare(want, 0, 32, i * 32, i * 32 + 32);
-      if (c === 0) return true;
-      if (c > 0) break;
-    }
-    return false;
+    return lo;
   }
+
+  /** The entry holding the 32-byte id `want` among the (almost always single) entries from lo with its prefix key, or -1. */
+  #indexOf(want: Buffer, key: number, lo: number): number {
+    for (let i = lo; i < this.#n && this.#prefix[i] === key; i++) {
+      const c = this.#ids.compare(want, 0, 32, i * 32, i * 32 + 32);
+      if (c === 0) return i;
+      if (c > 0) break; // ids[i] > want: sorted, so no later entry matches
+    }
+    return -1;
+  }
+
   readonly #scratch = Buffer.alloc(32);
 
   /** The sorted concatenation of all 32-byte ids (packJob's `known`). Shares memory with the index. */
