@@ -413,7 +413,7 @@ test('packJob + restoreJob round trip: empty, sparse, multi-chunk, duplicate and
   assert.ok(sparse.size < 1024 * 1024, `sparse file read ${sparse.size} bytes, not its 10 MiB`);
   // Duplicates: copy.bin stores nothing new.
   assert.ok(result.chunksDuplicate >= fileEvents[files.length - 2]!.lengths.length);
-  // Streaming chunking over 8 MiB reads equals one-shot chunking.
+  // Streaming chunking over the readers' pieces equals one-shot chunking.
   assert.equal(fileEvents[1]!.lengths, chunkLengths(fs.readFileSync(tree.files[1]!.path), MID));
   assert.equal(
     fs.readdirSync(packDir).filter((n) => n.endsWith('.tmp')),
@@ -478,6 +478,65 @@ test('block MD5s and pack names are right for small, default and large block siz
     }
   }
   fs.rmSync(tree.dir, { recursive: true, force: true });
+});
+
+test('packJob chunks every file as one-shot chunking does: chunks ending inside, at and across the 256 KiB read pieces', async () => {
+  // Readers read straight into a chunk's slot, 256 KiB at a time, and move a piece's rest to the next
+  // slot at a cut. SMALL cuts several times inside one piece (rests that cut again), MID about four times
+  // per piece, and a max of 3 MiB spans many pieces; zeros cut at max exactly.
+  const dir = tmpDir('driveseed-pieces-');
+  const piece = 256 * 1024;
+  const text = Buffer.from(Array.from({ length: 40000 }, (_, i) => `row ${i * 7919} of the piece test\n`).join(''));
+  const contents = [
+    Buffer.alloc(0),
+    crypto.randomBytes(1),
+    crypto.randomBytes(piece - 1),
+    crypto.randomBytes(piece),
+    crypto.randomBytes(piece + 1),
+    crypto.randomBytes(5 * piece + 12345),
+    Buffer.alloc(7 * 1024 * 1024 + 3), // zeros: every chunk cut at max
+    Buffer.concat([crypto.randomBytes(700000), Buffer.alloc(2 * 1024 * 1024), text, crypto.randomBytes(300001)]),
+  ];
+  const files = contents.map((data, i) => {
+    const p = path.join(dir, `f${i}`);
+    fs.writeFileSync(p, data);
+    return { path: p, size: data.length };
+  });
+  const big: ChunkerParams = { min: 64 * 1024, avg: 512 * 1024, max: 3 * 1024 * 1024 };
+  for (const chunker of [SMALL, MID, big]) {
+    const k = keys();
+    const events: PackEvent[] = [];
+    await packFiles(
+      {
+        files,
+        packDir: path.join(dir, `packs-${chunker.max}`),
+        keys: k,
+        known: Buffer.alloc(0),
+        chunker,
+        level: 1,
+        threads: 2,
+        readers: 3,
+        packSize: 4 * 1024 * 1024,
+      },
+      { onProgress: (_p, e) => events.push(...e) },
+    );
+    const fileEvents = events.filter((e): e is PackFileEvent => e.type === 'file');
+    assert.is(fileEvents.length, files.length);
+    for (const ev of fileEvents) {
+      const data = contents[ev.index]!;
+      const where = `chunker max ${chunker.max}, file f${ev.index} (${data.length} bytes)`;
+      assert.is(ev.error, undefined, where);
+      assert.is(ev.size, data.length, where);
+      assert.equal(ev.lengths, chunkLengths(data, chunker), where);
+      // Each chunk's id is the id of the bytes the one-shot chunking gives: no byte moved between chunks.
+      let off = 0;
+      ev.lengths.forEach((len, i) => {
+        const { id } = encodeBlob(data.subarray(off, off + len), k, 1);
+        assert.is(ev.chunks.toString('hex', i * 32, i * 32 + 32), id.toString('hex'), `${where}, chunk ${i}`);
+        off += len;
+      });
+    }
+  }
 });
 
 test("dedup: a second packJob with the first run's ids as known writes no new chunk", async () => {

@@ -1,10 +1,12 @@
 // The stage pipeline: packJob (binding.d.ts "Stage pipeline", docs/format-packs.md).
 //
 // Threads (all started and joined inside Run, on the job's own thread):
-//   readers  (spec.readers)  take files in spec order, read them in 8 MiB pieces (holes skipped), chunk
-//                            them, and hand each chunk to the workers in a slot (a small file's only
-//                            chunk, ≤ 64 KiB, they process themselves, as a worker would).
-//   workers  (spec.threads)  id = HMAC, dedup against `known` and against ids claimed in this job,
+//   readers  (spec.readers)  take files in spec order, read them straight into the chunk's slot in 256 KiB
+//                            pieces (holes skipped; the kernel asked to read 8 MiB ahead), chunk them, and
+//                            hand each chunk to the workers in its slot (a small file's only chunk,
+//                            ≤ 64 KiB, they process themselves, as a worker would).
+//   workers  (spec.threads)  id (keyed BLAKE3, or HMAC-SHA-256 in format version 1), dedup against
+//                            `known` and against ids claimed in this job,
 //                            compress + encrypt new chunks; block tasks (MD5 + pwrite) first.
 //   writer   (the job thread) takes chunks back in spec order (file, chunk), copies new blobs into the
 //                            open pack's current block buffer and seals full packs (header, trailer).
@@ -36,6 +38,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "aligned.h"
 #include "blob.h"
 #include "chunker.h"
 #include "crypto.h"
@@ -52,7 +55,13 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr size_t kReadSize = 8 << 20;    // one read per 8 MiB: large sequential reads, few syscalls
+// Readers read into the slot of the chunk being filled, a piece at a time: when the chunker cuts inside
+// a piece, only the piece's rest is copied, into the next chunk's slot (on average half a piece per
+// chunk, against every byte when reading 8 MiB into a buffer of its own and copying each chunk out).
+// A piece this size is still in L2 when the chunker scans it. The kernel is asked to read kReadAhead
+// ahead, so cold data still comes in large requests.
+constexpr size_t kReadPiece = 256 << 10;
+constexpr uint64_t kReadAhead = 8 << 20;
 constexpr int kPollMs = 50;              // waits wake this often to notice cancellation
 constexpr size_t kInlineMax = 64 << 10;  // a file's only chunk up to this size is processed by its reader
 // Blocks up to this size are hashed and written by the workers from a pool of threads + 2 (+ a batch)
@@ -64,7 +73,7 @@ using Id = std::array<uint8_t, blob::kIdSize>;
 struct IdHash {
   size_t operator()(const Id& id) const {
     size_t h;
-    std::memcpy(&h, id.data(), sizeof h);  // ids are HMAC output: already uniform
+    std::memcpy(&h, id.data(), sizeof h);  // ids are keyed-hash output: already uniform
     return h;
   }
 };
@@ -75,7 +84,7 @@ struct FileSpec {
 };
 
 struct Slot {
-  std::unique_ptr<uint8_t[]> raw, blob;  // allocated on first use; pages touched only as far as used
+  AlignedBuffer raw, blob;  // allocated on first use; pages touched only as far as used
   size_t rawLen = 0, blobLen = 0;
   uint32_t file = 0, index = 0;
   Id id;
@@ -259,7 +268,7 @@ class PackJob final : public Job {
     Slot* s = free_.back();
     free_.pop_back();
     lk.unlock();
-    if (!s->raw) s->raw.reset(new uint8_t[chunker_.max]);
+    if (!s->raw.data()) s->raw = AlignedBuffer(chunker_.max, 64);
     s->rawLen = 0;
     return s;
   }
@@ -276,7 +285,6 @@ class PackJob final : public Job {
 
   // Reader thread.
   void ReaderMain() {
-    std::unique_ptr<uint8_t[]> buf(new uint8_t[kReadSize]);
     Chunker chunker(chunker_);
     blob::Codec codec;  // for small files' only chunks (ReadFile)
     for (;;) {
@@ -291,7 +299,7 @@ class PackJob final : public Job {
       }
       uint32_t count = 0;
       try {
-        ReadFile(f, *st, chunker, codec, buf.get(), count);
+        ReadFile(f, *st, chunker, codec, count);
       } catch (const Failure& e) {
         st->failed = true;
         st->error = e.error();
@@ -309,7 +317,7 @@ class PackJob final : public Job {
   }
 
   // Reader thread: reads, chunks and dispatches file f. Throws Failure for a problem with this file.
-  void ReadFile(uint32_t f, FileState& st, Chunker& chunker, blob::Codec& codec, uint8_t* buf, uint32_t& count) {
+  void ReadFile(uint32_t f, FileState& st, Chunker& chunker, blob::Codec& codec, uint32_t& count) {
     const FileSpec& spec = files_[f];
     platform::OpenOptions oo;
     oo.direct = false;
@@ -358,11 +366,22 @@ class PackJob final : public Job {
     } guard{this, cur};
     bool shortRead = false;
     uint64_t stoppedAt = 0;
+    uint64_t hinted = 0;  // the kernel was asked to read ahead up to here
     for (auto& [begin, end] : data) {
+      hinted = std::max(hinted, begin);
       for (uint64_t off = begin; off < end && !shortRead;) {
         if (Stopping()) return;
-        size_t want = static_cast<size_t>(std::min<uint64_t>(kReadSize, end - off));
-        size_t got = file->pread(buf, want, off);
+        if (!cur && !(cur = Acquire(f))) return;
+        if (end - off > kReadPiece && hinted < std::min(end, off + kReadAhead / 2)) {
+          const uint64_t to = std::min(end, off + kReadAhead);
+          file->readAhead(hinted, to - hinted);
+          hinted = to;
+        }
+        // Never past the slot: the chunker cuts at chunker.max, so a slot with no room has been cut.
+        const size_t want = static_cast<size_t>(
+            std::min<uint64_t>(std::min<uint64_t>(kReadPiece, chunker_.max - cur->rawLen), end - off));
+        uint8_t* piece = cur->raw.data() + cur->rawLen;
+        size_t got = file->pread(piece, want, off);
         off += got;
         if (got < want) {  // the file shrank while we read it
           shortRead = true;
@@ -371,14 +390,22 @@ class PackJob final : public Job {
         st.sizeRead += got;
         bytesRead_ += got;
         advance(got);
-        for (size_t p = 0; p < got;) {
-          if (!cur && !(cur = Acquire(f))) return;
+        for (;;) {
           bool cut;
-          size_t take = chunker.Scan(buf + p, got - p, &cut);
-          std::memcpy(cur->raw.get() + cur->rawLen, buf + p, take);
+          const size_t take = chunker.Scan(piece, got, &cut);
           cur->rawLen += take;
-          p += take;
-          if (cut) Dispatch(cur, f, count);
+          if (!cut) break;  // the whole piece belongs to cur
+          // The piece's rest starts the next chunk: it moves to a slot of its own before cur goes.
+          Slot* next = nullptr;
+          if (take < got) {
+            if (!(next = Acquire(f))) return;
+            std::memcpy(next->raw.data(), piece + take, got - take);
+          }
+          Dispatch(cur, f, count);
+          cur = next;
+          if (!cur) break;
+          piece = cur->raw.data();
+          got -= take;
         }
       }
       if (shortRead) break;
@@ -481,7 +508,7 @@ class PackJob final : public Job {
 
   // Worker thread (or a reader, for a small file's only chunk): id, dedup, compress + encrypt.
   void Process(Slot* s, blob::Codec& codec) {
-    codec.Id(keys_, s->raw.get(), s->rawLen, s->id.data());
+    codec.Id(keys_, s->raw.data(), s->rawLen, s->id.data());
     if (Known(s->id)) {
       s->kind = Slot::DupKnown;
     } else {
@@ -489,8 +516,8 @@ class PackJob final : public Job {
       s->kind = claims_.emplace(s->id, -1).second ? Slot::New : Slot::DupJob;
     }
     if (s->kind == Slot::New) {
-      if (!s->blob) s->blob.reset(new uint8_t[blob::MaxBlobSize(chunker_.max)]);
-      s->blobLen = codec.Encode(keys_, s->id.data(), s->raw.get(), s->rawLen, level_, s->blob.get());
+      if (!s->blob.data()) s->blob = AlignedBuffer(blob::MaxBlobSize(chunker_.max), 64);
+      s->blobLen = codec.Encode(keys_, s->id.data(), s->raw.data(), s->rawLen, level_, s->blob.data());
     }
   }
 
@@ -510,7 +537,7 @@ class PackJob final : public Job {
   struct OpenPack;
   // One blockSize piece of a pack on its way to disk (pooled path).
   struct Block {
-    std::unique_ptr<uint8_t[]> buf;
+    AlignedBuffer buf;
     size_t len = 0;
     OpenPack* pack = nullptr;
     uint32_t index = 0;
@@ -551,7 +578,7 @@ class PackJob final : public Job {
     blockFree_.pop_back();
     writerWaitsBlock_ = false;
     lk.unlock();
-    if (!b->buf) b->buf.reset(new uint8_t[blockSize_]);
+    if (!b->buf.data()) b->buf = AlignedBuffer(blockSize_, 64);
     b->len = 0;
     return b;
   }
@@ -597,8 +624,8 @@ class PackJob final : public Job {
       constexpr size_t kPiece = 256 << 10;
       for (size_t off = 0; off < b->len; off += kPiece) {
         size_t n = std::min(kPiece, b->len - off);
-        md5.Update(b->buf.get() + off, n);
-        b->pack->file->pwrite(b->buf.get() + off, n, b->offset + off);
+        md5.Update(b->buf.data() + off, n);
+        b->pack->file->pwrite(b->buf.data() + off, n, b->offset + off);
       }
       md5.Final(d);
     } else {
@@ -611,12 +638,12 @@ class PackJob final : public Job {
       size_t tailLen[md5::kMaxLanes];
       for (size_t off = 0; off < common; off += kPiece) {
         const size_t n = std::min(kPiece, common - off);
-        for (size_t i = 0; i < k; i++) ptr[i] = bs[i]->buf.get() + off;
+        for (size_t i = 0; i < k; i++) ptr[i] = bs[i]->buf.data() + off;
         lanes.Update(ptr, n);
         for (size_t i = 0; i < k; i++) bs[i]->pack->file->pwrite(ptr[i], n, bs[i]->offset + off);
       }
       for (size_t i = 0; i < k; i++) {
-        ptr[i] = bs[i]->buf.get() + common;
+        ptr[i] = bs[i]->buf.data() + common;
         tailLen[i] = bs[i]->len - common;
       }
       lanes.Final(ptr, tailLen, d);  // the short last block of a pack, and the sub-64-byte rests
@@ -709,7 +736,7 @@ class PackJob final : public Job {
       e.offset = pack_->size;
       e.length = static_cast<uint32_t>(s.blobLen);
       e.rawLength = static_cast<uint32_t>(s.rawLen);
-      Append(s.blob.get(), s.blobLen);
+      Append(s.blob.data(), s.blobLen);
       pack_->entries.push_back(e);
       chunksNew_++;
       bytesNew_ += s.rawLen;
@@ -777,7 +804,7 @@ class PackJob final : public Job {
       if (!pack_->cur && !(pack_->cur = TakeBlock())) return false;
       Block* b = pack_->cur;
       size_t take = static_cast<size_t>(std::min<uint64_t>(n, blockSize_ - b->len));
-      std::memcpy(b->buf.get() + b->len, p, take);
+      std::memcpy(b->buf.data() + b->len, p, take);
       b->len += take;
       pack_->size += take;
       p += take;

@@ -47,6 +47,10 @@ class File {
   virtual Stamp stamp() = 0;
   // Reads up to len bytes at off; returns bytes read (short only at end of file).
   virtual size_t pread(void* buf, size_t len, uint64_t off) = 0;
+  // A hint that [off, off + len) will be read soon: POSIX posix_fadvise(WILLNEED) starts reading it
+  // into the page cache in the background; Windows' cache manager reads ahead by itself (no-op). Never
+  // fails: a refused hint only loses the head start.
+  virtual void readAhead(uint64_t off, uint64_t len) = 0;
   // Writes exactly len bytes at off (loops on short writes).
   virtual void pwrite(const void* buf, size_t len, uint64_t off) = 0;
   virtual void truncate(uint64_t len) = 0;     // regular files only
@@ -76,7 +80,13 @@ std::unique_ptr<Lock> AcquireLock(const std::string& path);
 std::string ErrorName(int err);
 std::string ErrorText(int err);
 
-// Aligned memory for direct I/O. alignment is a power of two.
+// Aligned memory for direct I/O and large working buffers. alignment is a power of two. A block of
+// kHugePage bytes or more is aligned to kHugePage and, on Linux, advised for transparent huge pages
+// (madvise(MADV_HUGEPAGE); a no-op where THP is set to "never"): one page fault and one TLB entry per
+// 2 MiB instead of per 4 KiB. Measured on a first stage of 581 MiB: 81 000 minor faults, about 4.5% of
+// the CPU, most of them first touches of the chunk, blob and block buffers and of scrypt's V
+// (docs/native-io.md "Huge pages").
+constexpr size_t kHugePage = size_t{2} << 20;
 void* AlignedAlloc(size_t size, size_t alignment);
 void AlignedFree(void* p);
 

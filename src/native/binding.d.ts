@@ -273,13 +273,14 @@ export interface BlobKeys {
   idScheme?: 'hmac-sha256' | 'blake3';
 }
 /**
- * The chunk framing used inside packs (docs/format-packs.md): id = HMAC-SHA-256(idKey, data);
+ * The chunk framing used inside packs (docs/format-packs.md): id = the keyed hash of data under idKey
+ * (keys.idScheme: HMAC-SHA-256 or keyed BLAKE3);
  * blob = nonce(12) || AES-256-GCM(dataKey, nonce, codec(1) || payload, aad = id) || tag(16),
  * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space. The nonce is
  * random, so encoding the same data twice gives different blobs with the same id.
  */
 export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { id: Buffer; blob: Buffer };
-/** Decrypts, decompresses and checks HMAC(idKey, data) == id. Throws ERR_AUTH / ERR_CORRUPT. */
+/** Decrypts, decompresses and checks that the keyed hash of the data (keys.idScheme) is id. Throws ERR_AUTH / ERR_CORRUPT. */
 export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, maxSize: number): Buffer;
 
 // ---- Stage pipeline (native/src/pack_job.cc) ------------------------------------------------------
@@ -288,10 +289,11 @@ export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, max
 // on the multi-buffer path, and write each full blockSize block of pack) and one ordered writer (the
 // job thread); none touches JS.
 // Memory cap, whatever the data size:
-//   slots × (2 × chunker.max + 29) + readers × 8 MiB + (threads + 2 + batch) × blockSize,
+//   slots × (2 × chunker.max + 29) + (threads + 2 + batch) × blockSize,
 //   slots = min(2 × threads + 1 + readers, 40), batch = 8 pack blocks MD5ed together (0 without SIMD)
-// (defaults, threads = 2: 9 × 16 MiB + 32 MiB + 48 MiB = 224 MiB; only pages actually used become
-// resident, about 3 MiB a slot at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
+// (defaults, threads = 2: 9 × 16 MiB + 48 MiB = 192 MiB; readers read straight into the slots; only
+// pages actually used become resident, in 2 MiB huge pages where Linux allows them: about 4 MiB a slot
+// at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
 // per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
 // event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).
 // Errors: an unreadable file is not an error of the job (its 'file' event carries `error`); the promise

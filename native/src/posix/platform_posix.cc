@@ -162,6 +162,10 @@ class PosixFile final : public File {
     return done;
   }
 
+  void readAhead(uint64_t off, uint64_t len) override {
+    (void)posix_fadvise(fd_, static_cast<off_t>(off), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
+  }
+
   void pwrite(const void* buf, size_t len, uint64_t off) override {
     size_t done = 0;
     while (done < len) {
@@ -381,8 +385,16 @@ std::string ErrorText(int err) {
 
 void* AlignedAlloc(size_t size, size_t alignment) {
   if (alignment < sizeof(void*)) alignment = sizeof(void*);
+  const bool huge = size >= kHugePage;
+  if (huge && alignment < kHugePage) alignment = kHugePage;
   void* p = nullptr;
-  return posix_memalign(&p, alignment, size ? size : alignment) == 0 ? p : nullptr;
+  if (posix_memalign(&p, alignment, size ? size : alignment) != 0) return nullptr;
+#ifdef MADV_HUGEPAGE
+  // Whole huge pages only: the advice covers [p, p + size rounded down to 2 MiB). A refusal (EINVAL
+  // without THP support) leaves ordinary pages, which work the same.
+  if (huge) (void)madvise(p, size & ~(kHugePage - 1), MADV_HUGEPAGE);
+#endif
+  return p;
 }
 
 void AlignedFree(void* p) { std::free(p); }

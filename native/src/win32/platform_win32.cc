@@ -198,6 +198,8 @@ class WinFile final : public File {
     return g;
   }
 
+  void readAhead(uint64_t, uint64_t) override {}  // the cache manager reads ahead of sequential reads itself
+
   size_t pread(void* buf, size_t len, uint64_t off) override {
     size_t done = 0;
     while (done < len) {
@@ -453,6 +455,7 @@ std::unique_ptr<File> Open(const std::string& path, const OpenOptions& opts) {
     Geometry geometry() override { return f_->geometry(); }
     Stamp stamp() override { return f_->stamp(); }
     size_t pread(void* b, size_t n, uint64_t o) override { return f_->pread(b, n, o); }
+    void readAhead(uint64_t o, uint64_t n) override { f_->readAhead(o, n); }
     void pwrite(const void* b, size_t n, uint64_t o) override { f_->pwrite(b, n, o); }
     void truncate(uint64_t n) override { f_->truncate(n); }
     void preallocate(uint64_t n) override { f_->preallocate(n); }
