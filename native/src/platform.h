@@ -80,13 +80,7 @@ std::unique_ptr<Lock> AcquireLock(const std::string& path);
 std::string ErrorName(int err);
 std::string ErrorText(int err);
 
-// Aligned memory for direct I/O and large working buffers. alignment is a power of two. A block of
-// kHugePage bytes or more is aligned to kHugePage and, on Linux, advised for transparent huge pages
-// (madvise(MADV_HUGEPAGE); a no-op where THP is set to "never"): one page fault and one TLB entry per
-// 2 MiB instead of per 4 KiB. Measured on a first stage of 581 MiB: 81 000 minor faults, about 4.5% of
-// the CPU, most of them first touches of the chunk, blob and block buffers and of scrypt's V
-// (docs/native-io.md "Huge pages").
-constexpr size_t kHugePage = size_t{2} << 20;
+// Aligned memory for direct I/O. alignment is a power of two.
 void* AlignedAlloc(size_t size, size_t alignment);
 void AlignedFree(void* p);
 
@@ -95,5 +89,14 @@ void AlignedFree(void* p);
 // cannot (Windows, older kernels): the first writes then fault the pages in as usual. Any thread, also
 // while other threads write the range.
 bool PrefaultWrite(void* p, size_t len);
+
+// Asks for transparent huge pages over the whole 2 MiB pages inside [p, p + len) (Linux:
+// madvise(MADV_HUGEPAGE), which does nothing where THP is set to "never"; false on Windows, older
+// kernels, or a refusal; the range then keeps ordinary pages). For a large buffer read at random, where
+// 4 KiB pages miss the TLB on almost every access: scrypt's V. Not for the stage's sequential
+// buffers: there the kernel zeroes whole 2 MiB pages of which a chunk uses part, and that cost what the
+// fewer faults saved (docs/native-io.md "Stage readers and huge pages").
+constexpr size_t kHugePage = size_t{2} << 20;
+bool AdviseHugePages(void* p, size_t len);
 
 }  // namespace ds::platform

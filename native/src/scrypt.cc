@@ -106,12 +106,16 @@ constexpr int kDiagonal[16] = {0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6,
 
 // ---- memory -----------------------------------------------------------------------------------------
 
-// An aligned heap block zeroed before it is freed (OPENSSL_cleanse: a store the compiler keeps).
+// An aligned heap block zeroed before it is freed (OPENSSL_cleanse: a store the compiler keeps). A
+// block of 2 MiB or more is aligned to 2 MiB and asks for huge pages: ROMix's second loop reads V at
+// random, and with 4 KiB pages almost every read missed the TLB (AVX-512: 171 → 155 ms for N=2^17 r=8).
 class Wiped {
  public:
   explicit Wiped(size_t bytes) : size_(bytes) {
-    p_ = static_cast<uint8_t*>(platform::AlignedAlloc(bytes, 64));
+    const bool huge = bytes >= platform::kHugePage;
+    p_ = static_cast<uint8_t*>(platform::AlignedAlloc(bytes, huge ? platform::kHugePage : 64));
     if (!p_) throw std::bad_alloc();
+    if (huge) platform::AdviseHugePages(p_, bytes);
   }
   ~Wiped() {
     OPENSSL_cleanse(p_, size_);

@@ -292,8 +292,7 @@ export function decodeBlob(blob: Uint8Array, id: Uint8Array, keys: BlobKeys, max
 //   slots × (2 × chunker.max + 29) + (threads + 2 + batch) × blockSize,
 //   slots = min(2 × threads + 1 + readers, 40), batch = 8 pack blocks MD5ed together (0 without SIMD)
 // (defaults, threads = 2: 9 × 16 MiB + 48 MiB = 192 MiB; readers read straight into the slots; only
-// pages actually used become resident, in 2 MiB huge pages where Linux allows them: about 4 MiB a slot
-// at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
+// pages actually used become resident, about 3 MiB a slot at 1 MiB chunks; blockSize > 16 MiB: no block buffers, the writer hashes), plus
 // per job: a copy of `known`, ~80 bytes per new chunk id (in-job dedup) and ~150 bytes per file whose
 // event is still pending. Callers bound those by batching files (e.g. 10k files or 1 GiB per call).
 // Errors: an unreadable file is not an error of the job (its 'file' event carries `error`); the promise

@@ -385,16 +385,8 @@ std::string ErrorText(int err) {
 
 void* AlignedAlloc(size_t size, size_t alignment) {
   if (alignment < sizeof(void*)) alignment = sizeof(void*);
-  const bool huge = size >= kHugePage;
-  if (huge && alignment < kHugePage) alignment = kHugePage;
   void* p = nullptr;
-  if (posix_memalign(&p, alignment, size ? size : alignment) != 0) return nullptr;
-#ifdef MADV_HUGEPAGE
-  // Whole huge pages only: the advice covers [p, p + size rounded down to 2 MiB). A refusal (EINVAL
-  // without THP support) leaves ordinary pages, which work the same.
-  if (huge) (void)madvise(p, size & ~(kHugePage - 1), MADV_HUGEPAGE);
-#endif
-  return p;
+  return posix_memalign(&p, alignment, size ? size : alignment) == 0 ? p : nullptr;
 }
 
 void AlignedFree(void* p) { std::free(p); }
@@ -405,6 +397,18 @@ bool PrefaultWrite(void* p, size_t len) {
   static const uintptr_t kPage = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const size_t lead = reinterpret_cast<uintptr_t>(p) & (kPage - 1);
   return len == 0 || madvise(static_cast<uint8_t*>(p) - lead, len + lead, MADV_POPULATE_WRITE) == 0;
+#else
+  (void)p;
+  (void)len;
+  return false;
+#endif
+}
+
+bool AdviseHugePages(void* p, size_t len) {
+#ifdef MADV_HUGEPAGE
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + len) & ~(uintptr_t{kHugePage} - 1);
+  return end > begin && madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0;
 #else
   (void)p;
   (void)len;

@@ -521,6 +521,7 @@ std::string ErrorText(int err) {
 void* AlignedAlloc(size_t size, size_t alignment) { return _aligned_malloc(size ? size : alignment, alignment); }
 void AlignedFree(void* p) { _aligned_free(p); }
 
+bool AdviseHugePages(void*, size_t) { return false; }  // large pages need SeLockMemoryPrivilege; not asked for
 bool PrefaultWrite(void*, size_t) { return false; }  // committed pages fault in on first write, as before
 
 }  // namespace ds::platform
