@@ -259,6 +259,39 @@ test('chunk → compress → encrypt → decrypt → decompress gives the input 
   );
 });
 
+/** The codec byte of a blob (0 stored, 1 zstd), decrypted with node:crypto from the documented framing. */
+function codecOf(blob: Buffer, id: Buffer, k: BlobKeys): number {
+  const d = crypto.createDecipheriv('aes-256-gcm', k.dataKey, blob.subarray(0, 12));
+  d.setAAD(id);
+  d.setAuthTag(blob.subarray(blob.length - 16));
+  const plain = Buffer.concat([d.update(blob.subarray(12, blob.length - 16)), d.final()]);
+  return plain[0]!;
+}
+
+test('random chunks are stored without trying zstd; a sampled stretch of zeros or a small alphabet is compressed', () => {
+  const k = keys();
+  const MiB = 1024 * 1024;
+  const stride = Math.floor((MiB - 2048) / 15); // where the 16 samples of a 1 MiB chunk start
+  const withZeros = crypto.randomBytes(MiB);
+  withZeros.fill(0, 5 * stride, 5 * stride + 64 * 1024); // one sample, and long enough for zstd -3 to find
+  const alphabet = Buffer.from(crypto.randomBytes(MiB).map((b) => 65 + (b & 63))); // 6 bits per byte
+  const cases: Array<[string, Buffer, number]> = [
+    ['1 MiB of random bytes', crypto.randomBytes(MiB), 0],
+    ['random bytes with 64 KiB of zeros over one sample', withZeros, 1],
+    ['a 64-letter alphabet', alphabet, 1],
+    ['63 KiB of zeros (below the estimate)', Buffer.alloc(63 * 1024), 1],
+  ];
+  assert.ok(native.looksIncompressible(crypto.randomBytes(64 * 1024)), '64 KiB of random bytes: stored untried');
+  assert.not.ok(native.looksIncompressible(crypto.randomBytes(64 * 1024 - 1)), 'below 64 KiB zstd is always tried');
+  for (const [what, raw, codec] of cases) {
+    assert.is(native.looksIncompressible(raw), codec === 0 && raw.length >= 64 * 1024, what);
+    const { id, blob } = encodeBlob(raw, k, 3);
+    assert.is(codecOf(blob, id, k), codec, what);
+    assert.equal(decodeBlob(blob, id, k, raw.length), raw, what);
+    if (codec === 0) assert.is(blob.length, raw.length + 29, what);
+  }
+});
+
 test('a tampered blob, a wrong key or a swapped id fails with ERR_AUTH', () => {
   const k = keys();
   fc.assert(

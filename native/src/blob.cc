@@ -1,5 +1,6 @@
 #include "blob.h"
 
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -16,13 +17,33 @@ void Codec::Id(const Keys& keys, const uint8_t* raw, size_t len, uint8_t id[kIdS
     crypto::HmacSha256(keys.id, sizeof keys.id, raw, len, id);
 }
 
+bool LooksIncompressible(const uint8_t* raw, size_t len) {
+  if (len < kSampleFrom) return false;
+  uint32_t count[256] = {};
+  const size_t stride = (len - kSampleSize) / (kSamples - 1);  // first sample at 0, last at the very end
+  for (size_t i = 0; i < kSamples; i++) {
+    const uint8_t* p = raw + i * stride;
+    for (size_t k = 0; k < kSampleSize; k++) count[p[k]]++;
+  }
+  constexpr double kTotal = static_cast<double>(kSamples * kSampleSize);
+  double bits = 0;
+  for (uint32_t c : count)
+    if (c) bits -= c / kTotal * std::log2(c / kTotal);
+  return bits >= kRandomBits;
+}
+
+size_t Codec::Compress(const uint8_t* raw, size_t len, int level, uint8_t* out, size_t cap) {
+  if (len < 2 || LooksIncompressible(raw, len)) return 0;
+  return zc_.Compress(out, cap, raw, len, level);
+}
+
 size_t Codec::Encode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* raw, size_t len, int level,
                      uint8_t* out, uint8_t* codecUsed) {
   uint8_t* nonce = out;
   uint8_t* body = out + crypto::kNonceSize;  // codec byte, then payload
   crypto::RandomBytes(nonce, crypto::kNonceSize);
   // Capacity len - 1: a frame that does not come out strictly shorter than raw is not worth decoding.
-  size_t z = len > 1 ? zc_.Compress(body + 1, len - 1, raw, len, level) : 0;
+  size_t z = Compress(raw, len, level, body + 1, len - 1);
   size_t payload;
   if (z > 0) {
     body[0] = kCodecZstd;
@@ -35,6 +56,19 @@ size_t Codec::Encode(const Keys& keys, const uint8_t id[kIdSize], const uint8_t*
   if (codecUsed) *codecUsed = body[0];
   gcm_.Seal(keys.data, nonce, id, kIdSize, body, 1 + payload, body, body + 1 + payload);
   return kOverhead + payload;
+}
+
+void Codec::EncodeSplit(const Keys& keys, const uint8_t id[kIdSize], uint8_t* raw, size_t len, int level, uint8_t* zbuf,
+                        Split& out) {
+  crypto::RandomBytes(out.head, crypto::kNonceSize);
+  const size_t z = Compress(raw, len, level, zbuf, len - 1);
+  out.codec = z > 0 ? kCodecZstd : kCodecStored;
+  uint8_t* body = z > 0 ? zbuf : raw;
+  out.body = body;
+  out.bodyLen = z > 0 ? z : len;
+  uint8_t* codecByte = out.head + crypto::kNonceSize;
+  *codecByte = out.codec;
+  gcm_.Seal2(keys.data, out.head, id, kIdSize, codecByte, 1, codecByte, body, out.bodyLen, body, out.tag);
 }
 
 size_t Codec::Unseal(const Keys& keys, const uint8_t id[kIdSize], const uint8_t* blob, size_t len) {

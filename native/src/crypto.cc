@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <tuple>
 
 #include "errors.h"
 
@@ -97,16 +98,27 @@ Gcm::~Gcm() { EVP_CIPHER_CTX_free(ctx_); }
 
 void Gcm::Seal(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], const uint8_t* aad, size_t aadLen,
                const uint8_t* in, size_t len, uint8_t* out, uint8_t tag[kTagSize]) {
+  Seal2(key, nonce, aad, aadLen, in, len, out, nullptr, 0, nullptr, tag);
+}
+
+void Gcm::Seal2(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], const uint8_t* aad, size_t aadLen,
+                const uint8_t* in1, size_t len1, uint8_t* out1, const uint8_t* in2, size_t len2, uint8_t* out2,
+                uint8_t tag[kTagSize]) {
   int n = 0;
   if (EVP_EncryptInit_ex(ctx_, EVP_aes_256_gcm(), nullptr, key, nonce) != 1) LibFail("EVP_EncryptInit_ex");
   if (aadLen && EVP_EncryptUpdate(ctx_, nullptr, &n, aad, static_cast<int>(aadLen)) != 1)
     LibFail("EVP_EncryptUpdate(aad)");
-  for (size_t done = 0; done < len;) {
-    size_t piece = std::min(len - done, kMaxPiece);
-    if (EVP_EncryptUpdate(ctx_, out + done, &n, in + done, static_cast<int>(piece)) != 1) LibFail("EVP_EncryptUpdate");
-    done += piece;
+  // GCM is a stream mode: EVP carries the keystream position across updates of any length.
+  for (const auto& [in, len, out] : {std::tuple{in1, len1, out1}, std::tuple{in2, len2, out2}}) {
+    for (size_t done = 0; done < len;) {
+      size_t piece = std::min(len - done, kMaxPiece);
+      if (EVP_EncryptUpdate(ctx_, out + done, &n, in + done, static_cast<int>(piece)) != 1)
+        LibFail("EVP_EncryptUpdate");
+      done += piece;
+    }
   }
-  if (EVP_EncryptFinal_ex(ctx_, out + len, &n) != 1) LibFail("EVP_EncryptFinal_ex");
+  uint8_t none[16];  // GCM's final step writes no bytes
+  if (EVP_EncryptFinal_ex(ctx_, none, &n) != 1) LibFail("EVP_EncryptFinal_ex");
   if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, static_cast<int>(kTagSize), tag) != 1) LibFail("GCM get tag");
 }
 

@@ -68,9 +68,14 @@ class Gcm {
   ~Gcm();
   Gcm(const Gcm&) = delete;
   Gcm& operator=(const Gcm&) = delete;
-  // Writes len ciphertext bytes to out and the 16-byte tag to tag.
+  // Writes len ciphertext bytes to out and the 16-byte tag to tag. out may be in (in place).
   void Seal(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], const uint8_t* aad, size_t aadLen,
             const uint8_t* in, size_t len, uint8_t* out, uint8_t tag[kTagSize]);
+  // As Seal over the plaintext in1[0..len1) || in2[0..len2), each piece's ciphertext written to its own
+  // out (in place allowed): the same ciphertext and tag as Seal over the two pieces joined.
+  void Seal2(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], const uint8_t* aad, size_t aadLen,
+             const uint8_t* in1, size_t len1, uint8_t* out1, const uint8_t* in2, size_t len2, uint8_t* out2,
+             uint8_t tag[kTagSize]);
   // Writes len plaintext bytes to out; returns false when the tag does not verify (out is then garbage
   // and must not be used).
   bool Open(const uint8_t key[kKeySize], const uint8_t nonce[kNonceSize], const uint8_t* aad, size_t aadLen,

@@ -84,8 +84,11 @@ struct FileSpec {
 };
 
 struct Slot {
-  AlignedBuffer raw, blob;  // allocated on first use; pages touched only as far as used
+  // Allocated on first use; pages touched only as far as used. A new chunk's blob is `sealed`: its
+  // body is the encrypted payload in `zbuf` when compressed, else `raw` itself, encrypted in place.
+  AlignedBuffer raw, zbuf;
   size_t rawLen = 0, blobLen = 0;
+  blob::Split sealed;
   uint32_t file = 0, index = 0;
   Id id;
   enum Kind { New, DupKnown, DupJob } kind = New;
@@ -516,8 +519,9 @@ class PackJob final : public Job {
       s->kind = claims_.emplace(s->id, -1).second ? Slot::New : Slot::DupJob;
     }
     if (s->kind == Slot::New) {
-      if (!s->blob.data()) s->blob = AlignedBuffer(blob::MaxBlobSize(chunker_.max), 64);
-      s->blobLen = codec.Encode(keys_, s->id.data(), s->raw.data(), s->rawLen, level_, s->blob.data());
+      if (!s->zbuf.data()) s->zbuf = AlignedBuffer(chunker_.max, 64);
+      codec.EncodeSplit(keys_, s->id.data(), s->raw.data(), s->rawLen, level_, s->zbuf.data(), s->sealed);
+      s->blobLen = s->sealed.size();
     }
   }
 
@@ -736,7 +740,9 @@ class PackJob final : public Job {
       e.offset = pack_->size;
       e.length = static_cast<uint32_t>(s.blobLen);
       e.rawLength = static_cast<uint32_t>(s.rawLen);
-      Append(s.blob.data(), s.blobLen);
+      if (!Append(s.sealed.head, sizeof s.sealed.head) || !Append(s.sealed.body, s.sealed.bodyLen) ||
+          !Append(s.sealed.tag, sizeof s.sealed.tag))
+        return;
       pack_->entries.push_back(e);
       chunksNew_++;
       bytesNew_ += s.rawLen;

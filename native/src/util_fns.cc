@@ -130,6 +130,13 @@ Napi::Value Blake3Level(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), simd::Name(Blake3Cap()));
 }
 
+// JS thread.
+Napi::Value LooksIncompressible(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Bytes d = GetBytes(env, info[0], "data");
+  return Napi::Boolean::New(env, blob::LooksIncompressible(d.data, d.len));
+}
+
 Bytes OptionalAad(Napi::Env env, Napi::Value v) {
   if (v.IsUndefined()) return Bytes{};
   if (!args::IsUint8Array(v)) ThrowType(env, "Expected a Uint8Array or undefined for aad");
@@ -273,6 +280,7 @@ void InitUtil(Napi::Env env, Napi::Object exports) {
   exports.Set("zstdCompress", Napi::Function::New(env, ZstdCompress, "zstdCompress"));
   exports.Set("zstdDecompress", Napi::Function::New(env, ZstdDecompress, "zstdDecompress"));
   exports.Set("chunkLengths", Napi::Function::New(env, ChunkLengths, "chunkLengths"));
+  exports.Set("looksIncompressible", Napi::Function::New(env, LooksIncompressible, "looksIncompressible"));
   exports.Set("encodeBlob", Napi::Function::New(env, EncodeBlob, "encodeBlob"));
   exports.Set("decodeBlob", Napi::Function::New(env, DecodeBlob, "decodeBlob"));
 }

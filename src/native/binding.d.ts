@@ -263,6 +263,12 @@ export interface ChunkerParams {
  * Mean chunk length is about 1.3 × avg; one insertion changes about 1.4 chunks on average.
  */
 export function chunkLengths(data: Uint8Array, params: ChunkerParams): number[];
+/**
+ * Whether a chunk is stored without trying zstd: 64 KiB or more, and 16 samples of 2 KiB spread over it
+ * have a byte entropy of at least 7.98 bits (random, encrypted or already compressed data;
+ * docs/format-packs.md §Blob). encodeBlob and packJob apply it.
+ */
+export function looksIncompressible(data: Uint8Array): boolean;
 
 export interface BlobKeys {
   /** AES-256-GCM key, 32 bytes */
@@ -276,7 +282,8 @@ export interface BlobKeys {
  * The chunk framing used inside packs (docs/format-packs.md): id = the keyed hash of data under idKey
  * (keys.idScheme: HMAC-SHA-256 or keyed BLAKE3);
  * blob = nonce(12) || AES-256-GCM(dataKey, nonce, codec(1) || payload, aad = id) || tag(16),
- * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space. The nonce is
+ * codec 0 = stored, 1 = zstd. Stored is chosen when compression does not save space, or without
+ * trying it when looksIncompressible(data). The nonce is
  * random, so encoding the same data twice gives different blobs with the same id.
  */
 export function encodeBlob(data: Uint8Array, keys: BlobKeys, level: number): { id: Buffer; blob: Buffer };

@@ -406,9 +406,11 @@ bool PrefaultWrite(void* p, size_t len) {
 
 bool AdviseHugePages(void* p, size_t len) {
 #ifdef MADV_HUGEPAGE
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + len) & ~(uintptr_t{kHugePage} - 1);
-  return end > begin && madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE) == 0;
+  uint8_t* const b = static_cast<uint8_t*>(p);
+  const size_t lead = (kHugePage - (reinterpret_cast<uintptr_t>(b) & (kHugePage - 1))) & (kHugePage - 1);
+  if (len <= lead) return false;
+  const size_t span = (len - lead) & ~(kHugePage - 1);
+  return span > 0 && madvise(b + lead, span, MADV_HUGEPAGE) == 0;
 #else
   (void)p;
   (void)len;
