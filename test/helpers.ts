@@ -2,6 +2,7 @@
  * Shared test helpers. Tests that need root, a loop device or a tool register with `gated(...)`: when
  * the condition fails the test is skipped and its title says why (CONTRIBUTING.md, "Tests").
  */
+import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -58,4 +59,16 @@ export function attachLoop(sizeBytes: number, opts: { sectorSize?: number; direc
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * size random bytes with the first 512 of every 4 KiB zeroed: they compress a little, so zstd works
+ * through all of them at any level. Random bytes alone no longer keep a stage busy: it stores them
+ * without trying zstd (LooksIncompressible, native/src/blob.h). For tests that need a stage that takes
+ * a while, whatever the machine.
+ */
+export function poorlyCompressible(size: number): Buffer {
+  const b = crypto.randomBytes(size);
+  for (let o = 0; o < size; o += 4096) b.fill(0, o, Math.min(size, o + 512));
+  return b;
 }

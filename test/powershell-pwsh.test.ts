@@ -20,7 +20,7 @@ import {
   readRecoveryPasswordScript,
   scriptOfArgs,
 } from '../src/prep/powershell-scripts';
-import { gated, tmpDir } from './helpers';
+import { gated, poorlyCompressible, tmpDir } from './helpers';
 import { fakePrepared, KEY } from './prep-support/jobs';
 import { PS_DIR, psCases, PWSH, pwshEnv, pwshUnavailable, runPwshFile, type PsCase } from './powershell/pwsh';
 import { ROOT, TEST_COMMANDS } from './support/rpc-client';
@@ -65,10 +65,10 @@ function moduleInputs(): { env: Record<string, string>; cleanup(): void } {
   fs.mkdirSync(path.join(source, 'sub'), { recursive: true });
   for (let i = 0; i < 6; i++) fs.writeFileSync(path.join(source, i % 2 ? 'sub' : '', `file-${i}.bin`), randomBytes(40_000 + i * 1000));
   fs.writeFileSync(path.join(source, 'notes.txt'), 'staged from PowerShell\n'.repeat(100));
-  // incompressible, so that -Level 19 -Threads 1 keeps stage busy for seconds (progress, cancellation)
+  // poorly compressible, so that -Level 19 -Threads 1 keeps stage busy for seconds (progress, cancellation)
   const slow = path.join(work, 'slow');
   fs.mkdirSync(slow);
-  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(slow, `random-${i}.bin`), randomBytes(16 * 1024 * 1024));
+  for (let i = 0; i < 4; i++) fs.writeFileSync(path.join(slow, `data-${i}.bin`), poorlyCompressible(16 * 1024 * 1024));
   const passphrase = `pwsh-${randomBytes(12).toString('hex')}`;
   const passFile = path.join(work, 'passphrase');
   fs.writeFileSync(passFile, `${passphrase}\n`, { mode: 0o600 });

@@ -8,7 +8,7 @@
  *  - prep (root, loop device, ntfs-3g): cancel mid-write → CANCELLED; a second `prep` resumes and its
  *    drive verifies, also through the `verify` method.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +16,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { firstPartitionPath } from '../src/prep/format';
 import { nativeIoUnavailable } from '../src/prep/native';
-import { attachLoop, gated, hasTool, loopUnavailable, tmpDir } from './helpers';
+import { attachLoop, gated, hasTool, loopUnavailable, poorlyCompressible, tmpDir } from './helpers';
 import { makeStaging } from './prep-support/staging';
 import { RpcCallError, RpcClient } from './support/rpc-client';
 
@@ -33,12 +33,12 @@ async function rejection(p: Promise<unknown>): Promise<RpcCallError> {
   throw new Error('expected the call to fail, but it completed (the cancel came too late?)');
 }
 
-/** Writes `files` files of `size` random bytes (incompressible: staging cannot take a shortcut). */
+/** Writes `files` files of `size` poorly compressible bytes (zstd works through every one of them). */
 function makeTree(dir: string, files: number, size: number): void {
   fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
   for (let i = 0; i < files; i++) {
     const fd = fs.openSync(path.join(dir, i % 2 ? 'sub' : '', `f${i}.bin`), 'w');
-    for (let o = 0; o < size; o += 4 * MiB) fs.writeSync(fd, randomBytes(Math.min(4 * MiB, size - o)));
+    for (let o = 0; o < size; o += 4 * MiB) fs.writeSync(fd, poorlyCompressible(Math.min(4 * MiB, size - o)));
     fs.closeSync(fd);
   }
   fs.writeFileSync(path.join(dir, 'small.txt'), 'a small file\n');
@@ -62,7 +62,7 @@ test('stage cancelled over RPC mid-pack, check is healthy, a second stage comple
   const root = tmpDir('driveseed-rpc-resume-');
   const src = path.join(root, 'src');
   const staging = path.join(root, 'staging');
-  // 256 MiB of random data: several seconds of packing on a shared 2-core machine.
+  // 256 MiB of poorly compressible data: seconds of packing on a shared 2-core machine.
   makeTree(src, 16, 16 * MiB);
   const c = await RpcClient.start();
   try {

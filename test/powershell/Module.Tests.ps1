@@ -2,7 +2,7 @@
 # through $env:DRIVESEED_EXE). Run by test/powershell-pwsh.test.ts, which makes the inputs:
 #   DS_MODULE            scripts/DriveSeed.psd1
 #   DS_WORK              an empty temp directory for this run
-#   DS_SOURCE            a small source tree;  DS_SOURCE_SLOW  64 MiB of random data (stage takes seconds at -Level 19 -Threads 1)
+#   DS_SOURCE            a small source tree;  DS_SOURCE_SLOW  64 MiB of poorly compressible data (stage takes seconds at -Level 19 -Threads 1)
 #   DS_PASSPHRASE_FILE   a passphrase file;   DS_PASSPHRASE   the same passphrase (for the SecureString cases)
 #   DS_KEYS_STAGING      a staging location with a prepared drive whose BitLocker key is DS_KEY
 #   DS_PWSH              the pwsh executable (a child PowerShell answers a -Confirm prompt)
