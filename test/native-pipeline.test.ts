@@ -195,6 +195,37 @@ test('chunk lengths respect min/max and sum to the input', () => {
   assert.equal(native.chunkLengths(Buffer.alloc(40000), SMALL), [8192, 8192, 8192, 8192, 7232]);
 });
 
+test('chunk boundaries are those of every earlier release (the chunker is part of the format)', () => {
+  // xorshift32 bytes, so the input is the same everywhere; the lengths below were produced by the
+  // chunker of format versions 1 and 2 before any change to its loop. A change here is a format change.
+  const bytes = (n: number, seed: number) => {
+    const out = Buffer.alloc(n);
+    let x = seed;
+    for (let i = 0; i < n; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = x & 0xff;
+    }
+    return out;
+  };
+  const big = bytes(24 * 1024 * 1024, 0x5eed);
+  const digest = (l: number[]) => crypto.createHash('sha256').update(JSON.stringify(l)).digest('hex');
+  assert.equal(
+    native.chunkLengths(big, { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 }),
+    [
+      1088036, 1120169, 1544995, 1810106, 1860747, 1319474, 581236, 1017288, 2158058, 1808714, 1675122, 1752294, 1167373, 1742960, 1224576, 1081335, 1540537,
+      672804,
+    ],
+  );
+  const mid = native.chunkLengths(big.subarray(0, 3 * 1024 * 1024), MID);
+  assert.is(mid.length, 39);
+  assert.is(digest(mid), 'c7012259d91b56f176fe9e263a3f24bf974290db8af09cc42bf73d51de0a077e');
+  const small = native.chunkLengths(bytes(300000, 7), SMALL);
+  assert.is(small.length, 237);
+  assert.is(digest(small), '9aaa04d1a091dca203df7754994d303cdb1ce33e1fb15ca3b76ce5e844d056ba');
+});
+
 test('chunk boundaries are stable when bytes are inserted far away', () => {
   const chunks = (buf: Buffer) => {
     let off = 0;
