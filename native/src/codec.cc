@@ -23,9 +23,16 @@ size_t Compressor::Compress(uint8_t* dst, size_t cap, const uint8_t* src, size_t
     size_t r = ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
     if (ZSTD_isError(r))
       ThrowCode("ERR_INTERNAL", std::string("zstd level ") + std::to_string(level) + ": " + ZSTD_getErrorName(r));
-    // Content size and a checksum-free frame: the chunk id (HMAC) already checks the content.
+    // Content size and a checksum-free frame: the chunk id (a keyed hash) already checks the content.
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_contentSizeFlag, 1);
     ZSTD_CCtx_setParameter(ctx_, ZSTD_c_checksumFlag, 0);
+    // Level 3, the default, with its match-finder tables sized for one chunk (typically 1 MiB, at most
+    // 8 MiB) rather than for a stream: hashLog 16 and chainLog 15 instead of 17 and 16, so both fit L2.
+    // Measured in 1 MiB pieces (zstd -b3 -B1M, docs/native-io.md "zstd tables"): 8–17% faster, output
+    // 0.3% larger on JavaScript sources and 0.8% larger on shared libraries (0.2% smaller on the bench
+    // set). 0 = the level's own value, for every other level.
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_hashLog, level == 3 ? 16 : 0);
+    ZSTD_CCtx_setParameter(ctx_, ZSTD_c_chainLog, level == 3 ? 15 : 0);
     level_ = level;
   }
   size_t r = ZSTD_compress2(ctx_, dst, cap, src, len);
