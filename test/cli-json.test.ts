@@ -42,6 +42,17 @@ test('a successful command: progress/info/warning/event lines, then result', () 
   );
 });
 
+test('a command left waiting on a promise nothing can settle exits 70 with STALLED, not 0 with no result', () => {
+  const r = runCli(['--json', 'test', 'stall']);
+  assert.is(r.code, 70, r.stderr);
+  const out = lines(r.stdout);
+  assert.is(out[out.length - 1]!.code, 'STALLED');
+  assert.match(String(out[out.length - 1]!.message), /test stall stopped while waiting/);
+  const t = runCli(['test', 'stall']);
+  assert.is(t.code, 70);
+  assert.match(t.stderr, /\[STALLED\]/);
+});
+
 test('--json may come after the command', () => {
   const r = runCli(['version', '--json']);
   assert.is(r.code, 0);

@@ -136,6 +136,21 @@ async function runSelected(
     const prompter = terminalPrompter(controller.signal);
     if (prompter) ctx.prompter = prompter;
   }
+  // The event loop emptied while the command's promise was still pending: it waited on something that
+  // can no longer happen (no timer, socket, child or native job is left to settle it). Node would exit 0
+  // without a result; say so and exit INTERNAL instead.
+  const onStall = () => {
+    text.close();
+    exitAfterFlush(
+      io.fail({
+        code: 'STALLED',
+        category: 'INTERNAL',
+        exitCode: ExitCode.INTERNAL,
+        message: `Internal error: ${spec.name} stopped while waiting on something that can no longer happen — this is a bug in driveseed; please report it (a rerun resumes)`,
+      }),
+    );
+  };
+  process.on('beforeExit', onStall);
   try {
     const options = await spec.cook(raw, { env: io.env });
     const result = await spec.run(options, ctx);
@@ -159,6 +174,7 @@ async function runSelected(
     return io.fail(info);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('beforeExit', onStall);
   }
 }
 

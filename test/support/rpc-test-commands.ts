@@ -142,3 +142,13 @@ export const secretCommand = defineCommand<Record<string, unknown>, Record<strin
     return { key, note: `the key is ${key.reveal()}` };
   },
 });
+
+/** Waits on a promise nothing will ever settle, with nothing else pending: the CLI must not exit 0 silently. */
+export const stallCommand = defineCommand<Record<string, unknown>, Record<string, never>, never>({
+  name: 'test stall',
+  rpcMethod: 'test.stall',
+  summary: 'test only: awaits a promise that never settles (a lost wake-up)',
+  options: [],
+  cook: () => ({}),
+  run: () => new Promise<never>(() => {}),
+});

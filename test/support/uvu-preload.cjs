@@ -4,16 +4,31 @@
 // code, message and details; assertion errors pass through untouched.
 'use strict';
 const Module = require('node:module');
+
+// Tests whose handler is running. When the event loop empties while one is still awaiting, Node ends the
+// file without a word (nothing keeps the process alive to settle that promise: a lost wake-up in the
+// code under test). Name the test and fail the file instead.
+const running = new Set();
+process.on('beforeExit', () => {
+  if (!running.size) return;
+  process.stderr.write(
+    `\n  FAIL  ${[...running].map((n) => JSON.stringify(n)).join(', ')}: the event loop emptied while the test ` +
+      'awaited a promise nothing can settle any more (no timer, socket, child or native job left)\n',
+  );
+  process.exitCode = 1;
+  running.clear();
+});
 const origLoad = Module._load;
 let patched = false;
 Module._load = function (request, _parent, _isMain) {
   const mod = origLoad.apply(this, arguments);
   if (!patched && request === 'uvu' && mod && typeof mod.suite === 'function') {
     patched = true;
-    const wrapHandler = (fn) =>
+    const wrapHandler = (fn, name) =>
       typeof fn !== 'function'
         ? fn
         : async function (...args) {
+            running.add(name);
             try {
               return await fn.apply(this, args);
             } catch (err) {
@@ -26,16 +41,18 @@ Module._load = function (request, _parent, _isMain) {
                 throw plain;
               }
               throw err;
+            } finally {
+              running.delete(name);
             }
           };
     const wrapSuite = (s) =>
       new Proxy(s, {
         apply(target, thisArg, args) {
-          return Reflect.apply(target, thisArg, [args[0], wrapHandler(args[1])]);
+          return Reflect.apply(target, thisArg, [args[0], wrapHandler(args[1], args[0])]);
         },
         get(target, prop) {
           const v = Reflect.get(target, prop);
-          if (prop === 'only' || prop === 'skip') return (name, fn) => v(name, wrapHandler(fn));
+          if (prop === 'only' || prop === 'skip') return (name, fn) => v(name, wrapHandler(fn, name));
           return v;
         },
       });
