@@ -30,6 +30,19 @@ export class NativeLoadError extends Error {
   }
 }
 
+/**
+ * The addon at `file`, through process.dlopen rather than require: a require hook may resolve
+ * `x.node` to something else (tsx, which the tests and the bench load sources with, picks a sibling
+ * `x.node.json` such as bench/build-addon.mjs's build note).
+ */
+function dlopenAddon(file: string): NativeBinding {
+  const resolved = path.resolve(file);
+  if (!fs.existsSync(resolved)) throw Object.assign(new Error(`Cannot find module '${resolved}'`), { code: 'MODULE_NOT_FOUND' });
+  const m = { exports: {} };
+  process.dlopen(m, resolved);
+  return m.exports as NativeBinding;
+}
+
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
   const tried: string[] = [];
@@ -39,8 +52,8 @@ export function loadBinding(): NativeBinding {
     : [path.join(ROOT, 'build', 'Release', 'driveseed.node'), path.join(ROOT, 'build', 'Debug', 'driveseed.node')].sort((a, b) => mtime(b) - mtime(a));
   for (const file of candidates) {
     try {
-      cached = require(file) as NativeBinding;
-      cachedPath = require.resolve(file);
+      cached = dlopenAddon(file);
+      cachedPath = path.resolve(file);
       return cached;
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
