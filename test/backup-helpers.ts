@@ -62,11 +62,15 @@ export function prng(seed: number, n: number): Buffer {
   return b;
 }
 
-/** Stages `source` into a fresh staging dir, uploads it into `container` as the import would, marks the seed complete. */
+/**
+ * Stages `source` into a fresh staging dir, uploads it into `container` as the import would, marks the
+ * seed complete and deletes the staging's repository data (which `complete` allows), unless `keepData`.
+ */
 export async function seededRepo(
   azurite: AzuriteHandle,
   source: string,
   container: string,
+  { keepData = false }: { keepData?: boolean } = {},
 ): Promise<{ staging: string; location: CloudLocation; backend: ContainerBackend }> {
   const staging = tmpDir('driveseed-backup-staging-');
   await stage(
@@ -87,7 +91,7 @@ export async function seededRepo(
   await uploadRepository(staging, backend);
   updateSettings(staging, { blobEndpoint: azurite.blobEndpoint, seed: { state: 'complete', completed: new Date().toISOString() } });
   // After `complete` the staging data may be deleted: later commands must work from the container alone.
-  for (const n of ['config', 'data', 'index', 'snapshots']) fs.rmSync(path.join(staging, n), { recursive: true, force: true });
+  if (!keepData) for (const n of ['config', 'data', 'index', 'snapshots']) fs.rmSync(path.join(staging, n), { recursive: true, force: true });
   return { staging, location, backend };
 }
 

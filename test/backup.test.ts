@@ -134,4 +134,42 @@ gated(
   },
 );
 
+gated(
+  test,
+  "the first backup after the seed reads the parent's tree from the staging's own packs while they are kept, else from the cloud through the cache",
+  why,
+  async () => {
+    const { dir } = await source();
+    const cache = (staging: string) => path.join(staging, '.cache', 'tree-blobs');
+    const entries = (staging: string) => (fs.existsSync(cache(staging)) ? fs.readdirSync(cache(staging)).length : 0);
+
+    // Staging data kept: the tree chunks come from its packs; nothing is downloaded, so nothing is cached.
+    const kept = await seededRepo(azurite, dir, 'tree-local', { keepData: true });
+    cleanup.push(kept.staging);
+    const r = await backup(opts(dir, kept.staging), ctxWith());
+    assert.is(r.parent?.filesReused, 3, 'the parent tree was read and every file reused');
+    assert.is(entries(kept.staging), 0, 'no tree chunk was downloaded');
+
+    // A local pack that is not the uploaded one (damaged here) fails authentication: the cloud's copy is used.
+    const packs = (d: string): string[] =>
+      fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? packs(path.join(d, e.name)) : [path.join(d, e.name)]));
+    for (const p of packs(path.join(kept.staging, 'data'))) {
+      const b = fs.readFileSync(p);
+      for (let i = 0; i < b.length; i++) b[i]! ^= 0xff;
+      fs.writeFileSync(p, b);
+    }
+    fs.rmSync(cache(kept.staging), { recursive: true, force: true });
+    const again = await backup(opts(dir, kept.staging), ctxWith());
+    assert.is(again.parent?.filesReused, 3);
+    assert.ok(entries(kept.staging) >= 1, 'the tree chunks came from the cloud and were cached');
+
+    // Staging data deleted (as `complete` allows): from the cloud, cached for the next run.
+    const gone = await seededRepo(azurite, dir, 'tree-cloud');
+    cleanup.push(gone.staging);
+    const g = await backup(opts(dir, gone.staging), ctxWith());
+    assert.is(g.parent?.filesReused, 3);
+    assert.ok(entries(gone.staging) >= 1, 'tree chunks cached');
+  },
+);
+
 test.run();

@@ -22,9 +22,9 @@ function keys(): BlobKeys {
   return { dataKey: crypto.randomBytes(32), idKey: crypto.randomBytes(32) };
 }
 
-/** 200,000 bytes from xorshift32(seed): fast-check draws the seed, not 200k separate values. */
-function pseudoRandomBytes(seed: number): Uint8Array {
-  const out = new Uint8Array(200000);
+/** n bytes (200,000 by default) from xorshift32(seed): fast-check draws the seed, not 200k separate values. */
+function pseudoRandomBytes(seed: number, n = 200000): Uint8Array {
+  const out = new Uint8Array(n);
   let x = seed | 0 || 1;
   for (let i = 0; i < out.length; i++) {
     x ^= x << 13;
@@ -198,18 +198,7 @@ test('chunk lengths respect min/max and sum to the input', () => {
 test('chunk boundaries are those of every earlier release (the chunker is part of the format)', () => {
   // xorshift32 bytes, so the input is the same everywhere; the lengths below were produced by the
   // chunker of format versions 1 and 2 before any change to its loop. A change here is a format change.
-  const bytes = (n: number, seed: number) => {
-    const out = Buffer.alloc(n);
-    let x = seed;
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-  const big = bytes(24 * 1024 * 1024, 0x5eed);
+  const big = pseudoRandomBytes(0x5eed, 24 * 1024 * 1024);
   const digest = (l: number[]) => crypto.createHash('sha256').update(JSON.stringify(l)).digest('hex');
   assert.equal(
     native.chunkLengths(big, { min: 512 * 1024, avg: 1024 * 1024, max: 8 * 1024 * 1024 }),
@@ -221,7 +210,7 @@ test('chunk boundaries are those of every earlier release (the chunker is part o
   const mid = native.chunkLengths(big.subarray(0, 3 * 1024 * 1024), MID);
   assert.is(mid.length, 39);
   assert.is(digest(mid), 'c7012259d91b56f176fe9e263a3f24bf974290db8af09cc42bf73d51de0a077e');
-  const small = native.chunkLengths(bytes(300000, 7), SMALL);
+  const small = native.chunkLengths(pseudoRandomBytes(7, 300000), SMALL);
   assert.is(small.length, 237);
   assert.is(digest(small), '9aaa04d1a091dca203df7754994d303cdb1ce33e1fb15ca3b76ce5e844d056ba');
 });

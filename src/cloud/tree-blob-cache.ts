@@ -4,13 +4,18 @@
  *
  * Entries are `<staging>/.cache/tree-blobs/<chunk id>`: the blob bytes as stored in the pack, still
  * encrypted. decodeBlob authenticates them on every use (AES-GCM and the keyed id), so a damaged entry
- * is fetched again, never trusted. An unchanged tree dedups to the same tree chunks, so the next
- * backup finds them all here; only the tree chunks a change produced are downloaded.
+ * is fetched again, never trusted; for the same reason an entry is written without fsync (a crash
+ * leaves at worst an entry that fails authentication). An unchanged tree dedups to the same tree
+ * chunks, so the next backup finds them all here; only the tree chunks a change produced are downloaded.
+ *
+ * Before the cloud, a chunk missing from the cache is read from the staging location's own copy of
+ * its pack, while the seed's repository data is still kept there (`complete` says it may be deleted):
+ * the same bytes as the uploaded blob, authenticated the same way. The first backup after the seed
+ * then downloads no tree (1 M files: about 100 MiB of tree blobs, 2.2 s of a 8.7 s unchanged backup).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { decodeVerifiedChunk } from '../repo/blob-loader';
-import { writeFileAtomic } from '../repo/atomic';
 import type { ChunkIndex } from '../repo/chunk-index';
 import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
 import type { Repository } from '../repo/repository';
@@ -19,7 +24,46 @@ export function treeBlobCacheDir(staging: string): string {
   return path.join(staging, '.cache', 'tree-blobs');
 }
 
-/** Reads one chunk of the repository through the encrypted blob cache; verifies it (AES-GCM + keyed id). */
+/** `length` bytes at `offset` of a local file, or undefined when it is missing or shorter. */
+function readLocalRange(file: string, offset: number, length: number): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const out = Buffer.allocUnsafe(length);
+    let done = 0;
+    while (done < length) {
+      const n = fs.readSync(fd, out, done, length - done, offset + done);
+      if (n === 0) return undefined;
+      done += n;
+    }
+    return out;
+  } catch {
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes a cache entry through a temporary name; a failure only loses the entry (it is a cache). */
+function writeCacheEntry(dir: string, file: string, data: Buffer): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(tmp, data, { mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } catch {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Reads one chunk of the repository through the encrypted blob cache, then the staging location's own
+ * copy of its pack (`localRoot`), then the cloud; verifies it (AES-GCM + keyed id) whichever served it.
+ */
 export async function readChunkCached(
   repo: Repository,
   index: ChunkIndex,
@@ -27,6 +71,7 @@ export async function readChunkCached(
   id: string,
   rawLength: number,
   signal?: AbortSignal,
+  localRoot?: string,
 ): Promise<Buffer> {
   const loc = index.lookup(Buffer.from(id, 'hex'));
   if (!loc) throw corruptError('index', `chunk ${id} is not in any index file`, { chunk: id }, CLOUD_CHECK_FIX);
@@ -39,9 +84,18 @@ export async function readChunkCached(
   } catch {
     // absent or damaged: fetch it
   }
+  if (localRoot) {
+    const local = readLocalRange(path.join(localRoot, ...pack.path.split('/')), loc.offset, loc.length);
+    if (local) {
+      try {
+        return decode(local);
+      } catch {
+        // another file by that name, or damaged: the cloud's copy decides
+      }
+    }
+  }
   const blob = await repo.backend.readRange(pack.path, loc.offset, loc.length, signal);
   const data = decode(blob);
-  fs.mkdirSync(cacheDir, { recursive: true });
-  writeFileAtomic(cached, blob);
+  writeCacheEntry(cacheDir, cached, blob);
   return data;
 }

@@ -323,7 +323,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       repo,
       index,
       totals,
-      parent: parent && { ...parent, readChunk: (id, raw) => readChunkCached(repo, index, treeCache, id, raw, signal), onUnreadable: 'read-all' },
+      parent: parent && { ...parent, readChunk: (id, raw) => readChunkCached(repo, index, treeCache, id, raw, signal, o.staging), onUnreadable: 'read-all' },
       reporter,
       warn,
       target: {
