@@ -136,7 +136,7 @@ gated(
 
 gated(
   test,
-  "the first backup after the seed reads the parent's tree from the staging's own packs while they are kept, else from the cloud through the cache",
+  "the first backup after the seed reads the index and the parent's tree from the staging's own copy while it is kept, else from the cloud through the caches",
   why,
   async () => {
     const { dir } = await source();
@@ -149,6 +149,8 @@ gated(
     const r = await backup(opts(dir, kept.staging), ctxWith());
     assert.is(r.parent?.filesReused, 3, 'the parent tree was read and every file reused');
     assert.is(entries(kept.staging), 0, 'no tree chunk was downloaded');
+    assert.is(r.index.fetched, 0, 'no index file was downloaded');
+    assert.ok(r.index.local >= 1, `index files from the staging's own copy: ${r.index.local}`);
 
     // A local pack that is not the uploaded one (damaged here) fails authentication: the cloud's copy is used.
     const packs = (d: string): string[] =>
@@ -169,6 +171,8 @@ gated(
     const g = await backup(opts(dir, gone.staging), ctxWith());
     assert.is(g.parent?.filesReused, 3);
     assert.ok(entries(gone.staging) >= 1, 'tree chunks cached');
+    assert.is(g.index.local, 0);
+    assert.ok(g.index.fetched >= 1, 'the index came from the container');
   },
 );
 

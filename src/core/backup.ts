@@ -37,6 +37,7 @@ import type { KdfParams } from '../repo/crypto';
 import { repoIoError } from '../repo/errors';
 import { type IndexPack, packFromEvent } from '../repo/index-file';
 import type { SnapshotSummary } from '../repo/snapshot';
+import { INDEX_DIR } from '../repo/layout';
 import type { CommandContext } from './command';
 import { DriveseedError, cancelledError } from '../base/errors';
 import { type PassphraseSource, resolvePassphrase } from './passphrase';
@@ -77,7 +78,7 @@ export interface BackupResult {
     /** journaled packs of an interrupted run that this run indexed */
     resumedPacks: number;
   };
-  index: { files: number; fetched: number; fetchedBytes: number; reused: number; chunks: number };
+  index: { files: number; fetched: number; fetchedBytes: number; reused: number; local: number; chunks: number };
   /** the snapshot whose unchanged files (same size and mtime) were not read again; absent when none matched the sources and host */
   parent?: { snapshot: string; filesReused: number };
   partial: boolean;
@@ -186,7 +187,12 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
   // the quick bench set: 30 ms of a 0.9 s unchanged backup; up to the whole KDF on large trees). A
   // wrong passphrase stops the count at its next yield.
   const cacheDir = indexCacheDir(o.staging);
-  const opening = Repository.open(backend, passphrase, { signal: ctx.signal, indexCache: cacheDir, ...(pending ? { early: pending } : {}) });
+  const opening = Repository.open(backend, passphrase, {
+    signal: ctx.signal,
+    indexCache: cacheDir,
+    indexLocal: path.join(o.staging, INDEX_DIR),
+    ...(pending ? { early: pending } : {}),
+  });
   let openFailed = false;
   let keyReady = false;
   opening.then(
@@ -215,7 +221,10 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
     const loaded = await repo.loadIndex(signal);
     const { index, docs } = loaded;
     const sync = loaded.sync!; // opened with an index cache
-    reporter.info(`Index: ${docs} files, ${index.size} chunks (${sync.fetched} downloaded, ${sync.reused} from the local cache)`, { ...sync, ids: undefined });
+    reporter.info(
+      `Index: ${docs} files, ${index.size} chunks (${sync.fetched} downloaded, ${sync.reused} from the local cache, ${sync.local} from the staging's own copy)`,
+      { ...sync, ids: undefined },
+    );
 
     const upload = { packs: 0, packsSkipped: 0, blocksReused: 0, bytesSent: 0, indexFiles: [] as string[], resumedPacks: 0 };
     const writeIndex = async (packs: IndexPack[]) => {
@@ -345,7 +354,7 @@ export async function backup(o: BackupOptions, ctx: CommandContext): Promise<Bac
       location: where,
       summary,
       upload,
-      index: { files: docs, fetched: sync.fetched, fetchedBytes: sync.fetchedBytes, reused: sync.reused, chunks: index.size },
+      index: { files: docs, fetched: sync.fetched, fetchedBytes: sync.fetchedBytes, reused: sync.reused, local: sync.local, chunks: index.size },
       ...(parent ? { parent: { snapshot: parent.id, filesReused: summary.filesUnchanged! } } : {}),
       partial: warnings.partial,
       warnings: warnings.count,

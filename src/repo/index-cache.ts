@@ -29,15 +29,24 @@ export interface IndexCacheSync {
   fetchedBytes: number;
   /** taken from the cache (checksum verified) */
   reused: number;
+  /** copied into the cache from `localDir` (checksum verified) instead of downloaded */
+  local: number;
   /** cache files removed: gone from the container, or damaged */
   removed: number;
 }
 
 /**
  * Brings the cache in line with the container's `index/` and returns the ids. At most `parallel`
- * downloads run at once (index files are small: a 64 MiB pack lists ~64 chunks, a few KiB).
+ * downloads run at once (index files are small: a 64 MiB pack lists ~64 chunks, a few KiB). An index
+ * file missing from the cache is first looked for in `localDir` (the staging location's own `index/`,
+ * while the seed's repository data is kept there: the same files the seed uploaded), used when its
+ * bytes hash to its name.
  */
-export async function syncIndexCache(backend: Backend, cacheDir: string, options: { signal?: AbortSignal; parallel?: number } = {}): Promise<IndexCacheSync> {
+export async function syncIndexCache(
+  backend: Backend,
+  cacheDir: string,
+  options: { signal?: AbortSignal; parallel?: number; localDir?: string } = {},
+): Promise<IndexCacheSync> {
   const { signal } = options;
   const remote = (await backend.list(`${INDEX_DIR}/`, signal)).map((e) => e.path.slice(INDEX_DIR.length + 1)).filter((n) => ID_RE.test(n));
   const want = new Set(remote);
@@ -46,7 +55,7 @@ export async function syncIndexCache(backend: Backend, cacheDir: string, options
   } catch (err) {
     throw repoIoError(err, 'create', cacheDir);
   }
-  const out: IndexCacheSync = { ids: remote.sort(), fetched: 0, fetchedBytes: 0, reused: 0, removed: 0 };
+  const out: IndexCacheSync = { ids: remote.sort(), fetched: 0, fetchedBytes: 0, reused: 0, local: 0, removed: 0 };
   for (const name of fs.readdirSync(cacheDir)) {
     if (!want.has(name) || name.startsWith(TEMP_PREFIX)) {
       fs.rmSync(path.join(cacheDir, name), { force: true });
@@ -56,6 +65,7 @@ export async function syncIndexCache(backend: Backend, cacheDir: string, options
   const missing: string[] = [];
   for (const id of out.ids) {
     if (readCachedIndex(cacheDir, id)) out.reused++;
+    else if (options.localDir && copyLocalIndex(options.localDir, cacheDir, id)) out.local++;
     else missing.push(id);
   }
   let next = 0;
@@ -71,6 +81,19 @@ export async function syncIndexCache(backend: Backend, cacheDir: string, options
   };
   await Promise.all(Array.from({ length: Math.min(options.parallel ?? 8, missing.length) }, worker));
   return out;
+}
+
+/** Copies index `id` from `localDir` into the cache when the local file's bytes hash to its name. */
+function copyLocalIndex(localDir: string, cacheDir: string, id: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path.join(localDir, id));
+  } catch {
+    return false;
+  }
+  if (sha256(bytes) !== id) return false;
+  writeFileAtomic(path.join(cacheDir, id), bytes);
+  return true;
 }
 
 function sha256(b: Uint8Array): string {

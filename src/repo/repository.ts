@@ -31,6 +31,8 @@ export interface RepositoryOptions {
   early?: PendingKek;
   /** a local directory that caches the index files (remote repositories): read from it when intact, kept in line with the backend */
   indexCache?: string;
+  /** with indexCache: a local copy of the repository's `index/` to fill the cache from before downloading (the staging's own, after a seed) */
+  indexLocal?: string;
   /** set by initEarly: settles when the new repository's config file is written */
   configWritten?: Promise<void>;
 }
@@ -125,7 +127,10 @@ export class Repository {
   /** Ids of the index files, sorted (with an index cache: syncs it first). */
   async indexIds(signal = this.options.signal): Promise<string[]> {
     if (this.options.indexCache) {
-      this.#sync = await syncIndexCache(this.backend, this.options.indexCache, { signal });
+      this.#sync = await syncIndexCache(this.backend, this.options.indexCache, {
+        signal,
+        ...(this.options.indexLocal ? { localDir: this.options.indexLocal } : {}),
+      });
       return this.#sync.ids;
     }
     return this.ids(INDEX_DIR, signal);
