@@ -4,8 +4,8 @@
  *
  * Entries are `<staging>/.cache/tree-blobs/<chunk id>`: the blob bytes as stored in the pack, still
  * encrypted. decodeBlob authenticates them on every use (AES-GCM and the keyed id), so a damaged entry
- * is fetched again, never trusted; for the same reason an entry is written without fsync (a crash
- * leaves at worst an entry that fails authentication). An unchanged tree dedups to the same tree
+ * is fetched again, never trusted; for the same reason an entry is written without fsync
+ * (writeCacheFile: a crash leaves at worst an entry that fails authentication). An unchanged tree dedups to the same tree
  * chunks, so the next backup finds them all here; only the tree chunks a change produced are downloaded.
  *
  * Before the cloud, a chunk missing from the cache is read from the staging location's own copy of
@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { writeCacheFile } from '../repo/atomic';
 import { decodeVerifiedChunk } from '../repo/blob-loader';
 import type { ChunkIndex } from '../repo/chunk-index';
 import { CLOUD_CHECK_FIX, corruptError } from '../repo/errors';
@@ -45,18 +46,6 @@ function readLocalRange(file: string, offset: number, length: number): Buffer | 
     return undefined;
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-/** Writes a cache entry through a temporary name; a failure only loses the entry (it is a cache). */
-function writeCacheEntry(dir: string, file: string, data: Buffer): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(tmp, data, { mode: 0o600 });
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
   }
 }
 
@@ -96,6 +85,10 @@ export async function readChunkCached(
   }
   const blob = await repo.backend.readRange(pack.path, loc.offset, loc.length, signal);
   const data = decode(blob);
-  writeCacheEntry(cacheDir, cached, blob);
+  try {
+    writeCacheFile(cached, blob);
+  } catch {
+    // a cache entry that cannot be written only costs a download next time
+  }
   return data;
 }

@@ -53,3 +53,21 @@ export function writeFileAtomic(file: string, data: Uint8Array | string): void {
     throw repoIoError(err, 'write', file);
   }
 }
+
+/**
+ * Writes `data` to `file` atomically but not durably: a temp file renamed over the final name, no
+ * fsync. For cache entries that are verified on every read (a checksum or authentication), where a
+ * crash may leave a damaged entry that the next read refuses and fetches again.
+ */
+export function writeCacheFile(file: string, data: Uint8Array): void {
+  const dir = path.dirname(file);
+  const tmp = tempPath(dir, 'c');
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw repoIoError(err, 'write', file);
+  }
+}

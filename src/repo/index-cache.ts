@@ -4,7 +4,8 @@
  *
  * Index files are content-addressed (their name is the SHA-256 of their bytes, docs/format.md), so
  * the name is the checksum: a cached file is reused only when its bytes still hash to its name; a
- * damaged or truncated one is fetched again. Files no longer in the container (after a prune) are
+ * damaged or truncated one is fetched again. Entries are therefore written without fsync
+ * (writeCacheFile): a crash costs at most a download. Files no longer in the container (after a prune) are
  * removed from the cache. A backup thus downloads each index file once, ever; later runs list
  * `index/` (one request per 5000 files) and read the rest from disk.
  */
@@ -12,7 +13,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from './backend';
-import { writeFileAtomic } from './atomic';
+import { writeCacheFile } from './atomic';
 import { repoIoError } from './errors';
 import { ID_RE, INDEX_DIR, TEMP_PREFIX } from './layout';
 
@@ -74,7 +75,7 @@ export async function syncIndexCache(
       const id = missing[next++]!;
       const bytes = await backend.readAll(`${INDEX_DIR}/${id}`, signal);
       // A damaged download is not cached; the reader (decodeIndex) would refuse it anyway.
-      if (sha256(bytes) === id) writeFileAtomic(path.join(cacheDir, id), bytes);
+      if (sha256(bytes) === id) writeCacheFile(path.join(cacheDir, id), bytes);
       out.fetched++;
       out.fetchedBytes += bytes.length;
     }
@@ -92,7 +93,7 @@ function copyLocalIndex(localDir: string, cacheDir: string, id: string): boolean
     return false;
   }
   if (sha256(bytes) !== id) return false;
-  writeFileAtomic(path.join(cacheDir, id), bytes);
+  writeCacheFile(path.join(cacheDir, id), bytes);
   return true;
 }
 
@@ -117,5 +118,5 @@ export function readCachedIndex(cacheDir: string, id: string): Buffer | undefine
 
 /** Adds index `id` (written by this process) to the cache, so the next run does not download it. */
 export function addToIndexCache(cacheDir: string, id: string, bytes: Uint8Array): void {
-  writeFileAtomic(path.join(cacheDir, id), bytes);
+  writeCacheFile(path.join(cacheDir, id), bytes);
 }
