@@ -62,12 +62,11 @@ void Codec::EncodeSplit(const Keys& keys, const uint8_t id[kIdSize], uint8_t* ra
                         Split& out) {
   crypto::RandomBytes(out.head, crypto::kNonceSize);
   const size_t z = Compress(raw, len, level, zbuf, len - 1);
-  out.codec = z > 0 ? kCodecZstd : kCodecStored;
   uint8_t* body = z > 0 ? zbuf : raw;
   out.body = body;
   out.bodyLen = z > 0 ? z : len;
   uint8_t* codecByte = out.head + crypto::kNonceSize;
-  *codecByte = out.codec;
+  *codecByte = z > 0 ? kCodecZstd : kCodecStored;
   gcm_.Seal2(keys.data, out.head, id, kIdSize, codecByte, 1, codecByte, body, out.bodyLen, body, out.tag);
 }
 

@@ -58,7 +58,6 @@ struct Split {
   const uint8_t* body = nullptr;
   size_t bodyLen = 0;
   uint8_t tag[crypto::kTagSize];
-  uint8_t codec = kCodecStored;
   size_t size() const { return sizeof head + bodyLen + sizeof tag; }
 };
 

@@ -87,7 +87,7 @@ struct Slot {
   // Allocated on first use; pages touched only as far as used. A new chunk's blob is `sealed`: its
   // body is the encrypted payload in `zbuf` when compressed, else `raw` itself, encrypted in place.
   AlignedBuffer raw, zbuf;
-  size_t rawLen = 0, blobLen = 0;
+  size_t rawLen = 0;
   blob::Split sealed;
   uint32_t file = 0, index = 0;
   Id id;
@@ -521,7 +521,6 @@ class PackJob final : public Job {
     if (s->kind == Slot::New) {
       if (!s->zbuf.data()) s->zbuf = AlignedBuffer(chunker_.max, 64);
       codec.EncodeSplit(keys_, s->id.data(), s->raw.data(), s->rawLen, level_, s->zbuf.data(), s->sealed);
-      s->blobLen = s->sealed.size();
     }
   }
 
@@ -741,7 +740,7 @@ class PackJob final : public Job {
       pack::Entry e;
       std::memcpy(e.id, s.id.data(), blob::kIdSize);
       e.offset = pack_->size;
-      e.length = static_cast<uint32_t>(s.blobLen);
+      e.length = static_cast<uint32_t>(s.sealed.size());
       e.rawLength = static_cast<uint32_t>(s.rawLen);
       if (!Append(s.sealed.head, sizeof s.sealed.head) || !Append(s.sealed.body, s.sealed.bodyLen) ||
           !Append(s.sealed.tag, sizeof s.sealed.tag))
